@@ -1,0 +1,52 @@
+// swift-tools-version: 6.0
+// Holdpoint: a hold point for AI agents in production.
+//
+// The module graph points one way (see README "Layout"):
+//   HoldpointCore  (domain: requests, policy, tiers, shell analysis; no storage, no terminal)
+//   holdpoint      (the CLI: wires the modules together)
+import PackageDescription
+
+let package = Package(
+    name: "Holdpoint",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "holdpoint", targets: ["holdpoint"]),
+        .library(name: "HoldpointCore", targets: ["HoldpointCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    ],
+    targets: [
+        .target(
+            name: "HoldpointCore",
+            dependencies: [
+                "Yams",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Resources")]
+        ),
+        .executableTarget(
+            name: "holdpoint",
+            dependencies: [
+                "HoldpointCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "holdpoint-bench",
+            dependencies: ["HoldpointCore"]
+        ),
+        .testTarget(
+            name: "HoldpointCoreTests",
+            dependencies: ["HoldpointCore"]
+        ),
+        .testTarget(
+            name: "HoldpointCLITests",
+            // Depends on the executable so `swift test` always builds the binary it runs.
+            dependencies: ["HoldpointCore", "holdpoint"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

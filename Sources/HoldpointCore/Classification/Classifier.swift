@@ -1,0 +1,237 @@
+import Foundation
+
+/// One rule that fired, and the tier it asks for.
+public struct Reason: Sendable, Equatable {
+    public var rule: String
+    public var message: String
+    public var tier: Tier
+
+    public init(rule: String, message: String, tier: Tier) {
+        self.rule = rule
+        self.message = message
+        self.tier = tier
+    }
+}
+
+/// What the policy says about one action.
+public struct Classification: Sendable, Equatable {
+    /// The most restrictive tier any rule asked for.
+    public var tier: Tier
+    /// The most severe kind of change the action makes.
+    public var operationClass: OperationClass
+    /// Every rule that fired, most restrictive first.
+    public var reasons: [Reason]
+    public var destructive: Bool
+    public var irreversible: Bool
+    public var dataLoss: Bool
+}
+
+/// Decides an action's tier. Deterministic and pure: the same request and policy always
+/// give the same classification, and nothing here touches storage or the terminal.
+public struct Classifier: Sendable {
+    public let policy: Policy
+
+    public init(policy: Policy) { self.policy = policy }
+
+    public func classify(_ request: ActionRequest) -> Classification {
+        let findings = analyze(request)
+        let production = policy.isProduction(request.environment)
+        var reasons: [Reason] = []
+        var destructive = request.impact.dataLoss == true
+        var irreversible = request.impact.reversible == false
+        var dataLoss = request.impact.dataLoss == true
+        var operationClass = OperationClass.read
+
+        for finding in findings {
+            var tier = TierTable.tier(for: finding.effect.operationClass, production: production, mode: request.agentMode, policy: policy)
+            if let floor = finding.effect.tier { tier = max(tier, floor) }
+            if production, let floor = finding.effect.productionTier { tier = max(tier, floor) }
+            // The tier table: destructive or irreversible actions in production always need a human.
+            if production, finding.effect.destructive || finding.effect.irreversible { tier = max(tier, .gated) }
+            reasons.append(Reason(rule: finding.rule, message: "\(finding.message) [\(finding.effect.operationClass.rawValue)]", tier: tier))
+            destructive = destructive || finding.effect.destructive
+            irreversible = irreversible || finding.effect.irreversible
+            dataLoss = dataLoss || finding.effect.dataLoss
+            if finding.effect.operationClass.severity > operationClass.severity { operationClass = finding.effect.operationClass }
+        }
+
+        // The policy's destructive-action patterns look at everything that is not a read.
+        for pattern in policy.destructiveActions where policy.scope(pattern.scope, covers: request.environment) {
+            let hit = findings.contains { $0.effect.operationClass != .read && pattern.matcher.matches($0.subject) }
+                || (request.operation.map { op in findings.contains { $0.effect.operationClass != .read } && pattern.matcher.matches(op) } ?? false)
+            if hit {
+                reasons.append(Reason(rule: "destructive-action", message: pattern.message, tier: pattern.action.tier))
+                destructive = true
+            }
+        }
+
+        if let magnitude = policy.changeMagnitude {
+            if let limit = magnitude.maxResourcesAffected, let n = request.impact.resourcesAffected, n > limit {
+                reasons.append(Reason(rule: "change-magnitude", message: "affects \(JSONWriter.formatNumber(n)) resources; more than \(JSONWriter.formatNumber(limit)) needs approval", tier: magnitude.action.tier))
+            }
+            if let limit = magnitude.maxCostImpactUSD, let cost = request.impact.costUSD, cost > limit {
+                reasons.append(Reason(rule: "change-magnitude", message: "costs \(JSONWriter.formatNumber(cost)) USD; more than \(JSONWriter.formatNumber(limit)) USD needs approval", tier: magnitude.action.tier))
+            }
+        }
+
+        if let rule = policy.environmentRule(for: request.environment) {
+            let classes = Set(findings.map(\.effect.operationClass))
+            for opClass in OperationClass.allCases where classes.contains(opClass) {
+                if rule.blockedOperations.contains(opClass) {
+                    reasons.append(Reason(rule: "environment-blocked", message: "\(opClass.rawValue) is never allowed in \(request.environment)", tier: .blocked))
+                } else if let allowed = rule.allowedOperations, !allowed.contains(opClass) {
+                    reasons.append(Reason(rule: "environment-not-allowed", message: "\(opClass.rawValue) is not among the operations \(request.environment) allows without approval", tier: .gated))
+                }
+            }
+        }
+
+        let writes = findings.contains { $0.effect.operationClass.isWrite }
+        if writes, let threshold = policy.confidenceThreshold, let confidence = request.confidence, confidence < threshold {
+            reasons.append(Reason(rule: "low-confidence", message: "the agent's confidence \(JSONWriter.formatNumber(confidence)) is below \(JSONWriter.formatNumber(threshold))", tier: .gated))
+        }
+        if writes, production, request.impact.reversible == false || request.impact.dataLoss == true {
+            let what = request.impact.dataLoss == true ? "loses data" : "cannot be reversed"
+            reasons.append(Reason(rule: "declared-irreversible", message: "the agent says this \(what)", tier: .gated))
+        }
+
+        if reasons.isEmpty {
+            // Nothing understood anything: never allow that by default.
+            reasons.append(Reason(rule: "no-analysis", message: "nothing in the request could be analysed", tier: production ? .gated : .supervised))
+            operationClass = .unknown
+        }
+        let ordered = reasons.enumerated().sorted { a, b in
+            a.element.tier != b.element.tier ? a.element.tier > b.element.tier : a.offset < b.offset
+        }.map(\.element)
+        var deduplicated: [Reason] = []
+        for reason in ordered where !deduplicated.contains(reason) { deduplicated.append(reason) }
+        return Classification(
+            tier: deduplicated.map(\.tier).max() ?? .gated,
+            operationClass: operationClass,
+            reasons: deduplicated,
+            destructive: destructive,
+            irreversible: irreversible,
+            dataLoss: dataLoss)
+    }
+
+    /// Everything the analysers can say about the request's action.
+    func analyze(_ request: ActionRequest) -> [Finding] {
+        var findings: [Finding] = []
+        let shell = ShellAnalyzer(rules: policy.rules)
+        switch request.kind {
+        case .shell:
+            if let command = request.command, !command.isEmpty {
+                findings += shell.analyze(command)
+            } else if let operation = request.operation {
+                findings += shell.analyze(operation)
+            }
+        case .sql:
+            let text = request.command ?? request.operation ?? ""
+            findings += SQLAnalyzer.analyze(text)
+        case .api, .mcp, .other, .file:
+            if let operation = request.operation, !operation.isEmpty {
+                findings.append(OperationClassifier.classify(operation, verbs: policy.rules.operationVerbs, kind: request.kind))
+            }
+            if let command = request.command, !command.isEmpty {
+                findings += shell.analyze(command)
+            }
+        }
+        return findings
+    }
+}
+
+/// The tier an operation class gets before any policy rule, per profile, environment and
+/// agent mode. This is the reference design's two tables as code; `tiers:` in a policy
+/// overrides single cells.
+public enum TierTable {
+    public static func tier(for opClass: OperationClass, production: Bool, mode: AgentMode, policy: Policy) -> Tier {
+        if let override = policy.tierOverrides[production]?[mode]?[opClass] { return override }
+        return builtin(opClass, production: production, mode: mode, profile: policy.profile)
+    }
+
+    public static func builtin(_ opClass: OperationClass, production: Bool, mode: AgentMode, profile: PolicyProfile) -> Tier {
+        guard production else {
+            // Outside production: reversible work is supervised; IAM and whole-environment deletes still need a human.
+            switch opClass {
+            case .read: return .autonomous
+            case .iam, .deleteEnvironment: return .gated
+            default: return .supervised
+            }
+        }
+        switch (profile, mode) {
+        case (.default, .supervised):
+            switch opClass {
+            case .read: return .autonomous
+            case .minorUpdate, .patch: return .supervised
+            default: return .gated
+            }
+        case (.default, .autonomous):
+            // An autonomous agent's every production write is at least gated.
+            return opClass == .read ? .autonomous : .gated
+        case (.strict, .supervised):
+            // The permission table's "AI agent, supervised" column.
+            switch opClass {
+            case .read: return .autonomous
+            case .minorUpdate, .patch: return .supervised
+            case .create, .unknown: return .gated
+            case .delete, .iam, .bulkModify, .createEnvironment, .deleteEnvironment: return .blocked
+            }
+        case (.strict, .autonomous):
+            // The permission table's "AI agent, autonomous" column: reads only.
+            return opClass == .read ? .autonomous : .blocked
+        }
+    }
+}
+
+/// Classifies API, MCP and other operations by the verb in their name.
+enum OperationClassifier {
+    private static let permissionWords: Set<String> = ["policy", "policies", "role", "roles", "permission", "permissions", "acl", "iam", "grant", "grants", "credential", "credentials", "accesskey", "password"]
+
+    static func classify(_ operation: String, verbs: [String: OperationClass], kind: ActionKind) -> Finding {
+        // `cloudformation:DeleteStack`, `mcp__github__delete_repository`, `storage.buckets.delete`.
+        var service = ""
+        var name = operation
+        if let range = operation.range(of: "__", options: .backwards) {
+            service = String(operation[..<range.lowerBound])
+            name = String(operation[range.upperBound...])
+        } else if let colon = operation.lastIndex(where: { $0 == ":" || $0 == "/" }) {
+            service = String(operation[..<colon])
+            name = String(operation[operation.index(after: colon)...])
+        }
+        var words = WordPattern.words(of: name)
+        if words.count > 1, (words[0] == "batch" || words[0] == "bulk") {
+            words[0] += words[1]
+        }
+        if words.isEmpty || (kind != .file && words.count == 1 && words[0] == name.lowercased() && verbs[words[0]] == nil) {
+            // `storage.buckets.delete`: the verb is the last dotted part.
+            words = WordPattern.words(of: operation).reversed()
+        }
+        var opClass: OperationClass?
+        var verb = ""
+        for word in words {
+            if let c = verbs[word] {
+                opClass = c
+                verb = word
+                break
+            }
+        }
+        let serviceWords = Set(WordPattern.words(of: service))
+        let allWords = Set(WordPattern.words(of: operation))
+        guard var resolved = opClass else {
+            if kind == .file {
+                return Finding(rule: "file-write", message: "changes files", effect: RuleEffect(operationClass: .patch), subject: operation)
+            }
+            return .unknown("operation-unknown", "no known verb in the operation name '\(operation)'", subject: operation)
+        }
+        if resolved.isWrite {
+            if serviceWords.contains("iam") || serviceWords.contains("sts") || !allWords.isDisjoint(with: permissionWords) {
+                resolved = .iam
+            } else if allWords.contains("environment") || allWords.contains("environments") {
+                if resolved == .create { resolved = .createEnvironment }
+                if resolved == .delete { resolved = .deleteEnvironment }
+            } else if verb.hasPrefix("batch") || verb.hasPrefix("bulk") || verb.hasPrefix("mass") {
+                resolved = resolved == .read ? .read : .bulkModify
+            }
+        }
+        return Finding(rule: "operation-\(resolved.rawValue)", message: "operation verb '\(verb)'", effect: RuleEffect(operationClass: resolved), subject: operation)
+    }
+}

@@ -1,0 +1,176 @@
+/// Reads `python -c`, `node -e`, `perl -e` and `ruby -e` one-liners for the commands they
+/// shell out to and the files they delete.
+///
+/// It is a scanner, not an interpreter: it finds calls such as `os.system("…")`,
+/// `subprocess.run(["rm", "-rf", "/"])` or `execSync('…')` and extracts their literal
+/// arguments. A shell-out whose command is computed, or `eval`/`exec` of code, is
+/// reported as unknown, so the worst case is assumed.
+enum OneLinerScanner {
+    struct Result {
+        var shellCommands: [String] = []
+        var findings: [Finding] = []
+    }
+
+    /// Calls whose first argument is a shell command line (or an argv list).
+    private static let shellOutCalls = [
+        "os.system(", "os.popen(", "subprocess.run(", "subprocess.call(", "subprocess.check_call(", "subprocess.check_output(",
+        "subprocess.Popen(", "subprocess.getoutput(", "subprocess.getstatusoutput(", "commands.getoutput(", "pty.spawn(",
+        "os.execvp(", "os.execv(", "os.execlp(", "os.spawnlp(",
+        "execSync(", "execFileSync(", "spawnSync(", "spawn(", "execFile(", "exec(", "system(", "%x(", "IO.popen(", "Open3.capture2(", "Open3.popen3(", "shell_exec(", "passthru(", "proc_open(",
+    ]
+
+    private static let deleteCalls = ["shutil.rmtree(", "rmtree(", "os.remove(", "os.unlink(", "os.rmdir(", "os.removedirs(", ".unlink(", "rmSync(", "rmdirSync(", "unlinkSync(", "fs.rm(", "fs.rmdir(", "FileUtils.rm", "File.delete(", "unlink ", "unlink(", "rmdir("]
+    private static let destructiveDeleteCalls = ["shutil.rmtree(", "rmtree(", "rmSync(", "FileUtils.rm_rf", "FileUtils.rm_r", "os.removedirs("]
+    private static let writeCalls = [".write(", ".write_text(", ".write_bytes(", "writeFileSync(", "writeFile(", "appendFileSync(", "File.write(", "open(", "requests.post(", "requests.put(", "requests.patch(", "requests.delete(", "urlopen(", "fetch("]
+    private static let opaqueCalls = ["eval(", "__import__(", "compile(", "Function(", "require('vm')", "importlib", "base64", "b64decode", "codecs.decode", "fromCharCode", "atob("]
+
+    static func scan(_ code: String) -> Result {
+        var result = Result()
+        let bytes = Array(code.utf8)
+        // Backticks are a shell-out in Perl and Ruby.
+        if code.contains("`") {
+            for literal in backtickLiterals(bytes) { result.shellCommands.append(literal) }
+        }
+        for call in shellOutCalls {
+            var searchFrom = code.startIndex
+            while let range = code.range(of: call, range: searchFrom..<code.endIndex) {
+                searchFrom = range.upperBound
+                // `exec(` inside `execSync(` was already handled by the longer name.
+                if call == "exec(" || call == "spawn(" || call == "system(" || call == "execFile(" {
+                    let before = code[code.startIndex..<range.lowerBound].last
+                    if let before, before.isLetter || before.isNumber || before == "_" { continue }
+                    if call == "exec(", code[..<range.lowerBound].hasSuffix("os.") == false, code.contains("import os") == false, code.contains("child_process") == false, code.contains("Popen") == false {
+                        // Python's exec() runs Python, not a shell: opaque.
+                        result.findings.append(.unknown("oneliner-opaque", "runs code built at run time (exec)", subject: code))
+                        continue
+                    }
+                }
+                let offset = code.utf8.distance(from: code.startIndex, to: range.upperBound)
+                switch firstArgument(bytes, from: offset) {
+                case .string(let text): result.shellCommands.append(text)
+                case .list(let words): result.shellCommands.append(words.map(ShellAnalyzer.quote).joined(separator: " "))
+                case .computed: result.findings.append(.unknown("oneliner-computed-command", "shells out with a command computed at run time (\(call.dropLast()))", subject: code))
+                }
+            }
+        }
+        for call in opaqueCalls where code.contains(call) {
+            result.findings.append(.unknown("oneliner-opaque", "builds or decodes code at run time (\(call))", subject: code))
+            break
+        }
+        if let call = destructiveDeleteCalls.first(where: { code.contains($0) }) {
+            result.findings.append(Finding(rule: "oneliner-recursive-delete", message: "deletes a directory tree (\(call.trimmingSuffix("(")))",
+                                           effect: RuleEffect(operationClass: .delete, destructive: true, irreversible: true, dataLoss: true), subject: code))
+        } else if let call = deleteCalls.first(where: { code.contains($0) }) {
+            result.findings.append(Finding(rule: "oneliner-delete", message: "deletes files (\(call.trimmingSuffix("(")))", effect: RuleEffect(operationClass: .delete), subject: code))
+        }
+        if let call = writeCalls.first(where: { code.contains($0) }), !(call == "open(" && !opensForWriting(code)) {
+            result.findings.append(Finding(rule: "oneliner-write", message: "writes files or sends data (\(call.trimmingSuffix("(")))", effect: RuleEffect(operationClass: .patch), subject: code))
+        }
+        if result.findings.isEmpty && result.shellCommands.isEmpty {
+            result.findings.append(Finding(rule: "oneliner-read", message: "one-liner with no shell-out, delete or write", effect: RuleEffect(operationClass: .read), subject: code))
+        }
+        return result
+    }
+
+    private static func opensForWriting(_ code: String) -> Bool {
+        ["'w'", "\"w\"", "'a'", "\"a\"", "'wb'", "\"wb\"", "'ab'", "\"ab\"", "'w+'", "\"w+\"", "'r+'", "\"r+\"", "'x'", "\"x\""].contains { code.contains($0) }
+    }
+
+    enum Argument {
+        case string(String)
+        case list([String])
+        case computed
+    }
+
+    /// The first argument after an opening parenthesis: a string literal, a list of string
+    /// literals, or something computed.
+    static func firstArgument(_ bytes: [UInt8], from start: Int) -> Argument {
+        var i = start
+        func skipSpace() { while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x09 { i += 1 } }
+        skipSpace()
+        guard i < bytes.count else { return .computed }
+        if bytes[i] == UInt8(ascii: "[") {
+            i += 1
+            var words: [String] = []
+            while true {
+                skipSpace()
+                guard i < bytes.count else { return .computed }
+                if bytes[i] == UInt8(ascii: "]") { return .list(words) }
+                guard let (text, next) = stringLiteral(bytes, at: i) else { return .computed }
+                words.append(text)
+                i = next
+                skipSpace()
+                if i < bytes.count, bytes[i] == UInt8(ascii: ",") { i += 1 }
+            }
+        }
+        guard let (text, next) = stringLiteral(bytes, at: i) else { return .computed }
+        // `spawn('rm', ['-rf', '/'])`: program then an argument list.
+        var j = next
+        while j < bytes.count, bytes[j] == 0x20 { j += 1 }
+        if j < bytes.count, bytes[j] == UInt8(ascii: ",") {
+            j += 1
+            while j < bytes.count, bytes[j] == 0x20 { j += 1 }
+            if j < bytes.count, bytes[j] == UInt8(ascii: "["), case .list(let rest) = firstArgument(bytes, from: j) {
+                return .list([text] + rest)
+            }
+        }
+        // A literal followed by `+` or `%` or `.format` is being assembled at run time.
+        if j < bytes.count, bytes[j] == UInt8(ascii: "+") || bytes[j] == UInt8(ascii: "%") || bytes[j] == UInt8(ascii: ".") { return .computed }
+        return .string(text)
+    }
+
+    /// A quoted literal at `i` (Python/JS/Ruby/Perl style). f-strings and templates with
+    /// interpolation count as computed.
+    static func stringLiteral(_ bytes: [UInt8], at start: Int) -> (String, Int)? {
+        var i = start
+        if i < bytes.count, bytes[i] == UInt8(ascii: "r") || bytes[i] == UInt8(ascii: "b") { i += 1 }
+        guard i < bytes.count else { return nil }
+        let quote = bytes[i]
+        guard quote == UInt8(ascii: "'") || quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "`") else { return nil }
+        i += 1
+        var out: [UInt8] = []
+        while i < bytes.count, bytes[i] != quote {
+            if bytes[i] == UInt8(ascii: "\\"), i + 1 < bytes.count {
+                let e = bytes[i + 1]
+                switch e {
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "t"): out.append(0x09)
+                default: out.append(e)
+                }
+                i += 2
+                continue
+            }
+            if quote == UInt8(ascii: "`"), bytes[i] == UInt8(ascii: "$"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "{") { return nil }
+            if quote == UInt8(ascii: "\""), bytes[i] == UInt8(ascii: "#"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "{") { return nil }
+            out.append(bytes[i])
+            i += 1
+        }
+        guard i < bytes.count else { return nil }
+        return (String(decoding: out, as: UTF8.self), i + 1)
+    }
+
+    private static func backtickLiterals(_ bytes: [UInt8]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "`") {
+                let start = i + 1
+                var j = start
+                while j < bytes.count, bytes[j] != UInt8(ascii: "`") { j += 1 }
+                if j < bytes.count {
+                    out.append(String(decoding: bytes[start..<j], as: UTF8.self))
+                    i = j + 1
+                    continue
+                }
+            }
+            i += 1
+        }
+        return out
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
+    }
+}

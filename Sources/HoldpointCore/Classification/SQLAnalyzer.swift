@@ -1,0 +1,194 @@
+/// Classifies SQL statement by statement.
+///
+/// It tokenises (string literals, quoted identifiers, dollar quotes and comments are
+/// skipped) and reads each statement's leading keywords. `DELETE FROM t WHERE id = 1`
+/// deletes rows; `DELETE FROM t` empties the table. The difference matters, and it is
+/// the WHERE at the statement's top level that makes it.
+enum SQLAnalyzer {
+    static func analyze(_ sql: String) -> [Finding] {
+        var findings: [Finding] = []
+        let statements = tokenize(sql)
+        for statement in statements where !statement.isEmpty {
+            findings.append(classify(statement))
+        }
+        if findings.isEmpty {
+            findings.append(Finding(rule: "sql-empty", message: "no SQL statement", effect: RuleEffect(operationClass: .read), subject: sql))
+        }
+        return findings
+    }
+
+    /// A token: an upper-cased keyword or identifier, or punctuation; `depth` is the parenthesis level.
+    struct Token: Equatable {
+        var word: String
+        var depth: Int
+    }
+
+    /// Splits into statements of tokens. Literals become the token "'".
+    static func tokenize(_ sql: String) -> [[Token]] {
+        let bytes = Array(sql.utf8)
+        var statements: [[Token]] = [[]]
+        var i = 0
+        var depth = 0
+        func add(_ word: String) { statements[statements.count - 1].append(Token(word: word, depth: depth)) }
+        while i < bytes.count {
+            let b = bytes[i]
+            switch b {
+            case UInt8(ascii: "-") where i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "-"):
+                while i < bytes.count && bytes[i] != 0x0A { i += 1 }
+            case UInt8(ascii: "#"):
+                while i < bytes.count && bytes[i] != 0x0A { i += 1 }  // MySQL comment
+            case UInt8(ascii: "/") where i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "*"):
+                i += 2
+                while i + 1 < bytes.count && !(bytes[i] == UInt8(ascii: "*") && bytes[i + 1] == UInt8(ascii: "/")) { i += 1 }
+                i += 2
+            case UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "`"):
+                let quote = b
+                i += 1
+                while i < bytes.count {
+                    if bytes[i] == quote {
+                        if i + 1 < bytes.count && bytes[i + 1] == quote { i += 2; continue }
+                        break
+                    }
+                    if bytes[i] == UInt8(ascii: "\\") && quote == UInt8(ascii: "'") { i += 1 }
+                    i += 1
+                }
+                i += 1
+                add(quote == UInt8(ascii: "'") ? "'" : "IDENT")
+            case UInt8(ascii: "$"):
+                // $tag$ … $tag$ (PostgreSQL dollar quoting), or a $1 parameter.
+                var j = i + 1
+                while j < bytes.count && (isWordByte(bytes[j])) { j += 1 }
+                if j < bytes.count && bytes[j] == UInt8(ascii: "$") {
+                    let tag = Array(bytes[i...j])
+                    var k = j + 1
+                    while k + tag.count <= bytes.count && Array(bytes[k..<k + tag.count]) != tag { k += 1 }
+                    i = min(k + tag.count, bytes.count)
+                    add("'")
+                } else {
+                    i = j
+                    add("PARAM")
+                }
+            case UInt8(ascii: ";"):
+                statements.append([])
+                depth = 0
+                i += 1
+            case UInt8(ascii: "("):
+                depth += 1
+                i += 1
+            case UInt8(ascii: ")"):
+                depth = max(0, depth - 1)
+                i += 1
+            case UInt8(ascii: "\\") where statements[statements.count - 1].isEmpty:
+                // psql meta-command such as \dt: reads the catalogue, to the end of the line.
+                add("\\META")
+                while i < bytes.count && bytes[i] != 0x0A { i += 1 }
+                statements.append([])
+            default:
+                if isWordByte(b) {
+                    let start = i
+                    while i < bytes.count && isWordByte(bytes[i]) { i += 1 }
+                    add(String(decoding: bytes[start..<i], as: UTF8.self).uppercased())
+                } else {
+                    if b == UInt8(ascii: "=") { add("=") }
+                    i += 1
+                }
+            }
+        }
+        return statements.filter { !$0.isEmpty }
+    }
+
+    private static func isWordByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == UInt8(ascii: "_") || b >= 0x80
+    }
+
+    private static func finding(_ rule: String, _ message: String, _ effect: RuleEffect, _ tokens: [Token]) -> Finding {
+        Finding(rule: rule, message: message, effect: effect, subject: tokens.prefix(8).map(\.word).joined(separator: " "))
+    }
+
+    private static let readStatements: Set<String> = ["SELECT", "SHOW", "DESCRIBE", "DESC", "VALUES", "TABLE", "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET", "RESET", "USE", "LISTEN", "UNLISTEN", "FETCH", "CLOSE", "\\META", "PRAGMA", "HELP", "STATUS", "CHECKSUM", "ATTACH", "DETACH"]
+
+    static func classify(_ tokens: [Token]) -> Finding {
+        var verb = tokens[0].word
+        var body = tokens
+        if verb == "WITH" || verb == "EXPLAIN" {
+            // EXPLAIN ANALYZE executes the statement; a CTE's main verb follows its definitions.
+            let analyzes = verb == "EXPLAIN" && tokens.contains { $0.word == "ANALYZE" || $0.word == "ANALYSE" }
+            if verb == "EXPLAIN" && !analyzes {
+                return finding("sql-read", "reads data (SQL \(verb))", RuleEffect(operationClass: .read), tokens)
+            }
+            // A data-modifying statement anywhere (even inside a CTE) is the one that matters.
+            let writes: Set<String> = ["INSERT", "UPDATE", "DELETE", "MERGE"]
+            if let main = tokens.dropFirst().firstIndex(where: { writes.contains($0.word) })
+                ?? tokens.dropFirst().firstIndex(where: { $0.depth == 0 && $0.word == "SELECT" }) {
+                verb = tokens[main].word
+                let depth = tokens[main].depth
+                body = Array(tokens[main...].prefix { $0.depth >= depth }).map { Token(word: $0.word, depth: $0.depth - depth) }
+            } else {
+                verb = "SELECT"
+            }
+        }
+        let topLevel = Set(body.filter { $0.depth == 0 }.map(\.word))
+        let second = body.count > 1 ? body[1].word : ""
+        switch verb {
+        case "SELECT":
+            if topLevel.contains("INTO") && !topLevel.contains("OUTFILE") {
+                return finding("sql-select-into", "SELECT … INTO creates a table", RuleEffect(operationClass: .create, productionTier: .gated), tokens)
+            }
+            return finding("sql-read", "reads data", RuleEffect(operationClass: .read), tokens)
+        case "PRAGMA" where topLevel.contains("="):
+            return finding("sql-pragma-write", "changes a database setting", RuleEffect(operationClass: .patch), tokens)
+        case _ where readStatements.contains(verb):
+            return finding("sql-read", "reads data or controls the session (\(verb))", RuleEffect(operationClass: .read), tokens)
+        case "INSERT", "REPLACE", "UPSERT", "MERGE", "LOAD":
+            return finding("sql-write-data", "writes rows (\(verb)): modifies data", RuleEffect(operationClass: .patch, productionTier: .gated), tokens)
+        case "COPY":
+            if topLevel.contains("TO") && !topLevel.contains("FROM") {
+                return finding("sql-read", "exports data (COPY … TO)", RuleEffect(operationClass: .read), tokens)
+            }
+            return finding("sql-write-data", "loads rows (COPY … FROM): modifies data", RuleEffect(operationClass: .patch, productionTier: .gated), tokens)
+        case "UPDATE":
+            if topLevel.contains("WHERE") {
+                return finding("sql-update-rows", "updates the rows matching WHERE: modifies data", RuleEffect(operationClass: .patch, productionTier: .gated), tokens)
+            }
+            return finding("sql-update-without-where", "UPDATE without WHERE changes every row of the table",
+                           RuleEffect(operationClass: .bulkModify, destructive: true, irreversible: true, dataLoss: true), tokens)
+        case "DELETE":
+            if topLevel.contains("WHERE") {
+                return finding("sql-delete-rows", "deletes the rows matching WHERE", RuleEffect(operationClass: .delete, dataLoss: true), tokens)
+            }
+            return finding("sql-delete-without-where", "DELETE without WHERE empties the table",
+                           RuleEffect(operationClass: .delete, destructive: true, irreversible: true, dataLoss: true), tokens)
+        case "TRUNCATE":
+            return finding("sql-truncate", "TRUNCATE empties the table", RuleEffect(operationClass: .delete, destructive: true, irreversible: true, dataLoss: true), tokens)
+        case "DROP":
+            if ["USER", "ROLE", "GROUP", "POLICY"].contains(second) {
+                return finding("sql-iam", "drops a database \(second.lowercased())", RuleEffect(operationClass: .iam, destructive: true), tokens)
+            }
+            let dataLoss = ["TABLE", "DATABASE", "SCHEMA", "TABLESPACE", "COLLECTION", "KEYSPACE", "OWNED"].contains(second)
+            return finding("sql-drop", "DROP \(second) deletes it for good", RuleEffect(operationClass: .delete, destructive: true, irreversible: true, dataLoss: dataLoss), tokens)
+        case "ALTER":
+            if ["USER", "ROLE", "GROUP", "DEFAULT"].contains(second) {
+                return finding("sql-iam", "changes a database \(second.lowercased())", RuleEffect(operationClass: .iam), tokens)
+            }
+            if topLevel.contains("DROP") {
+                return finding("sql-alter-drop", "ALTER … DROP removes a column, constraint or partition with its data",
+                               RuleEffect(operationClass: .delete, destructive: true, irreversible: true, dataLoss: true), tokens)
+            }
+            return finding("sql-alter", "changes the schema", RuleEffect(operationClass: .patch, productionTier: .gated), tokens)
+        case "CREATE":
+            let kind = second == "OR" ? (body.count > 3 ? body[3].word : "") : second
+            if ["USER", "ROLE", "GROUP", "POLICY"].contains(kind) {
+                return finding("sql-iam", "creates a database \(kind.lowercased())", RuleEffect(operationClass: .iam), tokens)
+            }
+            return finding("sql-create", "creates a database object", RuleEffect(operationClass: .create), tokens)
+        case "GRANT", "REVOKE", "DENY":
+            return finding("sql-iam", "\(verb) changes database permissions", RuleEffect(operationClass: .iam), tokens)
+        case "VACUUM", "ANALYZE", "ANALYSE", "REINDEX", "CLUSTER", "OPTIMIZE", "CHECKPOINT", "REFRESH", "COMMENT", "NOTIFY":
+            return finding("sql-maintenance", "maintenance (\(verb))", RuleEffect(operationClass: .minorUpdate), tokens)
+        case "RENAME":
+            return finding("sql-alter", "renames a table", RuleEffect(operationClass: .patch, productionTier: .gated), tokens)
+        default:
+            return finding("sql-unknown", "unrecognised SQL statement '\(verb)' (CALL, DO and the like run code Holdpoint cannot see)", RuleEffect(operationClass: .unknown), tokens)
+        }
+    }
+}

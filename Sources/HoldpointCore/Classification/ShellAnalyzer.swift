@@ -1,0 +1,532 @@
+import Foundation
+
+/// Finds what a shell command line really runs and what the rule packs say about it.
+///
+/// Agents (and prompt injections) wrap commands: `sudo env FOO=1 timeout 5 bash -lc
+/// "rm -rf /"`. The analyzer peels wrappers until it reaches the program that acts,
+/// follows nested shells, `eval`, `ssh host CMD`, `find -exec`, `xargs` and one-liners
+/// in Python, Node, Perl and Ruby, and reads SQL given to database clients.
+struct ShellAnalyzer {
+    let rules: RuleSet
+    static let maximumDepth = 12
+
+    func analyze(_ line: String) -> [Finding] {
+        var findings: [Finding] = []
+        analyze(line: line, depth: 0, into: &findings)
+        return findings
+    }
+
+    private func analyze(line: String, depth: Int, into findings: inout [Finding]) {
+        guard depth <= Self.maximumDepth else {
+            findings.append(.unknown("shell-too-deep", "commands nested more than \(Self.maximumDepth) levels deep", subject: line))
+            return
+        }
+        let script = ShellParser.parse(line)
+        for problem in script.problems {
+            findings.append(.unknown("shell-unparsed", "the command line could not be fully understood: \(problem)", subject: line))
+        }
+        if script.commands.isEmpty && script.problems.isEmpty && !line.allSatisfy({ $0.isWhitespace }) {
+            findings.append(.unknown("shell-empty", "no command found", subject: line))
+        }
+        for command in script.commands {
+            analyze(command: command, words: command.words, script: script, depth: depth, into: &findings)
+        }
+    }
+
+    // MARK: - One command
+
+    private func analyze(command: SimpleCommand, words: [ShellWord], script: ShellScript, depth: Int, into findings: inout [Finding]) {
+        checkRedirections(command, into: &findings)
+        for assignment in command.assignments where assignment.name == "PATH" || assignment.name == "LD_PRELOAD" || assignment.name == "BASH_ENV" {
+            findings.append(.unknown("shell-environment-hijack", "sets \(assignment.name), which changes which code runs", subject: "\(assignment.name)=\(assignment.value.text)"))
+        }
+        guard let first = words.first else { return }
+        let subject = words.map(\.text).joined(separator: " ")
+        if first.isDynamic {
+            findings.append(.unknown("shell-dynamic-program", "the program name is only known at run time (\(first.text))", subject: subject))
+            return
+        }
+        let name = Self.basename(first.text)
+        if script.definedFunctions.contains(name) {
+            findings.append(.unknown("shell-function-call", "calls the shell function '\(name)' defined in the same command line", subject: subject))
+            return
+        }
+        let args = Array(words.dropFirst())
+        if unwrap(name: name, args: args, command: command, script: script, depth: depth, subject: subject, into: &findings) {
+            return
+        }
+        match(program: name, args: args, command: command, subject: subject, depth: depth, into: &findings)
+    }
+
+    static func basename(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        let rest = path[path.index(after: slash)...]
+        return rest.isEmpty ? path : String(rest)
+    }
+
+    /// Output redirections write files; to a block device they wipe it.
+    private func checkRedirections(_ command: SimpleCommand, into findings: inout [Finding]) {
+        for redirection in command.redirections where redirection.isOutput && !redirection.op.contains("<") {
+            let target = redirection.target.text
+            if target.hasPrefix("&") || ["/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"].contains(target) || target.hasPrefix("/dev/fd/") {
+                continue
+            }
+            if target.hasPrefix("/dev/") {
+                findings.append(Finding(rule: "shell-redirect-device", message: "writes directly to the device \(target)",
+                    effect: RuleEffect(operationClass: .delete, tier: .gated, destructive: true, irreversible: true, dataLoss: true),
+                    subject: "\(redirection.op) \(target)"))
+            } else {
+                findings.append(Finding(rule: "shell-redirect-write", message: "writes the file \(target)",
+                    effect: RuleEffect(operationClass: .patch), subject: "\(redirection.op) \(target)"))
+            }
+        }
+    }
+
+    // MARK: - Wrappers
+
+    /// Options that take a value, per wrapper, so the wrapped command is found after them.
+    private static let valueOptions: [String: Set<String>] = [
+        "sudo": ["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T", "-R", "--user", "--group", "--chdir", "--host", "--prompt", "--role", "--type", "--other-user", "--close-from", "--command-timeout", "--chroot"],
+        "doas": ["-u", "-C"],
+        "env": ["-u", "-C", "--unset", "--chdir", "-S", "--split-string"],
+        "exec": ["-a"],
+        "time": ["-f", "-o", "--format", "--output"],
+        "nice": ["-n", "--adjustment"],
+        "ionice": ["-c", "-n", "-p", "-P", "-u", "--class", "--classdata"],
+        "timeout": ["-s", "-k", "--signal", "--kill-after"],
+        "stdbuf": ["-i", "-o", "-e", "--input", "--output", "--error"],
+        "xargs": ["-n", "-I", "-L", "-P", "-d", "-a", "-E", "-s", "--max-args", "--replace", "--max-lines", "--max-procs", "--delimiter", "--arg-file", "--eof", "--max-chars", "--process-slot-var"],
+        "watch": ["-n", "--interval", "-d", "-q", "--equexit"],
+        "ssh": ["-p", "-i", "-l", "-o", "-F", "-J", "-L", "-R", "-D", "-b", "-c", "-e", "-m", "-O", "-Q", "-S", "-W", "-w", "-E", "-B", "-I"],
+        "taskset": [],
+        "chroot": ["--userspec", "--groups"],
+        "runuser": ["-u", "-g", "-G", "--user", "--group"],
+        "su": ["-c", "-s", "-g", "-G", "--shell", "--group", "--command"],
+    ]
+
+    /// Splits `args` into the wrapper's own options and what it runs.
+    private static func skipOptions(_ args: [ShellWord], for wrapper: String) -> [ShellWord] {
+        let takesValue = valueOptions[wrapper] ?? []
+        var i = 0
+        while i < args.count {
+            let text = args[i].text
+            if text == "--" { return Array(args[(i + 1)...]) }
+            guard text.hasPrefix("-"), text.count > 1, !args[i].isDynamic else { break }
+            if takesValue.contains(text) {
+                i += 2
+            } else if !text.hasPrefix("--"), text.count > 2, takesValue.contains(String(text.prefix(2))) {
+                i += 1  // value attached: -n10, -uroot
+            } else {
+                i += 1
+            }
+        }
+        return i < args.count ? Array(args[i...]) : []
+    }
+
+    /// Handles wrappers and interpreters. Returns true when `name` was one (its findings added).
+    private func unwrap(name: String, args: [ShellWord], command: SimpleCommand, script: ShellScript, depth: Int, subject: String, into findings: inout [Finding]) -> Bool {
+        func inner(_ words: [ShellWord]) {
+            var nested = command
+            nested.redirections = []
+            analyze(command: nested, words: words, script: script, depth: depth + 1, into: &findings)
+        }
+        switch name {
+        case "sudo", "doas", "runuser":
+            let rest = Self.skipOptions(args, for: name)
+            if rest.isEmpty {
+                findings.append(.unknown("shell-root-shell", "opens an interactive root shell", subject: subject))
+            } else {
+                inner(rest)
+            }
+            return true
+        case "su":
+            if let c = args.firstIndex(where: { $0.text == "-c" || $0.text == "--command" }), c + 1 < args.count {
+                analyzeNested(args[c + 1], depth: depth, subject: subject, into: &findings)
+            } else {
+                findings.append(.unknown("shell-root-shell", "opens an interactive shell as another user", subject: subject))
+            }
+            return true
+        case "env":
+            var rest = args
+            var i = 0
+            var splitString: ShellWord?
+            while i < rest.count {
+                let text = rest[i].text
+                if text == "-S" || text == "--split-string", i + 1 < rest.count { splitString = rest[i + 1]; i += 2; continue }
+                if text.hasPrefix("--split-string=") { splitString = ShellWord(text: String(text.dropFirst(15))); i += 1; continue }
+                if text == "--" { i += 1; break }
+                if text.hasPrefix("-"), text.count > 1 {
+                    i += (Self.valueOptions["env"] ?? []).contains(text) ? 2 : 1
+                    continue
+                }
+                if let eq = text.firstIndex(of: "="), eq != text.startIndex {
+                    let variable = String(text[..<eq])
+                    if ["PATH", "LD_PRELOAD", "BASH_ENV", "ENV"].contains(variable) {
+                        findings.append(.unknown("shell-environment-hijack", "sets \(variable), which changes which code runs", subject: text))
+                    }
+                    i += 1
+                    continue
+                }
+                break
+            }
+            rest = i < rest.count ? Array(rest[i...]) : []
+            if let splitString {
+                let joined = ([splitString.text] + rest.map { Self.quote($0.text) }).joined(separator: " ")
+                analyze(line: joined, depth: depth + 1, into: &findings)
+            } else if rest.isEmpty {
+                findings.append(Finding(rule: "read-only-command", message: "prints the environment", effect: RuleEffect(operationClass: .read), subject: subject))
+            } else {
+                inner(rest)
+            }
+            return true
+        case "command":
+            if args.contains(where: { $0.text == "-v" || $0.text == "-V" }) {
+                findings.append(Finding(rule: "read-only-command", message: "looks a command up", effect: RuleEffect(operationClass: .read), subject: subject))
+                return true
+            }
+            let rest = Self.skipOptions(args, for: name)
+            if !rest.isEmpty { inner(rest) }
+            return true
+        case "builtin", "exec", "nohup", "setsid", "unbuffer", "chronic", "caffeinate", "time", "nice", "ionice", "stdbuf", "flock", "catchsegv", "strace", "ltrace", "torsocks", "proxychains", "proxychains4", "firejail", "systemd-run", "script":
+            var rest = Self.skipOptions(args, for: name)
+            if name == "flock", !rest.isEmpty { rest.removeFirst() }  // the lock file
+            if rest.isEmpty {
+                if name == "exec" || name == "time" || name == "nice" {
+                    findings.append(Finding(rule: "read-only-command", message: "\(name) with nothing to run", effect: RuleEffect(operationClass: .read), subject: subject))
+                } else {
+                    findings.append(.unknown("shell-unknown-program", "\(name) with no command to run", subject: subject))
+                }
+            } else {
+                inner(rest)
+            }
+            return true
+        case "timeout":
+            var rest = Self.skipOptions(args, for: name)
+            if !rest.isEmpty { rest.removeFirst() }  // the duration
+            if rest.isEmpty {
+                findings.append(.unknown("shell-unknown-program", "timeout with no command to run", subject: subject))
+            } else {
+                inner(rest)
+            }
+            return true
+        case "taskset", "chroot":
+            var rest = Self.skipOptions(args, for: name)
+            if !rest.isEmpty { rest.removeFirst() }  // the CPU mask or the new root
+            if rest.isEmpty {
+                findings.append(.unknown("shell-root-shell", "\(name) starts an interactive shell", subject: subject))
+            } else {
+                inner(rest)
+            }
+            return true
+        case "xargs":
+            var rest = Self.skipOptions(args, for: name)
+            if rest.isEmpty { rest = [ShellWord(text: "echo")] }
+            // xargs appends words read from its input: unknown values.
+            rest.append(ShellWord(text: "{xargs input}", isDynamic: true))
+            inner(rest)
+            return true
+        case "busybox", "toybox":
+            if args.isEmpty {
+                findings.append(.unknown("shell-unknown-program", "\(name) with no applet", subject: subject))
+            } else {
+                inner(args)
+            }
+            return true
+        case "watch":
+            let rest = Self.skipOptions(args, for: name)
+            if rest.isEmpty { return false }
+            analyze(line: rest.map { $0.isDynamic ? $0.text : Self.quote($0.text) }.joined(separator: " "), depth: depth + 1, into: &findings)
+            return true
+        case "eval":
+            if args.contains(where: \.isDynamic) {
+                findings.append(.unknown("shell-eval-dynamic", "eval of text only known at run time", subject: subject))
+            }
+            analyze(line: args.map(\.text).joined(separator: " "), depth: depth + 1, into: &findings)
+            return true
+        case "sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "busybox-sh", "rbash":
+            analyzeShellInvocation(name: name, args: args, command: command, depth: depth, subject: subject, into: &findings)
+            return true
+        case "ssh":
+            let rest = Self.skipOptions(args, for: name)
+            guard rest.count >= 2 else {
+                findings.append(.unknown("shell-remote-shell", "opens an interactive remote shell", subject: subject))
+                return true
+            }
+            // ssh joins the remaining words with spaces and the remote shell parses them.
+            analyze(line: rest.dropFirst().map(\.text).joined(separator: " "), depth: depth + 1, into: &findings)
+            return true
+        case "python", "python2", "python3", "pypy", "pypy3", "node", "nodejs", "deno", "bun", "perl", "ruby", "php", "osascript", "Rscript", "lua", "tclsh", "pwsh", "powershell":
+            analyzeInterpreter(name: name, args: args, command: command, depth: depth, subject: subject, into: &findings)
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Quotes a word so that re-parsing it yields the same word.
+    static func quote(_ text: String) -> String {
+        if !text.isEmpty, text.utf8.allSatisfy({ b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || "-_./=:,+@%".utf8.contains(b)
+        }) { return text }
+        return "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    private func analyzeNested(_ word: ShellWord, depth: Int, subject: String, into findings: inout [Finding]) {
+        if word.isDynamic {
+            findings.append(.unknown("shell-dynamic-script", "runs a script only known at run time", subject: subject))
+        }
+        analyze(line: word.text, depth: depth + 1, into: &findings)
+    }
+
+    /// `bash -lc "…"`, `sh script.sh`, `bash <<EOF … EOF`, `curl … | sh`.
+    private func analyzeShellInvocation(name: String, args: [ShellWord], command: SimpleCommand, depth: Int, subject: String, into findings: inout [Finding]) {
+        var i = 0
+        var hasC = false
+        while i < args.count {
+            let text = args[i].text
+            if text == "--" { i += 1; break }
+            if text == "-o" || text == "+o" || text == "-O" || text == "+O" { i += 2; continue }
+            if text == "--command" || text == "-c" { hasC = true; i += 1; break }
+            if text.hasPrefix("-") || text.hasPrefix("+") {
+                if !text.hasPrefix("--"), text.dropFirst().contains("c") { hasC = true; i += 1; break }
+                i += 1
+                continue
+            }
+            break
+        }
+        if hasC {
+            guard i < args.count else {
+                findings.append(.unknown("shell-unparsed", "\(name) -c without a command", subject: subject))
+                return
+            }
+            analyzeNested(args[i], depth: depth, subject: subject, into: &findings)
+            return
+        }
+        if i < args.count {
+            findings.append(.unknown("shell-script-file", "runs the script \(args[i].text), whose contents Holdpoint cannot see", subject: subject))
+            return
+        }
+        if !command.stdinTexts.isEmpty {
+            for text in command.stdinTexts { analyze(line: text, depth: depth + 1, into: &findings) }
+        } else if command.readsPipe {
+            findings.append(.unknown("shell-pipe-to-shell", "runs commands piped into \(name) (e.g. curl … | sh)", subject: subject))
+        } else {
+            findings.append(.unknown("shell-interactive", "starts an interactive \(name)", subject: subject))
+        }
+    }
+
+    private func analyzeInterpreter(name: String, args: [ShellWord], command: SimpleCommand, depth: Int, subject: String, into findings: inout [Finding]) {
+        let inlineFlags: Set<String> = ["-c", "-e", "-E", "--eval", "-r", "-p", "--print", "-Command", "-command", "-c:"]
+        var code: ShellWord?
+        var i = 0
+        while i < args.count {
+            let text = args[i].text
+            if inlineFlags.contains(text) {
+                code = i + 1 < args.count ? args[i + 1] : nil
+                break
+            }
+            if text.hasPrefix("-"), !text.hasPrefix("--"), text.count > 2, let last = text.last, last == "c" || last == "e" {
+                code = i + 1 < args.count ? args[i + 1] : nil  // -ic, -ne, -le
+                break
+            }
+            if text == "-m", i + 1 < args.count, ["json.tool", "pydoc", "site", "platform", "sysconfig", "this", "timeit", "tokenize", "pip"].contains(args[i + 1].text) {
+                if args[i + 1].text == "pip" {
+                    match(program: "pip", args: Array(args[(i + 2)...]), command: command, subject: subject, depth: depth, into: &findings)
+                } else {
+                    findings.append(Finding(rule: "read-only-command", message: "runs a read-only standard module", effect: RuleEffect(operationClass: .read), subject: subject))
+                }
+                return
+            }
+            if text == "--version" || text == "-V" || text == "--help" || text == "-h" || text == "-v" {
+                findings.append(Finding(rule: "read-only-command", message: "prints version or help", effect: RuleEffect(operationClass: .read), subject: subject))
+                return
+            }
+            if !text.hasPrefix("-") { break }
+            i += 1
+        }
+        if let code {
+            if code.isDynamic {
+                findings.append(.unknown("oneliner-dynamic", "runs \(name) code only known at run time", subject: subject))
+            }
+            let scan = OneLinerScanner.scan(code.text)
+            for shell in scan.shellCommands {
+                analyze(line: shell, depth: depth + 1, into: &findings)
+            }
+            findings.append(contentsOf: scan.findings.map { f in var f = f; f.subject = subject; return f })
+            return
+        }
+        if i < args.count {
+            findings.append(.unknown("interpreter-script-file", "runs the script \(args[i].text), whose contents Holdpoint cannot see", subject: subject))
+        } else if !command.stdinTexts.isEmpty || command.readsPipe {
+            findings.append(.unknown("interpreter-stdin", "runs \(name) code from standard input", subject: subject))
+        } else {
+            findings.append(.unknown("interpreter-interactive", "starts an interactive \(name)", subject: subject))
+        }
+    }
+
+    // MARK: - Rules
+
+    private func match(program: String, args: [ShellWord], command: SimpleCommand, subject: String, depth: Int, into findings: inout [Finding]) {
+        let view = ArgumentView(args)
+        var matchedOrdinary = false
+        var firstFallback: CommandRule?
+        for rule in rules.rules(for: program) {
+            guard view.satisfies(rule) else { continue }
+            if rule.fallback {
+                if firstFallback == nil { firstFallback = rule }
+            } else {
+                matchedOrdinary = true
+                findings.append(Finding(rule: rule.id, message: rule.message, effect: rule.effect, subject: subject))
+            }
+        }
+        var sawContent = false
+        if let client = rules.sqlClients[program] {
+            sawContent = analyzeSQLClient(client, args: args, command: command, subject: subject, into: &findings)
+        }
+        if (program == "find" || program == "fd"), let exec = findExec(args) {
+            inner(exec, command: command, depth: depth, into: &findings)
+            sawContent = true
+        }
+        if ["kubectl", "oc", "docker", "podman"].contains(program), view.positionals.first?.text == "exec",
+           let dash = args.firstIndex(where: { $0.text == "--" }), dash + 1 < args.count {
+            inner(Array(args[(dash + 1)...]), command: command, depth: depth, into: &findings)
+        }
+        if matchedOrdinary || sawContent { return }
+        if let firstFallback {
+            findings.append(Finding(rule: firstFallback.id, message: firstFallback.message, effect: firstFallback.effect, subject: subject))
+        } else if rules.sqlClients[program] != nil {
+            if command.readsPipe || args.contains(where: { $0.text == "-f" || $0.text == "--file" || $0.text.hasPrefix("--file=") }) {
+                findings.append(.unknown("sql-script", "\(program) runs SQL from a file or a pipe, which Holdpoint cannot see", subject: subject))
+            } else {
+                findings.append(Finding(rule: "sql-interactive", message: "\(program) with no SQL on the command line", effect: RuleEffect(operationClass: .read), subject: subject))
+            }
+        } else {
+            findings.append(.unknown("unknown-command", "no rule knows '\(program)'", subject: subject))
+        }
+    }
+
+    private func inner(_ words: [ShellWord], command: SimpleCommand, depth: Int, into findings: inout [Finding]) {
+        var nested = command
+        nested.redirections = []
+        nested.stdinTexts = []
+        analyze(command: nested, words: words, script: ShellScript(commands: [], problems: []), depth: depth + 1, into: &findings)
+    }
+
+    /// `find … -exec CMD {} ;` and `-execdir`, `-ok`, `-okdir`.
+    private func findExec(_ args: [ShellWord]) -> [ShellWord]? {
+        guard let start = args.firstIndex(where: { ["-exec", "-execdir", "-ok", "-okdir"].contains($0.text) }) else { return nil }
+        var words: [ShellWord] = []
+        for word in args[(start + 1)...] {
+            if word.text == ";" || word.text == "+" { break }
+            words.append(word.text == "{}" ? ShellWord(text: "{found file}", isDynamic: true) : word)
+        }
+        return words.isEmpty ? nil : words
+    }
+
+    /// Returns true when SQL was found and analysed.
+    private func analyzeSQLClient(_ client: SQLClient, args: [ShellWord], command: SimpleCommand, subject: String, into findings: inout [Finding]) -> Bool {
+        var texts: [ShellWord] = []
+        var i = 0
+        var positionals: [ShellWord] = []
+        while i < args.count {
+            let word = args[i]
+            if client.flags.contains(where: { $0.spellings.contains(word.text) }), i + 1 < args.count {
+                texts.append(args[i + 1])
+                i += 2
+                continue
+            }
+            if let spec = client.flags.flatMap(\.spellings).first(where: { $0.hasPrefix("--") && word.text.hasPrefix($0 + "=") }) {
+                texts.append(ShellWord(text: String(word.text.dropFirst(spec.count + 1)), isDynamic: word.isDynamic))
+            } else if !word.text.hasPrefix("-") {
+                positionals.append(word)
+            }
+            i += 1
+        }
+        if let n = client.positional, positionals.count >= n { texts.append(positionals[n - 1]) }
+        texts.append(contentsOf: command.stdinTexts.map { ShellWord(text: $0) })
+        guard !texts.isEmpty else { return false }
+        for text in texts {
+            if text.isDynamic {
+                findings.append(.unknown("sql-dynamic", "SQL only known at run time", subject: subject))
+            }
+            for finding in SQLAnalyzer.analyze(text.text) {
+                var finding = finding
+                finding.subject = subject
+                findings.append(finding)
+            }
+        }
+        return true
+    }
+}
+
+/// A command's arguments split once into flags and positionals, for matching many rules.
+struct ArgumentView {
+    var flags: [String] = []
+    var positionals: [ShellWord] = []
+    let all: [ShellWord]
+
+    init(_ args: [ShellWord]) {
+        all = args
+        var afterDoubleDash = false
+        for arg in args {
+            if !afterDoubleDash, arg.text == "--" {
+                afterDoubleDash = true
+                positionals.append(arg)
+                continue
+            }
+            if !afterDoubleDash, !arg.isDynamic, arg.text.count > 1, arg.text.hasPrefix("-") {
+                flags.append(arg.text)
+            } else {
+                positionals.append(arg)
+            }
+        }
+    }
+
+    func satisfies(_ rule: CommandRule) -> Bool {
+        if !rule.subcommand.isEmpty && !subcommandMatches(rule.subcommand) { return false }
+        if !rule.flagsAny.isEmpty && !rule.flagsAny.contains(where: { spec in flags.contains(where: spec.matches) }) { return false }
+        for spec in rule.flagsAll where !flags.contains(where: spec.matches) { return false }
+        for spec in rule.flagsNone where flags.contains(where: spec.matches) { return false }
+        if !rule.argsAny.isEmpty {
+            let hit = positionals.contains { word in
+                (word.isDynamic && rule.unknownArgsMatch) || rule.argsAny.contains { $0.matches(word.text) }
+            }
+            if !hit { return false }
+        }
+        if !rule.argsAnyOutside.isEmpty {
+            let hit = positionals.contains { word in
+                word.text != "--" && (word.isDynamic || !rule.argsAnyOutside.contains { $0.matches(word.text) })
+            }
+            if !hit { return false }
+        }
+        if !rule.contains.isEmpty {
+            let hit = all.contains { word in
+                let lower = word.text.lowercased()
+                return rule.contains.contains { lower.contains($0) }
+            }
+            if !hit { return false }
+        }
+        return true
+    }
+
+    /// The sub-command words appear in order among the positionals; the first within the
+    /// first three (global options' values may come before it), each next one soon after.
+    private func subcommandMatches(_ pattern: [Glob]) -> Bool {
+        var position = 0
+        for (n, glob) in pattern.enumerated() {
+            let window = n == 0 ? 3 : 2
+            var found = false
+            var j = position
+            while j < positionals.count && j < position + window {
+                if !positionals[j].isDynamic && glob.matches(positionals[j].text) {
+                    found = true
+                    position = j + 1
+                    break
+                }
+                j += 1
+            }
+            if !found { return false }
+        }
+        return true
+    }
+}

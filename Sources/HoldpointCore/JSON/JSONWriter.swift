@@ -1,0 +1,139 @@
+/// Serialises `JSONValue`s: compact, pretty, or canonical.
+///
+/// The canonical form is what `action_sha256` hashes (see README "Action hash"):
+/// object members sorted by their UTF-16 code units, no insignificant whitespace,
+/// numbers written the way ECMAScript's `Number.prototype.toString` writes them,
+/// strings escaped minimally (only `"`, `\` and C0 controls). That is RFC 8785
+/// (JCS), so any language with a JCS library can recompute the hash.
+public enum JSONWriter {
+    public static func compact(_ value: JSONValue) -> String {
+        var out = ""
+        write(value, into: &out, sorted: false, indent: nil, level: 0)
+        return out
+    }
+
+    public static func canonical(_ value: JSONValue) -> String {
+        var out = ""
+        write(value, into: &out, sorted: true, indent: nil, level: 0)
+        return out
+    }
+
+    public static func pretty(_ value: JSONValue) -> String {
+        var out = ""
+        write(value, into: &out, sorted: false, indent: "  ", level: 0)
+        return out
+    }
+
+    private static func write(_ value: JSONValue, into out: inout String, sorted: Bool, indent: String?, level: Int) {
+        switch value {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .number(let n): out += formatNumber(n)
+        case .string(let s): writeString(s, into: &out)
+        case .array(let elements):
+            if elements.isEmpty { out += "[]"; return }
+            out += "["
+            for (i, element) in elements.enumerated() {
+                if i > 0 { out += "," }
+                newline(into: &out, indent: indent, level: level + 1)
+                write(element, into: &out, sorted: sorted, indent: indent, level: level + 1)
+            }
+            newline(into: &out, indent: indent, level: level)
+            out += "]"
+        case .object(let members):
+            if members.isEmpty { out += "{}"; return }
+            let ordered = sorted ? members.sorted { Array($0.key.utf16).lexicographicallyPrecedes(Array($1.key.utf16)) } : members
+            out += "{"
+            for (i, member) in ordered.enumerated() {
+                if i > 0 { out += "," }
+                newline(into: &out, indent: indent, level: level + 1)
+                writeString(member.key, into: &out)
+                out += indent == nil ? ":" : ": "
+                write(member.value, into: &out, sorted: sorted, indent: indent, level: level + 1)
+            }
+            newline(into: &out, indent: indent, level: level)
+            out += "}"
+        }
+    }
+
+    private static func newline(into out: inout String, indent: String?, level: Int) {
+        guard let indent else { return }
+        out += "\n"
+        out += String(repeating: indent, count: level)
+    }
+
+    static func writeString(_ s: String, into out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{00}"..."\u{1F}":
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+    }
+
+    /// ECMAScript number formatting: integers below 1e21 without exponent or fraction,
+    /// otherwise the shortest round-tripping digits, with an exponent outside [1e-6, 1e21).
+    public static func formatNumber(_ n: Double) -> String {
+        if n == 0 { return "0" }  // also -0
+        if n == n.rounded(), abs(n) < 1e21 {
+            if abs(n) < 9.007199254740992e15 { return String(Int64(n)) }
+            return integerDigits(n)
+        }
+        // Swift's description is the shortest round-trip digit string; re-layout per ECMAScript.
+        let (digits, exponent, negative) = decompose(n)
+        let k = digits.count
+        var body: String
+        if exponent >= k && exponent <= 21 {
+            body = digits + String(repeating: "0", count: exponent - k)
+        } else if exponent > 0 && exponent <= 21 {
+            let cut = digits.index(digits.startIndex, offsetBy: exponent)
+            body = digits[..<cut] + "." + digits[cut...]
+        } else if exponent > -6 && exponent <= 0 {
+            body = "0." + String(repeating: "0", count: -exponent) + digits
+        } else {
+            let e = exponent - 1
+            let mantissa = k == 1 ? digits : String(digits.prefix(1)) + "." + digits.dropFirst()
+            body = mantissa + "e" + (e >= 0 ? "+" : "-") + String(abs(e))
+        }
+        return (negative ? "-" : "") + body
+    }
+
+    private static func integerDigits(_ n: Double) -> String {
+        let (digits, exponent, negative) = decompose(n)
+        return (negative ? "-" : "") + digits + String(repeating: "0", count: max(0, exponent - digits.count))
+    }
+
+    /// Splits a finite non-zero double into significant digits and a decimal exponent such that
+    /// value = 0.DIGITS × 10^exponent.
+    private static func decompose(_ n: Double) -> (digits: String, exponent: Int, negative: Bool) {
+        let negative = n < 0
+        var text = "\(abs(n))"  // e.g. "1.5e-07", "123.45", "1e+22"
+        var exp10 = 0
+        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            exp10 = Int(text[text.index(after: e)...]) ?? 0
+            text = String(text[..<e])
+        }
+        var intPart = text
+        var fracPart = ""
+        if let dot = text.firstIndex(of: ".") {
+            intPart = String(text[..<dot])
+            fracPart = String(text[text.index(after: dot)...])
+        }
+        var digits = intPart + fracPart
+        var exponent = intPart.count + exp10
+        while digits.hasPrefix("0") && digits.count > 1 { digits.removeFirst(); exponent -= 1 }
+        while digits.hasSuffix("0") && digits.count > 1 { digits.removeLast() }
+        return (digits, exponent, negative)
+    }
+}

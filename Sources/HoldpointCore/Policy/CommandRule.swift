@@ -1,0 +1,195 @@
+import Yams
+
+/// A flag as rules name it: `-f|--force` matches `-f`, `--force`, `--force=yes`, and
+/// (for one-letter flags) a cluster such as `-rf`.
+public struct FlagSpec: Sendable, Equatable {
+    public let spellings: [String]
+
+    public init(_ text: String) {
+        spellings = text.split(separator: "|").map(String.init)
+    }
+
+    public func matches(_ token: String) -> Bool {
+        for spelling in spellings {
+            if token == spelling { return true }
+            if spelling.hasPrefix("--") || spelling.count > 2 {
+                if token.hasPrefix(spelling + "=") { return true }
+                continue
+            }
+            // One-letter flag: look inside clusters like -rf, -fdx (not --long, not -1 numbers).
+            guard spelling.count == 2, token.count > 2, token.hasPrefix("-"), !token.hasPrefix("--") else { continue }
+            let letter = spelling.utf8.last ?? 0
+            let cluster = token.utf8.dropFirst()
+            if cluster.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }), cluster.contains(letter) {
+                return true
+            }
+        }
+        return false
+    }
+}
+
+/// What a matching rule says about an action.
+public struct RuleEffect: Sendable, Equatable {
+    public var operationClass: OperationClass
+    /// A floor applied in every environment (e.g. `rm -rf /` is gated even in a sandbox).
+    public var tier: Tier?
+    /// A floor applied in production-like environments only.
+    public var productionTier: Tier?
+    public var destructive = false
+    public var irreversible = false
+    public var dataLoss = false
+
+    public init(operationClass: OperationClass, tier: Tier? = nil, productionTier: Tier? = nil, destructive: Bool = false, irreversible: Bool = false, dataLoss: Bool = false) {
+        self.operationClass = operationClass
+        self.tier = tier
+        self.productionTier = productionTier
+        self.destructive = destructive
+        self.irreversible = irreversible
+        self.dataLoss = dataLoss
+    }
+}
+
+/// A rule over one command's argv, from a rule pack or the policy.
+///
+/// Every condition given must hold. Unknown values (`$DIR`) count as matching any
+/// argument condition: a rule about `rm -rf /` must fire for `rm -rf "$DIR"` too.
+public struct CommandRule: Sendable {
+    public var id: String
+    public var pack: String
+    public var message: String
+    public var programs: [String]
+    /// Leading sub-commands, in order (each a glob with alternatives): `[cloudformation, delete-stack]`.
+    public var subcommand: [Glob] = []
+    public var flagsAny: [FlagSpec] = []
+    public var flagsAll: [FlagSpec] = []
+    public var flagsNone: [FlagSpec] = []
+    /// Some argument matches one of these globs.
+    public var argsAny: [Glob] = []
+    /// Some argument matches none of these globs (e.g. a path outside the temp directories).
+    public var argsAnyOutside: [Glob] = []
+    /// Some word (flags included) contains one of these, case-insensitively.
+    public var contains: [String] = []
+    /// Arguments whose value is only known at run time (`"$DIR"`) satisfy `args_any`:
+    /// set on rules where the worst case must be assumed, like `rm -rf "$DIR"`.
+    public var unknownArgsMatch = false
+    /// A fallback fires only when no ordinary rule fired for the command: it is how
+    /// packs say "and otherwise this program is read-only".
+    public var fallback = false
+    public var effect: RuleEffect
+}
+
+/// A SQL client and where its SQL text is on the command line.
+public struct SQLClient: Sendable, Equatable {
+    public var program: String
+    /// Flags whose value is SQL (`-c`, `--command`, `-e`).
+    public var flags: [FlagSpec]
+    /// The 1-based positional argument that holds SQL (sqlite3 DB "SQL"), if any.
+    public var positional: Int?
+}
+
+/// A named collection of rules, loaded from a YAML file.
+public struct RulePack: Sendable {
+    public var name: String
+    public var description: String
+    public var rules: [CommandRule]
+    public var sqlClients: [SQLClient]
+    /// Verb words that tell an API or MCP operation's class (`Delete` → delete).
+    public var operationVerbs: [OperationClass: Set<String>]
+}
+
+enum RuleLoader {
+    static let ruleKeys: Set<String> = [
+        "id", "program", "subcommand", "flags_any", "flags_all", "flags_none", "args_any", "args_any_outside",
+        "contains", "unknown_args_match", "ignore_case", "fallback", "class", "tier", "production_tier", "destructive", "irreversible", "data_loss", "message",
+    ]
+
+    static func loadPack(text: String, file: String) -> Result<RulePack, ConfigError> {
+        let walker = YAMLWalker(file: file)
+        guard let root = walker.compose(text) else {
+            if walker.issues.isEmpty { walker.fail(nil, "the file is empty") }
+            return .failure(ConfigError(issues: walker.issues))
+        }
+        var pack = RulePack(name: "", description: "", rules: [], sqlClients: [], operationVerbs: [:])
+        guard let pairs = walker.mapping(root, "rule pack", allowed: ["pack", "description", "rules", "sql_clients", "operation_verbs"]) else {
+            return .failure(ConfigError(issues: walker.issues))
+        }
+        for (key, keyNode, value) in pairs {
+            switch key {
+            case "pack": pack.name = walker.string(value, "pack") ?? ""
+            case "description": pack.description = walker.string(value, "description") ?? ""
+            case "rules":
+                for node in walker.list(value, "rules") ?? [] {
+                    if let rule = loadRule(node, pack: pack.name, walker: walker) { pack.rules.append(rule) }
+                }
+            case "sql_clients":
+                for node in walker.list(value, "sql_clients") ?? [] {
+                    guard let fields = walker.mapping(node, "sql_clients entry", allowed: ["program", "flags", "positional"]) else { continue }
+                    var client = SQLClient(program: "", flags: [], positional: nil)
+                    for (k, _, v) in fields {
+                        switch k {
+                        case "program": client.program = walker.string(v, "program") ?? ""
+                        case "flags": client.flags = (walker.stringList(v, "flags") ?? []).map(FlagSpec.init)
+                        default: client.positional = walker.int(v, "positional", minimum: 1)
+                        }
+                    }
+                    if client.program.isEmpty { walker.fail(node, "sql_clients entry: 'program' is required") } else { pack.sqlClients.append(client) }
+                }
+            case "operation_verbs":
+                for (className, classNode, words) in walker.mapping(value, "operation_verbs") ?? [] {
+                    guard let opClass = OperationClass(rawValue: className) else {
+                        walker.fail(classNode, "operation_verbs: unknown operation class '\(className)'")
+                        continue
+                    }
+                    pack.operationVerbs[opClass, default: []].formUnion((walker.stringList(words, "operation_verbs.\(className)") ?? []).map { $0.lowercased() })
+                }
+            default:
+                walker.fail(keyNode, "unknown key '\(key)'")
+            }
+        }
+        if pack.name.isEmpty { walker.fail(root, "rule pack: 'pack' (its name) is required") }
+        if !walker.issues.isEmpty { return .failure(ConfigError(issues: walker.issues)) }
+        return .success(pack)
+    }
+
+    static func loadRule(_ node: Node, pack: String, walker: YAMLWalker) -> CommandRule? {
+        guard let fields = walker.mapping(node, "rule", allowed: ruleKeys) else { return nil }
+        var rule = CommandRule(id: "", pack: pack, message: "", programs: [], effect: RuleEffect(operationClass: .unknown))
+        var sawClass = false
+        var ignoreCase = false
+        if let node = fields.first(where: { $0.key == "ignore_case" }) {
+            ignoreCase = walker.bool(node.value, "ignore_case") ?? false
+        }
+        let issuesBefore = walker.issues.count
+        for (key, _, value) in fields {
+            let context = "rule \(rule.id.isEmpty ? "" : "'\(rule.id)' ")\(key)"
+            switch key {
+            case "id": rule.id = walker.string(value, "rule id") ?? ""
+            case "message": rule.message = walker.string(value, context) ?? ""
+            case "program": rule.programs = walker.stringList(value, context) ?? []
+            case "subcommand": rule.subcommand = (walker.stringList(value, context) ?? []).map { Glob($0, caseInsensitive: ignoreCase) }
+            case "flags_any": rule.flagsAny = (walker.stringList(value, context) ?? []).map(FlagSpec.init)
+            case "flags_all": rule.flagsAll = (walker.stringList(value, context) ?? []).map(FlagSpec.init)
+            case "flags_none": rule.flagsNone = (walker.stringList(value, context) ?? []).map(FlagSpec.init)
+            case "args_any": rule.argsAny = (walker.stringList(value, context) ?? []).map { Glob($0, caseInsensitive: ignoreCase) }
+            case "args_any_outside": rule.argsAnyOutside = (walker.stringList(value, context) ?? []).map { Glob($0, caseInsensitive: ignoreCase) }
+            case "unknown_args_match": rule.unknownArgsMatch = walker.bool(value, context) ?? false
+            case "ignore_case": break
+            case "contains": rule.contains = (walker.stringList(value, context) ?? []).map { $0.lowercased() }
+            case "fallback": rule.fallback = walker.bool(value, context) ?? false
+            case "class":
+                if let c = walker.operationClass(value, context) { rule.effect.operationClass = c; sawClass = true }
+            case "tier": rule.effect.tier = walker.tier(value, context)
+            case "production_tier": rule.effect.productionTier = walker.tier(value, context)
+            case "destructive": rule.effect.destructive = walker.bool(value, context) ?? false
+            case "irreversible": rule.effect.irreversible = walker.bool(value, context) ?? false
+            case "data_loss": rule.effect.dataLoss = walker.bool(value, context) ?? false
+            default: break
+            }
+        }
+        if rule.id.isEmpty { walker.fail(node, "rule: 'id' is required") }
+        if rule.programs.isEmpty { walker.fail(node, "rule '\(rule.id)': 'program' is required") }
+        if !sawClass && walker.issues.count == issuesBefore { walker.fail(node, "rule '\(rule.id)': 'class' is required") }
+        if rule.message.isEmpty { rule.message = rule.id }
+        return walker.issues.count == issuesBefore ? rule : nil
+    }
+}

@@ -1,0 +1,174 @@
+/// The words a policy uses to say what happens when a rule matches.
+public enum PolicyAction: String, Sendable, CaseIterable {
+    /// Never runs: recorded, and shown to reviewers for awareness.
+    case block = "BLOCK"
+    /// Cannot run on its own: routed to a human (gated).
+    case blockAndEscalate = "BLOCK_AND_ESCALATE"
+    /// Gated: a human must approve.
+    case requireApproval = "REQUIRE_APPROVAL"
+    /// Gated, but only when a threshold is exceeded (change magnitude).
+    case requireApprovalIfExceeded = "REQUIRE_APPROVAL_IF_EXCEEDED"
+    /// Blocked when a threshold is exceeded.
+    case blockIfExceeded = "BLOCK_IF_EXCEEDED"
+    /// Runs, logged for spot-checks (supervised).
+    case log = "LOG"
+
+    public var tier: Tier {
+        switch self {
+        case .block, .blockIfExceeded: return .blocked
+        case .blockAndEscalate, .requireApproval, .requireApprovalIfExceeded: return .gated
+        case .log: return .supervised
+        }
+    }
+}
+
+/// A destructive-action pattern: a regular expression over what an action does.
+public struct DestructivePattern: Sendable {
+    public var pattern: String
+    /// Environments it applies to; empty means every environment.
+    public var scope: [String]
+    public var action: PolicyAction
+    public var message: String
+    let matcher: WordPattern
+}
+
+public struct ChangeMagnitude: Sendable, Equatable {
+    public var maxResourcesAffected: Double?
+    public var maxCostImpactUSD: Double?
+    public var action: PolicyAction
+}
+
+public struct EnvironmentRule: Sendable, Equatable {
+    /// Classes that run without approval here; anything else is at least gated. nil = no list.
+    public var allowedOperations: Set<OperationClass>?
+    /// Classes that never run here.
+    public var blockedOperations: Set<OperationClass>
+}
+
+/// Which permission model applies to agents in production-like environments.
+public enum PolicyProfile: String, Sendable, CaseIterable {
+    /// The reference design's tier table: destructive, irreversible or high-cost actions are gated.
+    case `default`
+    /// The reference design's permission table, verbatim: agents may not delete or touch IAM at all.
+    case strict
+}
+
+/// How approvals work: how many, by whom, and how long a request may wait.
+public struct ApprovalRules: Sendable, Equatable {
+    /// Distinct approvals needed (k of n).
+    public var required: Int = 1
+    /// Rejections that reject the request (a deny threshold; 1 = any one reviewer can veto).
+    public var rejectionsToReject: Int = 1
+    public var allowSelfApproval = false
+    /// Deadline per tier in seconds. Expiry is always a denial.
+    public var timeouts: [Tier: Double] = [.gated: 15 * 60]
+    /// OS users allowed to decide. Empty: anyone who can reach the queue.
+    public var reviewers: [String] = []
+}
+
+/// The effective policy: built-in defaults with the policy file layered on top.
+public struct Policy: Sendable {
+    public var profile: PolicyProfile = .default
+    public var destructiveActions: [DestructivePattern] = []
+    public var changeMagnitude: ChangeMagnitude?
+    public var environmentRules: [String: EnvironmentRule] = [:]
+    /// Environment names treated as production (case-insensitive).
+    public var productionEnvironments: Set<String> = ["production", "prod", "prd", "live"]
+    /// Below this agent confidence, any write is gated.
+    public var confidenceThreshold: Double? = 0.6
+    /// Tier overrides: [production-like?][mode][class] → tier.
+    public var tierOverrides: [Bool: [AgentMode: [OperationClass: Tier]]] = [:]
+    public var approvals = ApprovalRules()
+    public var rules: RuleSet
+    /// Where each layer came from, for `policy explain`.
+    public var sources: [String] = []
+
+    public init(rules: RuleSet) { self.rules = rules }
+
+    public func isProduction(_ environment: String) -> Bool {
+        productionEnvironments.contains(environment.lowercased())
+    }
+
+    /// The environment rule for `environment`; production aliases share production's rule.
+    public func environmentRule(for environment: String) -> EnvironmentRule? {
+        let lower = environment.lowercased()
+        if let rule = environmentRules[lower] { return rule }
+        if isProduction(lower) { return environmentRules["production"] }
+        return nil
+    }
+
+    /// Whether a destructive pattern's scope covers `environment`.
+    func scope(_ scope: [String], covers environment: String) -> Bool {
+        if scope.isEmpty || scope.contains("all") || scope.contains("*") { return true }
+        let lower = environment.lowercased()
+        return scope.contains { s in
+            let name = s.lowercased()
+            return name == lower || (name == "production" && isProduction(lower))
+        }
+    }
+}
+
+/// A regular expression matched against the words of an action, case-insensitively
+/// and only on whole words: `delete` matches `delete-stack` and `DeleteStack` but not
+/// `deleted.txt`. A pattern that is a plain alternation of words (`delete|drop|…`), like
+/// the reference design's, is matched with a set lookup instead of a regex engine.
+public struct WordPattern: Sendable {
+    private let words: Set<String>?
+    private let regex: RegexBox?
+
+    public init(_ pattern: String) throws {
+        let isWordList = !pattern.isEmpty && pattern.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == UInt8(ascii: "|")
+        }
+        if isWordList {
+            words = Set(pattern.lowercased().split(separator: "|").map(String.init))
+            regex = nil
+        } else {
+            words = nil
+            regex = try RegexBox("(?i)(?<![A-Za-z0-9])(?:\(pattern))(?![A-Za-z0-9])")
+        }
+    }
+
+    public func matches(_ text: String) -> Bool {
+        if let words {
+            return WordPattern.words(of: text).contains { words.contains($0) }
+        }
+        return regex?.matches(WordPattern.spaced(text)) ?? false
+    }
+
+    /// Lower-cased words, split at non-alphanumerics and camelCase humps.
+    static func words(of text: String) -> [String] {
+        var out: [String] = []
+        var current: [UInt8] = []
+        var previousLower = false
+        for b in text.utf8 {
+            let isUpper = b >= 0x41 && b <= 0x5A
+            let isLower = (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
+            if isUpper || isLower {
+                if isUpper && previousLower && !current.isEmpty {
+                    out.append(String(decoding: current, as: UTF8.self))
+                    current.removeAll(keepingCapacity: true)
+                }
+                current.append(isUpper ? b + 32 : b)
+                previousLower = isLower
+            } else {
+                if !current.isEmpty { out.append(String(decoding: current, as: UTF8.self)) }
+                current.removeAll(keepingCapacity: true)
+                previousLower = false
+            }
+        }
+        if !current.isEmpty { out.append(String(decoding: current, as: UTF8.self)) }
+        return out
+    }
+
+    static func spaced(_ text: String) -> String { words(of: text).joined(separator: " ") }
+}
+
+/// `Regex` is not declared `Sendable` on every toolchain; it is immutable once built.
+struct RegexBox: @unchecked Sendable {
+    let regex: Regex<AnyRegexOutput>
+
+    init(_ pattern: String) throws { regex = try Regex(pattern) }
+
+    func matches(_ text: String) -> Bool { text.contains(regex) }
+}

@@ -1,0 +1,267 @@
+import Foundation
+import Yams
+
+/// Where the built-in defaults (the default policy and the rule packs) live.
+///
+/// They ship as a resource folder beside the executable
+/// (`Holdpoint_HoldpointCore.resources`), or wherever `HOLDPOINT_DATA_DIR` points.
+/// Missing data is an error (exit 78), never a fall-back to allowing things.
+public enum BuiltinData {
+    public static let bundleName = "Holdpoint_HoldpointCore.resources"
+
+    public static func directory(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> URL {
+        if let override = environment["HOLDPOINT_DATA_DIR"], !override.isEmpty {
+            let url = URL(fileURLWithPath: override)
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("default-policy.yaml").path) { return url }
+            let nested = url.appendingPathComponent("Resources")
+            if FileManager.default.fileExists(atPath: nested.appendingPathComponent("default-policy.yaml").path) { return nested }
+            throw ConfigError(issues: [ConfigIssue(file: override, line: 1, column: 1, message: "HOLDPOINT_DATA_DIR holds no default-policy.yaml")])
+        }
+        var candidates: [URL] = []
+        if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+            candidates.append(executable.deletingLastPathComponent())
+        }
+        candidates.append(Bundle.main.bundleURL)
+        for base in candidates {
+            let resources = base.appendingPathComponent(bundleName).appendingPathComponent("Resources")
+            if FileManager.default.fileExists(atPath: resources.appendingPathComponent("default-policy.yaml").path) {
+                return resources
+            }
+        }
+        let looked = candidates.map { $0.appendingPathComponent(bundleName).path }.joined(separator: ", ")
+        throw ConfigError(issues: [ConfigIssue(file: bundleName, line: 1, column: 1,
+            message: "built-in policy and rule packs not found (looked in \(looked)); keep the \(bundleName) folder beside the holdpoint binary or set HOLDPOINT_DATA_DIR")])
+    }
+}
+
+/// Loads the effective policy: built-in defaults, then a policy file on top.
+public enum PolicyLoader {
+    static let topLevelKeys: Set<String> = [
+        "profile", "agent_constraints", "approvals", "confidence_threshold", "production_environments", "tiers", "rule_packs",
+    ]
+
+    /// The built-in policy with `file` (if any) layered on top. Every problem in any layer
+    /// is reported together.
+    public static func load(policyFile: String?, dataDirectory: URL? = nil) throws(ConfigError) -> Policy {
+        let directory: URL
+        if let dataDirectory { directory = dataDirectory } else { directory = try BuiltinData.directory() }
+        let packs = try loadPacks(directory.appendingPathComponent("rule-packs"))
+        var policy = Policy(rules: RuleSet(packs: packs))
+        let defaultFile = directory.appendingPathComponent("default-policy.yaml")
+        try apply(file: defaultFile.path, to: &policy, displayName: "(built-in) default-policy.yaml")
+        if let policyFile {
+            try apply(file: policyFile, to: &policy, displayName: policyFile)
+        }
+        return policy
+    }
+
+    static func loadPacks(_ directory: URL) throws(ConfigError) -> [RulePack] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        } catch {
+            throw ConfigError(issues: [ConfigIssue(file: directory.path, line: 1, column: 1, message: "cannot list rule packs: \(error.localizedDescription)")])
+        }
+        // readonly goes last: its fallbacks must not shadow a pack's more specific ones.
+        let ordered = names.filter { $0 != "readonly.yaml" } + names.filter { $0 == "readonly.yaml" }
+        var packs: [RulePack] = []
+        var issues: [ConfigIssue] = []
+        for name in ordered {
+            let path = directory.appendingPathComponent(name).path
+            guard let text = readText(path) else {
+                issues.append(ConfigIssue(file: path, line: 1, column: 1, message: "cannot read the rule pack"))
+                continue
+            }
+            switch RuleLoader.loadPack(text: text, file: path) {
+            case .success(let pack): packs.append(pack)
+            case .failure(let error): issues.append(contentsOf: error.issues)
+            }
+        }
+        if !issues.isEmpty { throw ConfigError(issues: issues) }
+        return packs
+    }
+
+    static func readText(_ path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return String(data: data, encoding: .utf8)
+    }
+
+    static func apply(file: String, to policy: inout Policy, displayName: String) throws(ConfigError) {
+        guard FileManager.default.fileExists(atPath: file) else {
+            throw ConfigError(issues: [ConfigIssue(file: displayName, line: 1, column: 1, message: "no such file")])
+        }
+        guard let text = readText(file) else {
+            throw ConfigError(issues: [ConfigIssue(file: displayName, line: 1, column: 1, message: "cannot read the file as UTF-8 text")])
+        }
+        try apply(text: text, to: &policy, displayName: displayName)
+    }
+
+    /// Layers one policy document onto `policy`.
+    public static func apply(text: String, to policy: inout Policy, displayName: String) throws(ConfigError) {
+        let walker = YAMLWalker(file: displayName)
+        guard let root = walker.compose(text) else {
+            if walker.issues.isEmpty { return }  // an empty file changes nothing
+            throw ConfigError(issues: walker.issues)
+        }
+        var updated = policy
+        for (key, _, value) in walker.mapping(root, "policy", allowed: topLevelKeys) ?? [] {
+            switch key {
+            case "profile":
+                if let name = walker.string(value, "profile") {
+                    if let profile = PolicyProfile(rawValue: name) { updated.profile = profile } else {
+                        walker.fail(value, "profile: expected default or strict, got '\(name)'")
+                    }
+                }
+            case "agent_constraints": applyAgentConstraints(value, to: &updated, walker: walker)
+            case "approvals": applyApprovals(value, to: &updated.approvals, walker: walker)
+            case "confidence_threshold": updated.confidenceThreshold = walker.double(value, "confidence_threshold", minimum: 0, maximum: 1)
+            case "production_environments":
+                updated.productionEnvironments = Set((walker.stringList(value, "production_environments") ?? []).map { $0.lowercased() })
+                updated.productionEnvironments.insert("production")
+            case "tiers": applyTiers(value, to: &updated, walker: walker)
+            case "rule_packs": applyRulePacks(value, to: &updated, walker: walker)
+            default: break
+            }
+        }
+        if !walker.issues.isEmpty { throw ConfigError(issues: walker.issues) }
+        updated.sources.append(displayName)
+        policy = updated
+    }
+
+    private static func policyAction(_ node: Node, _ context: String, walker: YAMLWalker) -> PolicyAction? {
+        guard let text = walker.string(node, context) else { return nil }
+        guard let action = PolicyAction(rawValue: text) else {
+            let known = PolicyAction.allCases.map(\.rawValue).joined(separator: ", ")
+            walker.fail(node, "\(context): unknown policy '\(text)' (expected one of: \(known))")
+            return nil
+        }
+        return action
+    }
+
+    private static func applyAgentConstraints(_ node: Node, to policy: inout Policy, walker: YAMLWalker) {
+        let keys: Set<String> = ["destructive_actions", "change_magnitude", "environment_rules"]
+        for (key, _, value) in walker.mapping(node, "agent_constraints", allowed: keys) ?? [] {
+            switch key {
+            case "destructive_actions":
+                for (i, item) in (walker.list(value, "agent_constraints.destructive_actions") ?? []).enumerated() {
+                    let context = "agent_constraints.destructive_actions[\(i)]"
+                    guard let fields = walker.mapping(item, context, allowed: ["pattern", "scope", "policy", "message"]) else { continue }
+                    var pattern: String?
+                    var patternNode: Node?
+                    var scope: [String] = []
+                    var action: PolicyAction?
+                    var message = "destructive action"
+                    for (k, _, v) in fields {
+                        switch k {
+                        case "pattern": pattern = walker.string(v, "\(context).pattern"); patternNode = v
+                        case "scope": scope = walker.stringList(v, "\(context).scope") ?? []
+                        case "policy": action = policyAction(v, "\(context).policy", walker: walker)
+                        default: message = walker.string(v, "\(context).message") ?? message
+                        }
+                    }
+                    guard let pattern, let action else {
+                        if pattern == nil { walker.fail(item, "\(context): 'pattern' is required") }
+                        if action == nil && fields.contains(where: { $0.key == "policy" }) == false { walker.fail(item, "\(context): 'policy' is required") }
+                        continue
+                    }
+                    do {
+                        let matcher = try WordPattern(pattern)
+                        let duplicate = policy.destructiveActions.contains { $0.pattern == pattern && $0.scope == scope && $0.action == action }
+                        if !duplicate { policy.destructiveActions.append(DestructivePattern(pattern: pattern, scope: scope, action: action, message: message, matcher: matcher)) }
+                    } catch {
+                        walker.fail(patternNode, "\(context).pattern: not a valid regular expression: \(error)")
+                    }
+                }
+            case "change_magnitude":
+                guard let fields = walker.mapping(value, "agent_constraints.change_magnitude", allowed: ["max_resources_affected", "max_cost_impact_usd", "policy"]) else { continue }
+                var magnitude = policy.changeMagnitude ?? ChangeMagnitude(action: .requireApprovalIfExceeded)
+                for (k, _, v) in fields {
+                    switch k {
+                    case "max_resources_affected": magnitude.maxResourcesAffected = walker.double(v, "change_magnitude.max_resources_affected", minimum: 0)
+                    case "max_cost_impact_usd": magnitude.maxCostImpactUSD = walker.double(v, "change_magnitude.max_cost_impact_usd", minimum: 0)
+                    default: magnitude.action = policyAction(v, "change_magnitude.policy", walker: walker) ?? magnitude.action
+                    }
+                }
+                policy.changeMagnitude = magnitude
+            default:
+                for (envName, _, envNode) in walker.mapping(value, "agent_constraints.environment_rules") ?? [] {
+                    let context = "environment_rules.\(envName)"
+                    guard let fields = walker.mapping(envNode, context, allowed: ["allowed_operations", "blocked_operations"]) else { continue }
+                    var rule = policy.environmentRules[envName.lowercased()] ?? EnvironmentRule(allowedOperations: nil, blockedOperations: [])
+                    for (k, _, v) in fields {
+                        var classes = Set<OperationClass>()
+                        for item in walker.list(v, "\(context).\(k)") ?? [] {
+                            if let c = walker.operationClass(item, "\(context).\(k)") { classes.insert(c) }
+                        }
+                        if k == "allowed_operations" { rule.allowedOperations = classes } else { rule.blockedOperations = classes }
+                    }
+                    policy.environmentRules[envName.lowercased()] = rule
+                }
+            }
+        }
+    }
+
+    private static func applyApprovals(_ node: Node, to approvals: inout ApprovalRules, walker: YAMLWalker) {
+        let keys: Set<String> = ["required", "reject_threshold", "allow_self_approval", "timeouts", "reviewers"]
+        for (key, _, value) in walker.mapping(node, "approvals", allowed: keys) ?? [] {
+            switch key {
+            case "required": approvals.required = walker.int(value, "approvals.required", minimum: 1) ?? approvals.required
+            case "reject_threshold": approvals.rejectionsToReject = walker.int(value, "approvals.reject_threshold", minimum: 1) ?? approvals.rejectionsToReject
+            case "allow_self_approval": approvals.allowSelfApproval = walker.bool(value, "approvals.allow_self_approval") ?? approvals.allowSelfApproval
+            case "reviewers": approvals.reviewers = walker.stringList(value, "approvals.reviewers") ?? approvals.reviewers
+            default:
+                for (tierName, tierNode, durationNode) in walker.mapping(value, "approvals.timeouts") ?? [] {
+                    guard let tier = Tier(rawValue: tierName) else {
+                        walker.fail(tierNode, "approvals.timeouts: unknown tier '\(tierName)' (expected gated)")
+                        continue
+                    }
+                    if let seconds = walker.duration(durationNode, "approvals.timeouts.\(tierName)") { approvals.timeouts[tier] = seconds }
+                }
+            }
+        }
+    }
+
+    /// `tiers: {production|non_production: {supervised|autonomous: {class: tier}}}`
+    private static func applyTiers(_ node: Node, to policy: inout Policy, walker: YAMLWalker) {
+        for (scopeName, _, scopeNode) in walker.mapping(node, "tiers", allowed: ["production", "non_production"]) ?? [] {
+            let production = scopeName == "production"
+            for (modeName, modeNode, classes) in walker.mapping(scopeNode, "tiers.\(scopeName)") ?? [] {
+                guard let mode = AgentMode(rawValue: modeName) else {
+                    walker.fail(modeNode, "tiers.\(scopeName): unknown agent mode '\(modeName)' (expected supervised or autonomous)")
+                    continue
+                }
+                for (className, classNode, tierNode) in walker.mapping(classes, "tiers.\(scopeName).\(modeName)") ?? [] {
+                    guard let opClass = OperationClass(rawValue: className) else {
+                        walker.fail(classNode, "tiers.\(scopeName).\(modeName): unknown operation class '\(className)'")
+                        continue
+                    }
+                    if let tier = walker.tier(tierNode, "tiers.\(scopeName).\(modeName).\(className)") {
+                        policy.tierOverrides[production, default: [:]][mode, default: [:]][opClass] = tier
+                    }
+                }
+            }
+        }
+    }
+
+    /// `rule_packs: {disable: [names], rules: [...]}`: packs can be switched off and rules added.
+    private static func applyRulePacks(_ node: Node, to policy: inout Policy, walker: YAMLWalker) {
+        var packs = policy.rules.packs
+        for (key, _, value) in walker.mapping(node, "rule_packs", allowed: ["disable", "rules"]) ?? [] {
+            if key == "disable" {
+                let names = walker.stringList(value, "rule_packs.disable") ?? []
+                for name in names where !packs.contains(where: { $0.name == name }) {
+                    walker.fail(value, "rule_packs.disable: no rule pack named '\(name)' (have: \(packs.map(\.name).joined(separator: ", ")))")
+                }
+                packs.removeAll { names.contains($0.name) }
+            } else {
+                var rules: [CommandRule] = []
+                for item in walker.list(value, "rule_packs.rules") ?? [] {
+                    if let rule = RuleLoader.loadRule(item, pack: "policy", walker: walker) { rules.append(rule) }
+                }
+                // Policy rules come first, so their fallbacks take precedence.
+                packs.insert(RulePack(name: "policy", description: "rules from the policy file", rules: rules, sqlClients: [], operationVerbs: [:]), at: 0)
+            }
+        }
+        policy.rules = RuleSet(packs: packs)
+    }
+}

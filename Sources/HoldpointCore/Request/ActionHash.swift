@@ -1,0 +1,27 @@
+import Crypto
+
+/// The hash an approval is bound to.
+///
+/// `action_sha256` = lowercase hex SHA-256 of the UTF-8 bytes of the `action` object
+/// in canonical JSON (RFC 8785 / JCS; see `JSONWriter.canonical`). It does not change
+/// with key order or whitespace, and changes with any byte of the action itself.
+public enum ActionHash {
+    public static func sha256(of action: JSONValue) -> String {
+        hex(SHA256.hash(data: Array(JSONWriter.canonical(action).utf8)))
+    }
+
+    public static func sha256(bytes: [UInt8]) -> String {
+        hex(SHA256.hash(data: bytes))
+    }
+
+    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+        let table: [Character] = Array("0123456789abcdef")
+        var out = ""
+        out.reserveCapacity(64)
+        for byte in digest {
+            out.append(table[Int(byte >> 4)])
+            out.append(table[Int(byte & 0x0F)])
+        }
+        return out
+    }
+}

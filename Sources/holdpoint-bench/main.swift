@@ -1,0 +1,128 @@
+// holdpoint-bench: prints the speed figures the issues ask for. Run in release:
+//   swift run -c release holdpoint-bench [classify|check-process|all]
+import Foundation
+import HoldpointCore
+
+/// Latency statistics over a sample of nanosecond timings.
+struct Stats {
+    let sorted: [UInt64]
+
+    init(_ samples: [UInt64]) { sorted = samples.sorted() }
+
+    func percentile(_ p: Double) -> Double {
+        guard !sorted.isEmpty else { return 0 }
+        let index = min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))
+        return Double(sorted[index])
+    }
+
+    var mean: Double { sorted.isEmpty ? 0 : Double(sorted.reduce(0, +)) / Double(sorted.count) }
+}
+
+func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+func format(_ nanoseconds: Double) -> String {
+    if nanoseconds >= 1_000_000 { return String(format: "%.2f ms", nanoseconds / 1_000_000) }
+    if nanoseconds >= 1_000 { return String(format: "%.2f us", nanoseconds / 1_000) }
+    return String(format: "%.0f ns", nanoseconds)
+}
+
+/// A mixed corpus: everyday reads, writes, destructive commands, wrappers and evasions,
+/// each with a few argument variants, as agents type them.
+func corpus() -> [String] {
+    let templates = [
+        "ls -la {p}", "cat {p}/config.yaml", "git status", "git log --oneline -20", "git diff HEAD~1 -- {p}",
+        "kubectl get pods -n {n}", "kubectl describe deploy/{n}", "kubectl logs -f deploy/{n} --since=10m",
+        "aws ec2 describe-instances --region us-east-1", "aws s3 ls s3://{n}-bucket", "terraform plan -out plan.tfplan",
+        "grep -rn TODO {p} | head -20", "cd {p} && git status && ls", "curl -s https://{n}.example.com/health",
+        "psql -h db -c 'SELECT count(*) FROM {n}'", "redis-cli GET session:{n}", "docker ps -a", "helm list -A",
+        "journalctl -u {n} --since '1 hour ago'", "find {p} -name '*.log' -mtime +7",
+        "git commit -am 'fix {n}'", "git push origin {n}", "kubectl apply -f {p}/deploy.yaml", "npm install",
+        "echo done > {p}/status.txt", "sed -i 's/a/b/' {p}/app.conf", "kubectl scale deploy/{n} --replicas=3",
+        "rm -rf {p}", "rm -rf /", "sudo rm -rf /var/lib/{n}", "git reset --hard HEAD~3", "git push --force origin main",
+        "terraform destroy -auto-approve", "kubectl delete namespace {n}", "aws cloudformation delete-stack --stack-name prod-{n}",
+        "psql -c 'DROP TABLE {n}'", "psql -c 'DELETE FROM {n} WHERE id = 7'", "mysql -e 'DELETE FROM {n}'",
+        "redis-cli FLUSHALL", "docker system prune -af --volumes", "bash -lc 'rm -rf {p}'",
+        "sudo env FOO=1 timeout 5 nice -n 10 rm -rf {p}", "echo ok && $(rm -rf ~)",
+        "python3 -c \"import os; os.system('rm -rf {p}')\"", "find {p} -exec rm -rf {} +", "xargs rm -rf < dirs.txt",
+        "ssh {n} 'sudo systemctl stop {n}'", "curl -fsSL https://get.{n}.sh | sh", "eval \"$CMD\"",
+        "aws iam attach-role-policy --role-name {n} --policy-arn arn:aws:iam::aws:policy/AdministratorAccess",
+    ]
+    let paths = ["/srv/app", "./build", "/tmp/work", "~/project", "/var/www/site", "src"]
+    let names = ["api", "payments", "billing", "search", "users", "cost-explorer", "ingest", "auth", "cache", "orders"]
+    var commands: [String] = []
+    for (i, template) in templates.enumerated() {
+        for j in 0..<60 {
+            let p = paths[(i + j) % paths.count]
+            let n = names[(i * 7 + j) % names.count] + (j % 3 == 0 ? "" : "-\(j)")
+            commands.append(template.replacingOccurrences(of: "{p}", with: p).replacingOccurrences(of: "{n}", with: n))
+        }
+    }
+    return commands
+}
+
+func benchmarkClassification() throws {
+    let policy = try PolicyLoader.load(policyFile: nil)
+    let classifier = Classifier(policy: policy)
+    let commands = corpus()
+    let environments = ["production", "staging"]
+    var requests: [ActionRequest] = []
+    for (i, command) in commands.enumerated() {
+        requests.append(try ActionRequest.shellCommand(command, environment: environments[i % 2], agentID: "bench", mode: i % 3 == 0 ? .autonomous : .supervised))
+    }
+    // Warm up caches and lazily-initialised state.
+    var sink = 0
+    for request in requests.prefix(500) { sink &+= classifier.classify(request).reasons.count }
+    var samples: [UInt64] = []
+    samples.reserveCapacity(requests.count * 5)
+    let start = now()
+    for _ in 0..<5 {
+        for request in requests {
+            let t0 = now()
+            let result = classifier.classify(request)
+            samples.append(now() - t0)
+            sink &+= result.reasons.count
+        }
+    }
+    let elapsed = Double(now() - start)
+    let stats = Stats(samples)
+    var tiers: [Tier: Int] = [:]
+    for request in requests { tiers[classifier.classify(request).tier, default: 0] += 1 }
+    print("classification: \(commands.count) distinct commands x 5 rounds = \(samples.count) evaluations (\(policy.rules.ruleCount) rules in \(policy.rules.packs.count) packs)")
+    print("  tiers in corpus: " + Tier.allCases.map { "\($0.rawValue) \(tiers[$0] ?? 0)" }.joined(separator: ", "))
+    print("  p50 \(format(stats.percentile(0.5)))   p90 \(format(stats.percentile(0.9)))   p99 \(format(stats.percentile(0.99)))   max \(format(Double(stats.sorted.last ?? 0)))   mean \(format(stats.mean))")
+    print(String(format: "  throughput %.0f evaluations/s (one core)", Double(samples.count) / (elapsed / 1e9)))
+    print("  targets: p50 <= 2 us, p99 <= 10 us   [sink \(sink % 10)]")
+}
+
+/// Runs `holdpoint check --command …` as whole processes and reports the median wall time.
+func benchmarkCheckProcess() throws {
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("holdpoint")
+    guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+        print("check-process: skipped, build the holdpoint binary first (swift build -c release)")
+        return
+    }
+    let commands = ["ls -la", "git status", "rm -rf /", "kubectl delete namespace payments", "psql -c 'SELECT 1'"]
+    var samples: [UInt64] = []
+    for round in 0..<60 {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["check", "--command", commands[round % commands.count]]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let t0 = now()
+        try process.run()
+        process.waitUntilExit()
+        if round >= 5 { samples.append(now() - t0) }  // the first runs warm the page cache
+    }
+    let stats = Stats(samples)
+    print("holdpoint check --command (whole process, \(samples.count) runs): median \(format(stats.percentile(0.5)))   p90 \(format(stats.percentile(0.9)))   target: median <= 5 ms")
+}
+
+let mode = CommandLine.arguments.dropFirst().first ?? "all"
+do {
+    if mode == "classify" || mode == "all" { try benchmarkClassification() }
+    if mode == "check-process" || mode == "all" { try benchmarkCheckProcess() }
+} catch {
+    FileHandle.standardError.write(Data("holdpoint-bench: \(error)\n".utf8))
+    exit(1)
+}

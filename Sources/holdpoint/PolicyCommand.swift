@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import HoldpointCore
+
+struct PolicyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy",
+        abstract: "Validate a policy file or print the effective rules.",
+        subcommands: [Lint.self, Explain.self]
+    )
+
+    struct Lint: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a policy file; every error with file:line:column. Exit 0 valid, 78 invalid."
+        )
+
+        @Argument(help: ArgumentHelp("The policy file.", valueName: "file"))
+        var file: String
+
+        func run() throws {
+            do {
+                let policy = try PolicyLoader.load(policyFile: file)
+                Terminal.print("\(file): ok (profile \(policy.profile.rawValue), \(policy.destructiveActions.count) destructive patterns, \(policy.rules.ruleCount) command rules)")
+            } catch {
+                for issue in error.issues { Terminal.print(issue.description) }
+                Terminal.error("\(error.issues.count) error\(error.issues.count == 1 ? "" : "s") in the policy")
+                throw ExitCode(ExitCodes.configuration)
+            }
+        }
+    }
+
+    struct Explain: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the effective policy: tiers per class and mode, rules and approvals."
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let policy = try global.loadPolicy()
+            Terminal.print(PolicyExplanation.render(policy))
+        }
+    }
+}
+
+enum PolicyExplanation {
+    static func render(_ policy: Policy) -> String {
+        var out: [String] = []
+        out.append("Effective policy (layers: \(policy.sources.joined(separator: " → ")))")
+        out.append("Profile: \(policy.profile.rawValue)   production environments: \(policy.productionEnvironments.sorted().joined(separator: ", "))")
+        out.append("")
+        out.append("Base tier by operation class (before rules):")
+        let header = Terminal.pad("class", 20) + Terminal.pad("prod/supervised", 18) + Terminal.pad("prod/autonomous", 18) + Terminal.pad("other/supervised", 18) + "other/autonomous"
+        out.append("  " + header)
+        for opClass in OperationClass.allCases {
+            var row = Terminal.pad(opClass.rawValue, 20)
+            for (production, mode) in [(true, AgentMode.supervised), (true, .autonomous), (false, .supervised), (false, .autonomous)] {
+                row += Terminal.pad(TierTable.tier(for: opClass, production: production, mode: mode, policy: policy).rawValue, 18)
+            }
+            out.append("  " + row)
+        }
+        out.append("")
+        out.append("Destructive-action patterns:")
+        for pattern in policy.destructiveActions {
+            let scope = pattern.scope.isEmpty ? "all" : pattern.scope.joined(separator: ",")
+            out.append("  /\(pattern.pattern)/ in \(scope) → \(pattern.action.rawValue) (\(pattern.action.tier.rawValue)): \(pattern.message)")
+        }
+        if let magnitude = policy.changeMagnitude {
+            out.append("Change magnitude: max \(magnitude.maxResourcesAffected.map(JSONWriter.formatNumber) ?? "-") resources, max \(magnitude.maxCostImpactUSD.map(JSONWriter.formatNumber) ?? "-") USD → \(magnitude.action.rawValue) (\(magnitude.action.tier.rawValue))")
+        }
+        for (name, rule) in policy.environmentRules.sorted(by: { $0.key < $1.key }) {
+            let allowed = rule.allowedOperations.map { $0.map(\.rawValue).sorted().joined(separator: ", ") } ?? "(any)"
+            out.append("Environment \(name): runs without approval: \(allowed); never: \(rule.blockedOperations.map(\.rawValue).sorted().joined(separator: ", "))")
+        }
+        if let threshold = policy.confidenceThreshold {
+            out.append("Confidence threshold: \(JSONWriter.formatNumber(threshold)) (a less confident write is gated)")
+        }
+        let timeouts = policy.approvals.timeouts.sorted { $0.key < $1.key }.map { "\($0.key.rawValue) \(Durations.format($0.value))" }.joined(separator: ", ")
+        out.append("Approvals: \(policy.approvals.required) required, \(policy.approvals.rejectionsToReject) rejection(s) reject, self-approval \(policy.approvals.allowSelfApproval ? "allowed" : "forbidden"), deadlines: \(timeouts); no answer = expired = denied")
+        if !policy.approvals.reviewers.isEmpty { out.append("Reviewers: \(policy.approvals.reviewers.joined(separator: ", "))") }
+        out.append("")
+        out.append("Rule packs:")
+        for pack in policy.rules.packs {
+            out.append("  \(Terminal.pad(pack.name, 12)) \(pack.rules.count) rules  \(pack.description.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        return out.joined(separator: "\n")
+    }
+}

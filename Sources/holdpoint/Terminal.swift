@@ -1,0 +1,49 @@
+import Foundation
+import HoldpointCore
+
+/// Output helpers: text to stdout, diagnostics to stderr, color only for a terminal that
+/// wants it (`NO_COLOR` unset, `TERM` not dumb). Agent text goes through `SafeText` first.
+enum Terminal {
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data(("holdpoint: " + message + "\n").utf8))
+    }
+
+    static func print(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    static let colorEnabled: Bool = {
+        let env = ProcessInfo.processInfo.environment
+        if env["NO_COLOR"] != nil { return false }
+        if env["TERM"] == "dumb" { return false }
+        return isatty(STDOUT_FILENO) == 1
+    }()
+
+    static func styled(_ text: String, _ code: String) -> String {
+        colorEnabled ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+    }
+
+    static func tierLabel(_ tier: Tier) -> String {
+        switch tier {
+        case .autonomous: return styled("autonomous", "32")
+        case .supervised: return styled("supervised", "36")
+        case .gated: return styled("gated", "1;33")
+        case .blocked: return styled("blocked", "1;31")
+        }
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    }
+
+    /// Reads standard input up to `limit` bytes; one byte more means the input is too large.
+    static func readStandardInput(limit: Int) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        let handle = FileHandle.standardInput
+        while bytes.count <= limit {
+            guard let chunk = try handle.read(upToCount: 65536), !chunk.isEmpty else { break }
+            bytes.append(contentsOf: chunk)
+        }
+        return bytes
+    }
+}

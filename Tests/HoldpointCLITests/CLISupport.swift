@@ -1,0 +1,62 @@
+import Foundation
+
+/// Runs the real `holdpoint` binary as a child process, as agents and scripts do.
+struct CLIResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+enum CLI {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The binary `swift test` built next to the test bundle.
+    static let binary: URL = {
+        var candidates: [URL] = []
+        if let executable = Bundle.main.executableURL { candidates.append(executable.deletingLastPathComponent()) }
+        candidates.append(Bundle.main.bundleURL)
+        candidates.append(packageRoot.appendingPathComponent(".build/debug"))
+        for directory in candidates {
+            let url = directory.appendingPathComponent("holdpoint")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return packageRoot.appendingPathComponent(".build/debug/holdpoint")
+    }()
+
+    static func run(_ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:], timeout: TimeInterval = 60) throws -> CLIResult {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["NO_COLOR"] = "1"
+        for key in ["HOLDPOINT_POLICY", "HOLDPOINT_ENV", "HOLDPOINT_AGENT", "HOLDPOINT_QUEUE", "HOLDPOINT_AUDIT", "HOLDPOINT_SOCKET"] { env[key] = nil }
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        // A child may rightly stop reading early (an oversize request): that must not kill the tests.
+        signal(SIGPIPE, SIG_IGN)
+        try process.run()
+        let writer = input.fileHandleForWriting
+        let feed = Thread {
+            if let stdin { try? writer.write(contentsOf: Data(stdin)) }
+            try? writer.close()
+        }
+        feed.start()
+        // Read both pipes to the end before waiting, so a large output cannot dead-lock.
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CLIResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("holdpoint-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+import Testing
+@testable import HoldpointCore
+
+@Suite struct ReferencePolicyTests {
+    /// The reference design's example policy, byte for byte as the spec prints it.
+    static let referenceYAML = """
+    agent_constraints:
+      destructive_actions:
+        - pattern: "delete|destroy|terminate|drop|remove|truncate"
+          scope: "production"
+          policy: "BLOCK_AND_ESCALATE"
+          message: "Destructive action detected. Routing to human approval."
+      change_magnitude:
+        max_resources_affected: 5
+        max_cost_impact_usd: 1000
+        policy: "REQUIRE_APPROVAL_IF_EXCEEDED"
+      environment_rules:
+        production:
+          allowed_operations: ["read", "patch", "minor_update"]
+          blocked_operations: ["create_environment", "delete_environment", "bulk_modify"]
+    """
+
+    static func request(operation: String, env: String = "production", mode: AgentMode = .supervised, impact: String = "{}", confidence: String = "0.9") throws -> ActionRequest {
+        let json = #"{"schema":"holdpoint.action/v1","agent":{"id":"a","mode":"\#(mode.rawValue)"},"environment":"\#(env)","action":{"kind":"api","operation":"\#(operation)"},"impact":\#(impact),"confidence":\#(confidence)}"#
+        return try ActionRequestDecoder.decode(Array(json.utf8))
+    }
+
+    @Test func loadsUnchangedAsAPolicyFile() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("reference-\(UUID().uuidString).yaml")
+        try Self.referenceYAML.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let policy = try PolicyLoader.load(policyFile: file.path, dataDirectory: TestData.resources)
+        #expect(policy.destructiveActions.count == 1)
+        #expect(policy.destructiveActions[0].action == .blockAndEscalate)
+        #expect(policy.changeMagnitude == ChangeMagnitude(maxResourcesAffected: 5, maxCostImpactUSD: 1000, action: .requireApprovalIfExceeded))
+        #expect(policy.environmentRules["production"]?.blockedOperations == [.createEnvironment, .deleteEnvironment, .bulkModify])
+    }
+
+    @Test func destructivePatternInProductionEscalatesToAHuman() throws {
+        let policy = try TestData.policy(Self.referenceYAML)
+        let result = Classifier(policy: policy).classify(try Self.request(operation: "cloudformation:DeleteStack"))
+        #expect(result.tier == .gated)
+        #expect(result.reasons.contains { $0.rule == "destructive-action" && $0.message == "Destructive action detected. Routing to human approval." })
+        // Only in production: the same pattern is silent in staging.
+        let staging = Classifier(policy: policy).classify(try Self.request(operation: "cloudformation:DeleteStack", env: "staging"))
+        #expect(!staging.reasons.contains { $0.rule == "destructive-action" })
+    }
+
+    @Test func changeMagnitudeOverTheLimitsRequiresApproval() throws {
+        let classifier = Classifier(policy: try TestData.policy(Self.referenceYAML))
+        let small = classifier.classify(try Self.request(operation: "ssm:PutParameter", impact: #"{"resources_affected": 5, "cost_usd": 1000}"#))
+        #expect(small.tier == .supervised)
+        let many = classifier.classify(try Self.request(operation: "ssm:PutParameter", impact: #"{"resources_affected": 6}"#))
+        #expect(many.tier == .gated)
+        #expect(many.reasons.contains { $0.rule == "change-magnitude" })
+        let costly = classifier.classify(try Self.request(operation: "ssm:PutParameter", impact: #"{"cost_usd": 1000.01}"#))
+        #expect(costly.tier == .gated)
+    }
+
+    @Test func productionRunsOnlyReadPatchAndMinorUpdateWithoutApproval() throws {
+        let classifier = Classifier(policy: try TestData.policy(Self.referenceYAML))
+        #expect(classifier.classify(try Self.request(operation: "ec2:DescribeInstances")).tier == .autonomous)
+        #expect(classifier.classify(try Self.request(operation: "ssm:PutParameter")).tier == .supervised)
+        #expect(classifier.classify(try Self.request(operation: "resourcegroupstagging:TagResources")).tier == .supervised)
+        let create = classifier.classify(try Self.request(operation: "ec2:CreateVolume"))
+        #expect(create.tier == .gated)
+        #expect(create.reasons.contains { $0.rule == "environment-not-allowed" })
+        for operation in ["elasticbeanstalk:CreateEnvironment", "elasticbeanstalk:DeleteEnvironment", "dynamodb:BatchWriteItem"] {
+            let result = classifier.classify(try Self.request(operation: operation))
+            #expect(result.tier == .blocked, "\(operation)")
+            #expect(result.reasons.contains { $0.rule == "environment-blocked" })
+        }
+    }
+
+    @Test func theCostExplorerCaseIsGatedWithEveryReason() throws {
+        let request = try ActionRequestDecoder.decode(Array(ActionRequestDecoderTests.costExplorer.utf8))
+        let result = Classifier(policy: TestData.defaultPolicy).classify(request)
+        #expect(result.tier == .gated)
+        #expect(result.operationClass == .delete)
+        #expect(result.destructive && result.irreversible && result.dataLoss)
+        let rules = Set(result.reasons.map(\.rule))
+        #expect(rules.isSuperset(of: ["destructive-action", "change-magnitude", "aws-cloudformation-delete-stack", "declared-irreversible"]))
+    }
+
+    @Test func lowConfidenceGatesWrites() throws {
+        let classifier = Classifier(policy: TestData.defaultPolicy)
+        #expect(classifier.classify(try Self.request(operation: "ssm:PutParameter", confidence: "0.59")).tier == .gated)
+        #expect(classifier.classify(try Self.request(operation: "ssm:PutParameter", confidence: "0.6")).tier == .supervised)
+        #expect(classifier.classify(try Self.request(operation: "ec2:DescribeInstances", confidence: "0.1")).tier == .autonomous)
+    }
+}
+
+/// The reference design's permission table, AI-agent columns, row by row (strict profile).
+@Suite struct StrictPermissionTableTests {
+    struct Row: Sendable, CustomTestStringConvertible {
+        var scope: String
+        var operation: String
+        var supervised: Tier
+        var autonomous: Tier
+        var testDescription: String { scope }
+    }
+
+    @Test(arguments: [
+        Row(scope: "read production data", operation: "rds:DescribeDBInstances", supervised: .autonomous, autonomous: .autonomous),
+        Row(scope: "patch configuration", operation: "ssm:PutParameter", supervised: .supervised, autonomous: .blocked),
+        Row(scope: "create resources", operation: "ec2:CreateVolume", supervised: .gated, autonomous: .blocked),
+        Row(scope: "delete resources", operation: "ec2:DeleteVolume", supervised: .blocked, autonomous: .blocked),
+        Row(scope: "modify IAM / permissions", operation: "iam:AttachRolePolicy", supervised: .blocked, autonomous: .blocked),
+    ])
+    func row(_ row: Row) throws {
+        let policy = try TestData.policy("profile: strict")
+        let classifier = Classifier(policy: policy)
+        #expect(classifier.classify(try ReferencePolicyTests.request(operation: row.operation, mode: .supervised)).tier == row.supervised)
+        #expect(classifier.classify(try ReferencePolicyTests.request(operation: row.operation, mode: .autonomous)).tier == row.autonomous)
+    }
+
+    @Test func theDefaultProfileGatesDeletesInsteadOfBlocking() throws {
+        let classifier = Classifier(policy: TestData.defaultPolicy)
+        #expect(classifier.classify(try ReferencePolicyTests.request(operation: "ec2:DeleteVolume")).tier == .gated)
+        #expect(classifier.classify(try ReferencePolicyTests.request(operation: "iam:AttachRolePolicy")).tier == .gated)
+        // An autonomous agent's production writes are at least gated.
+        #expect(classifier.classify(try ReferencePolicyTests.request(operation: "ssm:PutParameter", mode: .autonomous)).tier == .gated)
+    }
+}
+
+@Suite struct PolicyFileTests {
+    @Test func everyErrorIsReportedWithLineAndColumn() {
+        let yaml = """
+        profile: lenient
+        approvals:
+          required: 0
+          timeouts:
+            gated: soon
+        agent_constraints:
+          destructive_actions:
+            - pattern: "delete(("
+              policy: BLOCK_AND_ESCALATE
+          environment_rules:
+            production:
+              blocked_operations: [delete_everything]
+        aproovals: {}
+        """
+        var policy = TestData.defaultPolicy
+        do {
+            try PolicyLoader.apply(text: yaml, to: &policy, displayName: "bad.yaml")
+            Issue.record("an invalid policy loaded")
+        } catch {
+            let lines = error.issues.map(\.description)
+            #expect(lines.contains { $0.hasPrefix("bad.yaml:1:10: profile: expected default or strict") }, "\(lines)")
+            #expect(lines.contains { $0.hasPrefix("bad.yaml:3:13: approvals.required: expected a whole number >= 1") }, "\(lines)")
+            #expect(lines.contains { $0.hasPrefix("bad.yaml:5:12: approvals.timeouts.gated: expected a positive duration") }, "\(lines)")
+            #expect(lines.contains { $0.hasPrefix("bad.yaml:8:16: agent_constraints.destructive_actions[0].pattern: not a valid regular expression") }, "\(lines)")
+            #expect(lines.contains { $0.hasPrefix("bad.yaml:12:28: environment_rules.production.blocked_operations: unknown operation class 'delete_everything'") }, "\(lines)")
+            #expect(lines.contains { $0.hasPrefix("bad.yaml:13:1: policy: unknown key 'aproovals'") }, "\(lines)")
+            #expect(error.issues.count == 6)
+        }
+    }
+
+    @Test func yamlSyntaxErrorsAreLocated() {
+        var policy = TestData.defaultPolicy
+        #expect {
+            try PolicyLoader.apply(text: "approvals:\n  required: [1\n", to: &policy, displayName: "x.yaml")
+        } throws: { error in
+            guard let issue = (error as? ConfigError)?.issues.first else { return false }
+            return issue.file == "x.yaml" && issue.line >= 2 && issue.message.hasPrefix("YAML syntax")
+        }
+    }
+
+    @Test func aLayerOverridesWhatItNamesAndKeepsTheRest() throws {
+        let policy = try TestData.policy("approvals:\n  required: 2\n  timeouts:\n    gated: 90s\n")
+        #expect(policy.approvals.required == 2)
+        #expect(policy.approvals.timeouts[.gated] == 90)
+        #expect(policy.approvals.allowSelfApproval == false)
+        #expect(policy.destructiveActions.count == 1)
+        #expect(policy.changeMagnitude?.maxResourcesAffected == 5)
+    }
+
+    @Test func tierOverridesAndExtraRules() throws {
+        let policy = try TestData.policy("""
+        tiers:
+          non_production:
+            supervised: {delete: gated}
+        rule_packs:
+          rules:
+            - id: no-deploy-friday
+              program: [deploy-tool]
+              class: create
+              tier: blocked
+              message: "deploy-tool is off limits"
+        """)
+        #expect(try TestData.classify("rm notes.txt", env: "staging", policy: policy).tier == .gated)
+        let custom = try TestData.classify("deploy-tool --all", env: "staging", policy: policy)
+        #expect(custom.tier == .blocked)
+        #expect(custom.reasons.first?.rule == "no-deploy-friday")
+    }
+
+    @Test func disablingAPackNeverAllowsWhatItCovered() throws {
+        let policy = try TestData.policy("rule_packs:\n  disable: [git]\n")
+        // With the git pack off, git is an unknown program: gated in production, not allowed.
+        #expect(try TestData.classify("git reset --hard", policy: policy).tier == .gated)
+        #expect(try TestData.classify("git reset --hard", policy: policy).reasons.first?.rule == "unknown-command")
+    }
+
+    @Test func theBuiltinPacksAllLoad() throws {
+        let policy = TestData.defaultPolicy
+        let names = Set(policy.rules.packs.map(\.name))
+        #expect(names.isSuperset(of: ["filesystem", "git", "terraform", "kubernetes", "cloud", "docker", "database", "system", "readonly", "network", "operations"]))
+        #expect(policy.rules.ruleCount > 100)
+    }
+}
