@@ -118,8 +118,21 @@ func benchmarkCheckProcess() throws {
     print("holdpoint check --command (whole process, \(samples.count) runs): median \(format(stats.percentile(0.5)))   p90 \(format(stats.percentile(0.9)))   target: median <= 5 ms")
 }
 
+/// Loading the built-in policy and packs: paid once per process.
+func benchmarkPolicyLoad() throws {
+    var samples: [UInt64] = []
+    for _ in 0..<30 {
+        let t0 = now()
+        _ = try PolicyLoader.load(policyFile: nil)
+        samples.append(now() - t0)
+    }
+    let stats = Stats(samples)
+    print("policy load (default policy + rule packs, in process): median \(format(stats.percentile(0.5)))   p90 \(format(stats.percentile(0.9)))")
+}
+
 let mode = CommandLine.arguments.dropFirst().first ?? "all"
 do {
+    if mode == "policy-load" || mode == "all" { try benchmarkPolicyLoad() }
     if mode == "classify" || mode == "all" { try benchmarkClassification() }
     if mode == "check-process" || mode == "all" { try benchmarkCheckProcess() }
 } catch {

@@ -32,20 +32,18 @@ enum OneLinerScanner {
             for literal in backtickLiterals(bytes) { result.shellCommands.append(literal) }
         }
         for call in shellOutCalls {
-            var searchFrom = code.startIndex
-            while let range = code.range(of: call, range: searchFrom..<code.endIndex) {
-                searchFrom = range.upperBound
+            let needle = Array(call.utf8)
+            for start in occurrences(of: needle, in: bytes) {
                 // `exec(` inside `execSync(` was already handled by the longer name.
                 if call == "exec(" || call == "spawn(" || call == "system(" || call == "execFile(" {
-                    let before = code[code.startIndex..<range.lowerBound].last
-                    if let before, before.isLetter || before.isNumber || before == "_" { continue }
-                    if call == "exec(", code[..<range.lowerBound].hasSuffix("os.") == false, code.contains("import os") == false, code.contains("child_process") == false, code.contains("Popen") == false {
+                    if start > 0, isIdentifierByte(bytes[start - 1]) { continue }
+                    if call == "exec(", !code.contains("child_process") {
                         // Python's exec() runs Python, not a shell: opaque.
                         result.findings.append(.unknown("oneliner-opaque", "runs code built at run time (exec)", subject: code))
                         continue
                     }
                 }
-                let offset = code.utf8.distance(from: code.startIndex, to: range.upperBound)
+                let offset = start + needle.count
                 switch firstArgument(bytes, from: offset) {
                 case .string(let text): result.shellCommands.append(text)
                 case .list(let words): result.shellCommands.append(words.map(ShellAnalyzer.quote).joined(separator: " "))
@@ -70,6 +68,27 @@ enum OneLinerScanner {
             result.findings.append(Finding(rule: "oneliner-read", message: "one-liner with no shell-out, delete or write", effect: RuleEffect(operationClass: .read), subject: code))
         }
         return result
+    }
+
+    private static func isIdentifierByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == UInt8(ascii: "_")
+    }
+
+    /// Start offsets of `needle` in `haystack` (byte-wise, no Foundation).
+    static func occurrences(of needle: [UInt8], in haystack: [UInt8]) -> [Int] {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return [] }
+        var found: [Int] = []
+        var i = 0
+        let first = needle[0]
+        while i <= haystack.count - needle.count {
+            if haystack[i] == first {
+                var j = 1
+                while j < needle.count && haystack[i + j] == needle[j] { j += 1 }
+                if j == needle.count { found.append(i) }
+            }
+            i += 1
+        }
+        return found
     }
 
     private static func opensForWriting(_ code: String) -> Bool {

@@ -43,26 +43,33 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
     static func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b + 32 : b }
 
     public func matches(_ text: String) -> Bool {
-        var bytes = Array(text.utf8)
-        if caseInsensitive { bytes = bytes.map(Glob.lower) }
-        for (i, alternative) in alternatives.enumerated() {
-            if hasWildcard[i] {
-                if Glob.wildcardMatch(alternative, bytes) { return true }
-            } else if alternative.count == bytes.count && zip(alternative, bytes).allSatisfy({ $0 == Int16($1) }) {
-                return true
+        var text = text
+        return text.withUTF8 { bytes in
+            for (i, alternative) in alternatives.enumerated() {
+                if hasWildcard[i] {
+                    if Glob.wildcardMatch(alternative, bytes, caseInsensitive) { return true }
+                } else if alternative.count == bytes.count {
+                    var equal = true
+                    for j in 0..<bytes.count where alternative[j] != Int16(caseInsensitive ? Glob.lower(bytes[j]) : bytes[j]) {
+                        equal = false
+                        break
+                    }
+                    if equal { return true }
+                }
             }
+            return false
         }
-        return false
     }
 
     /// Iterative `*`/`?` matching with a single backtracking point: linear in practice.
-    static func wildcardMatch(_ pattern: [Int16], _ text: [UInt8]) -> Bool {
+    static func wildcardMatch(_ pattern: [Int16], _ text: UnsafeBufferPointer<UInt8>, _ caseInsensitive: Bool) -> Bool {
         var p = 0
         var t = 0
         var star = -1
         var mark = 0
         while t < text.count {
-            if p < pattern.count && (pattern[p] == anyOne || pattern[p] == Int16(text[t])) {
+            let byte = Int16(caseInsensitive ? lower(text[t]) : text[t])
+            if p < pattern.count && (pattern[p] == anyOne || pattern[p] == byte) {
                 p += 1
                 t += 1
             } else if p < pattern.count && pattern[p] == anyRun {
