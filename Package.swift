@@ -3,6 +3,7 @@
 //
 // The module graph points one way (see README "Layout"):
 //   HoldpointCore  (domain: requests, policy, tiers, shell analysis; no storage, no terminal)
+//   HoldpointStore (the SQLite queue and the audit log; knows no terminal)
 //   holdpoint      (the CLI: wires the modules together)
 import PackageDescription
 
@@ -17,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         .target(
@@ -27,25 +29,38 @@ let package = Package(
             ],
             resources: [.copy("Resources")]
         ),
+        .target(
+            name: "HoldpointStore",
+            dependencies: [
+                "HoldpointCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "holdpoint",
             dependencies: [
                 "HoldpointCore",
+                "HoldpointStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "holdpoint-bench",
-            dependencies: ["HoldpointCore"]
+            dependencies: ["HoldpointCore", "HoldpointStore"]
         ),
         .testTarget(
             name: "HoldpointCoreTests",
             dependencies: ["HoldpointCore"]
         ),
         .testTarget(
+            name: "HoldpointStoreTests",
+            dependencies: ["HoldpointCore", "HoldpointStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
             name: "HoldpointCLITests",
             // Depends on the executable so `swift test` always builds the binary it runs.
-            dependencies: ["HoldpointCore", "holdpoint"]
+            dependencies: ["HoldpointCore", "HoldpointStore", "holdpoint", "holdpoint-bench", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ],
     swiftLanguageModes: [.v6]

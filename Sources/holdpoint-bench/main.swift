@@ -2,6 +2,7 @@
 //   swift run -c release holdpoint-bench [classify|check-process|all]
 import Foundation
 import HoldpointCore
+import HoldpointStore
 
 /// Latency statistics over a sample of nanosecond timings.
 struct Stats {
@@ -131,7 +132,25 @@ func benchmarkPolicyLoad() throws {
 }
 
 let mode = CommandLine.arguments.dropFirst().first ?? "all"
+let args = Array(CommandLine.arguments.dropFirst(2))
 do {
+    // Workloads used by the tests and the queue benchmark, one per process.
+    if mode == "submit-loop", args.count == 3, let count = Int(args[1]) {
+        try QueueWorkloads.submitLoop(queue: args[0], count: count, agent: args[2])
+        exit(0)
+    }
+    if mode == "decide-loop", args.count == 3, let idle = Double(args[2]) {
+        try QueueWorkloads.decideLoop(queue: args[0], reviewer: args[1], idleSeconds: idle)
+        exit(0)
+    }
+    if mode == "wait-one", args.count == 2 {
+        let store = try QueueStore(path: args[0])
+        emitLine("ready")
+        _ = try store.waitForDecision(id: args[1])
+        emitLine(String(DispatchTime.now().uptimeNanoseconds))
+        exit(0)
+    }
+    if mode == "queue" || mode == "all" { try QueueBenchmark.run(binary: CommandLine.arguments[0]) }
     if mode == "policy-load" || mode == "all" { try benchmarkPolicyLoad() }
     if mode == "classify" || mode == "all" { try benchmarkClassification() }
     if mode == "check-process" || mode == "all" { try benchmarkCheckProcess() }

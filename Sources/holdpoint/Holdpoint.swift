@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HoldpointCore
+import HoldpointStore
 
 @main
 struct Holdpoint: ParsableCommand {
@@ -8,17 +9,25 @@ struct Holdpoint: ParsableCommand {
         commandName: "holdpoint",
         abstract: "A hold point for AI agents: no action past a line of risk runs without a named human's approval.",
         discussion: """
-        Exit codes (check): 0 allowed, 2 blocked by policy, 5 approval required,
-        64 usage error, 65 bad input, 78 policy or configuration error.
+        Exit codes (check, submit, wait): 0 allowed or approved, 1 rejected, 2 blocked by policy,
+        3 expired (no decision before the deadline), 4 halted, 5 approval required,
+        64 usage error, 65 bad input, 69 queue unavailable, 78 policy or configuration error.
+        decide: 0 recorded, 6 no longer pending, 77 not allowed to decide.
         """,
         version: "0.1.0",
-        subcommands: [Check.self, PolicyCommand.self]
+        subcommands: [Check.self, Submit.self, Wait.self, List.self, Decide.self, HaltCommand.self, Resume.self, AuditCommand.self, PolicyCommand.self]
     )
 }
 
 /// Options every subcommand shares. Each has an environment-variable equivalent so agent
 /// integrations can be configured once.
 struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The queue file (SQLite). Env: HOLDPOINT_QUEUE. Default: $XDG_STATE_HOME/holdpoint/queue.sqlite.", valueName: "path"))
+    var queue: String?
+
+    @Option(name: .long, help: ArgumentHelp("The audit log's signed head file. Env: HOLDPOINT_AUDIT. Default: beside the queue.", valueName: "path"))
+    var audit: String?
+
     @Option(name: .long, help: ArgumentHelp("Policy file (YAML), layered on the built-in defaults. Env: HOLDPOINT_POLICY.", valueName: "path"))
     var policy: String?
 
@@ -26,6 +35,27 @@ struct GlobalOptions: ParsableArguments {
         if let policy { return policy }
         if let env = ProcessInfo.processInfo.environment["HOLDPOINT_POLICY"], !env.isEmpty { return env }
         return nil
+    }
+
+    var queuePath: String {
+        let env = ProcessInfo.processInfo.environment
+        if let queue { return queue }
+        if let value = env["HOLDPOINT_QUEUE"], !value.isEmpty { return value }
+        return StateDirectory.path + "/queue.sqlite"
+    }
+
+    var auditPath: String? {
+        audit ?? ProcessInfo.processInfo.environment["HOLDPOINT_AUDIT"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Opens the queue or exits 69: an agent that cannot reach the queue is denied.
+    func openQueue() throws -> QueueStore {
+        do {
+            return try QueueStore(path: queuePath, auditHeadPath: auditPath)
+        } catch {
+            Terminal.error("queue unavailable: \(error.description)")
+            throw ExitCode(ExitCodes.unavailable)
+        }
     }
 
     /// Loads the effective policy or exits 78: an invalid policy never falls back to allowing.
@@ -73,8 +103,50 @@ enum ExitCodes {
     static let expired: Int32 = 3
     static let halted: Int32 = 4
     static let approvalRequired: Int32 = 5
+    static let notPending: Int32 = 6
+    static let notPermitted: Int32 = 77
     static let usage: Int32 = 64
     static let badInput: Int32 = 65
     static let unavailable: Int32 = 69
     static let configuration: Int32 = 78
+}
+
+/// `$XDG_STATE_HOME/holdpoint`, or `~/.local/state/holdpoint`.
+enum StateDirectory {
+    static var path: String {
+        let env = ProcessInfo.processInfo.environment
+        if let state = env["XDG_STATE_HOME"], !state.isEmpty { return state + "/holdpoint" }
+        let home = env["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        return home + "/.local/state/holdpoint"
+    }
+}
+
+/// Who is at the keyboard, as decisions record it.
+enum SystemIdentity {
+    /// The OS login of the process's real user; under `sudo`, the user who ran sudo
+    /// (`SUDO_USER`, trusted only when running as root). The origin is the SSH client's
+    /// address when there is one, else the terminal.
+    static func current() -> Identity {
+        let env = ProcessInfo.processInfo.environment
+        let uid = getuid()
+        var user = userName(uid)
+        if uid == 0, let sudoUser = env["SUDO_USER"], !sudoUser.isEmpty { user = sudoUser }
+        var via = "local"
+        if let ssh = env["SSH_CONNECTION"], let client = ssh.split(separator: " ").first {
+            via = "ssh \(client)"
+        } else if let tty = ttyname(STDIN_FILENO) {
+            via = "tty \(String(cString: tty))"
+        }
+        return Identity(user: user, via: via)
+    }
+
+    static func userName(_ uid: uid_t) -> String {
+        var record = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        if getpwuid_r(uid, &record, &buffer, buffer.count, &result) == 0, let entry = result, let name = entry.pointee.pw_name {
+            return String(cString: name)
+        }
+        return "uid-\(uid)"
+    }
 }

@@ -11,21 +11,24 @@ enum CLI {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// The binary `swift test` built next to the test bundle.
-    static let binary: URL = {
+    static let binary: URL = locate("holdpoint")
+    static let bench: URL = locate("holdpoint-bench")
+
+    static func locate(_ name: String) -> URL {
         var candidates: [URL] = []
         if let executable = Bundle.main.executableURL { candidates.append(executable.deletingLastPathComponent()) }
         candidates.append(Bundle.main.bundleURL)
         candidates.append(packageRoot.appendingPathComponent(".build/debug"))
         for directory in candidates {
-            let url = directory.appendingPathComponent("holdpoint")
+            let url = directory.appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: url.path) { return url }
         }
-        return packageRoot.appendingPathComponent(".build/debug/holdpoint")
-    }()
+        return packageRoot.appendingPathComponent(".build/debug/\(name)")
+    }
 
-    static func run(_ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:], timeout: TimeInterval = 60) throws -> CLIResult {
+    static func run(_ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:], executable: URL = binary) throws -> CLIResult {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
@@ -52,6 +55,23 @@ enum CLI {
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return CLIResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Starts the binary without waiting; stdout and stderr go to files in `directory`.
+    static func start(_ arguments: [String], executable: URL = binary, environment: [String: String] = [:], output: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["NO_COLOR"] = "1"
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
     }
 
     static func temporaryDirectory() throws -> URL {

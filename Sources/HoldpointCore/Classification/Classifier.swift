@@ -24,6 +24,15 @@ public struct Classification: Sendable, Equatable {
     public var destructive: Bool
     public var irreversible: Bool
     public var dataLoss: Bool
+
+    public init(tier: Tier, operationClass: OperationClass, reasons: [Reason], destructive: Bool, irreversible: Bool, dataLoss: Bool) {
+        self.tier = tier
+        self.operationClass = operationClass
+        self.reasons = reasons
+        self.destructive = destructive
+        self.irreversible = irreversible
+        self.dataLoss = dataLoss
+    }
 }
 
 /// Decides an action's tier. Deterministic and pure: the same request and policy always

@@ -64,6 +64,8 @@ public struct ApprovalRules: Sendable, Equatable {
     public var timeouts: [Tier: Double] = [.gated: 15 * 60]
     /// OS users allowed to decide. Empty: anyone who can reach the queue.
     public var reviewers: [String] = []
+
+    public init() {}
 }
 
 /// The effective policy: built-in defaults with the policy file layered on top.

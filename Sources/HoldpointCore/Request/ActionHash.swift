@@ -14,7 +14,8 @@ public enum ActionHash {
         hex(SHA256.hash(data: bytes))
     }
 
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+    /// Lowercase hexadecimal, two digits a byte.
+    public static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
         let table: [Character] = Array("0123456789abcdef")
         var out = ""
         out.reserveCapacity(64)

@@ -1,0 +1,175 @@
+import Crypto
+import Foundation
+import GRDB
+import HoldpointCore
+
+/// Appends hash-chained entries inside the caller's transaction.
+///
+/// Entry hash = SHA-256 of the canonical JSON of
+/// `{"seq","at_ms","event","request_id","actor","via","details","prev"}`; `prev` is the
+/// previous entry's hash (64 zeros for the first). Editing, inserting, deleting or
+/// reordering any entry breaks the chain from that entry on.
+final class AuditWriter {
+    private let db: Database
+    private var seq: Int64
+    private var previous: String
+    private(set) var last: (seq: Int64, hash: String)?
+
+    static let genesis = String(repeating: "0", count: 64)
+
+    init(db: Database) throws {
+        self.db = db
+        if let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1") {
+            seq = row["seq"]
+            previous = row["hash"]
+        } else {
+            seq = 0
+            previous = Self.genesis
+        }
+    }
+
+    func append(event: String, requestID: String?, actor: Identity, at: Double, details: JSONValue) throws {
+        seq += 1
+        let entry = AuditEntry(seq: seq, atMillis: Int64((at * 1000).rounded()), event: event, requestID: requestID,
+                               actor: actor.user, via: actor.via, details: details, previousHash: previous, hash: "")
+        let hash = entry.computedHash()
+        try db.execute(sql: "INSERT INTO audit (seq, at_ms, event, request_id, actor, via, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       arguments: [seq, entry.atMillis, event, requestID, actor.user, actor.via, JSONWriter.compact(details), previous, hash])
+        previous = hash
+        last = (seq, hash)
+    }
+}
+
+public struct AuditEntry: Sendable, Equatable {
+    public var seq: Int64
+    public var atMillis: Int64
+    public var event: String
+    public var requestID: String?
+    public var actor: String
+    public var via: String
+    public var details: JSONValue
+    public var previousHash: String
+    public var hash: String
+
+    func canonical() -> JSONValue {
+        .object([
+            ("seq", .number(Double(seq))), ("at_ms", .number(Double(atMillis))), ("event", .string(event)),
+            ("request_id", requestID.map(JSONValue.string) ?? .null), ("actor", .string(actor)), ("via", .string(via)),
+            ("details", details), ("prev", .string(previousHash)),
+        ])
+    }
+
+    func computedHash() -> String {
+        ActionHash.sha256(bytes: Array(JSONWriter.canonical(canonical()).utf8))
+    }
+
+    public var json: JSONValue {
+        .object([
+            ("seq", .number(Double(seq))), ("at", .string(Clock.iso8601(Double(atMillis) / 1000))), ("at_ms", .number(Double(atMillis))),
+            ("event", .string(event)), ("request_id", requestID.map(JSONValue.string) ?? .null), ("actor", .string(actor)),
+            ("via", .string(via)), ("details", details), ("prev_hash", .string(previousHash)), ("hash", .string(hash)),
+        ])
+    }
+}
+
+/// The result of checking the whole log.
+public struct AuditReport: Sendable, Equatable {
+    public var entries: Int
+    public var checkpoints: Int
+    /// The first problem found: the entry's sequence number and what is wrong.
+    public var firstBadSeq: Int64?
+    public var problem: String?
+
+    public var intact: Bool { problem == nil }
+}
+
+extension QueueStore {
+    /// Entries in order, optionally only after `afterSeq` or about one request.
+    public func auditEntries(afterSeq: Int64 = 0, requestID: String? = nil, limit: Int? = nil) throws(StoreError) -> [AuditEntry] {
+        try read { db in
+            var sql = "SELECT * FROM audit WHERE seq > ?"
+            var arguments: [any DatabaseValueConvertible] = [afterSeq]
+            if let requestID {
+                sql += " AND request_id = ?"
+                arguments.append(requestID)
+            }
+            sql += " ORDER BY seq"
+            if let limit { sql = "SELECT * FROM (\(sql.replacingOccurrences(of: "ORDER BY seq", with: "ORDER BY seq DESC")) LIMIT \(limit)) ORDER BY seq" }
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.entry)
+        }
+    }
+
+    static func entry(_ row: Row) -> AuditEntry {
+        let detailsText: String = row["details"]
+        return AuditEntry(seq: row["seq"], atMillis: row["at_ms"], event: row["event"], requestID: row["request_id"],
+                          actor: row["actor"], via: row["via"], details: (try? JSONReader.parse(detailsText)) ?? .string(detailsText),
+                          previousHash: row["prev_hash"], hash: row["hash"])
+    }
+
+    /// Verifies the chain, every checkpoint's signature, and the signed head outside the file.
+    /// `publicKeyHex` defaults to this queue's own signing key.
+    public func verifyAudit(publicKeyHex: String? = nil) throws(StoreError) -> AuditReport {
+        let key = publicKeyHex ?? signer.publicKeyHex
+        return try read { db in
+            var report = AuditReport(entries: 0, checkpoints: 0, firstBadSeq: nil, problem: nil)
+            func fail(_ seq: Int64, _ problem: String) -> AuditReport {
+                report.firstBadSeq = seq
+                report.problem = problem
+                return report
+            }
+            var expectedSeq: Int64 = 1
+            var previous = AuditWriter.genesis
+            var hashes: [Int64: String] = [:]
+            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit ORDER BY seq")
+            while let row = try cursor.next() {
+                let entry = Self.entry(row)
+                let detailsText: String = row["details"]
+                if entry.seq != expectedSeq {
+                    return fail(expectedSeq, entry.seq > expectedSeq ? "entry \(expectedSeq) is missing (deleted)" : "entry \(entry.seq) is out of order")
+                }
+                if case .string = entry.details, (try? JSONReader.parse(detailsText)) == nil {
+                    return fail(entry.seq, "entry \(entry.seq): details are not valid JSON (edited)")
+                }
+                if entry.previousHash != previous {
+                    return fail(entry.seq, "entry \(entry.seq): does not follow entry \(entry.seq - 1) (chain broken: reordered, inserted or replaced)")
+                }
+                if entry.computedHash() != entry.hash {
+                    return fail(entry.seq, "entry \(entry.seq): contents do not match its hash (edited)")
+                }
+                hashes[entry.seq] = entry.hash
+                previous = entry.hash
+                expectedSeq += 1
+                report.entries += 1
+            }
+            let last = expectedSeq - 1
+            var lastSigned: Int64 = 0
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM audit_checkpoints ORDER BY seq") {
+                let seq: Int64 = row["seq"]
+                let hash: String = row["hash"]
+                guard let entryHash = hashes[seq] else {
+                    return fail(last + 1, "entries \(last + 1)…\(seq) are missing: a checkpoint signed entry \(seq) (log truncated)")
+                }
+                guard entryHash == hash, AuditSigner.verify(seq: seq, hash: hash, signatureHex: row["signature"], publicKeyHex: key) else {
+                    return fail(seq, "entry \(seq): its signed checkpoint does not verify (rewritten or signed with another key)")
+                }
+                lastSigned = seq
+                report.checkpoints += 1
+            }
+            if lastSigned < last {
+                return fail(lastSigned + 1, "entries \(lastSigned + 1)…\(last) carry no signed checkpoint (appended without the key)")
+            }
+            if let head = AuditSigner.readHead(signer.headPath) {
+                guard AuditSigner.verify(seq: head.seq, hash: head.hash, signatureHex: head.signature, publicKeyHex: key) else {
+                    return fail(head.seq, "the signed head \(signer.headPath) does not verify")
+                }
+                if head.seq > last {
+                    return fail(last + 1, "entries \(last + 1)…\(head.seq) are missing: the signed head says the log reached \(head.seq) (log truncated)")
+                }
+                if hashes[head.seq] != head.hash {
+                    return fail(head.seq, "entry \(head.seq): differs from the signed head (rewritten)")
+                }
+            }
+            return report
+        }
+    }
+}

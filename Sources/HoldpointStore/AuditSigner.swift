@@ -1,0 +1,116 @@
+import Crypto
+import Foundation
+import HoldpointCore
+
+/// The Ed25519 key that signs audit checkpoints, and the signed head kept outside the database.
+///
+/// The key is created on first use, readable only by its owner (or, in a shared setgid
+/// directory, by its group: file mode trusts whoever can write the queue). The head file
+/// records the newest signed (sequence, hash) so that cutting entries off the end of the
+/// log — together with their checkpoints — is still detected.
+public struct AuditSigner: Sendable {
+    public let keyPath: String
+    public let headPath: String
+    /// The raw key bytes (the CryptoKit key type is not `Sendable`; it is rebuilt to sign).
+    private let rawKey: [UInt8]
+    public let publicKeyHex: String
+
+    public init(keyPath: String, headPath: String, shared: Bool) throws(StoreError) {
+        self.keyPath = keyPath
+        self.headPath = headPath
+        if let data = FileManager.default.contents(atPath: keyPath) {
+            guard let text = String(data: data, encoding: .utf8), let raw = Self.unhex(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                  let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else {
+                throw StoreError(.unavailable, "the audit signing key \(keyPath) is unreadable or corrupt")
+            }
+            rawKey = Array(key.rawRepresentation)
+            publicKeyHex = Self.hex(key.publicKey.rawRepresentation)
+        } else {
+            let key = Curve25519.Signing.PrivateKey()
+            let mode: mode_t = shared ? 0o640 : 0o600
+            let fd = open(keyPath, O_WRONLY | O_CREAT | O_EXCL, mode)
+            if fd < 0 {
+                // Another process created it first: use theirs.
+                if errno == EEXIST, let data = FileManager.default.contents(atPath: keyPath), let text = String(data: data, encoding: .utf8),
+                   let raw = Self.unhex(text.trimmingCharacters(in: .whitespacesAndNewlines)), let existing = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) {
+                    rawKey = Array(existing.rawRepresentation)
+                    publicKeyHex = Self.hex(existing.publicKey.rawRepresentation)
+                    return
+                }
+                throw StoreError(.unavailable, "cannot create the audit signing key \(keyPath): \(String(cString: strerror(errno)))")
+            }
+            let bytes = Array((Self.hex(key.rawRepresentation) + "\n").utf8)
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            fsync(fd)
+            close(fd)
+            guard written == bytes.count else { throw StoreError(.unavailable, "cannot write the audit signing key \(keyPath)") }
+            rawKey = Array(key.rawRepresentation)
+            publicKeyHex = Self.hex(key.publicKey.rawRepresentation)
+        }
+    }
+
+    /// The message a checkpoint signs: the sequence number and the entry hash.
+    static func checkpointMessage(seq: Int64, hash: String) -> [UInt8] { Array("holdpoint-audit-checkpoint/v1:\(seq):\(hash)".utf8) }
+
+    public func sign(seq: Int64, hash: String) throws -> String {
+        let key = try Curve25519.Signing.PrivateKey(rawRepresentation: rawKey)
+        return Self.hex(try key.signature(for: Self.checkpointMessage(seq: seq, hash: hash)))
+    }
+
+    public static func verify(seq: Int64, hash: String, signatureHex: String, publicKeyHex: String) -> Bool {
+        guard let signature = unhex(signatureHex), let keyBytes = unhex(publicKeyHex),
+              let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes) else { return false }
+        return key.isValidSignature(signature, for: checkpointMessage(seq: seq, hash: hash))
+    }
+
+    /// Moves the signed head forward (never back), under a lock so concurrent writers agree.
+    func advanceHead(seq: Int64, hash: String, signature: String) {
+        let lockFD = open(headPath + ".lock", O_RDWR | O_CREAT, 0o660)
+        guard lockFD >= 0 else { return }
+        defer { close(lockFD) }
+        guard flock(lockFD, LOCK_EX) == 0 else { return }
+        defer { flock(lockFD, LOCK_UN) }
+        if let current = Self.readHead(headPath), current.seq >= seq { return }
+        let line = "\(seq) \(hash) \(signature) \(publicKeyHex)\n"
+        let temporary = headPath + ".tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(line.utf8)) else { return }
+        rename(temporary, headPath)
+    }
+
+    public struct Head: Sendable, Equatable {
+        public var seq: Int64
+        public var hash: String
+        public var signature: String
+        public var publicKey: String
+    }
+
+    public static func readHead(_ path: String) -> Head? {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else { return nil }
+        let parts = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+        guard parts.count == 4, let seq = Int64(parts[0]) else { return nil }
+        return Head(seq: seq, hash: parts[1], signature: parts[2], publicKey: parts[3])
+    }
+
+    static func hex<D: DataProtocol>(_ data: D) -> String {
+        ActionHash.hex(Array(data))
+    }
+
+    static func unhex(_ text: String) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var iterator = text.utf8.makeIterator()
+        while let high = iterator.next() {
+            guard let low = iterator.next(), let h = nibble(high), let l = nibble(low) else { return nil }
+            bytes.append(h << 4 | l)
+        }
+        return bytes
+    }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x61...0x66: return c - 0x61 + 10
+        case 0x41...0x46: return c - 0x41 + 10
+        default: return nil
+        }
+    }
+}

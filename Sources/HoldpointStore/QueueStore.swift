@@ -1,0 +1,361 @@
+import Foundation
+import GRDB
+import HoldpointCore
+
+/// The shared approval queue: one SQLite file (WAL) that many agent processes write and
+/// several reviewers decide from at once.
+///
+/// Every state change runs in one `BEGIN IMMEDIATE` transaction together with its audit
+/// entries and a signed checkpoint, so a change and its record commit together or not at
+/// all, and concurrent writers queue on SQLite's lock instead of failing.
+public final class QueueStore: Sendable {
+    public let path: String
+    public let signer: AuditSigner
+    let database: DatabaseQueue
+
+    /// Opens (creating on first use) the queue at `path`. The audit signing key and signed
+    /// head live beside it unless `auditHeadPath` says otherwise.
+    public init(path: String, auditHeadPath: String? = nil) throws(StoreError) {
+        self.path = path
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        let shared = Self.prepare(directory: directory)
+        do {
+            try Self.createFile(path, shared: shared)
+        } catch {
+            throw error
+        }
+        var configuration = Configuration()
+        configuration.journalMode = .wal
+        // Writers from other processes wait their turn instead of failing.
+        configuration.busyMode = .timeout(30)
+        configuration.label = "holdpoint-queue"
+        configuration.prepareDatabase { db in
+            // FULL: a submit acknowledged to its agent survives a crash of the machine too.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            database = try DatabaseQueue(path: path, configuration: configuration)
+            try database.writeWithoutTransaction { db in
+                if try Schema.migrator.hasBeenSuperseded(db) {
+                    throw StoreError(.schemaTooNew, "the queue \(path) was written by a newer Holdpoint (schema \(try Schema.migrator.appliedIdentifiers(db).sorted().last ?? "?")); upgrade this binary")
+                }
+            }
+            try Schema.migrator.migrate(database)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.unavailable, "cannot open the queue \(path): \(error)")
+        }
+        let head = auditHeadPath ?? path + ".audit-head"
+        signer = try AuditSigner(keyPath: path + ".audit-key", headPath: head, shared: shared)
+    }
+
+    /// Creates the directory if needed. Returns whether it is a shared (setgid) directory.
+    private static func prepare(directory: String) -> Bool {
+        var info = stat()
+        if stat(directory, &info) != 0 {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            return false
+        }
+        return info.st_mode & S_ISGID != 0
+    }
+
+    /// Creates the database file with the right permissions before SQLite touches it:
+    /// owner-only normally, group read-write in a shared setgid directory (SQLite gives the
+    /// -wal and -shm files the same permissions).
+    private static func createFile(_ path: String, shared: Bool) throws(StoreError) {
+        if FileManager.default.fileExists(atPath: path) { return }
+        let fd = open(path, O_RDWR | O_CREAT | O_EXCL, shared ? 0o660 : 0o600)
+        if fd >= 0 {
+            if shared { fchmod(fd, 0o660) }  // undo the umask: the group must write
+            close(fd)
+        } else if errno != EEXIST {
+            throw StoreError(.unavailable, "cannot create the queue \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    // MARK: - Transactions
+
+    /// Runs `body` in an immediate transaction with an audit writer; signs the new tail.
+    func write<T>(_ body: (Database, AuditWriter) throws -> T) throws(StoreError) -> T {
+        var result: T?
+        var head: (seq: Int64, hash: String, signature: String)?
+        do {
+            try database.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    let audit = try AuditWriter(db: db)
+                    result = try body(db, audit)
+                    if let last = audit.last {
+                        let signature = try signer.sign(seq: last.seq, hash: last.hash)
+                        try db.execute(sql: "INSERT INTO audit_checkpoints (seq, hash, signature, public_key) VALUES (?, ?, ?, ?)",
+                                       arguments: [last.seq, last.hash, signature, signer.publicKeyHex])
+                        head = (last.seq, last.hash, signature)
+                    }
+                    return .commit
+                }
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.unavailable, "queue \(path): \(error)")
+        }
+        if let head { signer.advanceHead(seq: head.seq, hash: head.hash, signature: head.signature) }
+        guard let result else { throw StoreError(.unavailable, "queue \(path): transaction produced no result") }
+        return result
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try database.read { db in try body(db) }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.unavailable, "queue \(path): \(error)")
+        }
+    }
+
+    // MARK: - Submitting
+
+    /// Records a classified request. Gated requests wait with a deadline; a halted agent's
+    /// requests are recorded as halted. Returns the request as stored (acknowledged).
+    public func submit(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules,
+                       submitter: Identity, deadline: Double? = nil, now: Double = Clock.now()) throws(StoreError) -> StoredRequest {
+        try write { db, audit in
+            try expireDue(db, audit: audit, now: now)
+            let id = RequestID.make(now: now)
+            let halt = try activeHalt(db, agent: request.agentID)
+            var state: RequestState
+            switch classification.tier {
+            case .autonomous, .supervised: state = .allowed
+            case .blocked: state = .blocked
+            case .gated: state = .pending
+            }
+            if halt != nil { state = .halted }
+            var expiresAt: Double?
+            if state == .pending {
+                let timeout = approvals.timeouts[.gated] ?? 15 * 60
+                expiresAt = min(now + timeout, deadline ?? .infinity)
+            }
+            let stored = StoredRequest(
+                id: id, createdAt: now, agentID: request.agentID, environment: request.environment,
+                submittedBy: submitter.user, onBehalfOf: request.onBehalfOf, tier: classification.tier,
+                operationClass: classification.operationClass, state: state, expiresAt: expiresAt,
+                actionSHA256: request.actionSHA256, reasons: classification.reasons,
+                destructive: classification.destructive, irreversible: classification.irreversible, dataLoss: classification.dataLoss,
+                approvalRules: approvals, document: request.document, votes: [],
+                closedBy: halt.map { $0.by }, closedVia: nil, closedAt: halt == nil ? nil : now, closedReason: halt.map { "agent halted: \($0.reason)" },
+                consumedAt: nil)
+            try Rows.insert(stored, db: db)
+            try audit.append(event: "submitted", requestID: id, actor: submitter, at: now, details: request.document)
+            try audit.append(event: "classified", requestID: id, actor: submitter, at: now, details: Rows.verdictJSON(stored))
+            switch state {
+            case .allowed: try audit.append(event: "allowed", requestID: id, actor: submitter, at: now, details: .object([("tier", .string(classification.tier.rawValue))]))
+            case .blocked: try audit.append(event: "blocked", requestID: id, actor: submitter, at: now, details: .object([("rules", .array(classification.reasons.filter { $0.tier == .blocked }.map { .string($0.rule) }))]))
+            case .halted: try audit.append(event: "halted", requestID: id, actor: submitter, at: now, details: .object([("reason", .string(stored.closedReason ?? ""))]))
+            default: break
+            }
+            return stored
+        }
+    }
+
+    // MARK: - Deciding
+
+    /// Records one reviewer's vote, exactly once, under the rules the request was submitted
+    /// with. A request that is no longer pending (decided, expired, halted) is never changed.
+    public func decide(id: String, verdict: Verdict, reviewer: Identity, reason: String, now: Double = Clock.now()) throws(StoreError) -> DecideResult {
+        try write { db, audit in
+            try expireDue(db, audit: audit, now: now)
+            guard var stored = try Rows.fetch(id: id, db: db) else { return .notFound }
+            guard stored.state == .pending else { return .notPending(stored) }
+            if let refusal = DecisionRule.admit(reviewer: reviewer.user, verdict: verdict, reason: reason, submittedBy: stored.submittedBy,
+                                                onBehalfOf: stored.onBehalfOf, earlier: stored.votes, rules: stored.approvalRules) {
+                // A missing reason is a usage error; every other refusal (self-approval, an
+                // outsider, a second vote) is an attempt worth recording.
+                if refusal == .reasonRequired { return .refused(refusal, stored) }
+                try audit.append(event: "decision_refused", requestID: id, actor: reviewer, at: now,
+                                 details: .object([("verdict", .string(verdict.rawValue)), ("refusal", .string(refusal.description))]))
+                return .refused(refusal, stored)
+            }
+            let vote = Vote(reviewer: reviewer.user, via: reviewer.via, verdict: verdict, reason: reason, at: now, actionSHA256: stored.actionSHA256)
+            try db.execute(sql: "INSERT INTO votes (request_id, reviewer, via, verdict, reason, at, action_sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [id, vote.reviewer, vote.via, vote.verdict.rawValue, vote.reason, vote.at, vote.actionSHA256])
+            stored.votes.append(vote)
+            try audit.append(event: "vote", requestID: id, actor: reviewer, at: now,
+                             details: .object([("verdict", .string(verdict.rawValue)), ("reason", .string(reason)), ("action_sha256", .string(stored.actionSHA256))]))
+            let outcome = DecisionRule.outcome(of: stored.votes, rules: stored.approvalRules)
+            if outcome != .pending {
+                stored.state = outcome
+                stored.closedBy = reviewer.user
+                stored.closedVia = reviewer.via
+                stored.closedAt = now
+                stored.closedReason = reason
+                try Rows.close(stored, db: db)
+                let approvers = stored.votes.filter { $0.verdict == verdict }.map { JSONValue.string($0.reviewer) }
+                try audit.append(event: outcome.rawValue, requestID: id, actor: reviewer, at: now,
+                                 details: .object([("reason", .string(reason)), ("by", .array(approvers)), ("action_sha256", .string(stored.actionSHA256))]))
+            }
+            return .recorded(stored)
+        }
+    }
+
+    /// Turns every pending request whose deadline has passed into `expired`: implicit denial.
+    @discardableResult
+    public func expireDue(now: Double = Clock.now()) throws(StoreError) -> Int {
+        let due = try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM requests WHERE state = 'pending' AND expires_at <= ?", arguments: [now]) ?? 0 }
+        guard due > 0 else { return 0 }
+        return try write { db, audit in try expireDue(db, audit: audit, now: now) }
+    }
+
+    @discardableResult
+    func expireDue(_ db: Database, audit: AuditWriter, now: Double) throws -> Int {
+        let ids = try String.fetchAll(db, sql: "SELECT id FROM requests WHERE state = 'pending' AND expires_at <= ? ORDER BY expires_at", arguments: [now])
+        for id in ids {
+            try db.execute(sql: "UPDATE requests SET state = 'expired', closed_by = 'expiry', closed_at = expires_at, closed_reason = 'no decision before the deadline' WHERE id = ?", arguments: [id])
+            try audit.append(event: "expired", requestID: id, actor: Identity(user: "holdpoint", via: "deadline"), at: now,
+                             details: .object([("reason", .string("no decision before the deadline: denied"))]))
+        }
+        return ids.count
+    }
+
+    // MARK: - The kill switch
+
+    public struct Halt: Sendable, Equatable {
+        public var agent: String
+        public var reason: String
+        public var by: String
+        public var at: Double
+    }
+
+    func activeHalt(_ db: Database, agent: String) throws -> Halt? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT agent, reason, by, at FROM halts WHERE agent IN (?, '*') ORDER BY agent = '*' LIMIT 1", arguments: [agent]) else { return nil }
+        return Halt(agent: row["agent"], reason: row["reason"], by: row["by"], at: row["at"])
+    }
+
+    public func halt(for agent: String) throws(StoreError) -> Halt? {
+        try read { db in try activeHalt(db, agent: agent) }
+    }
+
+    public func halts() throws(StoreError) -> [Halt] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT agent, reason, by, at FROM halts ORDER BY at").map { Halt(agent: $0["agent"], reason: $0["reason"], by: $0["by"], at: $0["at"]) }
+        }
+    }
+
+    /// Halts `agent` (or every agent with `*`): its pending requests become `halted`, and
+    /// new ones are refused until it is resumed. Returns how many pending requests it stopped.
+    public func halt(agent: String, reason: String, by: Identity, now: Double = Clock.now()) throws(StoreError) -> Int {
+        try write { db, audit in
+            try db.execute(sql: "INSERT OR REPLACE INTO halts (agent, reason, by, at) VALUES (?, ?, ?, ?)", arguments: [agent, reason, by.user, now])
+            try audit.append(event: "agent_halted", requestID: nil, actor: by, at: now, details: .object([("agent", .string(agent)), ("reason", .string(reason))]))
+            let ids = agent == "*"
+                ? try String.fetchAll(db, sql: "SELECT id FROM requests WHERE state = 'pending'")
+                : try String.fetchAll(db, sql: "SELECT id FROM requests WHERE state = 'pending' AND agent_id = ?", arguments: [agent])
+            for id in ids {
+                try db.execute(sql: "UPDATE requests SET state = 'halted', closed_by = ?, closed_via = ?, closed_at = ?, closed_reason = ? WHERE id = ?",
+                               arguments: [by.user, by.via, now, "agent halted: \(reason)", id])
+                try audit.append(event: "halted", requestID: id, actor: by, at: now, details: .object([("reason", .string(reason))]))
+            }
+            return ids.count
+        }
+    }
+
+    /// Lifts a halt. Returns false when `agent` was not halted.
+    public func resume(agent: String, by: Identity, now: Double = Clock.now()) throws(StoreError) -> Bool {
+        try write { db, audit in
+            try db.execute(sql: "DELETE FROM halts WHERE agent = ?", arguments: [agent])
+            guard db.changesCount > 0 else { return false }
+            try audit.append(event: "resumed", requestID: nil, actor: by, at: now, details: .object([("agent", .string(agent))]))
+            return true
+        }
+    }
+
+    // MARK: - Reading
+
+    public func request(id: String) throws(StoreError) -> StoredRequest? {
+        try read { db in try Rows.fetch(id: id, db: db) }
+    }
+
+    /// Requests, oldest first (so the newest is last, as `list --json` promises).
+    public func list(_ filter: RequestFilter = RequestFilter()) throws(StoreError) -> [StoredRequest] {
+        try read { db in try Rows.fetchAll(filter, db: db) }
+    }
+
+    /// How many times this agent has done this operation class before (for FIRST TIME).
+    public func priorCount(agent: String, operationClass: OperationClass, before: Double) throws(StoreError) -> Int {
+        try read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM requests WHERE agent_id = ? AND operation_class = ? AND created_at < ? AND state IN ('allowed', 'approved', 'succeeded', 'running', 'failed')",
+                             arguments: [agent, operationClass.rawValue, before]) ?? 0
+        }
+    }
+
+    /// Blocks until request `id` leaves `pending`, polling the file (one indexed read every
+    /// `pollInterval`, sleeping in between: no busy-wait). At the deadline the waiter itself
+    /// records the expiry, so an agent learns of it even when no other process is running.
+    /// Returns nil for an unknown id; returns the still-pending request at `giveUpAt`.
+    public func waitForDecision(id: String, giveUpAt: Double? = nil, pollInterval: Double = 0.025) throws(StoreError) -> StoredRequest? {
+        while true {
+            guard let request = try request(id: id) else { return nil }
+            if request.state != .pending { return request }
+            let now = Clock.now()
+            if let expiresAt = request.expiresAt, now >= expiresAt {
+                try expireDue(now: now)
+                continue
+            }
+            if let giveUpAt, now >= giveUpAt { return request }
+            let untilDeadline = (request.expiresAt ?? .infinity) - now
+            usleep(UInt32(max(0.001, min(pollInterval, untilDeadline)) * 1_000_000))
+        }
+    }
+
+    /// SQLite's view of the file's health (`PRAGMA integrity_check`): "ok" when intact.
+    public func integrityCheck() throws(StoreError) -> String {
+        try read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }
+    }
+
+    /// A number that changes whenever any process commits to the queue: cheap to poll.
+    public func changeCounter() throws(StoreError) -> Int64 {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM audit") ?? 0 }
+    }
+}
+
+/// Wall-clock seconds since 1970, in one place so tests can pass their own `now`.
+public enum Clock {
+    public static func now() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+
+    /// `2026-11-24T18:30:00Z` (UTC, seconds).
+    public static func iso8601(_ seconds: Double) -> String {
+        var time = time_t(seconds.rounded(.down))
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+    }
+}
+
+/// Request ids: ULIDs (time-ordered, 26 characters of Crockford base32).
+public enum RequestID {
+    private static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+
+    public static func make(now: Double) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let millis = UInt64(max(0, now * 1000))
+        var out = [UInt8](repeating: 0, count: 26)
+        var time = millis
+        for i in stride(from: 9, through: 0, by: -1) {
+            out[i] = alphabet[Int(time & 31)]
+            time >>= 5
+        }
+        for i in 10..<26 { out[i] = alphabet[Int(generator.next() & 31)] }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Whether `text` has the shape of an id (so bad ids are refused before any lookup).
+    public static func isValid(_ text: String) -> Bool {
+        text.utf8.count == 26 && text.utf8.allSatisfy { alphabet.contains($0) }
+    }
+}

@@ -1,0 +1,129 @@
+import GRDB
+import HoldpointCore
+
+/// Maps `StoredRequest` to and from table rows. JSON columns hold the document, the verdict
+/// and the approval rules, written with Holdpoint's own canonical writer.
+enum Rows {
+    static func insert(_ r: StoredRequest, db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO requests (id, created_at, agent_id, environment, submitted_by, on_behalf_of, tier, operation_class, state,
+                expires_at, action_sha256, verdict, approval_rules, document, closed_by, closed_via, closed_at, closed_reason, consumed_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [
+                r.id, r.createdAt, r.agentID, r.environment, r.submittedBy, r.onBehalfOf, r.tier.rawValue, r.operationClass.rawValue,
+                r.state.rawValue, r.expiresAt, r.actionSHA256, JSONWriter.compact(verdictJSON(r)), JSONWriter.compact(rulesJSON(r.approvalRules)),
+                JSONWriter.compact(r.document), r.closedBy, r.closedVia, r.closedAt, r.closedReason, r.consumedAt,
+            ])
+    }
+
+    static func close(_ r: StoredRequest, db: Database) throws {
+        try db.execute(sql: "UPDATE requests SET state = ?, closed_by = ?, closed_via = ?, closed_at = ?, closed_reason = ?, consumed_at = ? WHERE id = ?",
+                       arguments: [r.state.rawValue, r.closedBy, r.closedVia, r.closedAt, r.closedReason, r.consumedAt, r.id])
+    }
+
+    static func fetch(id: String, db: Database) throws -> StoredRequest? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM requests WHERE id = ?", arguments: [id]) else { return nil }
+        return try decode(row, votes: votes(for: [id], db: db)[id] ?? [])
+    }
+
+    static func fetchAll(_ filter: RequestFilter, db: Database) throws -> [StoredRequest] {
+        var clauses: [String] = []
+        var arguments: [any DatabaseValueConvertible] = []
+        if !filter.states.isEmpty {
+            clauses.append("state IN (\(filter.states.map { _ in "?" }.joined(separator: ",")))")
+            arguments += filter.states.map(\.rawValue)
+        }
+        if !filter.tiers.isEmpty {
+            clauses.append("tier IN (\(filter.tiers.map { _ in "?" }.joined(separator: ",")))")
+            arguments += filter.tiers.map(\.rawValue)
+        }
+        if let agent = filter.agent {
+            clauses.append("agent_id = ?")
+            arguments.append(agent)
+        }
+        var sql = "SELECT * FROM requests"
+        if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
+        if let limit = filter.limit {
+            sql = "SELECT * FROM (\(sql) ORDER BY created_at DESC, id DESC LIMIT \(max(0, limit))) ORDER BY created_at, id"
+        } else {
+            sql += " ORDER BY created_at, id"
+        }
+        let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments))
+        let allVotes = try votes(for: rows.map { $0["id"] }, db: db)
+        return try rows.map { row in try decode(row, votes: allVotes[row["id"] as String] ?? []) }
+    }
+
+    static func votes(for ids: [String], db: Database) throws -> [String: [Vote]] {
+        guard !ids.isEmpty else { return [:] }
+        var out: [String: [Vote]] = [:]
+        // Chunked: SQLite limits the number of bound parameters.
+        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+            let sql = "SELECT * FROM votes WHERE request_id IN (\(chunk.map { _ in "?" }.joined(separator: ","))) ORDER BY at"
+            for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(chunk)) {
+                let vote = Vote(reviewer: row["reviewer"], via: row["via"], verdict: Verdict(rawValue: row["verdict"]) ?? .reject,
+                                reason: row["reason"], at: row["at"], actionSHA256: row["action_sha256"])
+                out[row["request_id"], default: []].append(vote)
+            }
+        }
+        return out
+    }
+
+    struct CorruptRow: Error, CustomStringConvertible {
+        let id: String
+        let what: String
+        var description: String { "request \(id): stored \(what) is unreadable" }
+    }
+
+    static func decode(_ row: Row, votes: [Vote]) throws -> StoredRequest {
+        let id: String = row["id"]
+        guard let tier = Tier(rawValue: row["tier"]), let state = RequestState(rawValue: row["state"]),
+              let opClass = OperationClass(rawValue: row["operation_class"]) else { throw CorruptRow(id: id, what: "tier, state or class") }
+        guard let verdict = try? JSONReader.parse(row["verdict"] as String), let rules = try? JSONReader.parse(row["approval_rules"] as String),
+              let document = try? JSONReader.parse(row["document"] as String) else { throw CorruptRow(id: id, what: "JSON") }
+        let reasons = (verdict["reasons"]?.arrayValue ?? []).map { r in
+            Reason(rule: r["rule"]?.stringValue ?? "?", message: r["message"]?.stringValue ?? "", tier: Tier(rawValue: r["tier"]?.stringValue ?? "") ?? .gated)
+        }
+        let flags = verdict["flags"]
+        return StoredRequest(
+            id: id, createdAt: row["created_at"], agentID: row["agent_id"], environment: row["environment"],
+            submittedBy: row["submitted_by"], onBehalfOf: row["on_behalf_of"], tier: tier, operationClass: opClass,
+            state: state, expiresAt: row["expires_at"], actionSHA256: row["action_sha256"], reasons: reasons,
+            destructive: flags?["destructive"]?.boolValue ?? false, irreversible: flags?["irreversible"]?.boolValue ?? false,
+            dataLoss: flags?["data_loss"]?.boolValue ?? false, approvalRules: decodeRules(rules), document: document, votes: votes,
+            closedBy: row["closed_by"], closedVia: row["closed_via"], closedAt: row["closed_at"], closedReason: row["closed_reason"],
+            consumedAt: row["consumed_at"])
+    }
+
+    /// The classification part of a stored request, as stored and as audited.
+    static func verdictJSON(_ r: StoredRequest) -> JSONValue {
+        .object([
+            ("tier", .string(r.tier.rawValue)),
+            ("operation_class", .string(r.operationClass.rawValue)),
+            ("reasons", .array(r.reasons.map { .object([("rule", .string($0.rule)), ("message", .string($0.message)), ("tier", .string($0.tier.rawValue))]) })),
+            ("flags", .object([("destructive", .bool(r.destructive)), ("irreversible", .bool(r.irreversible)), ("data_loss", .bool(r.dataLoss))])),
+            ("action_sha256", .string(r.actionSHA256)),
+        ])
+    }
+
+    static func rulesJSON(_ rules: ApprovalRules) -> JSONValue {
+        .object([
+            ("required", .number(Double(rules.required))),
+            ("reject_threshold", .number(Double(rules.rejectionsToReject))),
+            ("allow_self_approval", .bool(rules.allowSelfApproval)),
+            ("reviewers", .array(rules.reviewers.map { .string($0) })),
+            ("timeouts", .object(rules.timeouts.sorted { $0.key < $1.key }.map { ($0.key.rawValue, .number($0.value)) })),
+        ])
+    }
+
+    static func decodeRules(_ value: JSONValue) -> ApprovalRules {
+        var rules = ApprovalRules()
+        rules.required = Int(value["required"]?.numberValue ?? 1)
+        rules.rejectionsToReject = Int(value["reject_threshold"]?.numberValue ?? 1)
+        rules.allowSelfApproval = value["allow_self_approval"]?.boolValue ?? false
+        rules.reviewers = value["reviewers"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        for (key, seconds) in value["timeouts"]?.objectValue ?? [] {
+            if let tier = Tier(rawValue: key), let n = seconds.numberValue { rules.timeouts[tier] = n }
+        }
+        return rules
+    }
+}

@@ -1,0 +1,71 @@
+import GRDB
+
+/// The queue's tables, as GRDB migrations. Add a migration for every change; never edit one
+/// that has shipped. A file migrated by a newer binary is refused (see `QueueStore.init`).
+enum Schema {
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE requests (
+                    id TEXT PRIMARY KEY,
+                    created_at REAL NOT NULL,
+                    agent_id TEXT NOT NULL,
+                    environment TEXT NOT NULL,
+                    submitted_by TEXT NOT NULL,
+                    on_behalf_of TEXT,
+                    tier TEXT NOT NULL,
+                    operation_class TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    expires_at REAL,
+                    action_sha256 TEXT NOT NULL,
+                    verdict TEXT NOT NULL,
+                    approval_rules TEXT NOT NULL,
+                    document TEXT NOT NULL,
+                    closed_by TEXT,
+                    closed_via TEXT,
+                    closed_at REAL,
+                    closed_reason TEXT,
+                    consumed_at REAL
+                );
+                CREATE INDEX requests_state ON requests (state, expires_at);
+                CREATE INDEX requests_agent ON requests (agent_id, operation_class, created_at);
+                CREATE TABLE votes (
+                    request_id TEXT NOT NULL REFERENCES requests(id),
+                    reviewer TEXT NOT NULL,
+                    via TEXT NOT NULL,
+                    verdict TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    at REAL NOT NULL,
+                    action_sha256 TEXT NOT NULL,
+                    PRIMARY KEY (request_id, reviewer)
+                );
+                CREATE TABLE halts (
+                    agent TEXT PRIMARY KEY,
+                    reason TEXT NOT NULL,
+                    by TEXT NOT NULL,
+                    at REAL NOT NULL
+                );
+                CREATE TABLE audit (
+                    seq INTEGER PRIMARY KEY,
+                    at_ms INTEGER NOT NULL,
+                    event TEXT NOT NULL,
+                    request_id TEXT,
+                    actor TEXT NOT NULL,
+                    via TEXT NOT NULL,
+                    details TEXT NOT NULL,
+                    prev_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL
+                );
+                CREATE INDEX audit_request ON audit (request_id);
+                CREATE TABLE audit_checkpoints (
+                    seq INTEGER PRIMARY KEY,
+                    hash TEXT NOT NULL,
+                    signature TEXT NOT NULL,
+                    public_key TEXT NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }()
+}

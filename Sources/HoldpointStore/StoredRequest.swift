@@ -1,0 +1,77 @@
+import HoldpointCore
+
+/// A request as the queue holds it: the agent's document, the verdict, and its state.
+public struct StoredRequest: Sendable, Equatable {
+    public var id: String
+    public var createdAt: Double
+    public var agentID: String
+    public var environment: String
+    /// The OS user whose process submitted it (self-approval is checked against this).
+    public var submittedBy: String
+    public var onBehalfOf: String?
+    public var tier: Tier
+    public var operationClass: OperationClass
+    public var state: RequestState
+    public var expiresAt: Double?
+    public var actionSHA256: String
+    public var reasons: [Reason]
+    public var destructive: Bool
+    public var irreversible: Bool
+    public var dataLoss: Bool
+    /// The approval rules in force when it was submitted; decisions follow these.
+    public var approvalRules: ApprovalRules
+    public var document: JSONValue
+    public var votes: [Vote]
+    /// Who or what ended it (a reviewer, `expiry`, the halting user) and when, with why.
+    public var closedBy: String?
+    public var closedVia: String?
+    public var closedAt: Double?
+    public var closedReason: String?
+    /// When an executor used the approval (an approval is for one use).
+    public var consumedAt: Double?
+
+    /// The decoded request. The document was validated when it was queued.
+    public var request: ActionRequest? { try? ActionRequestDecoder.decode(document) }
+
+    public var requiredApprovals: Int { tier == .gated ? approvalRules.required : 0 }
+}
+
+/// What `decide` did.
+public enum DecideResult: Sendable, Equatable {
+    /// The vote was counted; `request.state` tells whether it decided the request.
+    case recorded(StoredRequest)
+    /// Someone or something got there first: the request is no longer pending.
+    case notPending(StoredRequest)
+    /// The reviewer may not vote on it (self-approval, not a reviewer, no reason, voted already).
+    case refused(VoteRefusal, StoredRequest)
+    case notFound
+}
+
+/// Filters for `list`.
+public struct RequestFilter: Sendable {
+    public var states: Set<RequestState> = []
+    public var tiers: Set<Tier> = []
+    public var agent: String?
+    public var limit: Int?
+
+    public init(states: Set<RequestState> = [], tiers: Set<Tier> = [], agent: String? = nil, limit: Int? = nil) {
+        self.states = states
+        self.tiers = tiers
+        self.agent = agent
+        self.limit = limit
+    }
+}
+
+/// Why the queue could not be used. Every one of these ends in *deny* for an agent.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable { case unavailable, schemaTooNew, badInput, notFound }
+    public let kind: Kind
+    public let message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import HoldpointCore
+import HoldpointStore
+
+/// Queue workloads, run as separate processes by the benchmark and by the crash and
+/// concurrency tests (real processes racing on one file).
+enum QueueWorkloads {
+    static let classification = Classification(
+        tier: .gated, operationClass: .delete, reasons: [Reason(rule: "bench", message: "gated for the benchmark", tier: .gated)],
+        destructive: true, irreversible: false, dataLoss: false)
+
+    /// Submits `count` gated requests, printing each id once it is acknowledged (committed).
+    static func submitLoop(queue: String, count: Int, agent: String) throws {
+        let store = try QueueStore(path: queue)
+        let submitter = Identity(user: "bench-agent", via: "local")
+        for i in 0..<count {
+            let request = try ActionRequest.shellCommand("rm -rf /srv/data/\(agent)-\(i)", environment: "production", agentID: agent, mode: .supervised)
+            let stored = try store.submit(request, classification: classification, approvals: ApprovalRules(), submitter: submitter)
+            emitLine(stored.id)
+        }
+    }
+
+    /// Decides pending requests at random until none has appeared for `idleSeconds`.
+    static func decideLoop(queue: String, reviewer: String, idleSeconds: Double) throws {
+        let store = try QueueStore(path: queue)
+        let identity = Identity(user: reviewer, via: "local")
+        var idleSince = Clock.now()
+        while Clock.now() - idleSince < idleSeconds {
+            let pending = try store.list(RequestFilter(states: [.pending]))
+            guard let pick = pending.randomElement() else {
+                usleep(5_000)
+                continue
+            }
+            idleSince = Clock.now()
+            let verdict: Verdict = Bool.random() ? .approve : .reject
+            switch try store.decide(id: pick.id, verdict: verdict, reviewer: identity, reason: "bench \(verdict.rawValue)") {
+            case .recorded(let r): emitLine("recorded \(r.id) \(r.state.rawValue)")
+            case .notPending(let r): emitLine("lost \(r.id) \(r.state.rawValue)")
+            case .refused(let refusal, let r): emitLine("refused \(r.id) \(refusal)")
+            case .notFound: emitLine("notfound \(pick.id)")
+            }
+        }
+    }
+}
+
+/// Durable submits per second with 1, 10 and 50 concurrent processes; decision-to-unblock
+/// latency; audit verification speed.
+enum QueueBenchmark {
+    static func run(binary: String) throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("holdpoint-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        for processes in [1, 10, 50] {
+            let queue = root.appendingPathComponent("submit-\(processes).sqlite").path
+            _ = try QueueStore(path: queue)  // create the file and the key up front
+            let perProcess = processes == 1 ? 400 : processes == 10 ? 100 : 40
+            let t0 = now()
+            var children: [Process] = []
+            for p in 0..<processes {
+                let child = Process()
+                child.executableURL = URL(fileURLWithPath: binary)
+                child.arguments = ["submit-loop", queue, String(perProcess), "agent-\(p)"]
+                child.standardOutput = FileHandle.nullDevice
+                try child.run()
+                children.append(child)
+            }
+            for child in children { child.waitUntilExit() }
+            let seconds = Double(now() - t0) / 1e9
+            let total = processes * perProcess
+            let stored = try QueueStore(path: queue).list().count
+            print(String(format: "durable submits, %2d processes: %5d in %.2f s = %6.0f submits/s (stored %d; synchronous=FULL, WAL)", processes, total, seconds, Double(total) / seconds, stored))
+        }
+        try decisionLatency(root: root, binary: binary)
+        try verifySpeed(root: root)
+    }
+
+    /// A waiting process (the real `waitForDecision` loop) sees a committed decision how soon?
+    static func decisionLatency(root: URL, binary: String) throws {
+        let queue = root.appendingPathComponent("latency.sqlite").path
+        let store = try QueueStore(path: queue)
+        var samples: [UInt64] = []
+        for _ in 0..<40 {
+            let request = try ActionRequest.shellCommand("rm -rf /srv/x", environment: "production", agentID: "lat", mode: .supervised)
+            let stored = try store.submit(request, classification: QueueWorkloads.classification, approvals: ApprovalRules(), submitter: Identity(user: "agent", via: "local"))
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: binary)
+            child.arguments = ["wait-one", queue, stored.id]
+            let pipe = Pipe()
+            child.standardOutput = pipe
+            try child.run()
+            _ = pipe.fileHandleForReading.availableData  // "ready" once the waiter is polling
+            usleep(UInt32.random(in: 20_000...60_000))
+            let decidedAt = DispatchTime.now().uptimeNanoseconds
+            _ = try store.decide(id: stored.id, verdict: .approve, reviewer: Identity(user: "reviewer", via: "local"), reason: "ok")
+            let line = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            child.waitUntilExit()
+            if let seen = UInt64(line.trimmingCharacters(in: .whitespacesAndNewlines)), seen > decidedAt { samples.append(seen - decidedAt) }
+        }
+        let stats = Stats(samples)
+        print("decision committed → waiting submitter sees it (\(samples.count) runs, separate process, 25 ms poll): p50 \(format(stats.percentile(0.5)))   p99 \(format(stats.percentile(0.99)))   target p99 <= 250 ms")
+    }
+
+    static func verifySpeed(root: URL) throws {
+        let queue = root.appendingPathComponent("verify.sqlite").path
+        let store = try QueueStore(path: queue)
+        let identity = Identity(user: "agent", via: "local")
+        let request = try ActionRequest.shellCommand("rm -rf /srv/x", environment: "production", agentID: "v", mode: .supervised)
+        for _ in 0..<20_000 {
+            _ = try store.submit(request, classification: QueueWorkloads.classification, approvals: ApprovalRules(), submitter: identity)
+        }
+        let t0 = now()
+        let report = try store.verifyAudit()
+        let seconds = Double(now() - t0) / 1e9
+        print(String(format: "audit verify: %d entries, %d checkpoints in %.2f s = %.0f entries/s (intact: %@)   target >= 500,000 entries/s",
+                     report.entries, report.checkpoints, seconds, Double(report.entries) / seconds, report.intact ? "yes" : "NO"))
+    }
+}
+
+/// Writes one line straight to stdout (unbuffered), so a reader sees it at once and a
+/// process killed right after leaves no acknowledged id unprinted.
+func emitLine(_ text: String) {
+    let bytes = Array((text + "\n").utf8)
+    bytes.withUnsafeBytes { buffer in _ = write(STDOUT_FILENO, buffer.baseAddress, buffer.count) }
+}

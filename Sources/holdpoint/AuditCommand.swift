@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import HoldpointCore
+import HoldpointStore
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "The tamper-evident audit log: verify, export, tail.",
+        subcommands: [Verify.self, Export.self, Tail.self]
+    )
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the hash chain, every signed checkpoint and the signed head.",
+            discussion: "Exit 0 when intact; 1 when not, naming the first bad entry's sequence number and what is wrong; 69 queue unavailable."
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(name: .customLong("public-key"), help: ArgumentHelp("Verify against this Ed25519 public key (hex) instead of the queue's own key.", valueName: "hex"))
+        var publicKey: String?
+
+        @Flag(name: .long, help: "Print one JSON document.")
+        var json = false
+
+        func run() throws {
+            let store = try global.openQueue()
+            let report: AuditReport
+            do {
+                report = try store.verifyAudit(publicKeyHex: publicKey)
+            } catch {
+                Terminal.error("queue unavailable: \(error.description)")
+                throw ExitCode(ExitCodes.unavailable)
+            }
+            if json {
+                Terminal.print(JSONWriter.pretty(.object([
+                    ("intact", .bool(report.intact)), ("entries", .number(Double(report.entries))), ("checkpoints", .number(Double(report.checkpoints))),
+                    ("first_bad_seq", report.firstBadSeq.map { .number(Double($0)) } ?? .null), ("problem", report.problem.map(JSONValue.string) ?? .null),
+                ])))
+            } else if report.intact {
+                Terminal.print("audit intact: \(report.entries) entries, \(report.checkpoints) signed checkpoints (key \(store.signer.publicKeyHex.prefix(16))…)")
+            } else {
+                Terminal.print("audit NOT intact: first bad entry \(report.firstBadSeq.map(String.init) ?? "?"): \(report.problem ?? "")")
+            }
+            if !report.intact { throw ExitCode(1) }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write every entry as JSON lines or CSV to stdout.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(name: .long, help: ArgumentHelp("jsonl or csv.", valueName: "format"))
+        var format: String = "jsonl"
+
+        @Option(name: .long, help: ArgumentHelp("Only entries after this sequence number.", valueName: "seq"))
+        var since: Int64 = 0
+
+        func validate() throws {
+            if format != "jsonl" && format != "csv" { throw ValidationError("--format: expected jsonl or csv, got '\(format)'") }
+        }
+
+        func run() throws {
+            let store = try global.openQueue()
+            let entries: [AuditEntry]
+            do { entries = try store.auditEntries(afterSeq: since) } catch {
+                Terminal.error("queue unavailable: \(error.description)")
+                throw ExitCode(ExitCodes.unavailable)
+            }
+            var out = ""
+            if format == "csv" { out += "seq,at,event,request_id,actor,via,details,prev_hash,hash\n" }
+            for entry in entries {
+                if format == "jsonl" {
+                    out += JSONWriter.compact(entry.json) + "\n"
+                } else {
+                    let fields = [String(entry.seq), Clock.iso8601(Double(entry.atMillis) / 1000), entry.event, entry.requestID ?? "", entry.actor, entry.via,
+                                  JSONWriter.compact(entry.details), entry.previousHash, entry.hash]
+                    out += fields.map(csvField).joined(separator: ",") + "\n"
+                }
+                if out.utf8.count > 1 << 16 {
+                    FileHandle.standardOutput.write(Data(out.utf8))
+                    out = ""
+                }
+            }
+            FileHandle.standardOutput.write(Data(out.utf8))
+        }
+
+        /// RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so spreadsheets do not run it.
+        func csvField(_ value: String) -> String {
+            var v = value
+            if let first = v.first, "=+-@".contains(first) { v = "'" + v }
+            if v.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+                return "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            }
+            return v
+        }
+    }
+
+    struct Tail: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the newest entries; -f keeps following.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(name: .short, help: ArgumentHelp("How many entries.", valueName: "n"))
+        var n: Int = 20
+
+        @Flag(name: .short, help: "Follow: print new entries as they are written (Ctrl-C stops).")
+        var f = false
+
+        func run() throws {
+            let store = try global.openQueue()
+            do {
+                var last: Int64 = 0
+                for entry in try store.auditEntries(limit: max(0, n)) {
+                    Terminal.print(line(entry))
+                    last = entry.seq
+                }
+                if last == 0 { last = try store.changeCounter() }
+                while f {
+                    usleep(200_000)
+                    for entry in try store.auditEntries(afterSeq: last) {
+                        Terminal.print(line(entry))
+                        last = entry.seq
+                    }
+                }
+            } catch {
+                Terminal.error("queue unavailable: \(error.description)")
+                throw ExitCode(ExitCodes.unavailable)
+            }
+        }
+
+        func line(_ e: AuditEntry) -> String {
+            let details = SafeText.escape(JSONWriter.compact(e.details))
+            return "\(e.seq)  \(Clock.iso8601(Double(e.atMillis) / 1000))  \(Terminal.pad(e.event, 16)) \(e.requestID ?? "-")  \(SafeText.escape(e.actor)) (\(SafeText.escape(e.via)))  \(details.prefix(160))"
+        }
+    }
+}

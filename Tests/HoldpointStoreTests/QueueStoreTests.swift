@@ -1,0 +1,302 @@
+import Foundation
+import GRDB
+import HoldpointCore
+import Testing
+@testable import HoldpointStore
+
+/// A fresh queue in a temporary directory, and a request factory.
+struct Fixture {
+    let directory: URL
+    let store: QueueStore
+    let agent = Identity(user: "agent-runner", via: "local")
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("hp-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        store = try QueueStore(path: directory.appendingPathComponent("queue.sqlite").path)
+    }
+
+    func request(_ command: String = "rm -rf /srv/data", agent: String = "bot-1", onBehalfOf: String? = nil) throws -> ActionRequest {
+        var extra: [(key: String, value: JSONValue)] = []
+        if let onBehalfOf {
+            extra.append(("summary", .string("for \(onBehalfOf)")))
+            var request = try ActionRequest.shellCommand(command, environment: "production", agentID: agent, mode: .supervised)
+            request.document = request.document.setting("agent", to: .object([("id", .string(agent)), ("mode", .string("supervised")), ("on_behalf_of", .string(onBehalfOf))]))
+            return try ActionRequestDecoder.decode(request.document)
+        }
+        return try ActionRequest.shellCommand(command, environment: "production", agentID: agent, mode: .supervised, extra: extra)
+    }
+
+    func gated(_ rules: ApprovalRules = ApprovalRules(), now: Double = 1_000, command: String = "rm -rf /srv/data", agent: String = "bot-1", onBehalfOf: String? = nil) throws -> StoredRequest {
+        let classification = Classification(tier: .gated, operationClass: .delete, reasons: [Reason(rule: "test", message: "gated for the test", tier: .gated)],
+                                            destructive: true, irreversible: true, dataLoss: true)
+        return try store.submit(try request(command, agent: agent, onBehalfOf: onBehalfOf), classification: classification, approvals: rules, submitter: self.agent, now: now)
+    }
+
+    func raw(_ sql: String) throws {
+        let queue = try DatabaseQueue(path: store.path)
+        try queue.writeWithoutTransaction { db in try db.execute(sql: sql) }
+    }
+}
+
+let alice = Identity(user: "alice", via: "ssh 10.0.0.7")
+let bob = Identity(user: "bob", via: "tty /dev/pts/2")
+let carol = Identity(user: "carol", via: "local")
+
+@Suite struct SubmitTests {
+    @Test func tiersMapToStates() throws {
+        let f = try Fixture()
+        for (tier, state) in [(Tier.autonomous, RequestState.allowed), (.supervised, .allowed), (.blocked, .blocked), (.gated, .pending)] {
+            let c = Classification(tier: tier, operationClass: .read, reasons: [], destructive: false, irreversible: false, dataLoss: false)
+            let stored = try f.store.submit(try f.request(), classification: c, approvals: ApprovalRules(), submitter: f.agent, now: 100)
+            #expect(stored.state == state)
+            #expect(try f.store.request(id: stored.id) == stored)
+        }
+        let pending = try f.store.list(RequestFilter(states: [.pending]))
+        #expect(pending.count == 1)
+        let expiresAt = try #require(pending[0].expiresAt)
+        #expect(abs(expiresAt - 1_000) < 0.001, "\(expiresAt.bitPattern) \(Double(1000).bitPattern)")
+    }
+
+    @Test func theRequestIsStoredWhole() throws {
+        let f = try Fixture()
+        let stored = try f.gated()
+        let back = try #require(try f.store.request(id: stored.id))
+        #expect(back.document == stored.document)
+        #expect(back.actionSHA256 == (try f.request()).actionSHA256)
+        #expect(back.reasons == [Reason(rule: "test", message: "gated for the test", tier: .gated)])
+        #expect(back.submittedBy == "agent-runner")
+    }
+}
+
+@Suite struct DecisionTests {
+    @Test func aDecisionStandsExactlyOnce() throws {
+        let f = try Fixture()
+        let r = try f.gated()
+        guard case .recorded(let approved) = try f.store.decide(id: r.id, verdict: .approve, reviewer: alice, reason: "ok", now: 1_010) else {
+            Issue.record("first decision not recorded"); return
+        }
+        #expect(approved.state == .approved)
+        #expect(approved.closedBy == "alice")
+        #expect(approved.closedVia == "ssh 10.0.0.7")
+        guard case .notPending(let after) = try f.store.decide(id: r.id, verdict: .reject, reviewer: bob, reason: "no", now: 1_011) else {
+            Issue.record("second decision was not refused"); return
+        }
+        #expect(after.state == .approved)
+        #expect(after.closedBy == "alice")
+        #expect(after.closedAt == 1_010)
+    }
+
+    @Test func selfApprovalIsRefusedUnlessThePolicyAllowsIt() throws {
+        let f = try Fixture()
+        let r = try f.gated(onBehalfOf: "alice")
+        guard case .refused(.selfApproval("alice"), _) = try f.store.decide(id: r.id, verdict: .approve, reviewer: alice, reason: "", now: 1_001) else {
+            Issue.record("on_behalf_of approved their own request"); return
+        }
+        guard case .refused(.selfApproval("agent-runner"), _) = try f.store.decide(id: r.id, verdict: .approve, reviewer: f.agent, reason: "", now: 1_001) else {
+            Issue.record("the submitting user approved their own request"); return
+        }
+        // They may still reject their own request.
+        guard case .recorded(let rejected) = try f.store.decide(id: r.id, verdict: .reject, reviewer: alice, reason: "changed my mind", now: 1_002) else {
+            Issue.record("reject refused"); return
+        }
+        #expect(rejected.state == .rejected)
+        var lenient = ApprovalRules()
+        lenient.allowSelfApproval = true
+        let own = try f.gated(lenient, onBehalfOf: "alice")
+        guard case .recorded(let ok) = try f.store.decide(id: own.id, verdict: .approve, reviewer: alice, reason: "", now: 1_003) else {
+            Issue.record("allowed self-approval refused"); return
+        }
+        #expect(ok.state == .approved)
+    }
+
+    @Test func kOfNNeedsDistinctReviewersAndOneRejectionRejects() throws {
+        let f = try Fixture()
+        var rules = ApprovalRules()
+        rules.required = 2
+        let r = try f.gated(rules)
+        guard case .recorded(let one) = try f.store.decide(id: r.id, verdict: .approve, reviewer: alice, reason: "", now: 1_001) else { Issue.record("vote 1"); return }
+        #expect(one.state == .pending)
+        guard case .refused(.alreadyVoted("alice"), _) = try f.store.decide(id: r.id, verdict: .approve, reviewer: alice, reason: "", now: 1_002) else { Issue.record("double vote"); return }
+        guard case .recorded(let two) = try f.store.decide(id: r.id, verdict: .approve, reviewer: bob, reason: "", now: 1_003) else { Issue.record("vote 2"); return }
+        #expect(two.state == .approved)
+        #expect(two.votes.map(\.reviewer) == ["alice", "bob"])
+
+        let vetoed = try f.gated(rules)
+        _ = try f.store.decide(id: vetoed.id, verdict: .approve, reviewer: alice, reason: "", now: 1_004)
+        guard case .recorded(let no) = try f.store.decide(id: vetoed.id, verdict: .reject, reviewer: carol, reason: "blast radius", now: 1_005) else { Issue.record("veto"); return }
+        #expect(no.state == .rejected)
+        #expect(no.closedReason == "blast radius")
+    }
+
+    @Test func rejectionNeedsAReasonAndReviewersAreEnforced() throws {
+        let f = try Fixture()
+        let r = try f.gated()
+        guard case .refused(.reasonRequired, _) = try f.store.decide(id: r.id, verdict: .reject, reviewer: alice, reason: "  ", now: 1_001) else { Issue.record("empty reason"); return }
+        var rules = ApprovalRules()
+        rules.reviewers = ["bob"]
+        let restricted = try f.gated(rules)
+        guard case .refused(.notAReviewer("alice"), _) = try f.store.decide(id: restricted.id, verdict: .approve, reviewer: alice, reason: "", now: 1_001) else { Issue.record("outsider"); return }
+        #expect(try f.store.decide(id: "01ZZZZZZZZZZZZZZZZZZZZZZZZ", verdict: .approve, reviewer: alice, reason: "") == .notFound)
+    }
+}
+
+@Suite struct DeadlineAndHaltTests {
+    @Test func noAnswerBeforeTheDeadlineIsADenialNeverAnApproval() throws {
+        let f = try Fixture()
+        var rules = ApprovalRules()
+        rules.timeouts[.gated] = 60
+        let r = try f.gated(rules, now: 1_000)
+        #expect(try f.store.expireDue(now: 1_059) == 0)
+        #expect(try f.store.expireDue(now: 1_060) == 1)
+        let expired = try #require(try f.store.request(id: r.id))
+        #expect(expired.state == .expired)
+        #expect(expired.closedBy == "expiry")
+        guard case .notPending(let still) = try f.store.decide(id: r.id, verdict: .approve, reviewer: alice, reason: "", now: 1_061) else { Issue.record("late approval"); return }
+        #expect(still.state == .expired)
+        // A decision arriving after the deadline, before anyone swept, expires it too.
+        let late = try f.gated(rules, now: 2_000)
+        guard case .notPending(let swept) = try f.store.decide(id: late.id, verdict: .approve, reviewer: alice, reason: "", now: 2_061) else { Issue.record("late approval 2"); return }
+        #expect(swept.state == .expired)
+    }
+
+    @Test func haltStopsPendingRequestsAndRefusesNewOnesUntilResumed() throws {
+        let f = try Fixture()
+        let mine = try f.gated(agent: "bot-1")
+        let other = try f.gated(agent: "bot-2")
+        #expect(try f.store.halt(agent: "bot-1", reason: "runaway", by: alice, now: 1_100) == 1)
+        #expect(try f.store.request(id: mine.id)?.state == .halted)
+        #expect(try f.store.request(id: other.id)?.state == .pending)
+        let refused = try f.gated(now: 1_200, agent: "bot-1")
+        #expect(refused.state == .halted)
+        #expect(refused.closedReason == "agent halted: runaway")
+        #expect(try f.store.resume(agent: "bot-1", by: alice, now: 1_300))
+        #expect(try f.store.gated(now: 1_400, agent: "bot-1").state == .pending)
+        #expect(try f.store.halt(agent: "*", reason: "incident", by: bob, now: 1_500) == 2)
+        #expect(try f.store.gated(now: 1_600, agent: "bot-9").state == .halted)
+    }
+}
+
+extension QueueStore {
+    fileprivate func gated(now: Double, agent: String) throws -> StoredRequest {
+        let c = Classification(tier: .gated, operationClass: .delete, reasons: [], destructive: true, irreversible: false, dataLoss: false)
+        return try submit(try ActionRequest.shellCommand("rm -rf /x", environment: "production", agentID: agent, mode: .supervised),
+                          classification: c, approvals: ApprovalRules(), submitter: Identity(user: "agent-runner", via: "local"), now: now)
+    }
+}
+
+@Suite struct AuditTests {
+    /// A queue with some history: submits, votes, an expiry, a halt.
+    func populated() throws -> Fixture {
+        let f = try Fixture()
+        var rules = ApprovalRules()
+        rules.timeouts[.gated] = 10
+        for i in 0..<4 { _ = try f.gated(rules, now: 1_000 + Double(i)) }
+        let ids = try f.store.list().map(\.id)
+        _ = try f.store.decide(id: ids[0], verdict: .approve, reviewer: alice, reason: "fine", now: 1_005)
+        _ = try f.store.decide(id: ids[1], verdict: .reject, reviewer: bob, reason: "no", now: 1_006)
+        try f.store.expireDue(now: 1_020)
+        _ = try f.store.halt(agent: "bot-1", reason: "x", by: carol, now: 1_030)
+        return f
+    }
+
+    @Test func everyEventIsRecordedAndTheLogVerifies() throws {
+        let f = try populated()
+        let events = try f.store.auditEntries().map(\.event)
+        #expect(events.filter { $0 == "submitted" }.count == 4)
+        #expect(events.filter { $0 == "classified" }.count == 4)
+        #expect(events.contains("approved") && events.contains("rejected") && events.contains("expired") && events.contains("agent_halted"))
+        let submitted = try #require(try f.store.auditEntries().first { $0.event == "submitted" })
+        #expect(submitted.details["action"]?["command"] == .string("rm -rf /srv/data"))
+        let report = try f.store.verifyAudit()
+        #expect(report.intact, "\(report)")
+        #expect(report.entries == events.count)
+    }
+
+    @Test func editingAFieldIsDetectedAtThatEntry() throws {
+        let f = try populated()
+        try f.raw("UPDATE audit SET actor = 'mallory' WHERE seq = 5")
+        let report = try f.store.verifyAudit()
+        #expect(report.firstBadSeq == 5)
+        #expect(report.problem?.contains("edited") == true)
+    }
+
+    @Test func deletingAnEntryIsDetected() throws {
+        let f = try populated()
+        try f.raw("DELETE FROM audit WHERE seq = 3")
+        let report = try f.store.verifyAudit()
+        #expect(report.firstBadSeq == 3)
+        #expect(report.problem?.contains("missing") == true)
+    }
+
+    @Test func swappingTwoEntriesIsDetected() throws {
+        let f = try populated()
+        try f.raw("""
+            UPDATE audit SET seq = -1 WHERE seq = 4;
+            UPDATE audit SET seq = 4 WHERE seq = 5;
+            UPDATE audit SET seq = 5 WHERE seq = -1;
+            """)
+        let report = try f.store.verifyAudit()
+        #expect(report.firstBadSeq == 4)
+    }
+
+    @Test func truncatingTheTailIsDetectedEvenWithItsCheckpoints() throws {
+        let f = try populated()
+        let last = try f.store.auditEntries().last?.seq ?? 0
+        try f.raw("DELETE FROM audit WHERE seq > \(last - 3)")
+        let first = try f.store.verifyAudit()
+        #expect(first.firstBadSeq == last - 2)
+        #expect(first.problem?.contains("truncated") == true)
+        // Removing the checkpoints that signed the lost entries does not hide it: the head does.
+        try f.raw("DELETE FROM audit_checkpoints WHERE seq > \(last - 3)")
+        let second = try f.store.verifyAudit()
+        #expect(second.firstBadSeq == last - 2)
+        #expect(second.problem?.contains("signed head") == true)
+    }
+
+    @Test func rewritingTheWholeChainWithoutTheKeyIsDetected() throws {
+        let f = try populated()
+        // Recompute a consistent chain after editing entry 2; the signatures no longer match.
+        let queue = try DatabaseQueue(path: f.store.path)
+        try queue.write { db in
+            try db.execute(sql: "UPDATE audit SET actor = 'mallory' WHERE seq = 2")
+            var previous = String(repeating: "0", count: 64)
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY seq") {
+                var entry = QueueStore.entry(row)
+                entry.previousHash = previous
+                let hash = entry.computedHash()
+                try db.execute(sql: "UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", arguments: [previous, hash, entry.seq])
+                previous = hash
+            }
+        }
+        let report = try f.store.verifyAudit()
+        #expect(!report.intact)
+        #expect(report.problem?.contains("checkpoint does not verify") == true, "\(report)")
+    }
+
+    @Test func aStateChangeAndItsAuditEntryCommitTogether() throws {
+        let f = try populated()
+        // Every request's current state is explained by its audit trail.
+        for request in try f.store.list() {
+            let events = try f.store.auditEntries(requestID: request.id).map(\.event)
+            #expect(events.first == "submitted")
+            switch request.state {
+            case .approved: #expect(events.contains("approved"))
+            case .rejected: #expect(events.contains("rejected"))
+            case .expired: #expect(events.contains("expired"))
+            case .halted: #expect(events.contains("halted"))
+            default: break
+            }
+        }
+    }
+
+    @Test func aNewerSchemaIsRefused() throws {
+        let f = try Fixture()
+        try f.raw("INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')")
+        #expect {
+            _ = try QueueStore(path: f.store.path)
+        } throws: { error in
+            (error as? StoreError)?.kind == .schemaTooNew
+        }
+    }
+}
