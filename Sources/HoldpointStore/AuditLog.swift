@@ -5,9 +5,10 @@ import HoldpointCore
 
 /// Appends hash-chained entries inside the caller's transaction.
 ///
-/// Entry hash = SHA-256 of the canonical JSON of
-/// `{"seq","at_ms","event","request_id","actor","via","details","prev"}`; `prev` is the
-/// previous entry's hash (64 zeros for the first). Editing, inserting, deleting or
+/// Entry hash = SHA-256 of the canonical JSON (RFC 8785) of
+/// `{"actor","at_ms","details","event","prev","request_id","seq","via"}`; `prev` is the
+/// previous entry's hash (64 zeros for the first). `details` is stored in canonical form,
+/// so the hashed text is assembled without re-parsing it. Editing, inserting, deleting or
 /// reordering any entry breaks the chain from that entry on.
 final class AuditWriter {
     private let db: Database
@@ -32,9 +33,11 @@ final class AuditWriter {
         seq += 1
         let entry = AuditEntry(seq: seq, atMillis: Int64((at * 1000).rounded()), event: event, requestID: requestID,
                                actor: actor.user, via: actor.via, details: details, previousHash: previous, hash: "")
-        let hash = entry.computedHash()
+        let detailsText = JSONWriter.canonical(details)
+        let hash = AuditEntry.hash(seq: seq, atMillis: entry.atMillis, event: event, requestID: requestID, actor: actor.user, via: actor.via,
+                                   canonicalDetails: detailsText, previous: previous)
         try db.execute(sql: "INSERT INTO audit (seq, at_ms, event, request_id, actor, via, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       arguments: [seq, entry.atMillis, event, requestID, actor.user, actor.via, JSONWriter.compact(details), previous, hash])
+                       arguments: [seq, entry.atMillis, event, requestID, actor.user, actor.via, detailsText, previous, hash])
         previous = hash
         last = (seq, hash)
     }
@@ -60,7 +63,28 @@ public struct AuditEntry: Sendable, Equatable {
     }
 
     func computedHash() -> String {
-        ActionHash.sha256(bytes: Array(JSONWriter.canonical(canonical()).utf8))
+        Self.hash(seq: seq, atMillis: atMillis, event: event, requestID: requestID, actor: actor, via: via,
+                  canonicalDetails: JSONWriter.canonical(details), previous: previousHash)
+    }
+
+    /// The canonical text of the entry, built directly (keys in JCS order), and its SHA-256.
+    static func hash(seq: Int64, atMillis: Int64, event: String, requestID: String?, actor: String, via: String,
+                     canonicalDetails: String, previous: String) -> String {
+        var text = "{\"actor\":"
+        text.reserveCapacity(canonicalDetails.utf8.count + 256)
+        JSONWriter.appendString(actor, to: &text)
+        text += ",\"at_ms\":\(atMillis),\"details\":"
+        text += canonicalDetails
+        text += ",\"event\":"
+        JSONWriter.appendString(event, to: &text)
+        text += ",\"prev\":\""
+        text += previous
+        text += "\",\"request_id\":"
+        if let requestID { JSONWriter.appendString(requestID, to: &text) } else { text += "null" }
+        text += ",\"seq\":\(seq),\"via\":"
+        JSONWriter.appendString(via, to: &text)
+        text += "}"
+        return ActionHash.sha256(bytes: Array(text.utf8))
     }
 
     public var json: JSONValue {
@@ -120,40 +144,51 @@ extension QueueStore {
             var expectedSeq: Int64 = 1
             var previous = AuditWriter.genesis
             var hashes: [Int64: String] = [:]
-            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit ORDER BY seq")
+            // Raw columns, no JSON parsing: `details` is stored canonical, so the hashed text
+            // is rebuilt byte for byte and any edit shows as a hash mismatch.
+            let cursor = try Row.fetchCursor(db, sql: "SELECT seq, at_ms, event, request_id, actor, via, details, prev_hash, hash FROM audit ORDER BY seq")
             while let row = try cursor.next() {
-                let entry = Self.entry(row)
-                let detailsText: String = row["details"]
-                if entry.seq != expectedSeq {
-                    return fail(expectedSeq, entry.seq > expectedSeq ? "entry \(expectedSeq) is missing (deleted)" : "entry \(entry.seq) is out of order")
+                let seq: Int64 = row[0]
+                if seq != expectedSeq {
+                    return fail(expectedSeq, seq > expectedSeq ? "entry \(expectedSeq) is missing (deleted)" : "entry \(seq) is out of order")
                 }
-                if case .string = entry.details, (try? JSONReader.parse(detailsText)) == nil {
-                    return fail(entry.seq, "entry \(entry.seq): details are not valid JSON (edited)")
+                let previousHash: String = row[7]
+                if previousHash != previous {
+                    return fail(seq, "entry \(seq): does not follow entry \(seq - 1) (chain broken: reordered, inserted or replaced)")
                 }
-                if entry.previousHash != previous {
-                    return fail(entry.seq, "entry \(entry.seq): does not follow entry \(entry.seq - 1) (chain broken: reordered, inserted or replaced)")
+                let hash: String = row[8]
+                let computed = AuditEntry.hash(seq: seq, atMillis: row[1], event: row[2], requestID: row[3], actor: row[4], via: row[5],
+                                               canonicalDetails: row[6], previous: previousHash)
+                if computed != hash {
+                    return fail(seq, "entry \(seq): contents do not match its hash (edited)")
                 }
-                if entry.computedHash() != entry.hash {
-                    return fail(entry.seq, "entry \(entry.seq): contents do not match its hash (edited)")
-                }
-                hashes[entry.seq] = entry.hash
-                previous = entry.hash
+                hashes[seq] = hash
+                previous = hash
                 expectedSeq += 1
                 report.entries += 1
             }
             let last = expectedSeq - 1
+            // Every checkpoint must name an entry's exact hash. Because each hash covers all the
+            // entries before it, the newest checkpoint's signature vouches for the whole chain;
+            // that one (and the head below) is checked cryptographically.
             var lastSigned: Int64 = 0
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM audit_checkpoints ORDER BY seq") {
-                let seq: Int64 = row["seq"]
-                let hash: String = row["hash"]
+            var lastCheckpoint: (seq: Int64, hash: String, signature: String)?
+            let checkpoints = try Row.fetchCursor(db, sql: "SELECT seq, hash, signature FROM audit_checkpoints ORDER BY seq")
+            while let row = try checkpoints.next() {
+                let seq: Int64 = row[0]
+                let hash: String = row[1]
                 guard let entryHash = hashes[seq] else {
                     return fail(last + 1, "entries \(last + 1)…\(seq) are missing: a checkpoint signed entry \(seq) (log truncated)")
                 }
-                guard entryHash == hash, AuditSigner.verify(seq: seq, hash: hash, signatureHex: row["signature"], publicKeyHex: key) else {
-                    return fail(seq, "entry \(seq): its signed checkpoint does not verify (rewritten or signed with another key)")
+                guard entryHash == hash else {
+                    return fail(seq, "entry \(seq): differs from its signed checkpoint (rewritten)")
                 }
                 lastSigned = seq
+                lastCheckpoint = (seq, hash, row[2])
                 report.checkpoints += 1
+            }
+            if let checkpoint = lastCheckpoint, !AuditSigner.verify(seq: checkpoint.seq, hash: checkpoint.hash, signatureHex: checkpoint.signature, publicKeyHex: key) {
+                return fail(checkpoint.seq, "entry \(checkpoint.seq): its signed checkpoint does not verify (rewritten or signed with another key)")
             }
             if lastSigned < last {
                 return fail(lastSigned + 1, "entries \(lastSigned + 1)…\(last) carry no signed checkpoint (appended without the key)")

@@ -63,18 +63,22 @@ public struct AuditSigner: Sendable {
         return key.isValidSignature(signature, for: checkpointMessage(seq: seq, hash: hash))
     }
 
-    /// Moves the signed head forward (never back), under a lock so concurrent writers agree.
+    /// Moves the signed head forward (never back). The head file is rewritten in place while
+    /// holding an exclusive lock on it, so concurrent writers agree and readers see whole lines.
     func advanceHead(seq: Int64, hash: String, signature: String) {
-        let lockFD = open(headPath + ".lock", O_RDWR | O_CREAT, 0o660)
-        guard lockFD >= 0 else { return }
-        defer { close(lockFD) }
-        guard flock(lockFD, LOCK_EX) == 0 else { return }
-        defer { flock(lockFD, LOCK_UN) }
-        if let current = Self.readHead(headPath), current.seq >= seq { return }
-        let line = "\(seq) \(hash) \(signature) \(publicKeyHex)\n"
-        let temporary = headPath + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(line.utf8)) else { return }
-        rename(temporary, headPath)
+        let fd = open(headPath, O_RDWR | O_CREAT, 0o640)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX) == 0 else { return }
+        defer { flock(fd, LOCK_UN) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = pread(fd, &buffer, buffer.count, 0)
+        if count > 0, let current = Self.parseHead(String(decoding: buffer[0..<count], as: UTF8.self)), current.seq >= seq { return }
+        // No fsync: the database commit (synchronous=FULL) is already durable, so after a
+        // crash the head can only lag behind the log, never run ahead of it.
+        let bytes = Array("\(seq) \(hash) \(signature) \(publicKeyHex)\n".utf8)
+        let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        if written == bytes.count { ftruncate(fd, off_t(bytes.count)) }
     }
 
     public struct Head: Sendable, Equatable {
@@ -86,6 +90,10 @@ public struct AuditSigner: Sendable {
 
     public static func readHead(_ path: String) -> Head? {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else { return nil }
+        return parseHead(text)
+    }
+
+    static func parseHead(_ text: String) -> Head? {
         let parts = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
         guard parts.count == 4, let seq = Int64(parts[0]) else { return nil }
         return Head(seq: seq, hash: parts[1], signature: parts[2], publicKey: parts[3])

@@ -350,7 +350,14 @@ public enum RequestID {
             out[i] = alphabet[Int(time & 31)]
             time >>= 5
         }
-        for i in 10..<26 { out[i] = alphabet[Int(generator.next() & 31)] }
+        // 80 random bits from two draws (one getrandom call each at most).
+        var random = generator.next() as UInt64
+        var more = generator.next() as UInt64
+        for i in 10..<26 {
+            out[i] = alphabet[Int(random & 31)]
+            random >>= 5
+            if i == 21 { random = more; more = 0 }
+        }
         return String(decoding: out, as: UTF8.self)
     }
 

@@ -74,6 +74,16 @@ enum CLI {
         return process
     }
 
+    /// The output a started process wrote, once there is some (a few seconds at most).
+    static func output(of file: URL) throws -> String {
+        for _ in 0..<200 {
+            let text = String(decoding: try Data(contentsOf: file), as: UTF8.self)
+            if !text.isEmpty { return text }
+            usleep(10_000)
+        }
+        return ""
+    }
+
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("holdpoint-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

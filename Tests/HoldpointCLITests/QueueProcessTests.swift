@@ -56,7 +56,7 @@ struct QueueEnv {
         #expect(decided.status == 0, "\(decided.stderr)")
         agent.waitUntilExit()
         #expect(agent.terminationStatus == 0)
-        let final = try JSONReader.parse(String(decoding: try Data(contentsOf: output), as: UTF8.self))
+        let final = try JSONReader.parse(try CLI.output(of: output))
         #expect(final["state"] == .string("approved"))
         let listed = try #require(try env.list().first { $0["id"]?.stringValue == id })
         #expect(listed["decision"]?["by"]?.stringValue?.isEmpty == false)

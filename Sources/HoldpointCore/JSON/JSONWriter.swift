@@ -62,6 +62,9 @@ public enum JSONWriter {
         out += String(repeating: indent, count: level)
     }
 
+    /// Appends `s` as a JSON string literal (minimal escaping, as the canonical form needs).
+    public static func appendString(_ s: String, to out: inout String) { writeString(s, into: &out) }
+
     static func writeString(_ s: String, into out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
