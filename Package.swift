@@ -4,6 +4,8 @@
 // The module graph points one way (see README "Layout"):
 //   HoldpointCore  (domain: requests, policy, tiers, shell analysis; no storage, no terminal)
 //   HoldpointStore (the SQLite queue and the audit log; knows no terminal)
+//   HoldpointConsole (the review console as pure state, update and view into a cell grid)
+//   HoldpointTerminal (the thin ncurses backend: paints the grid, reads keys; CNcurses)
 //   holdpoint      (the CLI: wires the modules together)
 import PackageDescription
 
@@ -37,11 +39,25 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(
+            name: "HoldpointConsole",
+            dependencies: ["HoldpointCore", "HoldpointStore", "Yams"]
+        ),
+        .systemLibrary(
+            name: "CNcurses",
+            providers: [.apt(["libncurses-dev"])]
+        ),
+        .target(
+            name: "HoldpointTerminal",
+            dependencies: ["CNcurses", "HoldpointConsole", "HoldpointCore", "HoldpointStore"]
+        ),
         .executableTarget(
             name: "holdpoint",
             dependencies: [
                 "HoldpointCore",
                 "HoldpointStore",
+                "HoldpointConsole",
+                "HoldpointTerminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

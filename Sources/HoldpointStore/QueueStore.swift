@@ -308,6 +308,15 @@ public final class QueueStore: Sendable {
         }
     }
 
+    /// (agent, operation class) pairs that have actually run or been approved: an agent doing
+    /// something outside this set is doing it for the FIRST TIME.
+    public func establishedActions() throws(StoreError) -> Set<String> {
+        try read { db in
+            Set(try Row.fetchAll(db, sql: "SELECT DISTINCT agent_id, operation_class FROM requests WHERE state IN ('allowed', 'approved', 'running', 'succeeded', 'failed')")
+                .map { (row: Row) -> String in "\(row["agent_id"] as String)\u{1F}\(row["operation_class"] as String)" })
+        }
+    }
+
     /// SQLite's view of the file's health (`PRAGMA integrity_check`): "ok" when intact.
     public func integrityCheck() throws(StoreError) -> String {
         try read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }

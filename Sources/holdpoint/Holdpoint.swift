@@ -15,7 +15,7 @@ struct Holdpoint: ParsableCommand {
         decide: 0 recorded, 6 no longer pending, 77 not allowed to decide.
         """,
         version: "0.1.0",
-        subcommands: [Check.self, Submit.self, Wait.self, List.self, Decide.self, HaltCommand.self, Resume.self, AuditCommand.self, PolicyCommand.self]
+        subcommands: [Check.self, Submit.self, Review.self, Demo.self, Wait.self, List.self, Decide.self, HaltCommand.self, Resume.self, AuditCommand.self, PolicyCommand.self]
     )
 }
 

@@ -30,14 +30,14 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 
 /// Walks a composed YAML tree, reading typed values and recording a located issue for
 /// every value of the wrong shape instead of throwing at the first.
-final class YAMLWalker {
-    let file: String
-    private(set) var issues: [ConfigIssue] = []
+public final class YAMLWalker {
+    public let file: String
+    public private(set) var issues: [ConfigIssue] = []
 
-    init(file: String) { self.file = file }
+    public init(file: String) { self.file = file }
 
     /// Parses YAML text to a node tree; a syntax error becomes a located issue.
-    func compose(_ text: String) -> Node? {
+    public func compose(_ text: String) -> Node? {
         do {
             // The basic resolver: every scalar stays a string (the walker types it), and no
             // per-scalar regular expressions run, which made loading ~10x slower.
@@ -58,14 +58,14 @@ final class YAMLWalker {
         }
     }
 
-    func fail(_ node: Node?, _ message: String) {
+    public func fail(_ node: Node?, _ message: String) {
         let mark = node?.mark
         issues.append(ConfigIssue(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, message: message))
     }
 
     /// The pairs of a mapping with string keys; records an issue for a non-mapping or any key
     /// outside `allowed` (a misspelt key in a safety policy must not be silently ignored).
-    func mapping(_ node: Node, _ context: String, allowed: Set<String>? = nil) -> [(key: String, keyNode: Node, value: Node)]? {
+    public func mapping(_ node: Node, _ context: String, allowed: Set<String>? = nil) -> [(key: String, keyNode: Node, value: Node)]? {
         guard case .mapping(let mapping) = node else {
             fail(node, "\(context): expected a mapping (key: value), got \(describe(node))")
             return nil
@@ -95,7 +95,7 @@ final class YAMLWalker {
         }
     }
 
-    func string(_ node: Node, _ context: String) -> String? {
+    public func string(_ node: Node, _ context: String) -> String? {
         guard case .scalar(let scalar) = node else {
             fail(node, "\(context): expected a string, got \(describe(node))")
             return nil
@@ -131,7 +131,7 @@ final class YAMLWalker {
         return value
     }
 
-    func bool(_ node: Node, _ context: String) -> Bool? {
+    public func bool(_ node: Node, _ context: String) -> Bool? {
         guard case .scalar(let scalar) = node else {
             fail(node, "\(context): expected true or false, got \(describe(node))")
             return nil

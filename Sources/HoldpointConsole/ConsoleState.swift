@@ -1,0 +1,202 @@
+import HoldpointCore
+import HoldpointStore
+
+/// A key as the console understands it, whatever terminal produced it.
+public enum Key: Sendable, Equatable {
+    case char(Character)
+    case up, down, left, right, pageUp, pageDown, home, end
+    case tab, backTab, enter, escape, backspace
+}
+
+/// Everything that can happen to the console. Input, time and the queue all arrive as events.
+public enum ConsoleEvent: Sendable {
+    case key(Key)
+    case tick(now: Double)
+    case resized(width: Int, height: Int)
+    case snapshot(ReviewSnapshot)
+    case history(id: String, entries: [AuditEntry])
+    case decided(DecideResult)
+    case haltDone(String)
+    case failed(String)
+}
+
+/// What the console asks the outside world to do. The runtime performs it and feeds the
+/// result back as an event, so `update` stays pure.
+public enum Effect: Sendable, Equatable {
+    case decide(id: String, verdict: Verdict, reason: String)
+    case halt(agent: String, reason: String)
+    case resume(agent: String)
+    case loadHistory(id: String)
+    case refresh
+    case bell
+    case quit
+}
+
+/// The queue as the console last saw it.
+public struct ReviewSnapshot: Sendable, Equatable {
+    public var requests: [StoredRequest]
+    public var haltedAgents: Set<String>
+    /// Requests whose agent had never done this kind of operation before (FIRST TIME).
+    public var firstTime: Set<String>
+    public var now: Double
+
+    public init(requests: [StoredRequest], haltedAgents: Set<String>, firstTime: Set<String>, now: Double) {
+        self.requests = requests
+        self.haltedAgents = haltedAgents
+        self.firstTime = firstTime
+        self.now = now
+    }
+}
+
+/// The list's groups, in the order a reviewer triages them.
+public enum Group: String, Sendable, CaseIterable {
+    case gated = "Gated — awaiting decision"
+    case blocked = "Blocked by policy"
+    case supervised = "Supervised — spot-check"
+    case decided = "Recent decisions"
+}
+
+/// `t` cycles through these.
+public enum TierFilter: String, Sendable, CaseIterable {
+    case all, gated, blocked, supervised, decided
+
+    var next: TierFilter {
+        let all = TierFilter.allCases
+        return all[((all.firstIndex(of: self) ?? 0) + 1) % all.count]
+    }
+}
+
+public enum Pane: Sendable, Equatable { case list, detail }
+
+/// A dialog on top of the screen. Each holds what the reviewer has typed so far.
+public enum Modal: Sendable, Equatable {
+    case help
+    /// `confirmation` is what must be typed (a target's name) for destructive actions; nil: press y.
+    case approve(id: String, confirmation: String?, typed: String)
+    case reject(id: String, reason: String)
+    case halt(agent: String, reason: String)
+    case resume(agent: String)
+}
+
+public struct Flash: Sendable, Equatable {
+    public var text: String
+    public var role: StyleRole
+}
+
+/// One line of the list: a group heading or a request.
+public enum ListRow: Sendable, Equatable {
+    case heading(Group, count: Int)
+    case request(id: String, group: Group)
+    case empty(String)
+}
+
+/// The whole console, as a value. Only `update` changes it.
+public struct ConsoleState: Sendable {
+    public var queueName: String
+    public var reviewer: Identity
+    public var width: Int
+    public var height: Int
+    public var now: Double
+    public var live = true
+    public var bellEnabled = true
+
+    public private(set) var snapshot = ReviewSnapshot(requests: [], haltedAgents: [], firstTime: [], now: 0)
+    /// Requests by id, and the list as shown: derived from the snapshot and the filters,
+    /// recomputed only when one of those changes.
+    public private(set) var byID: [String: StoredRequest] = [:]
+    public private(set) var rows: [ListRow] = []
+    public private(set) var counts: [Group: Int] = [:]
+
+    public var selectedID: String?
+    public var focus: Pane = .list
+    public var listTop = 0
+    public var detailScroll = 0
+    public var filterText = ""
+    public var editingFilter = false
+    public var tierFilter: TierFilter = .all
+    public var modal: Modal?
+    public var flash: Flash?
+    public var histories: [String: [AuditEntry]] = [:]
+    public var quitting = false
+    var seenPending: Set<String>?
+    /// Ids of decisions this console just sent, so their outcome is not announced twice.
+    var pendingDecision: String?
+
+    public init(queueName: String, reviewer: Identity, width: Int, height: Int, now: Double) {
+        self.queueName = queueName
+        self.reviewer = reviewer
+        self.width = width
+        self.height = height
+        self.now = now
+    }
+
+    public var selected: StoredRequest? { selectedID.flatMap { byID[$0] } }
+
+    /// Which group a request belongs in, or nil when it is not shown (autonomous reads).
+    static func group(of r: StoredRequest) -> Group? {
+        switch r.state {
+        case .pending: return .gated
+        case .blocked: return .blocked
+        case .allowed: return r.tier == .supervised ? .supervised : nil
+        case .approved, .rejected, .expired, .halted, .withdrawn, .running, .succeeded, .failed: return .decided
+        }
+    }
+
+    func matchesFilter(_ r: StoredRequest) -> Bool {
+        guard !filterText.isEmpty else { return true }
+        let needle = filterText.lowercased()
+        let action = r.document["action"]
+        let haystack = [r.agentID, r.environment, action?["command"]?.stringValue ?? "", action?["operation"]?.stringValue ?? "",
+                        r.document["summary"]?.stringValue ?? "", r.id, r.state.rawValue]
+        return haystack.contains { $0.lowercased().contains(needle) }
+    }
+
+    /// Rebuilds `rows` from the snapshot and filters; keeps the selection where it can.
+    mutating func rebuildRows() {
+        var groups: [Group: [StoredRequest]] = [:]
+        for r in snapshot.requests {
+            guard let g = Self.group(of: r), matchesFilter(r) else { continue }
+            groups[g, default: []].append(r)
+        }
+        groups[.gated]?.sort { ($0.expiresAt ?? .infinity, $0.id) < ($1.expiresAt ?? .infinity, $1.id) }
+        groups[.blocked]?.sort { $0.createdAt > $1.createdAt }
+        groups[.supervised]?.sort { $0.createdAt > $1.createdAt }
+        groups[.decided]?.sort { ($0.closedAt ?? $0.createdAt) > ($1.closedAt ?? $1.createdAt) }
+        if var decided = groups[.decided], decided.count > 200 { decided.removeLast(decided.count - 200); groups[.decided] = decided }
+        counts = groups.mapValues(\.count)
+        var out: [ListRow] = []
+        for g in Group.allCases {
+            switch (tierFilter, g) {
+            case (.all, _), (.gated, .gated), (.blocked, .blocked), (.supervised, .supervised), (.decided, .decided): break
+            default: continue
+            }
+            let members = groups[g] ?? []
+            out.append(.heading(g, count: members.count))
+            if members.isEmpty {
+                out.append(.empty(g == .gated ? "nothing waiting for you" : "none"))
+            }
+            for r in members { out.append(.request(id: r.id, group: g)) }
+        }
+        rows = out
+        if selectedID == nil || !rows.contains(where: { if case .request(let id, _) = $0 { return id == selectedID } else { return false } }) {
+            selectedID = rows.lazy.compactMap { if case .request(let id, _) = $0 { return id } else { return nil } }.first
+            detailScroll = 0
+        }
+    }
+
+    mutating func apply(_ snapshot: ReviewSnapshot) {
+        self.snapshot = snapshot
+        byID = Dictionary(snapshot.requests.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
+        rebuildRows()
+    }
+
+    /// The rows of the list pane that are requests, with their index in `rows`.
+    var requestRowIndices: [Int] {
+        rows.indices.filter { if case .request = rows[$0] { return true } else { return false } }
+    }
+
+    var selectedRowIndex: Int? {
+        guard let selectedID else { return nil }
+        return rows.firstIndex { if case .request(let id, _) = $0 { return id == selectedID } else { return false } }
+    }
+}

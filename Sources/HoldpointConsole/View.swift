@@ -1,0 +1,412 @@
+import Foundation
+import HoldpointCore
+import HoldpointStore
+
+/// Where things go on a screen of a given size.
+public struct Layout: Sendable {
+    public static let minimumWidth = 60
+    public static let minimumHeight = 15
+
+    public let width: Int
+    public let height: Int
+
+    public init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+    }
+
+    public var tooSmall: Bool { width < Self.minimumWidth || height < Self.minimumHeight }
+    /// Side by side from 100 columns; below that the detail pane takes the whole body.
+    public var sideBySide: Bool { width >= 100 }
+    public var bodyTop: Int { 1 }
+    public var bodyHeight: Int { max(0, height - 3) }
+    public var listWidth: Int { sideBySide ? min(90, width / 2) : width }
+    public var detailX: Int { sideBySide ? listWidth + 1 : 0 }
+    public var detailWidth: Int { sideBySide ? width - listWidth - 1 : width }
+    /// Rows of the list itself (below the pane's title line).
+    public var listHeight: Int { max(0, bodyHeight - 1) }
+}
+
+/// The view: draws the state into a grid of styled cells. Pure; all agent text passes
+/// through `SafeText` before it reaches the grid.
+public func render(_ state: ConsoleState) -> CellGrid {
+    var grid = CellGrid(width: state.width, height: state.height)
+    let layout = Layout(width: state.width, height: state.height)
+    if layout.tooSmall {
+        let lines = ["Terminal too small: \(state.width)x\(state.height)", "Holdpoint needs at least \(Layout.minimumWidth)x\(Layout.minimumHeight).", "Enlarge the window, or press q to quit."]
+        for (i, line) in lines.enumerated() where i < state.height {
+            grid.put(TextWidth.truncate(line, to: state.width), x: 0, y: i, role: i == 0 ? .danger : .normal, bold: i == 0)
+        }
+        return grid
+    }
+    drawHeader(state, &grid)
+    if layout.sideBySide {
+        drawList(state, &grid, layout: layout, x: 0, width: layout.listWidth)
+        for y in layout.bodyTop..<(layout.bodyTop + layout.bodyHeight) { grid.put("│", x: layout.listWidth, y: y, role: .muted) }
+        drawDetail(state, &grid, layout: layout, x: layout.detailX, width: layout.detailWidth)
+    } else if state.focus == .detail, state.selected != nil {
+        drawDetail(state, &grid, layout: layout, x: 0, width: layout.width)
+    } else {
+        drawList(state, &grid, layout: layout, x: 0, width: layout.width)
+    }
+    drawStatus(state, &grid)
+    drawFooter(state, &grid)
+    if let modal = state.modal { drawModal(modal, state, &grid) }
+    return grid
+}
+
+// MARK: - Header and footer
+
+private func drawHeader(_ state: ConsoleState, _ grid: inout CellGrid) {
+    grid.fill(y: 0, role: .header)
+    let c = state.counts
+    let clock = Clock.iso8601(state.now).dropFirst(11).prefix(8)
+    let parts = [
+        " Holdpoint review",
+        "queue \(SafeText.escape(state.queueName))",
+        "reviewer \(SafeText.escape(state.reviewer.user)) via \(SafeText.escape(state.reviewer.via))",
+        "gated \(c[.gated] ?? 0) · blocked \(c[.blocked] ?? 0) · supervised \(c[.supervised] ?? 0) · decided \(c[.decided] ?? 0)",
+        "\(clock) UTC",
+        state.live ? "● live" : "○ offline",
+    ]
+    grid.put(TextWidth.truncate(parts.joined(separator: " │ "), to: state.width), x: 0, y: 0, role: .header, bold: true)
+}
+
+private func drawStatus(_ state: ConsoleState, _ grid: inout CellGrid) {
+    let y = state.height - 2
+    if state.editingFilter {
+        grid.put("/ filter: ", x: 0, y: y, role: .key, bold: true)
+        let x = grid.put(SafeText.escape(state.filterText), x: 10, y: y, role: .input)
+        grid.put("▏", x: x, y: y, role: .input)
+        return
+    }
+    if let flash = state.flash {
+        grid.put(TextWidth.truncate(SafeText.escape(flash.text), to: state.width), x: 0, y: y, role: flash.role, bold: true)
+        return
+    }
+    var info: [String] = []
+    if state.tierFilter != .all { info.append("showing: \(state.tierFilter.rawValue)") }
+    if !state.filterText.isEmpty { info.append("filter: \(SafeText.escape(state.filterText))") }
+    if !info.isEmpty { grid.put(TextWidth.truncate(info.joined(separator: "  "), to: state.width), x: 0, y: y, role: .accent) }
+}
+
+private func drawFooter(_ state: ConsoleState, _ grid: inout CellGrid) {
+    let y = state.height - 1
+    grid.fill(y: y, role: .footer)
+    var items: [(String, String)]
+    if let modal = state.modal {
+        switch modal {
+        case .help: items = [("any key", "close")]
+        case .approve(_, let confirmation, _): items = confirmation == nil ? [("y/Enter", "approve"), ("n/Esc", "cancel")] : [("type", "the name"), ("Enter", "approve"), ("Esc", "cancel")]
+        case .reject, .halt: items = [("type", "the reason"), ("Enter", "confirm"), ("Esc", "cancel")]
+        case .resume: items = [("y/Enter", "resume"), ("n/Esc", "cancel")]
+        }
+    } else if state.editingFilter {
+        items = [("Enter", "keep filter"), ("Esc", "clear")]
+    } else {
+        let canAct = state.selected?.state == .pending
+        items = Keymap.bindings.filter { $0.inFooter && (!$0.needsSelection || state.selected != nil) && (canAct || ($0.keys != "a" && $0.keys != "r")) }
+            .map { ($0.keys, $0.action) }
+    }
+    var x = 1
+    for (key, action) in items {
+        let needed = TextWidth.of(key) + TextWidth.of(action) + 3
+        if x + needed > state.width { break }
+        x = grid.put(key, x: x, y: y, role: .footer, bold: true)
+        x = grid.put(" " + action + "  ", x: x, y: y, role: .footer)
+    }
+}
+
+// MARK: - The list
+
+/// Time left as m:ss or h:mm:ss.
+func countdown(_ seconds: Double) -> String {
+    let s = max(0, Int(seconds.rounded(.up)))
+    if s >= 3600 { return String(format: "%d:%02d:%02d", s / 3600, s % 3600 / 60, s % 60) }
+    return String(format: "%d:%02d", s / 60, s % 60)
+}
+
+/// Badges for a request, most alarming first.
+public func badges(for r: StoredRequest, firstTime: Bool) -> [(String, StyleRole)] {
+    var out: [(String, StyleRole)] = []
+    if r.destructive { out.append(("DESTRUCTIVE", .danger)) }
+    if r.irreversible || r.document["impact"]?["reversible"]?.boolValue == false { out.append(("IRREVERSIBLE", .danger)) }
+    if r.dataLoss || r.document["impact"]?["data_loss"]?.boolValue == true { out.append(("DATA LOSS", .danger)) }
+    if let cost = r.document["impact"]?["cost_usd"]?.numberValue, cost > 0 { out.append(("$\(formatAmount(cost))", .warning)) }
+    if let n = r.document["impact"]?["resources_affected"]?.numberValue, n > 1 { out.append(("\(JSONWriter.formatNumber(n)) RESOURCES", .warning)) }
+    if r.tier == .gated || r.tier == .blocked {
+        if (r.document["alternatives"]?.arrayValue ?? []).isEmpty { out.append(("NO ALTERNATIVES", .warning)) }
+        if r.document["rollback"]?["plan"]?.stringValue?.isEmpty ?? true { out.append(("NO ROLLBACK", .warning)) }
+    }
+    if r.reasons.contains(where: { $0.rule == "low-confidence" }) { out.append(("LOW CONFIDENCE", .warning)) }
+    if firstTime { out.append(("FIRST TIME", .accent)) }
+    return out
+}
+
+func formatAmount(_ n: Double) -> String {
+    if n >= 1_000_000 { return String(format: "%.1fM", n / 1_000_000) }
+    if n >= 10_000 { return String(format: "%.0fk", n / 1_000) }
+    return JSONWriter.formatNumber((n * 100).rounded() / 100)
+}
+
+private func drawList(_ state: ConsoleState, _ grid: inout CellGrid, layout: Layout, x: Int, width: Int) {
+    let titleY = layout.bodyTop
+    let title = state.focus == .list ? "▌Requests" : " Requests"
+    grid.put(TextWidth.truncate(title + (state.tierFilter == .all ? "" : " (\(state.tierFilter.rawValue))"), to: width), x: x, y: titleY, role: state.focus == .list ? .accent : .muted, bold: true, maxX: x + width)
+    let top = state.listTop
+    let visible = layout.listHeight
+    for i in 0..<visible {
+        let rowIndex = top + i
+        guard rowIndex < state.rows.count else { break }
+        let y = titleY + 1 + i
+        switch state.rows[rowIndex] {
+        case .heading(let group, let count):
+            let role: StyleRole = group == .gated && count > 0 ? .warning : .heading
+            grid.put(TextWidth.truncate("\(group.rawValue) (\(count))", to: width), x: x, y: y, role: role, bold: true, maxX: x + width)
+        case .empty(let text):
+            grid.put(TextWidth.truncate("   " + text, to: width), x: x, y: y, role: .muted, maxX: x + width)
+        case .request(let id, _):
+            guard let r = state.byID[id] else { continue }
+            drawRow(r, state: state, grid: &grid, x: x, y: y, width: width, selected: id == state.selectedID)
+        }
+    }
+    if state.rows.count > visible, visible > 0 {
+        let more = "\(min(state.rows.count, top + visible))/\(state.rows.count)"
+        grid.put(more, x: x + max(0, width - TextWidth.of(more) - 1), y: titleY, role: .muted, maxX: x + width)
+    }
+}
+
+private func drawRow(_ r: StoredRequest, state: ConsoleState, grid: inout CellGrid, x: Int, y: Int, width: Int, selected: Bool) {
+    let end = x + width
+    if selected { grid.fill(y: y, x: x, width: width, role: .selection) }
+    func role(_ r: StyleRole) -> StyleRole { selected ? .selection : r }
+    var cx = grid.put(selected ? "▸ " : "  ", x: x, y: y, role: role(.accent), bold: true, maxX: end)
+    // Time left (pending), or the outcome.
+    switch r.state {
+    case .pending:
+        let left = (r.expiresAt ?? state.now) - state.now
+        let window = max(1, (r.expiresAt ?? state.now) - r.createdAt)
+        let urgent = left <= window / 5
+        cx = grid.put(countdown(left).padding(toLength: 9, withPad: " ", startingAt: 0), x: cx, y: y, role: role(urgent ? .danger : .normal), bold: urgent, maxX: end)
+    default:
+        cx = grid.put(r.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0), x: cx, y: y,
+                      role: role(r.state == .approved ? .success : r.state == .allowed ? .muted : .danger), maxX: end)
+    }
+    let agent = TextWidth.truncate(SafeText.escape(r.agentID), to: 11)
+    cx = grid.put(agent + String(repeating: " ", count: max(1, 12 - TextWidth.of(agent))), x: cx, y: y, role: role(.normal), maxX: end)
+    let production = ["production", "prod", "prd", "live"].contains(r.environment.lowercased())
+    let env = TextWidth.truncate(SafeText.escape(r.environment), to: 10)
+    cx = grid.put(env + String(repeating: " ", count: max(1, 11 - TextWidth.of(env))), x: cx, y: y, role: role(production ? .production : .muted), bold: production, maxX: end)
+    let tags = badges(for: r, firstTime: state.snapshot.firstTime.contains(r.id))
+    let action = r.document["action"]
+    var what = SafeText.escape(action?["command"]?.stringValue ?? action?["operation"]?.stringValue ?? "?")
+    if let target = action?["targets"]?.arrayValue?.first?.stringValue, !what.contains(target) { what += " → " + SafeText.escape(target) }
+    // The action gets most of the row; badges take what is left, and the rest are counted.
+    let room = end - cx
+    let whatWidth = min(TextWidth.of(what), max(room * 3 / 5, room - TextWidth.of(tags.map(\.0).joined(separator: " ")) - 1))
+    cx = grid.put(TextWidth.truncate(what, to: whatWidth), x: cx, y: y, role: role(.normal), maxX: end) + 1
+    for (i, (text, tagRole)) in tags.enumerated() {
+        let remaining = tags.count - i
+        let reserve = remaining > 1 ? 4 : 0
+        guard cx + TextWidth.of(text) + reserve <= end else {
+            if cx + 3 <= end { grid.put("+\(remaining)", x: cx, y: y, role: role(.warning), bold: true, maxX: end) }
+            break
+        }
+        cx = grid.put(text, x: cx, y: y, role: role(tagRole), bold: true, maxX: end) + 1
+    }
+}
+
+// MARK: - The detail pane
+
+/// A line of the detail pane before layout.
+struct DetailLine {
+    var text: String
+    var role: StyleRole
+    var bold = false
+    var indent = 0
+}
+
+func detailLines(_ r: StoredRequest, state: ConsoleState, width: Int) -> [DetailLine] {
+    var raw: [DetailLine] = []
+    let doc = r.document
+    let action = doc["action"]
+    func heading(_ text: String) { raw.append(DetailLine(text: "", role: .normal)); raw.append(DetailLine(text: text, role: .heading, bold: true)) }
+    func field(_ label: String, _ value: String?, role: StyleRole = .normal) {
+        guard let value else { return }
+        raw.append(DetailLine(text: "\(label): \(SafeText.escape(value, keepNewlines: true))", role: role, indent: 2))
+    }
+    func text(_ value: String, role: StyleRole = .normal, indent: Int = 2, bold: Bool = false) {
+        raw.append(DetailLine(text: SafeText.escape(value, keepNewlines: true), role: role, bold: bold, indent: indent))
+    }
+
+    raw.append(DetailLine(text: "\(r.id)  \(r.state.rawValue.uppercased())  tier \(r.tier.rawValue)  class \(r.operationClass.rawValue)", role: r.tier == .gated ? .warning : .accent, bold: true))
+    switch r.state {
+    case .pending:
+        let left = (r.expiresAt ?? state.now) - state.now
+        raw.append(DetailLine(text: "expires in \(countdown(left)) (at \(Clock.iso8601(r.expiresAt ?? state.now))); no answer = denied; approvals \(r.votes.filter { $0.verdict == .approve }.count)/\(r.requiredApprovals)", role: left <= max(1, (r.expiresAt ?? 0) - r.createdAt) / 5 ? .danger : .normal))
+    default:
+        if let by = r.closedBy {
+            raw.append(DetailLine(text: "\(r.state.rawValue) by \(SafeText.escape(by))\(r.closedVia.map { " (\(SafeText.escape($0)))" } ?? "") at \(Clock.iso8601(r.closedAt ?? 0))\(r.closedReason.map { ": " + SafeText.escape($0) } ?? "")", role: .muted))
+        }
+    }
+    let tags = badges(for: r, firstTime: state.snapshot.firstTime.contains(r.id))
+    if !tags.isEmpty { raw.append(DetailLine(text: tags.map { "[\($0.0)]" }.joined(separator: " "), role: .danger, bold: true)) }
+
+    heading("What — exactly as it will run")
+    field("command", action?["command"]?.stringValue, role: .accent)
+    field("operation", action?["operation"]?.stringValue)
+    field("kind", action?["kind"]?.stringValue)
+    if let targets = action?["targets"]?.arrayValue?.compactMap(\.stringValue), !targets.isEmpty { field("targets", targets.joined(separator: ", ")) }
+    let production = ["production", "prod", "prd", "live"].contains(r.environment.lowercased())
+    field("environment", r.environment, role: production ? .production : .normal)
+    let agent = doc["agent"]
+    field("agent", [r.agentID, agent?["name"]?.stringValue, agent?["mode"]?.stringValue.map { "mode \($0)" }, agent?["session"]?.stringValue.map { "session \($0)" }].compactMap { $0 }.joined(separator: ", "))
+    field("on behalf of", agent?["on_behalf_of"]?.stringValue)
+    field("submitted by", r.submittedBy + " at " + Clock.iso8601(r.createdAt))
+    field("summary", doc["summary"]?.stringValue)
+
+    heading("Why — the agent's reasoning")
+    let reasoning = doc["reasoning"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    if reasoning.isEmpty { text("(no reasoning given)", role: .warning) }
+    for (i, step) in reasoning.enumerated() { text("\(i + 1). \(step)") }
+    if let confidence = doc["confidence"]?.numberValue { text("confidence \(JSONWriter.formatNumber(confidence))", role: confidence < 0.6 ? .warning : .muted) }
+
+    heading("Blast radius")
+    let impact = doc["impact"]
+    func stated(_ value: JSONValue?) -> String {
+        guard let value, value != .null else { return "not stated" }
+        if case .bool(let b) = value { return b ? "yes" : "no" }
+        return JSONWriter.compact(value)
+    }
+    text("resources affected: \(stated(impact?["resources_affected"]))   cost: \(impact?["cost_usd"]?.numberValue.map { "$" + formatAmount($0) } ?? "not stated")   downtime: \(impact?["downtime_minutes"]?.numberValue.map { "\(JSONWriter.formatNumber($0)) min" } ?? "not stated")")
+    text("reversible: \(stated(impact?["reversible"]))   data loss: \(stated(impact?["data_loss"]))",
+         role: impact?["reversible"]?.boolValue == false || impact?["data_loss"]?.boolValue == true ? .danger : .normal)
+
+    heading("Alternatives considered")
+    let alternatives = doc["alternatives"]?.arrayValue ?? []
+    if alternatives.isEmpty {
+        text("⚠ The agent named no alternatives: it has not explored the options.", role: .danger, bold: true)
+    }
+    for (i, alternative) in alternatives.enumerated() {
+        let name = alternative.stringValue ?? alternative["action"]?.stringValue ?? "?"
+        text("\(i + 1). \(name)")
+        if let why = alternative["rejected_because"]?.stringValue { text("rejected because: \(why)", role: .muted, indent: 5) }
+    }
+
+    heading("Rollback")
+    if let plan = doc["rollback"]?["plan"]?.stringValue, !plan.isEmpty {
+        text(plan)
+        text(doc["rollback"]?["tested"]?.boolValue == true ? "tested: yes" : "tested: no", role: doc["rollback"]?["tested"]?.boolValue == true ? .success : .warning)
+    } else {
+        text("⚠ No rollback plan.", role: .danger, bold: true)
+    }
+
+    heading("Policy — every rule that fired")
+    for reason in r.reasons { text("\(reason.tier.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(reason.rule): \(reason.message)", role: reason.tier == .blocked ? .danger : reason.tier == .gated ? .warning : .normal) }
+    if !r.votes.isEmpty {
+        heading("Votes")
+        for vote in r.votes { text("\(vote.verdict.rawValue) by \(vote.reviewer) (\(vote.via)) at \(Clock.iso8601(vote.at))\(vote.reason.isEmpty ? "" : ": " + vote.reason)") }
+    }
+    heading("History")
+    if let history = state.histories[r.id] {
+        for entry in history {
+            text("#\(entry.seq) \(Clock.iso8601(Double(entry.atMillis) / 1000).dropFirst(11)) \(entry.event) by \(entry.actor) (\(entry.via))", role: .muted)
+        }
+    } else {
+        text("loading…", role: .muted)
+    }
+    heading("Raw request")
+    for line in JSONWriter.pretty(doc).split(separator: "\n", omittingEmptySubsequences: false) { text(String(line), role: .muted) }
+
+    // Wrap everything to the pane: nothing is cut off, long lines continue below.
+    var out: [DetailLine] = []
+    for line in raw {
+        let available = max(8, width - line.indent - 1)
+        for (i, piece) in TextWidth.wrap(line.text, width: available).enumerated() {
+            out.append(DetailLine(text: piece, role: line.role, bold: line.bold, indent: line.indent + (i > 0 ? 2 : 0)))
+        }
+    }
+    return out
+}
+
+private func drawDetail(_ state: ConsoleState, _ grid: inout CellGrid, layout: Layout, x: Int, width: Int) {
+    let titleY = layout.bodyTop
+    guard let r = state.selected else {
+        grid.put(" Details", x: x, y: titleY, role: .muted, bold: true, maxX: x + width)
+        grid.put("  Nothing selected.", x: x, y: titleY + 2, role: .muted, maxX: x + width)
+        return
+    }
+    let lines = detailLines(r, state: state, width: width - 1)
+    let visible = max(1, layout.bodyHeight - 1)
+    let maxScroll = max(0, lines.count - visible)
+    let scroll = min(state.detailScroll, maxScroll)
+    let title = (state.focus == .detail ? "▌Details" : " Details") + "  lines \(scroll + 1)–\(min(lines.count, scroll + visible)) of \(lines.count)"
+    grid.put(TextWidth.truncate(title, to: width), x: x, y: titleY, role: state.focus == .detail ? .accent : .muted, bold: true, maxX: x + width)
+    for i in 0..<visible {
+        let index = scroll + i
+        guard index < lines.count else { break }
+        let line = lines[index]
+        grid.put(line.text, x: x + 1 + line.indent, y: titleY + 1 + i, role: line.role, bold: line.bold, maxX: x + width)
+    }
+}
+
+// MARK: - Dialogs
+
+private func drawModal(_ modal: Modal, _ state: ConsoleState, _ grid: inout CellGrid) {
+    var lines: [(String, StyleRole, Bool)] = []
+    var title = ""
+    switch modal {
+    case .help:
+        title = "Keys"
+        for binding in Keymap.bindings { lines.append(("\(binding.keys.padding(toLength: 12, withPad: " ", startingAt: 0)) \(binding.action)", .dialog, false)) }
+        lines.append(("Esc         back / cancel", .dialog, false))
+        lines.append(("", .dialog, false))
+        lines.append(("Gated requests expire when nobody answers: silence is a denial.", .dialog, false))
+    case .approve(let id, let confirmation, let typed):
+        guard let r = state.byID[id] else { return }
+        title = "Approve \(id)?"
+        let what = r.document["action"]?["command"]?.stringValue ?? r.document["action"]?["operation"]?.stringValue ?? "?"
+        lines.append(("This will let the agent run, in \(SafeText.escape(r.environment)):", .dialog, false))
+        lines.append(("  " + SafeText.escape(what), .dialog, true))
+        let tags = badges(for: r, firstTime: false).map(\.0).joined(separator: " ")
+        if !tags.isEmpty { lines.append(("  " + tags, .danger, true)) }
+        lines.append(("", .dialog, false))
+        if let confirmation {
+            lines.append(("This cannot be undone. Type \(confirmation) to approve:", .dialog, true))
+            lines.append(("> " + SafeText.escape(typed) + "▏", .input, false))
+        } else {
+            lines.append(("Press y to approve as \(SafeText.escape(state.reviewer.user)), Esc to cancel.", .dialog, true))
+        }
+    case .reject(let id, let reason):
+        title = "Reject \(id)"
+        lines.append(("Why? The reason goes back to the agent and into the audit log.", .dialog, false))
+        lines.append(("> " + SafeText.escape(reason) + "▏", .input, false))
+    case .halt(let agent, let reason):
+        title = "Halt agent \(SafeText.escape(agent))"
+        lines.append(("Its pending requests stop now; new ones are refused until resumed.", .dialog, false))
+        lines.append(("Reason:", .dialog, true))
+        lines.append(("> " + SafeText.escape(reason) + "▏", .input, false))
+    case .resume(let agent):
+        title = "Resume agent \(SafeText.escape(agent))?"
+        lines.append(("Its new requests will be accepted again. y to resume, Esc to cancel.", .dialog, false))
+    }
+    let boxWidth = min(state.width - 4, max(50, lines.map { TextWidth.of($0.0) }.max() ?? 0) + 4)
+    var wrapped: [(String, StyleRole, Bool)] = []
+    for line in lines {
+        for piece in TextWidth.wrap(line.0, width: boxWidth - 4) { wrapped.append((piece, line.1, line.2)) }
+    }
+    let boxHeight = min(state.height - 2, wrapped.count + 4)
+    let left = (state.width - boxWidth) / 2
+    let top = max(1, (state.height - boxHeight) / 2)
+    for y in top..<(top + boxHeight) { grid.fill(y: y, x: left, width: boxWidth, role: .dialog) }
+    grid.put("┌" + String(repeating: "─", count: boxWidth - 2) + "┐", x: left, y: top, role: .dialog)
+    grid.put("└" + String(repeating: "─", count: boxWidth - 2) + "┘", x: left, y: top + boxHeight - 1, role: .dialog)
+    for y in (top + 1)..<(top + boxHeight - 1) {
+        grid.put("│", x: left, y: y, role: .dialog)
+        grid.put("│", x: left + boxWidth - 1, y: y, role: .dialog)
+    }
+    grid.put(" " + TextWidth.truncate(title, to: boxWidth - 6) + " ", x: left + 2, y: top, role: .dialog, bold: true)
+    for (i, line) in wrapped.enumerated() where top + 2 + i < top + boxHeight - 1 {
+        grid.put(line.0, x: left + 2, y: top + 2 + i, role: line.1, bold: line.2, maxX: left + boxWidth - 2)
+    }
+}

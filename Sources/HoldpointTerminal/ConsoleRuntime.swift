@@ -1,0 +1,132 @@
+import CNcurses
+import Foundation
+import HoldpointConsole
+import HoldpointCore
+import HoldpointStore
+
+/// What the console needs from a queue. The CLI adapts `QueueStore` to it; the console
+/// module itself never touches storage.
+public protocol ReviewBackend {
+    func snapshot(now: Double) throws -> ReviewSnapshot
+    func changeToken() throws -> Int64
+    func decide(id: String, verdict: Verdict, reason: String) throws -> DecideResult
+    func halt(agent: String, reason: String) throws -> Int
+    func resume(agent: String) throws -> Bool
+    func history(id: String) throws -> [AuditEntry]
+}
+
+/// The write end of the self-pipe that signal handlers use to wake the loop. Handlers may
+/// only call async-signal-safe functions, so they write a byte here and nothing else.
+nonisolated(unsafe) private var signalPipeWrite: Int32 = -1
+
+/// The event loop: waits on the keyboard and a self-pipe, polls the queue twice a second,
+/// runs `update`, performs its effects, and paints the view.
+public enum ConsoleRuntime {
+    public static func run(backend: any ReviewBackend, initial: ConsoleState, theme: Theme, useColor: Bool) -> Int32 {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { return 1 }
+        let wakeRead = fds[0]
+        signalPipeWrite = fds[1]
+        fcntl(wakeRead, F_SETFL, O_NONBLOCK)
+        fcntl(fds[1], F_SETFL, O_NONBLOCK)
+        let handler: @convention(c) (Int32) -> Void = { _ in
+            var byte: UInt8 = 1
+            _ = write(signalPipeWrite, &byte, 1)
+        }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+        signal(SIGHUP, handler)
+        signal(SIGPIPE, SIG_IGN)
+
+        let screen = NcursesScreen(theme: theme, useColor: useColor)
+        defer {
+            screen.close()
+            close(wakeRead)
+            close(fds[1])
+        }
+        var state = initial
+        let size = screen.size
+        var pending: [ConsoleEvent] = [.resized(width: size.width, height: size.height)]
+        var lastToken: Int64 = -1
+        var lastPoll = 0.0
+        var lastTick = 0.0
+
+        func refresh() {
+            do {
+                pending.append(.snapshot(try backend.snapshot(now: Clock.now())))
+                lastToken = try backend.changeToken()
+                state.live = true
+            } catch {
+                state.live = false
+                pending.append(.failed("queue unavailable: \(error)"))
+            }
+        }
+        refresh()
+
+        while !state.quitting {
+            // Drain events; effects may add more.
+            while !pending.isEmpty {
+                let event = pending.removeFirst()
+                for effect in update(&state, event) {
+                    switch effect {
+                    case .quit: state.quitting = true
+                    case .bell: screen.bell()
+                    case .refresh: refresh()
+                    case .loadHistory(let id):
+                        if let entries = try? backend.history(id: id) { pending.append(.history(id: id, entries: entries)) }
+                    case .decide(let id, let verdict, let reason):
+                        do { pending.append(.decided(try backend.decide(id: id, verdict: verdict, reason: reason))) } catch {
+                            pending.append(.failed("decision not recorded: \(error)"))
+                        }
+                    case .halt(let agent, let reason):
+                        do {
+                            let stopped = try backend.halt(agent: agent, reason: reason)
+                            pending.append(.haltDone("Halted \(agent): \(stopped) pending request\(stopped == 1 ? "" : "s") stopped"))
+                        } catch { pending.append(.failed("halt not recorded: \(error)")) }
+                    case .resume(let agent):
+                        do {
+                            pending.append(.haltDone(try backend.resume(agent: agent) ? "Resumed \(agent)" : "\(agent) was not halted"))
+                        } catch { pending.append(.failed("resume not recorded: \(error)")) }
+                    }
+                }
+            }
+            if state.quitting { break }
+            screen.paint(render(state))
+
+            var polls = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            _ = poll(&polls, 2, 250)
+            if polls[1].revents != 0 {
+                var buffer = [UInt8](repeating: 0, count: 16)
+                _ = read(wakeRead, &buffer, buffer.count)
+                state.quitting = true
+                break
+            }
+            for input in screen.readInput() {
+                switch input {
+                case .resize:
+                    screen.invalidate()
+                    let size = screen.size
+                    pending.append(.resized(width: size.width, height: size.height))
+                case .key(let key):
+                    pending.append(.key(key))
+                }
+            }
+            let now = Clock.now()
+            if now - lastTick >= 1 {
+                lastTick = now
+                pending.append(.tick(now: now))
+            }
+            if now - lastPoll >= 0.5 {
+                lastPoll = now
+                // Cheap check first; a full snapshot only when something was committed.
+                if let token = try? backend.changeToken() {
+                    if token != lastToken { refresh() }
+                    if !state.live { state.live = true }
+                } else {
+                    state.live = false
+                }
+            }
+        }
+        return 0
+    }
+}

@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import HoldpointConsole
+import HoldpointCore
+import HoldpointStore
+import HoldpointTerminal
+
+/// Adapts the queue file to what the console needs.
+struct QueueReviewBackend: ReviewBackend {
+    let store: QueueStore
+    let reviewer: Identity
+
+    func snapshot(now: Double) throws -> ReviewSnapshot {
+        try store.expireDue(now: now)
+        var byID: [String: StoredRequest] = [:]
+        for r in try store.list(RequestFilter(states: [.pending])) { byID[r.id] = r }
+        for r in try store.list(RequestFilter(limit: 500)) { byID[r.id] = r }
+        let established = try store.establishedActions()
+        let firstTime = Set(byID.values.filter { ($0.state == .pending || $0.state == .blocked) && !established.contains("\($0.agentID)\u{1F}\($0.operationClass.rawValue)") }.map(\.id))
+        let halted = Set(try store.halts().map(\.agent))
+        return ReviewSnapshot(requests: byID.values.sorted { $0.createdAt < $1.createdAt }, haltedAgents: halted, firstTime: firstTime, now: now)
+    }
+
+    func changeToken() throws -> Int64 {
+        try store.expireDue()  // a deadline passing is a change too
+        return try store.changeCounter()
+    }
+
+    func decide(id: String, verdict: Verdict, reason: String) throws -> DecideResult {
+        try store.decide(id: id, verdict: verdict, reviewer: reviewer, reason: reason)
+    }
+
+    func halt(agent: String, reason: String) throws -> Int { try store.halt(agent: agent, reason: reason, by: reviewer) }
+    func resume(agent: String) throws -> Bool { try store.resume(agent: agent, by: reviewer) }
+    func history(id: String) throws -> [AuditEntry] { try store.auditEntries(requestID: id) }
+}
+
+/// Options shared by `review` and `demo`.
+struct ConsoleOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Theme name (dark, light, high-contrast, monochrome) or a theme file. Env: HOLDPOINT_THEME.", valueName: "name|path"))
+    var theme: String?
+
+    @Flag(name: .customLong("no-bell"), help: "Do not ring the terminal bell when a new gated request arrives. Env: HOLDPOINT_BELL=0.")
+    var noBell = false
+
+    var bellEnabled: Bool { !noBell && ProcessInfo.processInfo.environment["HOLDPOINT_BELL"] != "0" }
+
+    /// The theme, or exit 78 naming the file, line and key that is wrong.
+    func loadTheme() throws -> Theme {
+        let requested = theme ?? ProcessInfo.processInfo.environment["HOLDPOINT_THEME"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let path = ThemeLocator.path(for: requested ?? "dark") else {
+            if let requested {
+                Terminal.error("no theme named '\(requested)' (looked in \(ThemeLocator.directories().joined(separator: ", ")))")
+                throw ExitCode(ExitCodes.configuration)
+            }
+            return .fallback
+        }
+        do {
+            return try Theme.load(path: path)
+        } catch {
+            Terminal.error("invalid theme:\n\(error.description)")
+            throw ExitCode(ExitCodes.configuration)
+        }
+    }
+
+    var useColor: Bool {
+        let env = ProcessInfo.processInfo.environment
+        return env["NO_COLOR"] == nil && env["TERM"] != "dumb"
+    }
+
+    func requireTerminal() throws {
+        guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
+            Terminal.error("the review console needs a terminal (use `holdpoint list` and `holdpoint decide` from scripts)")
+            throw ExitCode(ExitCodes.usage)
+        }
+    }
+}
+
+/// Where theme files are found: `HOLDPOINT_THEMES`, ./themes, a themes/ folder above the
+/// binary (the repository, for `swift run`), ~/.config/holdpoint/themes.
+enum ThemeLocator {
+    static func directories() -> [String] {
+        var dirs: [String] = []
+        let env = ProcessInfo.processInfo.environment
+        if let custom = env["HOLDPOINT_THEMES"], !custom.isEmpty { dirs.append(custom) }
+        dirs.append(FileManager.default.currentDirectoryPath + "/themes")
+        if var dir = Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent() {
+            for _ in 0..<5 {
+                dirs.append(dir.appendingPathComponent("themes").path)
+                dir.deleteLastPathComponent()
+            }
+        }
+        if let home = env["HOME"] { dirs.append(home + "/.config/holdpoint/themes") }
+        return dirs
+    }
+
+    static func path(for nameOrPath: String) -> String? {
+        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".yaml") {
+            return FileManager.default.fileExists(atPath: nameOrPath) ? nameOrPath : nil
+        }
+        for dir in directories() {
+            let candidate = "\(dir)/\(nameOrPath).yaml"
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+}
+
+struct Review: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The review console: triage and decide pending gated actions by keyboard.",
+        discussion: "Keys: j/k move, Tab switch pane, Enter open, a approve, r reject, H halt/resume agent, / filter, t tier filter, ? help, q quit."
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var console: ConsoleOptions
+
+    func run() throws {
+        try console.requireTerminal()
+        let theme = try console.loadTheme()
+        let store = try global.openQueue()
+        let reviewer = SystemIdentity.current()
+        var state = ConsoleState(queueName: global.queuePath, reviewer: reviewer, width: 80, height: 24, now: Clock.now())
+        state.bellEnabled = console.bellEnabled
+        let status = ConsoleRuntime.run(backend: QueueReviewBackend(store: store, reviewer: reviewer), initial: state, theme: theme, useColor: console.useColor && theme.name != "monochrome")
+        throw ExitCode(status)
+    }
+}
