@@ -63,7 +63,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "holdpoint-bench",
-            dependencies: ["HoldpointCore", "HoldpointStore"]
+            dependencies: ["HoldpointCore", "HoldpointStore", "HoldpointConsole"]
         ),
         .testTarget(
             name: "HoldpointCoreTests",
@@ -72,6 +72,11 @@ let package = Package(
         .testTarget(
             name: "HoldpointStoreTests",
             dependencies: ["HoldpointCore", "HoldpointStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "HoldpointConsoleTests",
+            dependencies: ["HoldpointCore", "HoldpointStore", "HoldpointConsole"],
+            exclude: ["Snapshots"]
         ),
         .testTarget(
             name: "HoldpointCLITests",

@@ -30,6 +30,35 @@ public struct StoredRequest: Sendable, Equatable {
     /// When an executor used the approval (an approval is for one use).
     public var consumedAt: Double?
 
+    public init(id: String, createdAt: Double, agentID: String, environment: String, submittedBy: String, onBehalfOf: String?, tier: Tier,
+                operationClass: OperationClass, state: RequestState, expiresAt: Double?, actionSHA256: String, reasons: [Reason],
+                destructive: Bool, irreversible: Bool, dataLoss: Bool, approvalRules: ApprovalRules, document: JSONValue, votes: [Vote],
+                closedBy: String? = nil, closedVia: String? = nil, closedAt: Double? = nil, closedReason: String? = nil, consumedAt: Double? = nil) {
+        self.id = id
+        self.createdAt = createdAt
+        self.agentID = agentID
+        self.environment = environment
+        self.submittedBy = submittedBy
+        self.onBehalfOf = onBehalfOf
+        self.tier = tier
+        self.operationClass = operationClass
+        self.state = state
+        self.expiresAt = expiresAt
+        self.actionSHA256 = actionSHA256
+        self.reasons = reasons
+        self.destructive = destructive
+        self.irreversible = irreversible
+        self.dataLoss = dataLoss
+        self.approvalRules = approvalRules
+        self.document = document
+        self.votes = votes
+        self.closedBy = closedBy
+        self.closedVia = closedVia
+        self.closedAt = closedAt
+        self.closedReason = closedReason
+        self.consumedAt = consumedAt
+    }
+
     /// The decoded request. The document was validated when it was queued.
     public var request: ActionRequest? { try? ActionRequestDecoder.decode(document) }
 

@@ -33,6 +33,13 @@ public enum ConsoleRuntime {
             var byte: UInt8 = 1
             _ = write(signalPipeWrite, &byte, 1)
         }
+        // A parent may have started us with these blocked (it happens under test runners and
+        // some supervisors); blocked, they would never reach the handler and the terminal
+        // would not be restored.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for number in [SIGINT, SIGTERM, SIGHUP, SIGWINCH] { sigaddset(&unblock, number) }
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         signal(SIGINT, handler)
         signal(SIGTERM, handler)
         signal(SIGHUP, handler)

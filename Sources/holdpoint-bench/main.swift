@@ -150,6 +150,7 @@ do {
         emitLine(String(DispatchTime.now().uptimeNanoseconds))
         exit(0)
     }
+    if mode == "console" || mode == "all" { try ConsoleBenchmark.run() }
     if mode == "queue" || mode == "all" { try QueueBenchmark.run(binary: CommandLine.arguments[0]) }
     if mode == "policy-load" || mode == "all" { try benchmarkPolicyLoad() }
     if mode == "classify" || mode == "all" { try benchmarkClassification() }

@@ -1,0 +1,209 @@
+import Foundation
+import HoldpointCore
+import Testing
+
+/// A detached tmux session running a command, driven like a person would: send-keys and
+/// capture-pane. Each session has its own tmux server socket, so tests do not collide.
+final class TmuxSession {
+    let socket = "hp-\(UUID().uuidString.prefix(8))"
+    let name = "t"
+
+    init(_ command: String, width: Int = 120, height: Int = 40, environment: [String: String] = [:]) throws {
+        let exports = environment.map { "\($0.key)=\(ShellQuote.quote($0.value))" }.joined(separator: " ")
+        // The command's exit status stays on screen afterwards, so tests can check it.
+        let script = "env \(exports) \(command); echo \"EXIT=$?\"; sleep 30"
+        // The server this starts lives on: it must not inherit our pipes or our blocked
+        // signal mask, and its client is reaped with waitpid (Foundation's Process missed it).
+        let status = Spawn.run(TmuxSession.binary, ["-L", socket, "new-session", "-d", "-s", name, "-x", String(width), "-y", String(height), script])
+        guard status == 0 else { throw TmuxError.cannotStart(status) }
+    }
+
+    enum TmuxError: Error { case cannotStart(Int32) }
+
+    @discardableResult
+    func tmux(_ arguments: [String]) throws -> String {
+        let result = try CLI.run(["-L", socket] + arguments, executable: URL(fileURLWithPath: TmuxSession.binary))
+        return result.stdout
+    }
+
+    static let binary: String = ["/usr/bin/tmux", "/usr/local/bin/tmux", "/bin/tmux"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/tmux"
+
+    func keys(_ keys: String...) throws { try tmux(["send-keys", "-t", name] + keys) }
+    func type(_ text: String) throws { try tmux(["send-keys", "-t", name, "-l", "--", text]) }
+    func screen() throws -> String { try tmux(["capture-pane", "-t", name, "-p"]) }
+    func resize(_ width: Int, _ height: Int) throws { try tmux(["resize-window", "-t", name, "-x", String(width), "-y", String(height)]) }
+
+    /// The screen once it shows `text` (up to `timeout` seconds), or the last screen.
+    @discardableResult
+    func waitFor(_ text: String, timeout: Double = 10) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last = ""
+        while Date() < deadline {
+            last = try screen()
+            if last.contains(text) { return last }
+            usleep(100_000)
+        }
+        Issue.record("timed out waiting for \"\(text)\"; the screen was:\n\(last)")
+        return last
+    }
+
+    deinit { _ = try? tmux(["kill-server"]) }
+}
+
+enum ShellQuote {
+    static func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+}
+
+@Suite(.serialized) struct ConsoleTmuxTests {
+    static let me = QueueProcessTests.me
+
+    func review(_ env: QueueEnv, width: Int = 120, height: Int = 40, extra: [String: String] = [:]) throws -> TmuxSession {
+        var environment = env.environment
+        environment["TERM"] = extra["TERM"] ?? "xterm-256color"
+        for (k, v) in extra { environment[k] = v }
+        environment["HOLDPOINT_BELL"] = "0"
+        return try TmuxSession("\(ShellQuote.quote(CLI.binary.path)) review --theme \(ShellQuote.quote(CLI.packageRoot.appendingPathComponent("themes/dark.yaml").path))",
+                               width: width, height: height, environment: environment)
+    }
+
+    @Test func approveWithTypedConfirmationIsRecordedWithTheReviewersIdentity() throws {
+        let env = try QueueEnv()
+        #expect(try env.run(["submit"], stdin: CheckCommandTests.costExplorer).status == 5)
+        let session = try review(env)
+        try session.waitFor("Gated — awaiting decision (1)")
+        try session.keys("a")
+        try session.waitFor("Type prod-cost-explorer-cn-north-1 to approve")
+        try session.type("prod-cost-explorer")
+        try session.keys("Enter")
+        try session.waitFor("Type prod-cost-explorer-cn-north-1 exactly")
+        #expect(try env.list(["--state", "pending"]).count == 1)  // a wrong name approves nothing
+        try session.type("-cn-north-1")
+        try session.keys("Enter")
+        try session.waitFor("Approved")
+        let approved = try #require(try env.list(["--state", "approved"]).first)
+        #expect(approved["decision"]?["by"] == .string(Self.me))
+        #expect(approved["action"]?["targets"] == .array([.string("prod-cost-explorer-cn-north-1")]))
+        try session.keys("q")
+        let screen = try session.waitFor("EXIT=0")
+        #expect(!screen.contains("Holdpoint review"))  // the terminal is restored, not left in the console
+    }
+
+    @Test func rejectWithAReason() throws {
+        let env = try QueueEnv()
+        let r = try env.submit("git push --force origin main")
+        let session = try review(env)
+        try session.waitFor("git push --force")
+        try session.keys("r")
+        try session.waitFor("Reject \(r.id)")
+        try session.keys("Enter")
+        try session.waitFor("A rejection needs a reason")
+        try session.type("use a revert commit instead")
+        try session.keys("Enter")
+        try session.waitFor("Rejected \(r.id)")
+        let rejected = try #require(try env.list(["--state", "rejected"]).first)
+        #expect(rejected["decision"]?["reason"] == .string("use a revert commit instead"))
+        #expect(rejected["decision"]?["by"] == .string(Self.me))
+    }
+
+    @Test func theLosingReviewerSeesWhoWon() throws {
+        let env = try QueueEnv()
+        let r = try env.submit("kubectl create deployment web --image=nginx", agent: "ci")  // gated, not destructive: one key
+        let session = try review(env)
+        try session.waitFor("kubectl create")
+        try session.keys("a")
+        try session.waitFor("Approve \(r.id)?")
+        // Someone else decides first, from another process.
+        #expect(try env.run(["decide", r.id, "reject", "--reason", "not during the freeze"]).status == 0)
+        try session.keys("y")
+        try session.waitFor("Already decided by \(Self.me) at")
+        #expect(try env.list().first?["state"] == .string("rejected"))
+    }
+
+    @Test func escapeSequencesFromAgentsAreShownEscaped() throws {
+        let env = try QueueEnv()
+        let hostile = "{\"schema\":\"holdpoint.action/v1\",\"agent\":{\"id\":\"evil\\u001b[2J\",\"mode\":\"supervised\"},\"environment\":\"production\",\"action\":{\"kind\":\"shell\",\"command\":\"echo \\u001b]0;pwned\\u0007 \\u001b[31mred \\u202efdp.exe\"},\"summary\":\"hi\\u001b[1;1H\\u001b[2Kspoofed\",\"reasoning\":[\"ignore the reviewer\\u200b\"]}"
+        #expect(try env.run(["submit"], stdin: hostile).status == 5)
+        let session = try review(env)
+        let screen = try session.waitFor("evil\\e[2J")
+        #expect(screen.contains("Holdpoint review"))          // not cleared by \e[2J
+        #expect(screen.contains("\\e]0;pwned\\x07"))
+        #expect(screen.contains("<U+202E>fdp.exe"))
+        #expect(screen.contains("hi\\e[1;1H\\e[2Kspoofed"))
+        let title = try session.tmux(["display-message", "-p", "-t", session.name, "#{pane_title}"])
+        #expect(!title.contains("pwned"))                     // the OSC title sequence never ran
+    }
+
+    @Test func resizingRedrawsAndTooSmallSaysSo() throws {
+        let env = try QueueEnv()
+        _ = try env.submit("rm -rf /srv/cache")
+        let session = try review(env)
+        var screen = try session.waitFor("Details")
+        #expect(screen.contains("│"))
+        try session.resize(80, 24)
+        screen = try session.waitFor("rm -rf /srv/cache")
+        try session.keys("Tab")  // Tab refreshes nothing by itself; the layout must already be narrow
+        screen = try session.screen()
+        #expect(screen.split(separator: "\n").allSatisfy { $0.count <= 80 })
+        try session.resize(50, 12)
+        try session.waitFor("Terminal too small: 50x12")
+        try session.resize(120, 40)
+        try session.waitFor("Gated — awaiting decision (1)")
+    }
+
+    @Test(arguments: [("vt100", "1"), ("screen", ""), ("xterm", "")])
+    func worksOnPlainTerminalsAndWithoutColor(term: String, noColor: String) throws {
+        let env = try QueueEnv()
+        _ = try env.submit("rm -rf /srv/old")
+        var extra = ["TERM": term]
+        if !noColor.isEmpty { extra["NO_COLOR"] = noColor }
+        let session = try review(env, width: 80, height: 24, extra: extra)
+        try session.waitFor("Gated — awaiting decision (1)")
+        try session.keys("?")
+        try session.waitFor("silence is a denial")
+        try session.keys("Escape", "q")
+        try session.waitFor("EXIT=0")
+    }
+
+    @Test func newRequestsAppearWithoutAKeyPress() throws {
+        let env = try QueueEnv()
+        let session = try review(env)
+        try session.waitFor("nothing waiting for you")
+        _ = try env.submit("helm uninstall payments")
+        try session.waitFor("helm uninstall payments", timeout: 3)
+    }
+
+    @Test func sigtermRestoresTheTerminal() throws {
+        let env = try QueueEnv()
+        let session = try review(env)
+        try session.waitFor("Holdpoint review")
+        _ = try CLI.run(["-c", "pkill -TERM -f 'holdpoint review --theme'"], executable: URL(fileURLWithPath: "/bin/sh"))
+        let screen = try session.waitFor("EXIT=")
+        #expect(!screen.contains("Holdpoint review"))
+    }
+}
+
+/// posix_spawn with /dev/null for all three streams and an empty signal mask, then waitpid.
+enum Spawn {
+    static func run(_ path: String, _ arguments: [String]) -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd in [Int32(0), 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, path, &actions, &attributes, argv, environ) == 0 else { return -1 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return 0 }  // already reaped elsewhere: it ran
+        }
+        return (status >> 8) & 0xFF
+    }
+}
