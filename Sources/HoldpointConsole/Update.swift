@@ -199,22 +199,16 @@ private func handleModal(_ key: Key, _ state: inout ConsoleState) -> [Effect] {
         return []
     case .approve(let id, let confirmation, var typed):
         if let confirmation {
-            switch key {
-            case .enter:
-                guard typed == confirmation else {
-                    state.flash = Flash(text: "Type \(confirmation) exactly to approve (Esc cancels)", role: .warning)
-                    return []
-                }
-                state.modal = nil
-                return [.decide(id: id, verdict: .approve, reason: "")]
-            case .backspace:
-                if !typed.isEmpty { typed.removeLast() }
-            case .char(let c):
-                typed.append(c)
-            default: break
+            guard edit(&typed, with: key) else {
+                state.modal = .approve(id: id, confirmation: confirmation, typed: typed)
+                return []
             }
-            state.modal = .approve(id: id, confirmation: confirmation, typed: typed)
-            return []
+            guard typed == confirmation else {
+                state.flash = Flash(text: "Type \(confirmation) exactly to approve (Esc cancels)", role: .warning)
+                return []
+            }
+            state.modal = nil
+            return [.decide(id: id, verdict: .approve, reason: "")]
         }
         if key == .char("y") || key == .enter {
             state.modal = nil
@@ -223,35 +217,27 @@ private func handleModal(_ key: Key, _ state: inout ConsoleState) -> [Effect] {
         if key == .char("n") { state.modal = nil }
         return []
     case .reject(let id, var reason):
-        switch key {
-        case .enter:
-            guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
-                state.flash = Flash(text: "A rejection needs a reason", role: .warning)
-                return []
-            }
-            state.modal = nil
-            return [.decide(id: id, verdict: .reject, reason: reason)]
-        case .backspace: if !reason.isEmpty { reason.removeLast() }
-        case .char(let c): reason.append(c)
-        default: break
+        guard edit(&reason, with: key) else {
+            state.modal = .reject(id: id, reason: reason)
+            return []
         }
-        state.modal = .reject(id: id, reason: reason)
-        return []
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            state.flash = Flash(text: "A rejection needs a reason", role: .warning)
+            return []
+        }
+        state.modal = nil
+        return [.decide(id: id, verdict: .reject, reason: reason)]
     case .halt(let agent, var reason):
-        switch key {
-        case .enter:
-            guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
-                state.flash = Flash(text: "Halting needs a reason", role: .warning)
-                return []
-            }
-            state.modal = nil
-            return [.halt(agent: agent, reason: reason)]
-        case .backspace: if !reason.isEmpty { reason.removeLast() }
-        case .char(let c): reason.append(c)
-        default: break
+        guard edit(&reason, with: key) else {
+            state.modal = .halt(agent: agent, reason: reason)
+            return []
         }
-        state.modal = .halt(agent: agent, reason: reason)
-        return []
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            state.flash = Flash(text: "Halting needs a reason", role: .warning)
+            return []
+        }
+        state.modal = nil
+        return [.halt(agent: agent, reason: reason)]
     case .resume(let agent):
         if key == .char("y") || key == .enter {
             state.modal = nil
@@ -260,6 +246,17 @@ private func handleModal(_ key: Key, _ state: inout ConsoleState) -> [Effect] {
         if key == .char("n") { state.modal = nil }
         return []
     }
+}
+
+/// Applies a key to a one-line text field; returns true when Enter submits it.
+private func edit(_ text: inout String, with key: Key) -> Bool {
+    switch key {
+    case .enter: return true
+    case .backspace: if !text.isEmpty { text.removeLast() }
+    case .char(let c): text.append(c)
+    default: break
+    }
+    return false
 }
 
 func pageSize(_ state: ConsoleState) -> Int { max(1, state.height - 4) }

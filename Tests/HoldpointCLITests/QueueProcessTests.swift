@@ -36,7 +36,8 @@ struct QueueEnv {
 }
 
 @Suite(.serialized) struct QueueProcessTests {
-    static let me = ProcessInfo.processInfo.environment["USER"] ?? String(cString: getpwuid(getuid()).pointee.pw_name)
+    /// The OS login, as the binary records it (getpwuid; $USER may be unset or differ under CI).
+    static let me: String = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "uid-\(getuid())"
 
     @Test func anAgentWaitsAndAReviewerInAnotherProcessApproves() throws {
         let env = try QueueEnv()
