@@ -70,21 +70,22 @@ public struct AuditEntry: Sendable, Equatable {
     /// The canonical text of the entry, built directly (keys in JCS order), and its SHA-256.
     static func hash(seq: Int64, atMillis: Int64, event: String, requestID: String?, actor: String, via: String,
                      canonicalDetails: String, previous: String) -> String {
-        var text = "{\"actor\":"
-        text.reserveCapacity(canonicalDetails.utf8.count + 256)
-        JSONWriter.appendString(actor, to: &text)
-        text += ",\"at_ms\":\(atMillis),\"details\":"
-        text += canonicalDetails
-        text += ",\"event\":"
-        JSONWriter.appendString(event, to: &text)
-        text += ",\"prev\":\""
-        text += previous
-        text += "\",\"request_id\":"
-        if let requestID { JSONWriter.appendString(requestID, to: &text) } else { text += "null" }
-        text += ",\"seq\":\(seq),\"via\":"
-        JSONWriter.appendString(via, to: &text)
-        text += "}"
-        return ActionHash.sha256(bytes: Array(text.utf8))
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(canonicalDetails.utf8.count + 320)
+        bytes.append(contentsOf: #"{"actor":"#.utf8)
+        JSONWriter.appendString(actor, to: &bytes)
+        bytes.append(contentsOf: #","at_ms":\#(atMillis),"details":"#.utf8)
+        bytes.append(contentsOf: canonicalDetails.utf8)
+        bytes.append(contentsOf: #","event":"#.utf8)
+        JSONWriter.appendString(event, to: &bytes)
+        bytes.append(contentsOf: #","prev":""#.utf8)
+        bytes.append(contentsOf: previous.utf8)
+        bytes.append(contentsOf: #"","request_id":"#.utf8)
+        if let requestID { JSONWriter.appendString(requestID, to: &bytes) } else { bytes.append(contentsOf: "null".utf8) }
+        bytes.append(contentsOf: #","seq":\#(seq),"via":"#.utf8)
+        JSONWriter.appendString(via, to: &bytes)
+        bytes.append(UInt8(ascii: "}"))
+        return ActionHash.sha256(bytes: bytes)
     }
 
     public var json: JSONValue {

@@ -298,6 +298,16 @@ extension QueueStore {
         }
     }
 
+    @Test func theHashedTextIsExactlyTheCanonicalJSON() throws {
+        let details = try JSONReader.parse(#"{"z":"é\u0001\"\\","a":[1.5,true,null]}"#)
+        let entry = AuditEntry(seq: 42, atMillis: 1_764_000_000_123, event: "vote", requestID: nil, actor: "al\"ice\n\u{7}日本",
+                               via: "ssh 10.0.0.7", details: details, previousHash: String(repeating: "a", count: 64), hash: "")
+        let reference = ActionHash.sha256(bytes: Array(JSONWriter.canonical(entry.canonical()).utf8))
+        #expect(AuditEntry.hash(seq: 42, atMillis: entry.atMillis, event: "vote", requestID: nil, actor: entry.actor, via: entry.via,
+                                canonicalDetails: JSONWriter.canonical(details), previous: entry.previousHash) == reference)
+        #expect(entry.computedHash() == reference)
+    }
+
     @Test func aNewerSchemaIsRefused() throws {
         let f = try Fixture()
         try f.raw("INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')")

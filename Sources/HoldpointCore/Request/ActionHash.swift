@@ -16,13 +16,13 @@ public enum ActionHash {
 
     /// Lowercase hexadecimal, two digits a byte.
     public static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        let table: [Character] = Array("0123456789abcdef")
-        var out = ""
+        let table = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
         out.reserveCapacity(64)
         for byte in digest {
             out.append(table[Int(byte >> 4)])
             out.append(table[Int(byte & 0x0F)])
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }
