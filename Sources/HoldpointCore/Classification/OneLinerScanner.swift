@@ -27,8 +27,9 @@ enum OneLinerScanner {
     static func scan(_ code: String) -> Result {
         var result = Result()
         let bytes = Array(code.utf8)
+        let has = { (needle: String) -> Bool in !occurrences(of: Array(needle.utf8), in: bytes).isEmpty }
         // Backticks are a shell-out in Perl and Ruby.
-        if code.contains("`") {
+        if has("`") {
             for literal in backtickLiterals(bytes) { result.shellCommands.append(literal) }
         }
         for call in shellOutCalls {
@@ -37,7 +38,7 @@ enum OneLinerScanner {
                 // `exec(` inside `execSync(` was already handled by the longer name.
                 if call == "exec(" || call == "spawn(" || call == "system(" || call == "execFile(" {
                     if start > 0, isIdentifierByte(bytes[start - 1]) { continue }
-                    if call == "exec(", !code.contains("child_process") {
+                    if call == "exec(", !has("child_process") {
                         // Python's exec() runs Python, not a shell: opaque.
                         result.findings.append(.unknown("oneliner-opaque", "runs code built at run time (exec)", subject: code))
                         continue
@@ -51,17 +52,17 @@ enum OneLinerScanner {
                 }
             }
         }
-        for call in opaqueCalls where code.contains(call) {
+        for call in opaqueCalls where has(call) {
             result.findings.append(.unknown("oneliner-opaque", "builds or decodes code at run time (\(call))", subject: code))
             break
         }
-        if let call = destructiveDeleteCalls.first(where: { code.contains($0) }) {
+        if let call = destructiveDeleteCalls.first(where: { has($0) }) {
             result.findings.append(Finding(rule: "oneliner-recursive-delete", message: "deletes a directory tree (\(call.trimmingSuffix("(")))",
                                            effect: RuleEffect(operationClass: .delete, destructive: true, irreversible: true, dataLoss: true), subject: code))
-        } else if let call = deleteCalls.first(where: { code.contains($0) }) {
+        } else if let call = deleteCalls.first(where: { has($0) }) {
             result.findings.append(Finding(rule: "oneliner-delete", message: "deletes files (\(call.trimmingSuffix("(")))", effect: RuleEffect(operationClass: .delete), subject: code))
         }
-        if let call = writeCalls.first(where: { code.contains($0) }), !(call == "open(" && !opensForWriting(code)) {
+        if let call = writeCalls.first(where: { has($0) }), !(call == "open(" && !opensForWriting(has)) {
             result.findings.append(Finding(rule: "oneliner-write", message: "writes files or sends data (\(call.trimmingSuffix("(")))", effect: RuleEffect(operationClass: .patch), subject: code))
         }
         if result.findings.isEmpty && result.shellCommands.isEmpty {
@@ -91,8 +92,8 @@ enum OneLinerScanner {
         return found
     }
 
-    private static func opensForWriting(_ code: String) -> Bool {
-        ["'w'", "\"w\"", "'a'", "\"a\"", "'wb'", "\"wb\"", "'ab'", "\"ab\"", "'w+'", "\"w+\"", "'r+'", "\"r+\"", "'x'", "\"x\""].contains { code.contains($0) }
+    private static func opensForWriting(_ has: (String) -> Bool) -> Bool {
+        ["'w'", "\"w\"", "'a'", "\"a\"", "'wb'", "\"wb\"", "'ab'", "\"ab\"", "'w+'", "\"w+\"", "'r+'", "\"r+\"", "'x'", "\"x\""].contains { has($0) }
     }
 
     enum Argument {
