@@ -119,8 +119,6 @@ public struct ConsoleState: Sendable {
     public var histories: [String: [AuditEntry]] = [:]
     public var quitting = false
     var seenPending: Set<String>?
-    /// Ids of decisions this console just sent, so their outcome is not announced twice.
-    var pendingDecision: String?
 
     public init(queueName: String, reviewer: Identity, width: Int, height: Int, now: Double) {
         self.queueName = queueName

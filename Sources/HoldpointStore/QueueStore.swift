@@ -281,14 +281,6 @@ public final class QueueStore: Sendable {
         try read { db in try Rows.fetchAll(filter, db: db) }
     }
 
-    /// How many times this agent has done this operation class before (for FIRST TIME).
-    public func priorCount(agent: String, operationClass: OperationClass, before: Double) throws(StoreError) -> Int {
-        try read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM requests WHERE agent_id = ? AND operation_class = ? AND created_at < ? AND state IN ('allowed', 'approved', 'succeeded', 'running', 'failed')",
-                             arguments: [agent, operationClass.rawValue, before]) ?? 0
-        }
-    }
-
     /// Blocks until request `id` leaves `pending`, polling the file (one indexed read every
     /// `pollInterval`, sleeping in between: no busy-wait). At the deadline the waiter itself
     /// records the expiry, so an agent learns of it even when no other process is running.

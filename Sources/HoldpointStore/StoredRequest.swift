@@ -59,9 +59,6 @@ public struct StoredRequest: Sendable, Equatable {
         self.consumedAt = consumedAt
     }
 
-    /// The decoded request. The document was validated when it was queued.
-    public var request: ActionRequest? { try? ActionRequestDecoder.decode(document) }
-
     public var requiredApprovals: Int { tier == .gated ? approvalRules.required : 0 }
 }
 

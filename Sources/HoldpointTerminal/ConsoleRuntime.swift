@@ -27,8 +27,8 @@ public enum ConsoleRuntime {
         guard pipe(&fds) == 0 else { return 1 }
         let wakeRead = fds[0]
         signalPipeWrite = fds[1]
-        fcntl(wakeRead, F_SETFL, O_NONBLOCK)
-        fcntl(fds[1], F_SETFL, O_NONBLOCK)
+        _ = fcntl(wakeRead, F_SETFL, O_NONBLOCK)
+        _ = fcntl(fds[1], F_SETFL, O_NONBLOCK)
         let handler: @convention(c) (Int32) -> Void = { _ in
             var byte: UInt8 = 1
             _ = write(signalPipeWrite, &byte, 1)

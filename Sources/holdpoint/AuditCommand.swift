@@ -26,13 +26,7 @@ struct AuditCommand: ParsableCommand {
 
         func run() throws {
             let store = try global.openQueue()
-            let report: AuditReport
-            do {
-                report = try store.verifyAudit(publicKeyHex: publicKey)
-            } catch {
-                Terminal.error("queue unavailable: \(error.description)")
-                throw ExitCode(ExitCodes.unavailable)
-            }
+            let report = try queueCall { () throws(StoreError) in try store.verifyAudit(publicKeyHex: publicKey) }
             if json {
                 Terminal.print(JSONWriter.pretty(.object([
                     ("intact", .bool(report.intact)), ("entries", .number(Double(report.entries))), ("checkpoints", .number(Double(report.checkpoints))),
@@ -64,11 +58,7 @@ struct AuditCommand: ParsableCommand {
 
         func run() throws {
             let store = try global.openQueue()
-            let entries: [AuditEntry]
-            do { entries = try store.auditEntries(afterSeq: since) } catch {
-                Terminal.error("queue unavailable: \(error.description)")
-                throw ExitCode(ExitCodes.unavailable)
-            }
+            let entries = try queueCall { () throws(StoreError) in try store.auditEntries(afterSeq: since) }
             var out = ""
             if format == "csv" { out += "seq,at,event,request_id,actor,via,details,prev_hash,hash\n" }
             for entry in entries {
@@ -111,7 +101,7 @@ struct AuditCommand: ParsableCommand {
 
         func run() throws {
             let store = try global.openQueue()
-            do {
+            try queueCall { () throws(StoreError) in
                 var last: Int64 = 0
                 for entry in try store.auditEntries(limit: max(0, n)) {
                     Terminal.print(line(entry))
@@ -125,9 +115,6 @@ struct AuditCommand: ParsableCommand {
                         last = entry.seq
                     }
                 }
-            } catch {
-                Terminal.error("queue unavailable: \(error.description)")
-                throw ExitCode(ExitCodes.unavailable)
             }
         }
 

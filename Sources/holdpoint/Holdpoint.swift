@@ -50,12 +50,7 @@ struct GlobalOptions: ParsableArguments {
 
     /// Opens the queue or exits 69: an agent that cannot reach the queue is denied.
     func openQueue() throws -> QueueStore {
-        do {
-            return try QueueStore(path: queuePath, auditHeadPath: auditPath)
-        } catch {
-            Terminal.error("queue unavailable: \(error.description)")
-            throw ExitCode(ExitCodes.unavailable)
-        }
+        try queueCall { () throws(StoreError) in try QueueStore(path: queuePath, auditHeadPath: auditPath) }
     }
 
     /// Loads the effective policy or exits 78: an invalid policy never falls back to allowing.
@@ -109,6 +104,17 @@ enum ExitCodes {
     static let badInput: Int32 = 65
     static let unavailable: Int32 = 69
     static let configuration: Int32 = 78
+}
+
+/// Runs a queue operation; a queue that cannot be used ends the command with exit 69, which
+/// for an agent is a denial.
+func queueCall<T>(_ body: () throws(StoreError) -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        Terminal.error("queue unavailable: \(error.description)")
+        throw ExitCode(ExitCodes.unavailable)
+    }
 }
 
 /// `$XDG_STATE_HOME/holdpoint`, or `~/.local/state/holdpoint`.

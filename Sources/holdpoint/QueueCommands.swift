@@ -39,15 +39,11 @@ struct Submit: ParsableCommand {
         let store = try global.openQueue()
         let now = Clock.now()
         let deadline = timeout.flatMap(Durations.parse).map { now + $0 }
-        let stored: StoredRequest
-        do {
-            stored = try store.submit(request, classification: classification, approvals: policy.approvals, submitter: SystemIdentity.current(), deadline: deadline, now: now)
-        } catch {
-            Terminal.error("queue unavailable: \(error.description)")
-            throw ExitCode(ExitCodes.unavailable)
+        let stored = try queueCall { () throws(StoreError) in
+            try store.submit(request, classification: classification, approvals: policy.approvals, submitter: SystemIdentity.current(), deadline: deadline, now: now)
         }
         if wait && stored.state == .pending {
-            if !json { FileHandle.standardError.write(Data("holdpoint: waiting for approval of \(stored.id) (\(QueueOutput.what(stored).prefix(80)))…\n".utf8)) }
+            if !json { Terminal.error("waiting for approval of \(stored.id) (\(SafeText.escape(String(QueueOutput.what(stored).prefix(80)))))…") }
             let final = try Waiter.wait(for: stored.id, store: store, giveUpAt: nil)
             report(final)
             throw ExitCode(QueueOutput.exitCode(for: final.state))
@@ -149,13 +145,10 @@ struct List: ParsableCommand {
 
     func run() throws {
         let store = try global.openQueue()
-        let requests: [StoredRequest]
-        do {
+        let filter = RequestFilter(states: Set(state.compactMap(RequestState.init(rawValue:))), tiers: Set(tier.compactMap(Tier.init(rawValue:))), agent: agent, limit: limit)
+        let requests = try queueCall { () throws(StoreError) in
             try store.expireDue()
-            requests = try store.list(RequestFilter(states: Set(state.compactMap(RequestState.init(rawValue:))), tiers: Set(tier.compactMap(Tier.init(rawValue:))), agent: agent, limit: limit))
-        } catch {
-            Terminal.error("queue unavailable: \(error.description)")
-            throw ExitCode(ExitCodes.unavailable)
+            return try store.list(filter)
         }
         if json {
             Terminal.print(JSONWriter.pretty(.array(requests.map { QueueOutput.json($0, includeRequest: true) })))
@@ -202,13 +195,7 @@ struct Decide: ParsableCommand {
             throw ExitCode(ExitCodes.badInput)
         }
         let store = try global.openQueue()
-        let result: DecideResult
-        do {
-            result = try store.decide(id: id, verdict: verdict, reviewer: SystemIdentity.current(), reason: reason)
-        } catch {
-            Terminal.error("queue unavailable: \(error.description)")
-            throw ExitCode(ExitCodes.unavailable)
-        }
+        let result = try queueCall { () throws(StoreError) in try store.decide(id: id, verdict: verdict, reviewer: SystemIdentity.current(), reason: reason) }
         switch result {
         case .notFound:
             Terminal.error("no request with id \(id)")
@@ -258,14 +245,9 @@ struct HaltCommand: ParsableCommand {
 
     func run() throws {
         let store = try global.openQueue()
-        do {
-            let target = all ? "*" : agent ?? "*"
-            let stopped = try store.halt(agent: target, reason: reason, by: SystemIdentity.current())
-            Terminal.print("halted \(all ? "every agent" : SafeText.escape(target)); \(stopped) pending request\(stopped == 1 ? "" : "s") stopped")
-        } catch {
-            Terminal.error("queue unavailable: \(error.description)")
-            throw ExitCode(ExitCodes.unavailable)
-        }
+        let target = all ? "*" : agent ?? "*"
+        let stopped = try queueCall { () throws(StoreError) in try store.halt(agent: target, reason: reason, by: SystemIdentity.current()) }
+        Terminal.print("halted \(all ? "every agent" : SafeText.escape(target)); \(stopped) pending request\(stopped == 1 ? "" : "s") stopped")
     }
 }
 
@@ -286,17 +268,11 @@ struct Resume: ParsableCommand {
 
     func run() throws {
         let store = try global.openQueue()
-        do {
-            let target = all ? "*" : agent ?? "*"
-            if try store.resume(agent: target, by: SystemIdentity.current()) {
-                Terminal.print("resumed \(all ? "every agent" : SafeText.escape(target))")
-            } else {
-                Terminal.error("\(all ? "--all" : SafeText.escape(target)) was not halted")
-                throw ExitCode(ExitCodes.notPending)
-            }
-        } catch let error as StoreError {
-            Terminal.error("queue unavailable: \(error.description)")
-            throw ExitCode(ExitCodes.unavailable)
+        let target = all ? "*" : agent ?? "*"
+        guard try queueCall({ () throws(StoreError) in try store.resume(agent: target, by: SystemIdentity.current()) }) else {
+            Terminal.error("\(all ? "--all" : SafeText.escape(target)) was not halted")
+            throw ExitCode(ExitCodes.notPending)
         }
+        Terminal.print("resumed \(all ? "every agent" : SafeText.escape(target))")
     }
 }

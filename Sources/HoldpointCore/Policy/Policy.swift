@@ -74,8 +74,11 @@ public struct Policy: Sendable {
     public var destructiveActions: [DestructivePattern] = []
     public var changeMagnitude: ChangeMagnitude?
     public var environmentRules: [String: EnvironmentRule] = [:]
+    /// The environment names treated as production when a policy names none.
+    public static let defaultProductionEnvironments: Set<String> = ["production", "prod", "prd", "live"]
+
     /// Environment names treated as production (case-insensitive).
-    public var productionEnvironments: Set<String> = ["production", "prod", "prd", "live"]
+    public var productionEnvironments: Set<String> = Policy.defaultProductionEnvironments
     /// Below this agent confidence, any write is gated.
     public var confidenceThreshold: Double? = 0.6
     /// Tier overrides: [production-like?][mode][class] → tier.
