@@ -91,7 +91,12 @@ enum Rows {
             destructive: flags?["destructive"]?.boolValue ?? false, irreversible: flags?["irreversible"]?.boolValue ?? false,
             dataLoss: flags?["data_loss"]?.boolValue ?? false, approvalRules: decodeRules(rules), document: document, votes: votes,
             closedBy: row["closed_by"], closedVia: row["closed_via"], closedAt: row["closed_at"], closedReason: row["closed_reason"],
-            consumedAt: row["consumed_at"])
+            consumedAt: row["consumed_at"], consumedBy: row["consumed_by"], run: runRecord(row))
+    }
+
+    static func runRecord(_ row: Row) -> RunRecord? {
+        guard let pid: Int32 = row["run_pid"], let started: Double = row["run_started_at"] else { return nil }
+        return RunRecord(pid: pid, startedAt: started, finishedAt: row["run_finished_at"], exitCode: row["run_exit_code"], signal: row["run_signal"])
     }
 
     /// The classification part of a stored request, as stored and as audited.

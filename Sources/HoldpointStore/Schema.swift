@@ -66,6 +66,18 @@ enum Schema {
                 );
                 """)
         }
+        // v2: consuming approvals and running them (`holdpoint hook`, `holdpoint exec`).
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                ALTER TABLE requests ADD COLUMN consumed_by TEXT;
+                ALTER TABLE requests ADD COLUMN run_pid INTEGER;
+                ALTER TABLE requests ADD COLUMN run_started_at REAL;
+                ALTER TABLE requests ADD COLUMN run_finished_at REAL;
+                ALTER TABLE requests ADD COLUMN run_exit_code INTEGER;
+                ALTER TABLE requests ADD COLUMN run_signal INTEGER;
+                CREATE INDEX requests_action ON requests (action_sha256, agent_id, state);
+                """)
+        }
         return migrator
     }()
 }

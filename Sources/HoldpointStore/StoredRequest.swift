@@ -27,13 +27,17 @@ public struct StoredRequest: Sendable, Equatable {
     public var closedVia: String?
     public var closedAt: Double?
     public var closedReason: String?
-    /// When an executor used the approval (an approval is for one use).
+    /// When an executor used the approval (an approval is for one use), and which one.
     public var consumedAt: Double?
+    public var consumedBy: String?
+    /// What happened when `holdpoint exec` ran the action.
+    public var run: RunRecord?
 
     public init(id: String, createdAt: Double, agentID: String, environment: String, submittedBy: String, onBehalfOf: String?, tier: Tier,
                 operationClass: OperationClass, state: RequestState, expiresAt: Double?, actionSHA256: String, reasons: [Reason],
                 destructive: Bool, irreversible: Bool, dataLoss: Bool, approvalRules: ApprovalRules, document: JSONValue, votes: [Vote],
-                closedBy: String? = nil, closedVia: String? = nil, closedAt: Double? = nil, closedReason: String? = nil, consumedAt: Double? = nil) {
+                closedBy: String? = nil, closedVia: String? = nil, closedAt: Double? = nil, closedReason: String? = nil, consumedAt: Double? = nil,
+                consumedBy: String? = nil, run: RunRecord? = nil) {
         self.id = id
         self.createdAt = createdAt
         self.agentID = agentID
@@ -57,9 +61,41 @@ public struct StoredRequest: Sendable, Equatable {
         self.closedAt = closedAt
         self.closedReason = closedReason
         self.consumedAt = consumedAt
+        self.consumedBy = consumedBy
+        self.run = run
     }
 
     public var requiredApprovals: Int { tier == .gated ? approvalRules.required : 0 }
+}
+
+/// One execution of an action by `holdpoint exec`: the child's pid, when it ran and how it ended.
+public struct RunRecord: Sendable, Equatable {
+    public var pid: Int32
+    public var startedAt: Double
+    public var finishedAt: Double?
+    /// The child's exit status when it exited normally.
+    public var exitCode: Int32?
+    /// The signal that ended it, when one did.
+    public var signal: Int32?
+
+    public init(pid: Int32, startedAt: Double, finishedAt: Double? = nil, exitCode: Int32? = nil, signal: Int32? = nil) {
+        self.pid = pid
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.exitCode = exitCode
+        self.signal = signal
+    }
+
+    public var duration: Double? { finishedAt.map { $0 - startedAt } }
+}
+
+/// What `consume` did with an approval.
+public enum ConsumeResult: Sendable, Equatable {
+    /// The approval was used now, by this caller; it cannot be used again.
+    case consumed(StoredRequest)
+    /// It cannot be used: not approved, already used, or for a different action (the text says which).
+    case refused(String)
+    case notFound
 }
 
 /// What `decide` did.
