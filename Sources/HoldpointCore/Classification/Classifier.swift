@@ -39,8 +39,13 @@ public struct Classification: Sendable, Equatable {
 /// give the same classification, and nothing here touches storage or the terminal.
 public struct Classifier: Sendable {
     public let policy: Policy
+    /// What the gate guards about itself (its files and admin commands): always blocked.
+    public let protection: SelfProtection
 
-    public init(policy: Policy) { self.policy = policy }
+    public init(policy: Policy, protection: SelfProtection = .none) {
+        self.policy = policy
+        self.protection = protection
+    }
 
     public func classify(_ request: ActionRequest) -> Classification {
         let findings = analyze(request)
@@ -125,7 +130,7 @@ public struct Classifier: Sendable {
     /// Everything the analysers can say about the request's action.
     func analyze(_ request: ActionRequest) -> [Finding] {
         var findings: [Finding] = []
-        let shell = ShellAnalyzer(rules: policy.rules)
+        let shell = ShellAnalyzer(rules: policy.rules, protection: protection, cwd: request.workingDirectory)
         switch request.kind {
         case .shell:
             if let command = request.command, !command.isEmpty {
@@ -143,6 +148,9 @@ public struct Classifier: Sendable {
             if let command = request.command, !command.isEmpty {
                 findings += shell.analyze(command)
             }
+        }
+        if request.kind == .file {
+            findings += FileTargetRules.findings(request, protection: protection)
         }
         return findings
     }

@@ -8,6 +8,9 @@ import Foundation
 /// in Python, Node, Perl and Ruby, and reads SQL given to database clients.
 struct ShellAnalyzer {
     let rules: RuleSet
+    var protection: SelfProtection = .none
+    /// Where the command line runs, for relative paths.
+    var cwd: String?
     static let maximumDepth = 12
 
     func analyze(_ line: String) -> [Finding] {
@@ -47,6 +50,11 @@ struct ShellAnalyzer {
             return
         }
         let name = Self.basename(first.text)
+        findings += protection.check(program: name, programWord: first.text, args: Array(words.dropFirst()), cwd: cwd)
+        if first.text.contains("/"), let text = protection.scriptText(first.text, cwd: cwd), text.hasPrefix("#!") {
+            // A script the agent may just have written: what it runs is analysed too.
+            analyze(line: text, depth: depth + 1, into: &findings)
+        }
         if script.definedFunctions.contains(name) {
             findings.append(.unknown("shell-function-call", "calls the shell function '\(name)' defined in the same command line", subject: subject))
             return
@@ -66,6 +74,12 @@ struct ShellAnalyzer {
 
     /// Output redirections write files; to a block device they wipe it.
     private func checkRedirections(_ command: SimpleCommand, into findings: inout [Finding]) {
+        for redirection in command.redirections where !redirection.target.isDynamic && !redirection.op.hasPrefix("<<") {
+            let writing = redirection.isOutput && !redirection.op.contains("<") || redirection.op == "<>"
+            if let finding = protection.checkPath(redirection.target.text, writing: writing, cwd: cwd, subject: "\(redirection.op) \(redirection.target.text)") {
+                findings.append(finding)
+            }
+        }
         for redirection in command.redirections where redirection.isOutput && !redirection.op.contains("<") {
             let target = redirection.target.text
             if target.hasPrefix("&") || ["/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"].contains(target) || target.hasPrefix("/dev/fd/") {
@@ -243,6 +257,11 @@ struct ShellAnalyzer {
             }
             analyze(line: args.map(\.text).joined(separator: " "), depth: depth + 1, into: &findings)
             return true
+        case "source", ".":
+            guard let file = args.first else { return false }
+            findings.append(.unknown("shell-script-file", "reads and runs the script \(file.text) in the current shell", subject: subject))
+            if !file.isDynamic, let text = protection.scriptText(file.text, cwd: cwd) { analyze(line: text, depth: depth + 1, into: &findings) }
+            return true
         case "sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "busybox-sh", "rbash":
             analyzeShellInvocation(name: name, args: args, command: command, depth: depth, subject: subject, into: &findings)
             return true
@@ -303,7 +322,12 @@ struct ShellAnalyzer {
             return
         }
         if i < args.count {
-            findings.append(.unknown("shell-script-file", "runs the script \(args[i].text), whose contents Holdpoint cannot see", subject: subject))
+            if let text = protection.scriptText(args[i].text, cwd: cwd) {
+                findings.append(.unknown("shell-script-file", "runs the script \(args[i].text), which may change after this check (its current contents are analysed too)", subject: subject))
+                analyze(line: text, depth: depth + 1, into: &findings)
+            } else {
+                findings.append(.unknown("shell-script-file", "runs the script \(args[i].text), whose contents Holdpoint cannot see", subject: subject))
+            }
             return
         }
         if !command.stdinTexts.isEmpty {

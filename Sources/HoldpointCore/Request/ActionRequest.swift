@@ -50,6 +50,11 @@ public struct ActionRequest: Sendable, Equatable {
     public var operation: String?
     public var command: String?
     public var targets: [String]
+    /// The directory the action runs in (`action.cwd`): relative paths mean something only
+    /// with it, so it is part of what an approval covers.
+    public var workingDirectory: String?
+    /// Text the action writes into a file (`action.content`), for file actions.
+    public var content: String?
     public var summary: String?
     public var reasoning: [String]
     public var impact: Impact

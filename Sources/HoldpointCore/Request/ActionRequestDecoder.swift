@@ -50,6 +50,8 @@ public enum ActionRequestDecoder {
             throw RequestError(field: "action.operation", message: "required: give action.operation or action.command")
         }
         let targets = try fields.optionalStringArray("action.targets") ?? []
+        let workingDirectory = try fields.optionalString("action.cwd")
+        let content = try fields.optionalString("action.content")
         let summary = try fields.optionalString("summary")
         let reasoning = try fields.optionalStringArray("reasoning") ?? []
 
@@ -100,6 +102,8 @@ public enum ActionRequestDecoder {
             operation: operation,
             command: command,
             targets: targets,
+            workingDirectory: workingDirectory,
+            content: content,
             summary: summary,
             reasoning: reasoning,
             impact: impact,

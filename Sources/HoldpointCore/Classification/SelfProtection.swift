@@ -1,0 +1,238 @@
+import Foundation
+
+/// What the gate guards about itself, so an agent cannot approve its own action or loosen
+/// its own policy: Holdpoint's files (the queue, the audit head, the signing key, the
+/// policy, the agents' hook settings) and its reviewer and admin commands.
+///
+/// The classifier consults it for every command it finds, after unwrapping `sudo`,
+/// `bash -c`, `env` and the rest, for every redirection, for every file an action writes,
+/// and for text an agent writes into a file (a script it could run next). What it finds is
+/// *blocked*, which also means audited: blocked actions are recorded like any other.
+///
+/// This is defence in depth. In file mode anyone who can write the queue file can forge a
+/// decision; agents that must not be able to are run under another user (see README).
+public struct SelfProtection: Sendable {
+    /// Files no agent may change: the queue (with its -wal and -shm), the audit head, the policy.
+    public var protectedFiles: [String]
+    /// Files no agent may even read: the audit signing key.
+    public var secretFiles: [String]
+    /// Directories whose contents are protected (Holdpoint's state directory).
+    public var protectedDirectories: [String]
+    /// The running `holdpoint` binary, to recognise it under another path or name.
+    public var binaryPath: String?
+    /// For `~` in paths.
+    public var homeDirectory: String?
+    /// For relative paths when the action does not say where it runs.
+    public var workingDirectory: String?
+    /// Whether to look at the file system: follow links (a symlink or hard link to the queue
+    /// is the queue) and read scripts named on a command line to analyse what they run.
+    public var inspectFiles: Bool
+
+    /// No protection: classification as a pure function of the request (benchmarks, tests).
+    public static let none = SelfProtection(protectedFiles: [], secretFiles: [], protectedDirectories: [], binaryPath: nil,
+                                            homeDirectory: nil, workingDirectory: nil, inspectFiles: false)
+
+    public init(protectedFiles: [String], secretFiles: [String], protectedDirectories: [String], binaryPath: String?,
+                homeDirectory: String?, workingDirectory: String?, inspectFiles: Bool) {
+        self.homeDirectory = homeDirectory
+        self.workingDirectory = workingDirectory
+        self.inspectFiles = inspectFiles
+        self.binaryPath = binaryPath
+        self.protectedFiles = protectedFiles.map { PathText.normalize($0, relativeTo: workingDirectory, home: homeDirectory) }
+        self.secretFiles = secretFiles.map { PathText.normalize($0, relativeTo: workingDirectory, home: homeDirectory) }
+        self.protectedDirectories = protectedDirectories.map { PathText.normalize($0, relativeTo: workingDirectory, home: homeDirectory) }
+        var identities: [FileIdentity] = []
+        var secretIdentities: [FileIdentity] = []
+        if inspectFiles {
+            identities = self.protectedFiles.compactMap(FileIdentity.of)
+            secretIdentities = self.secretFiles.compactMap(FileIdentity.of)
+        }
+        self.protectedIdentities = identities
+        self.secretIdentities = secretIdentities
+        self.binaryIdentity = inspectFiles ? binaryPath.flatMap(FileIdentity.of) : nil
+    }
+
+    private let protectedIdentities: [FileIdentity]
+    private let secretIdentities: [FileIdentity]
+    private let binaryIdentity: FileIdentity?
+
+    public var isActive: Bool { !protectedFiles.isEmpty || !secretFiles.isEmpty || !protectedDirectories.isEmpty || binaryPath != nil }
+
+    /// Reviewer and admin commands: for humans only.
+    static let adminCommands: Set<String> = ["decide", "resume", "review", "halt"]
+
+    /// The agents' own hook settings: writing them would switch the gate off.
+    static let hookSettings: [Glob] = [
+        Glob("*/.claude/settings.json|*/.claude/settings.local.json|/etc/claude-code/*"),
+        Glob("*/.codex/hooks.json|*/.codex/config.toml|*/.gemini/settings.json|*/.cursor/hooks.json"),
+    ]
+
+    /// Programs that only read the files they are given.
+    static let readers: Set<String> = ["cat", "less", "more", "head", "tail", "ls", "stat", "wc", "file", "grep", "egrep", "fgrep", "rg",
+                                       "diff", "cmp", "sha256sum", "sha1sum", "md5sum", "du", "realpath", "readlink", "test", "[", "holdpoint"]
+
+    static func blocked(_ rule: String, _ message: String, subject: String) -> Finding {
+        Finding(rule: rule, message: message, effect: RuleEffect(operationClass: .unknown, tier: .blocked), subject: subject)
+    }
+
+    // MARK: - Commands
+
+    /// Findings for one command (after unwrapping): a Holdpoint admin command, or a path
+    /// argument that names a protected file.
+    func check(program: String, programWord: String, args: [ShellWord], cwd: String?) -> [Finding] {
+        var findings: [Finding] = []
+        let subject = ([programWord] + args.map(\.text)).joined(separator: " ")
+        let words = [ShellWord(text: programWord)] + args
+        // `holdpoint decide`, `/opt/bin/holdpoint resume`, `swift run holdpoint decide`, a renamed copy of the binary.
+        for (i, word) in words.enumerated() where !word.isDynamic && isHoldpoint(word.text, cwd: cwd) {
+            if let sub = Self.subcommand(after: i, in: words), Self.adminCommands.contains(sub) {
+                findings.append(Self.blocked("holdpoint-admin-command", "an agent may not run `holdpoint \(sub)`: reviewer and admin commands are for humans", subject: subject))
+                break
+            }
+        }
+        if findings.isEmpty, let decide = words.firstIndex(where: { $0.text == "decide" }),
+           words[(decide + 1)...].prefix(3).contains(where: { Self.looksLikeRequestID($0.text) }) {
+            findings.append(Self.blocked("holdpoint-admin-command", "looks like a Holdpoint decision (`decide ID …`) made by an agent", subject: subject))
+        }
+        guard isActive else { return findings }
+        let reader = Self.readers.contains(program)
+        for word in args where !word.isDynamic {
+            for candidate in Self.pathCandidates(word.text) {
+                if let finding = checkPath(candidate, writing: !reader, cwd: cwd, subject: subject) {
+                    findings.append(finding)
+                }
+            }
+        }
+        return findings
+    }
+
+    /// The first word after `holdpoint` that is not a global option or its value.
+    static func subcommand(after index: Int, in words: [ShellWord]) -> String? {
+        var j = index + 1
+        while j < words.count {
+            let text = words[j].text
+            if ["--queue", "--audit", "--policy"].contains(text) { j += 2; continue }
+            if text.hasPrefix("-") { j += 1; continue }
+            return text
+        }
+        return nil
+    }
+
+    static func looksLikeRequestID(_ text: String) -> Bool {
+        text.utf8.count == 26 && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) }
+    }
+
+    func isHoldpoint(_ word: String, cwd: String?) -> Bool {
+        if ShellAnalyzer.basename(word) == "holdpoint" { return true }
+        guard word.contains("/"), let binaryIdentity else { return false }
+        return FileIdentity.of(PathText.normalize(word, relativeTo: cwd ?? workingDirectory, home: homeDirectory)) == binaryIdentity
+    }
+
+    /// `--queue=/x`, `of=/x`, `-o/x` carry paths after a prefix.
+    static func pathCandidates(_ word: String) -> [String] {
+        var out = [word]
+        if let eq = word.firstIndex(of: "="), word[word.index(after: eq)...].contains("/") || word[word.index(after: eq)...].hasPrefix("~") {
+            out.append(String(word[word.index(after: eq)...]))
+        }
+        return out
+    }
+
+    // MARK: - Paths
+
+    /// A finding when `path` is protected: writing a protected file, or touching the key at all.
+    func checkPath(_ raw: String, writing: Bool, cwd: String?, subject: String) -> Finding? {
+        let path = PathText.normalize(raw, relativeTo: cwd ?? workingDirectory, home: homeDirectory)
+        let wildcard = raw.contains("*") || raw.contains("?")
+        func hits(_ list: [String]) -> String? {
+            if let exact = list.first(where: { $0 == path }) { return exact }
+            if wildcard, let matched = list.first(where: { Glob(path).matches($0) }) { return matched }
+            return nil
+        }
+        let identity = inspectFiles && !wildcard ? FileIdentity.of(path) : nil
+        if let secret = hits(secretFiles) ?? identity.flatMap({ id in secretIdentities.firstIndex(of: id).map { secretFiles[$0] } }) {
+            return Self.blocked("holdpoint-signing-key", "an agent may not touch Holdpoint's audit signing key (\(secret))", subject: subject)
+        }
+        guard writing else { return nil }
+        if let file = hits(protectedFiles) ?? identity.flatMap({ id in protectedIdentities.firstIndex(of: id).map { protectedFiles[$0] } }) {
+            return Self.blocked("holdpoint-protected-file", "an agent may not change Holdpoint's own files (\(file)): the queue, the audit log and the policy are for humans", subject: subject)
+        }
+        if let directory = protectedDirectories.first(where: { path == $0 || path.hasPrefix($0 + "/") || (wildcard && Glob(path).matches($0 + "/x")) }) {
+            return Self.blocked("holdpoint-protected-file", "an agent may not change files in Holdpoint's state directory (\(directory))", subject: subject)
+        }
+        if Self.hookSettings.contains(where: { $0.matches(path) }) {
+            return Self.blocked("agent-hook-settings", "an agent may not change its own hook settings (\(path)): that would switch the gate off", subject: subject)
+        }
+        return nil
+    }
+
+    /// Findings for a file an action writes.
+    public func checkWrite(_ path: String, cwd: String?) -> Finding? {
+        checkPath(path, writing: true, cwd: cwd, subject: path)
+    }
+
+    /// Findings for text an agent writes into a file: a script that would run Holdpoint's
+    /// admin commands or touch its files is blocked before it exists.
+    public func checkText(_ text: String, subject: String) -> [Finding] {
+        var findings: [Finding] = []
+        let lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == ";" || $0 == "&" || $0 == "|" })
+        for line in lines where line.contains("holdpoint") || line.contains("decide") {
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\"" || $0 == "'" || $0 == "(" || $0 == ")" || $0 == "," || $0 == "[" || $0 == "]" })
+                .map { ShellWord(text: String($0)) }
+            for (i, word) in words.enumerated() where ShellAnalyzer.basename(word.text) == "holdpoint" {
+                if let sub = Self.subcommand(after: i, in: words), Self.adminCommands.contains(sub) {
+                    findings.append(Self.blocked("holdpoint-admin-command", "writes a script that runs `holdpoint \(sub)`: reviewer and admin commands are for humans", subject: subject))
+                    return findings
+                }
+            }
+        }
+        for file in secretFiles + protectedFiles where text.contains(file) {
+            findings.append(Self.blocked("holdpoint-protected-file", "writes a file that names Holdpoint's own file \(file)", subject: subject))
+            return findings
+        }
+        return findings
+    }
+
+    /// A script named on a command line, when it may be read: its text, or nil.
+    func scriptText(_ path: String, cwd: String?) -> String? {
+        guard inspectFiles else { return nil }
+        let full = PathText.normalize(path, relativeTo: cwd ?? workingDirectory, home: homeDirectory)
+        guard let handle = FileHandle(forReadingAtPath: full) else { return nil }
+        defer { try? handle.close() }
+        guard let data = try? handle.read(upToCount: 256 * 1024) else { return nil }
+        return String(bytes: data, encoding: .utf8)
+    }
+}
+
+/// A file's device and inode: a link to a protected file is that file.
+struct FileIdentity: Sendable, Equatable {
+    let device: UInt64
+    let inode: UInt64
+
+    static func of(_ path: String) -> FileIdentity? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+}
+
+/// Lexical path handling: `~`, relative paths, `.` and `..`, repeated slashes.
+public enum PathText {
+    public static func normalize(_ path: String, relativeTo cwd: String?, home: String?) -> String {
+        var text = path
+        if text == "~" || text.hasPrefix("~/"), let home { text = home + text.dropFirst() }
+        if !text.hasPrefix("/"), let cwd { text = cwd + "/" + text }
+        var parts: [Substring] = []
+        for part in text.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+            parts.append(part)
+        }
+        let joined = parts.joined(separator: "/")
+        return text.hasPrefix("/") ? "/" + joined : joined
+    }
+
+    /// Whether `path` is `directory` or inside it.
+    public static func isInside(_ path: String, _ directory: String) -> Bool {
+        directory == "/" || path == directory || path.hasPrefix(directory.hasSuffix("/") ? directory : directory + "/")
+    }
+}
