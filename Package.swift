@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
     ],
     targets: [
         .target(
@@ -43,6 +45,18 @@ let package = Package(
             name: "HoldpointConsole",
             dependencies: ["HoldpointCore", "HoldpointStore", "Yams"]
         ),
+        // The runtime boundary: agent hooks, the gate they share with `exec`, and the executor.
+        .target(
+            name: "HoldpointGate",
+            dependencies: [
+                "HoldpointCore",
+                "HoldpointStore",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // Async-signal-safe crash and watchdog handlers: a hook that dies still says "deny".
+        .target(name: "CFailClosed"),
         .systemLibrary(
             name: "CNcurses",
             providers: [.apt(["libncurses-dev"])]
@@ -58,6 +72,8 @@ let package = Package(
                 "HoldpointStore",
                 "HoldpointConsole",
                 "HoldpointTerminal",
+                "HoldpointGate",
+                "CFailClosed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,6 +88,10 @@ let package = Package(
         .testTarget(
             name: "HoldpointStoreTests",
             dependencies: ["HoldpointCore", "HoldpointStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "HoldpointGateTests",
+            dependencies: ["HoldpointCore", "HoldpointStore", "HoldpointGate"]
         ),
         .testTarget(
             name: "HoldpointConsoleTests",

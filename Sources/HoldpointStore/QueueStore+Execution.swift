@@ -37,6 +37,9 @@ extension QueueStore {
                 return .refused(why)
             }
             guard stored.state == .approved else { return try refuse("request \(id) is \(stored.state.rawValue), not approved") }
+            if let halt = try activeHalt(db, agent: stored.agentID) {
+                return try refuse("agent \(stored.agentID) is halted by \(halt.by) (\(halt.reason)); its approvals cannot be used until it is resumed")
+            }
             if let used = stored.consumedAt {
                 return try refuse("the approval of \(id) was already used at \(Clock.iso8601(used))\(stored.consumedBy.map { " by \($0)" } ?? ""); an approval is for one use")
             }

@@ -281,11 +281,14 @@ public final class QueueStore: Sendable {
         try read { db in try Rows.fetchAll(filter, db: db) }
     }
 
-    /// Blocks until request `id` leaves `pending`, polling the file (one indexed read every
-    /// `pollInterval`, sleeping in between: no busy-wait). At the deadline the waiter itself
-    /// records the expiry, so an agent learns of it even when no other process is running.
-    /// Returns nil for an unknown id; returns the still-pending request at `giveUpAt`.
-    public func waitForDecision(id: String, giveUpAt: Double? = nil, pollInterval: Double = 0.025) throws(StoreError) -> StoredRequest? {
+    /// Blocks until request `id` leaves `pending`, polling the file (one indexed read, then
+    /// sleep: no busy-wait). Polls start every 10 ms and back off to `pollInterval`, so a
+    /// quick decision is seen quickly and a long hold costs a few reads a second. At the
+    /// deadline the waiter itself records the expiry, so an agent learns of it even when no
+    /// other process is running. Returns nil for an unknown id; returns the still-pending
+    /// request at `giveUpAt`.
+    public func waitForDecision(id: String, giveUpAt: Double? = nil, pollInterval: Double = 0.1) throws(StoreError) -> StoredRequest? {
+        var interval = min(0.01, pollInterval)
         while true {
             guard let request = try request(id: id) else { return nil }
             if request.state != .pending { return request }
@@ -295,8 +298,9 @@ public final class QueueStore: Sendable {
                 continue
             }
             if let giveUpAt, now >= giveUpAt { return request }
-            let untilDeadline = (request.expiresAt ?? .infinity) - now
-            usleep(UInt32(max(0.001, min(pollInterval, untilDeadline)) * 1_000_000))
+            let untilDeadline = min(request.expiresAt ?? .infinity, giveUpAt ?? .infinity) - now
+            usleep(UInt32(max(0.001, min(interval, untilDeadline)) * 1_000_000))
+            interval = min(interval * 1.5, pollInterval)
         }
     }
 

@@ -24,7 +24,7 @@ struct Check: ParsableCommand {
     func run() throws {
         let policy = try global.loadPolicy()
         let request = try RequestInput.read(command: command, agent: agentOptions)
-        let classification = Classifier(policy: policy).classify(request)
+        let classification = Classifier(policy: policy, protection: global.selfProtection(workingDirectory: request.workingDirectory)).classify(request)
         if json {
             Terminal.print(JSONWriter.pretty(VerdictJSON.check(request: request, classification: classification, policy: policy)))
         } else {

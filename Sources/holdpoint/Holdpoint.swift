@@ -3,8 +3,7 @@ import Foundation
 import HoldpointCore
 import HoldpointStore
 
-@main
-struct Holdpoint: ParsableCommand {
+struct Holdpoint: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "holdpoint",
         abstract: "A hold point for AI agents: no action past a line of risk runs without a named human's approval.",
@@ -15,7 +14,7 @@ struct Holdpoint: ParsableCommand {
         decide: 0 recorded, 6 no longer pending, 77 not allowed to decide.
         """,
         version: "0.1.0",
-        subcommands: [Check.self, Submit.self, Review.self, Demo.self, Wait.self, List.self, Decide.self, HaltCommand.self, Resume.self, AuditCommand.self, PolicyCommand.self]
+        subcommands: [Check.self, Submit.self, Exec.self, Hook.self, Review.self, Demo.self, Wait.self, List.self, Decide.self, HaltCommand.self, Resume.self, AuditCommand.self, PolicyCommand.self]
     )
 }
 
@@ -51,6 +50,25 @@ struct GlobalOptions: ParsableArguments {
     /// Opens the queue or exits 69: an agent that cannot reach the queue is denied.
     func openQueue() throws -> QueueStore {
         try queueCall { () throws(StoreError) in try QueueStore(path: queuePath, auditHeadPath: auditPath) }
+    }
+
+    /// What an agent may not touch: this queue's files, the audit head and key, the policy,
+    /// the state directory, and the binary itself under any name.
+    func selfProtection(workingDirectory: String? = nil) -> SelfProtection {
+        let cwd = workingDirectory ?? FileManager.default.currentDirectoryPath
+        let home = ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        let queue = PathText.normalize(queuePath, relativeTo: FileManager.default.currentDirectoryPath, home: home)
+        var files = [queue, queue + "-wal", queue + "-shm", queue + "-journal", auditPath ?? queue + ".audit-head"]
+        if let policyPath { files.append(policyPath) }
+        return SelfProtection(protectedFiles: files, secretFiles: [queue + ".audit-key"], protectedDirectories: [StateDirectory.path],
+                              binaryPath: Self.executablePath, homeDirectory: home, workingDirectory: cwd, inspectFiles: true)
+    }
+
+    static var executablePath: String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Loads the effective policy or exits 78: an invalid policy never falls back to allowing.

@@ -202,13 +202,14 @@ extension ActionRequest {
     /// hooks build them. Goes through the same decoder, so it is valid by construction.
     public static func shellCommand(
         _ command: String, environment: String, agentID: String, mode: AgentMode,
-        kind: ActionKind = .shell, extra: [(key: String, value: JSONValue)] = []
+        kind: ActionKind = .shell, extra: [(key: String, value: JSONValue)] = [],
+        actionExtra: [(key: String, value: JSONValue)] = []
     ) throws(RequestError) -> ActionRequest {
         var document: [(key: String, value: JSONValue)] = [
             ("schema", .string(schemaName)),
             ("agent", .object([("id", .string(agentID)), ("mode", .string(mode.rawValue))])),
             ("environment", .string(environment)),
-            ("action", .object([("kind", .string(kind.rawValue)), ("command", .string(command))])),
+            ("action", .object([("kind", .string(kind.rawValue)), ("command", .string(command))] + actionExtra)),
         ]
         document.append(contentsOf: extra)
         return try ActionRequestDecoder.decode(.object(document))

@@ -1,0 +1,119 @@
+import HoldpointCore
+import HoldpointStore
+
+/// The runtime boundary's one decision: may this exact action run now?
+///
+/// Shared by the agent hooks and `holdpoint exec`. Allowed and blocked actions are recorded
+/// and answered at once. A gated action is held: an approved, unused request for the same
+/// agent, environment and action hash is used (once); a pending one is waited on rather
+/// than duplicated; otherwise the action is queued and waited on, up to `hold` seconds.
+public struct Gate: Sendable {
+    public let store: QueueStore
+    /// The OS user the agent runs as (the submitter, for the self-approval rule).
+    public let identity: Identity
+    /// What uses approvals through this gate (`hook claude-code`, `exec`), as recorded.
+    public let consumer: String
+
+    public init(store: QueueStore, identity: Identity, consumer: String) {
+        self.store = store
+        self.identity = identity
+        self.consumer = consumer
+    }
+
+    public enum Outcome: Sendable, Equatable {
+        /// Autonomous or supervised: recorded, may run.
+        case allowed(StoredRequest)
+        /// Approved by reviewers; the approval was used now and cannot be used again.
+        case approved(StoredRequest)
+        /// Blocked by policy, rejected, expired or halted: must not run.
+        case denied(StoredRequest)
+        /// Still waiting for reviewers when the hold ran out.
+        case pending(StoredRequest)
+        /// The approval exists but could not be used (used already, changed, halted).
+        case refused(StoredRequest, String)
+
+        public var request: StoredRequest {
+            switch self {
+            case .allowed(let r), .approved(let r), .denied(let r), .pending(let r), .refused(let r, _): return r
+            }
+        }
+
+        public var mayRun: Bool {
+            switch self {
+            case .allowed, .approved: return true
+            default: return false
+            }
+        }
+    }
+
+    /// Decides `request` (classified as `classification`), holding a gated action up to `hold`
+    /// seconds. `deadline` caps the request's own expiry (as `submit --timeout` does).
+    public func admit(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules,
+                      hold: Double, deadline: Double? = nil) throws(StoreError) -> Outcome {
+        if classification.tier == .gated, try store.halt(for: request.agentID) == nil,
+           let existing = try store.reusable(agent: request.agentID, environment: request.environment, actionSHA256: request.actionSHA256) {
+            if existing.state == .approved { return try use(existing) }
+            return try wait(existing, hold: hold)
+        }
+        let stored = try store.submit(request, classification: classification, approvals: approvals, submitter: identity, deadline: deadline)
+        switch stored.state {
+        case .allowed: return .allowed(stored)
+        case .pending: return try wait(stored, hold: hold)
+        default: return .denied(stored)
+        }
+    }
+
+    private func wait(_ pending: StoredRequest, hold: Double) throws(StoreError) -> Outcome {
+        guard hold > 0 else { return .pending(pending) }
+        guard let final = try store.waitForDecision(id: pending.id, giveUpAt: Clock.now() + hold) else {
+            throw StoreError(.notFound, "request \(pending.id) disappeared from the queue while waiting")
+        }
+        switch final.state {
+        case .pending: return .pending(final)
+        case .approved: return try use(final)
+        default: return .denied(final)
+        }
+    }
+
+    private func use(_ approved: StoredRequest) throws(StoreError) -> Outcome {
+        switch try store.consume(id: approved.id, actionSHA256: approved.actionSHA256, consumer: consumer, by: identity) {
+        case .consumed(let used): return .approved(used)
+        case .refused(let why): return .refused(approved, why)
+        case .notFound: throw StoreError(.notFound, "request \(approved.id) disappeared from the queue")
+        }
+    }
+}
+
+/// What the agent (the model behind it) is told, worded so it can act on it.
+public enum GateMessage {
+    public static func text(for outcome: Gate.Outcome, now: Double = Clock.now()) -> String {
+        let r = outcome.request
+        switch outcome {
+        case .allowed:
+            return "holdpoint: allowed (\(r.tier.rawValue); request \(r.id), recorded)"
+        case .approved:
+            let by = r.votes.filter { $0.verdict == .approve }.map(\.reviewer).joined(separator: ", ")
+            return "holdpoint: approved by \(by)\(r.closedReason.map { $0.isEmpty ? "" : ": \($0)" } ?? ""); request \(r.id) (this approval is now used)"
+        case .pending:
+            let deadline = r.expiresAt.map { " before \(Clock.iso8601($0))" } ?? ""
+            return "holdpoint: awaiting approval ID \(r.id); run the same action again once approved. A human reviewer decides in `holdpoint review`\(deadline); without a decision it is denied. Do not work around this check; meanwhile, continue with other work or explain to the user what you need."
+        case .refused(_, let why):
+            return "holdpoint: denied: \(why)"
+        case .denied:
+            switch r.state {
+            case .blocked:
+                let rules = r.reasons.filter { $0.tier == .blocked }.prefix(3).map { "\($0.rule): \($0.message)" }.joined(separator: "; ")
+                return "holdpoint: blocked by policy (\(rules)); request \(r.id). This action never runs here, with or without approval. Do not retry it or a variant of it; choose a smaller, reversible step, or ask the user to do this themselves."
+            case .rejected:
+                let vote = r.votes.last { $0.verdict == .reject }
+                return "holdpoint: rejected by \(vote?.reviewer ?? r.closedBy ?? "a reviewer"): \(vote?.reason ?? r.closedReason ?? ""); request \(r.id). Do not retry the same action; change the approach."
+            case .expired:
+                return "holdpoint: request \(r.id) expired: no reviewer decided before the deadline, which is a denial. Ask the user before trying again."
+            case .halted:
+                return "holdpoint: agent \(r.agentID) is halted (\(r.closedReason ?? "kill switch")); request \(r.id) is refused. Stop and wait for a human."
+            default:
+                return "holdpoint: request \(r.id) is \(r.state.rawValue); denied"
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import ArgumentParser
+import CFailClosed
+import Foundation
+import HoldpointCore
+import HoldpointGate
+import HoldpointStore
+
+extension AgentClient: ExpressibleByArgument {}
+
+/// `holdpoint hook claude-code|codex|gemini|cursor`: the agent client's pre-tool hook.
+///
+/// Reads the client's hook JSON on stdin and answers in the client's own format. It never
+/// lets an action through by failing: every error on the way (bad input, bad policy, an
+/// unusable queue) is answered with an explicit deny naming the cause, and a crash, a
+/// signal or a hang past the watchdog answers exit 2 (see `HookEntry`).
+struct Hook: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Agent client hook: allow, deny, or hold a tool call for a reviewer (stdin/stdout in the client's format).",
+        discussion: """
+        Clients: claude-code (PreToolUse), codex (PreToolUse), gemini (BeforeTool), cursor (beforeShellExecution,
+        beforeMCPExecution). A gated action is queued and held up to --hold seconds; approved → allow (the approval is
+        used), rejected/expired/halted → deny, still pending → deny "awaiting approval ID …; run the same action again
+        once approved". Set the client's hook timeout at least 10 seconds above --hold.
+        Every failure denies: exit 0 with the client's deny document, or exit 2 with the reason on stderr.
+        """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var agentOptions: AgentOptions
+
+    @Argument(help: ArgumentHelp("The agent client: \(AgentClient.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "client"))
+    var client: AgentClient
+
+    @Option(name: .long, help: ArgumentHelp("Seconds to hold a gated action waiting for a decision before denying it as awaiting approval.", valueName: "seconds"))
+    var hold: Double = 45
+
+    func validate() throws {
+        guard hold >= 0, hold <= 3600 else { throw ValidationError("--hold: expected 0 to 3600 seconds, got \(hold)") }
+    }
+
+    /// The watchdog: the answer must reach the client before its own timeout.
+    var watchdogSeconds: UInt32 { UInt32(hold.rounded(.up)) + 5 }
+
+    func run() throws {
+        let reply = answer()
+        HookEntry.emit(reply)
+        throw ExitCode(reply.exitCode)
+    }
+
+    /// The answer to the hook input on stdin. Never throws: failures are denials.
+    func answer() -> HookReply {
+        HookAnswer.reply(decide(), client: client)
+    }
+
+    func decide() -> HookDecision {
+        let stage = "reading the hook input"
+        do {
+            let bytes = try Terminal.readStandardInput(limit: HookInput.maximumSize)
+            let call = try HookInput.parse(bytes, client: client)
+            return try decide(call)
+        } catch let error as HookInputError {
+            return .deny(reason: "holdpoint: denied (fail closed): bad hook input: \(error.description)")
+        } catch {
+            return .deny(reason: "holdpoint: denied (fail closed) while \(stage): \(error)")
+        }
+    }
+
+    private func decide(_ call: ToolCall) throws -> HookDecision {
+        let policy: Policy
+        do {
+            policy = try PolicyLoader.load(policyFile: global.policyPath)
+        } catch {
+            return .deny(reason: "holdpoint: denied (fail closed): the policy is invalid, so nothing is allowed: \(error.description)")
+        }
+        let agentID = agentOptions.agent ?? ProcessInfo.processInfo.environment["HOLDPOINT_AGENT"].flatMap { $0.isEmpty ? nil : $0 } ?? client.rawValue
+        let request: ActionRequest
+        do {
+            request = try ToolMapping.request(for: call, environment: agentOptions.environment, agentID: agentID, mode: agentOptions.mode)
+        } catch {
+            return .deny(reason: "holdpoint: denied (fail closed): cannot describe this \(call.toolName) call as an action: \(error.description)")
+        }
+        let protection = global.selfProtection(workingDirectory: request.workingDirectory)
+        let classification = Classifier(policy: policy, protection: protection).classify(request)
+        let outcome: Gate.Outcome
+        do {
+            let store = try QueueStore(path: global.queuePath, auditHeadPath: global.auditPath)
+            let gate = Gate(store: store, identity: SystemIdentity.current(), consumer: "hook \(client.rawValue)")
+            outcome = try gate.admit(request, classification: classification, approvals: policy.approvals, hold: hold)
+        } catch {
+            return .deny(reason: "holdpoint: denied (fail closed): the approval queue is unavailable (\(error.description)); nothing runs until it is back")
+        }
+        let message = GateMessage.text(for: outcome)
+        return outcome.mayRun ? .allow(reason: message) : .deny(reason: message)
+    }
+}
+
+/// The hook's process-level guard, installed before anything can fail.
+enum HookEntry {
+    static func run(_ arguments: [String]) -> Never {
+        hp_fail_closed_install("holdpoint hook: internal failure; the action is denied (fail closed)", 2)
+        hp_fail_closed_watchdog(55)
+        let reply: HookReply
+        do {
+            let command = try Holdpoint.parseAsRoot(arguments)
+            if let hook = command as? Hook {
+                hp_fail_closed_watchdog(hook.watchdogSeconds)
+                reply = hook.answer()
+            } else {
+                reply = HookReply(stdout: "", stderr: "holdpoint hook: not a hook invocation; the action is denied (fail closed)\n", exitCode: 2)
+            }
+        } catch {
+            if Holdpoint.exitCode(for: error) == .success { Holdpoint.exit(withError: error) }  // --help
+            let message = Holdpoint.message(for: error).split(separator: "\n").first.map(String.init) ?? "bad arguments"
+            reply = HookReply(stdout: "", stderr: "holdpoint hook: \(message); the action is denied (fail closed)\n", exitCode: 2)
+        }
+        emit(reply)
+        exit(reply.exitCode)
+    }
+
+    /// Writes the answer. If stdout cannot take it, the client learns nothing from stdout,
+    /// so the answer becomes exit 2 with the reason on stderr.
+    static func emit(_ reply: HookReply) {
+        if !reply.stderr.isEmpty { _ = writeAll(STDERR_FILENO, reply.stderr) }
+        if !reply.stdout.isEmpty, !writeAll(STDOUT_FILENO, reply.stdout) {
+            _ = writeAll(STDERR_FILENO, "holdpoint hook: cannot write the answer to stdout; the action is denied (fail closed)\n")
+            exit(2)
+        }
+    }
+
+    static func writeAll(_ fd: Int32, _ text: String) -> Bool {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { buffer in write(fd, buffer.baseAddress! + offset, buffer.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }
+            offset += n
+        }
+        return true
+    }
+}
+
+@main
+enum Entry {
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "hook" { HookEntry.run(arguments) }
+        await Holdpoint.main()
+    }
+}
