@@ -72,13 +72,13 @@ struct Exec: AsyncParsableCommand {
             }
         }
         guard outcome.mayRun else {
-            Terminal.error(SafeText.escape(GateMessage.text(for: outcome)))
+            Terminal.error(Self.message(outcome))
             switch outcome {
             case .refused: throw ExitCode(ExitCodes.blocked)
             default: throw ExitCode(QueueOutput.exitCode(for: outcome.request.state))
             }
         }
-        if case .approved(let approved) = outcome { Terminal.error(SafeText.escape(GateMessage.text(for: .approved(approved)))) }
+        if case .approved(let approved) = outcome { Terminal.error(Self.message(.approved(approved))) }
         // Like a shell waiting for its job: Ctrl-C and Ctrl-\ are for the child (which gets
         // default dispositions); this process stays to record how it ended.
         signal(SIGINT, SIG_IGN)
@@ -91,6 +91,11 @@ struct Exec: AsyncParsableCommand {
         }
         if let signal = result.signal { throw ExitCode(128 + signal) }
         throw ExitCode(result.exitCode ?? 1)
+    }
+
+    static func message(_ outcome: Gate.Outcome) -> String {
+        let text = GateMessage.text(for: outcome)
+        return SafeText.escape(text.hasPrefix("holdpoint: ") ? String(text.dropFirst(11)) : text)
     }
 
     /// `--approval ID`: the approval must be for exactly this action; it is used once.

@@ -32,6 +32,19 @@ enum QueueOutput {
         } else {
             members.append(("decision", .null))
         }
+        if let used = r.consumedAt {
+            members.append(("consumed", .object([("at", .string(Clock.iso8601(used))), ("by", r.consumedBy.map(JSONValue.string) ?? .null)])))
+        }
+        if let run = r.run {
+            members.append(("run", .object([
+                ("pid", .number(Double(run.pid))),
+                ("started_at", .string(Clock.iso8601(run.startedAt))),
+                ("finished_at", run.finishedAt.map { .string(Clock.iso8601($0)) } ?? .null),
+                ("duration_ms", run.duration.map { .number(($0 * 1000).rounded()) } ?? .null),
+                ("exit_code", run.exitCode.map { .number(Double($0)) } ?? .null),
+                ("signal", run.signal.map { .number(Double($0)) } ?? .null),
+            ])))
+        }
         members.append(("votes", .array(r.votes.map { v in
             .object([("by", .string(v.reviewer)), ("via", .string(v.via)), ("verdict", .string(v.verdict.rawValue)),
                      ("reason", .string(v.reason)), ("at", .string(Clock.iso8601(v.at)))])
