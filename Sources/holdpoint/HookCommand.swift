@@ -144,7 +144,9 @@ enum HookEntry {
 enum Entry {
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
-        if arguments.first == "hook" { HookEntry.run(arguments) }
+        // Help is for people at a terminal; every other hook invocation is fail-closed.
+        let wantsHelp = arguments.contains { $0 == "--help" || $0 == "-h" }
+        if arguments.first == "hook" && !wantsHelp { HookEntry.run(arguments) }
         await Holdpoint.main()
     }
 }
