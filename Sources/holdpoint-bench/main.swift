@@ -1,5 +1,5 @@
 // holdpoint-bench: prints the speed figures the issues ask for. Run in release:
-//   swift run -c release holdpoint-bench [classify|check-process|all]
+//   swift run -c release holdpoint-bench [classify|check-process|hook-process|queue|console|all]
 import Foundation
 import HoldpointCore
 import HoldpointStore
@@ -155,6 +155,9 @@ do {
     if mode == "policy-load" || mode == "all" { try benchmarkPolicyLoad() }
     if mode == "classify" || mode == "all" { try benchmarkClassification() }
     if mode == "check-process" || mode == "all" { try benchmarkCheckProcess() }
+    if mode == "hook-process" || mode == "all" {
+        try HookBenchmark.run(binaryDirectory: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+    }
 } catch {
     FileHandle.standardError.write(Data("holdpoint-bench: \(error)\n".utf8))
     exit(1)
