@@ -18,35 +18,48 @@ public struct AuditSigner: Sendable {
     public init(keyPath: String, headPath: String, shared: Bool) throws(StoreError) {
         self.keyPath = keyPath
         self.headPath = headPath
-        if let data = FileManager.default.contents(atPath: keyPath) {
-            guard let text = String(data: data, encoding: .utf8), let raw = Self.unhex(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-                  let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else {
-                throw StoreError(.unavailable, "the audit signing key \(keyPath) is unreadable or corrupt")
-            }
-            rawKey = Array(key.rawRepresentation)
-            publicKeyHex = Self.hex(key.publicKey.rawRepresentation)
+        if let existing = try Self.loadKey(keyPath) {
+            rawKey = existing
         } else {
-            let key = Curve25519.Signing.PrivateKey()
-            let mode: mode_t = shared ? 0o640 : 0o600
-            let fd = open(keyPath, O_WRONLY | O_CREAT | O_EXCL, mode)
-            if fd < 0 {
-                // Another process created it first: use theirs.
-                if errno == EEXIST, let data = FileManager.default.contents(atPath: keyPath), let text = String(data: data, encoding: .utf8),
-                   let raw = Self.unhex(text.trimmingCharacters(in: .whitespacesAndNewlines)), let existing = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) {
-                    rawKey = Array(existing.rawRepresentation)
-                    publicKeyHex = Self.hex(existing.publicKey.rawRepresentation)
-                    return
-                }
-                throw StoreError(.unavailable, "cannot create the audit signing key \(keyPath): \(String(cString: strerror(errno)))")
-            }
-            let bytes = Array((Self.hex(key.rawRepresentation) + "\n").utf8)
-            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            fsync(fd)
-            close(fd)
-            guard written == bytes.count else { throw StoreError(.unavailable, "cannot write the audit signing key \(keyPath)") }
-            rawKey = Array(key.rawRepresentation)
-            publicKeyHex = Self.hex(key.publicKey.rawRepresentation)
+            rawKey = try Self.createKey(keyPath, mode: shared ? 0o640 : 0o600)
         }
+        guard let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: rawKey) else {
+            throw StoreError(.unavailable, "the audit signing key \(keyPath) is unreadable or corrupt")
+        }
+        publicKeyHex = Self.hex(key.publicKey.rawRepresentation)
+    }
+
+    /// The key's raw bytes, or nil when there is no key file yet.
+    private static func loadKey(_ keyPath: String) throws(StoreError) -> [UInt8]? {
+        guard let data = FileManager.default.contents(atPath: keyPath) else { return nil }
+        guard let text = String(data: data, encoding: .utf8), let raw = unhex(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+              let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else {
+            throw StoreError(.unavailable, "the audit signing key \(keyPath) is unreadable or corrupt")
+        }
+        return Array(key.rawRepresentation)
+    }
+
+    /// Creates a key file atomically: the key is written and synced under a temporary name,
+    /// then hard-linked into place. `link` fails if the name exists, so when several
+    /// processes start at once exactly one key wins, and nobody ever reads a half-written one.
+    private static func createKey(_ keyPath: String, mode: mode_t) throws(StoreError) -> [UInt8] {
+        let key = Curve25519.Signing.PrivateKey()
+        let temporary = "\(keyPath).\(getpid()).tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode)
+        guard fd >= 0 else {
+            throw StoreError(.unavailable, "cannot create the audit signing key \(keyPath): \(String(cString: strerror(errno)))")
+        }
+        defer { unlink(temporary) }
+        let bytes = Array((hex(key.rawRepresentation) + "\n").utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == bytes.count, synced else { throw StoreError(.unavailable, "cannot write the audit signing key \(keyPath)") }
+        if link(temporary, keyPath) == 0 { return Array(key.rawRepresentation) }
+        let reason = errno
+        // Another process created it first: use theirs.
+        if reason == EEXIST, let existing = try loadKey(keyPath) { return existing }
+        throw StoreError(.unavailable, "cannot create the audit signing key \(keyPath): \(String(cString: strerror(reason)))")
     }
 
     /// The message a checkpoint signs: the sequence number and the entry hash.

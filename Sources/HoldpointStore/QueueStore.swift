@@ -34,21 +34,45 @@ public final class QueueStore: Sendable {
             // FULL: a submit acknowledged to its agent survives a crash of the machine too.
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
-        do {
-            database = try DatabaseQueue(path: path, configuration: configuration)
-            try database.writeWithoutTransaction { db in
-                if try Schema.migrator.hasBeenSuperseded(db) {
-                    throw StoreError(.schemaTooNew, "the queue \(path) was written by a newer Holdpoint (schema \(try Schema.migrator.appliedIdentifiers(db).sorted().last ?? "?")); upgrade this binary")
+        // Switching a new file to WAL, migrating the schema and creating the signing key are
+        // each a check-then-act that two processes starting at once would both act on
+        // ("table requests already exists"). A lock file beside the queue serialises them.
+        let opened = try Self.whileHoldingOpenLock(path + ".lock", shared: shared) { () throws(StoreError) -> (DatabaseQueue, AuditSigner) in
+            let database: DatabaseQueue
+            do {
+                database = try DatabaseQueue(path: path, configuration: configuration)
+                try database.writeWithoutTransaction { db in
+                    if try Schema.migrator.hasBeenSuperseded(db) {
+                        throw StoreError(.schemaTooNew, "the queue \(path) was written by a newer Holdpoint (schema \(try Schema.migrator.appliedIdentifiers(db).sorted().last ?? "?")); upgrade this binary")
+                    }
                 }
+                try Schema.migrator.migrate(database)
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                throw StoreError(.unavailable, "cannot open the queue \(path): \(error)")
             }
-            try Schema.migrator.migrate(database)
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(.unavailable, "cannot open the queue \(path): \(error)")
+            let head = auditHeadPath ?? path + ".audit-head"
+            return (database, try AuditSigner(keyPath: path + ".audit-key", headPath: head, shared: shared))
         }
-        let head = auditHeadPath ?? path + ".audit-head"
-        signer = try AuditSigner(keyPath: path + ".audit-key", headPath: head, shared: shared)
+        database = opened.0
+        signer = opened.1
+    }
+
+    /// Runs `body` holding an exclusive `flock` on `lockPath` (created on first use with the
+    /// queue's permissions). The lock is a separate file because closing any descriptor of
+    /// the database file would drop SQLite's own POSIX locks on it. If the lock file cannot
+    /// be opened (a read-only directory), `body` runs unlocked: the race it prevents needs
+    /// two processes able to create the queue, which such a directory rules out.
+    private static func whileHoldingOpenLock<T>(_ lockPath: String, shared: Bool, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        let fd = open(lockPath, O_RDONLY | O_CREAT | O_CLOEXEC, shared ? 0o660 : 0o600)
+        guard fd >= 0 else { return try body() }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { return try body() }
+        }
+        defer { flock(fd, LOCK_UN) }
+        return try body()
     }
 
     /// Creates the directory if needed. Returns whether it is a shared (setgid) directory.

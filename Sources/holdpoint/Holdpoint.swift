@@ -58,7 +58,7 @@ struct GlobalOptions: ParsableArguments {
         let cwd = workingDirectory ?? FileManager.default.currentDirectoryPath
         let home = ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 }
         let queue = PathText.normalize(queuePath, relativeTo: FileManager.default.currentDirectoryPath, home: home)
-        var files = [queue, queue + "-wal", queue + "-shm", queue + "-journal", auditPath ?? queue + ".audit-head"]
+        var files = [queue, queue + "-wal", queue + "-shm", queue + "-journal", queue + ".lock", auditPath ?? queue + ".audit-head"]
         if let policyPath { files.append(policyPath) }
         return SelfProtection(protectedFiles: files, secretFiles: [queue + ".audit-key"], protectedDirectories: [StateDirectory.path],
                               binaryPath: Self.executablePath, homeDirectory: home, workingDirectory: cwd, inspectFiles: true)

@@ -181,6 +181,30 @@ struct QueueEnv {
 }
 
 @Suite(.serialized) struct QueueRaceTests {
+    /// The first use of a queue creates the file, switches it to WAL, migrates the schema
+    /// and creates the signing key. Processes that all start on a new queue at once (an
+    /// agent's first hook calls and a reviewer's console) must all get a working queue,
+    /// not "table requests already exists".
+    @Test func processesStartingOnANewQueueAtOnceAllSucceed() throws {
+        for round in 0..<3 {
+            let env = try QueueEnv()
+            let count = 8
+            var processes: [Process] = []
+            for i in 0..<count {
+                processes.append(try CLI.start(["submit", "--command", "ls -la", "--agent", "first-\(i)", "--json"],
+                                               environment: env.environment, output: env.directory.appendingPathComponent("out-\(i)")))
+            }
+            for p in processes { p.waitUntilExit() }
+            #expect(processes.map(\.terminationStatus) == Array(repeating: 0, count: count), "round \(round)")
+            let store = try QueueStore(path: env.queue)
+            #expect(try store.list().count == count)
+            let report = try store.verifyAudit()
+            #expect(report.intact, "\(report)")
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: env.directory.path).filter { $0.hasSuffix(".tmp") }
+            #expect(leftovers.isEmpty, "temporary key files left behind: \(leftovers)")
+        }
+    }
+
     @Test func manyAgentsAndReviewersRacingOnOneFile() throws {
         let env = try QueueEnv()
         _ = try QueueStore(path: env.queue)
