@@ -12,6 +12,7 @@ struct AuditCommand: ParsableCommand {
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract: "Check the hash chain, every signed checkpoint and the signed head.",
             discussion: "Exit 0 when intact; 1 when not, naming the first bad entry's sequence number and what is wrong; 69 queue unavailable."
         )
@@ -42,7 +43,7 @@ struct AuditCommand: ParsableCommand {
     }
 
     struct Export: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write every entry as JSON lines or CSV to stdout.")
+        static let configuration = CommandConfiguration(commandName: "export", abstract: "Write every entry as JSON lines or CSV to stdout.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -89,7 +90,7 @@ struct AuditCommand: ParsableCommand {
     }
 
     struct Tail: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the newest entries; -f keeps following.")
+        static let configuration = CommandConfiguration(commandName: "tail", abstract: "Show the newest entries; -f keeps following.")
 
         @OptionGroup var global: GlobalOptions
 

@@ -4,6 +4,7 @@ import HoldpointCore
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "check",
         abstract: "Classify one action without queueing it.",
         discussion: """
         Reads a holdpoint.action/v1 request on stdin, or builds one from --command.

@@ -7,6 +7,7 @@ import HoldpointTerminal
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "demo",
         abstract: "The review console on a throwaway queue seeded with realistic requests, with agents still submitting.",
         discussion: "Its policy allows self-approval so one person can try every key. Nothing runs: it is a queue of requests only."
     )

@@ -9,6 +9,7 @@ import HoldpointStore
 /// given for, once.
 struct Exec: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "exec",
         abstract: "Run a command only if the policy allows it or a reviewer approved exactly it.",
         discussion: """
         Classifies the exact argv. Allowed: runs it at once. Gated: queues it and waits for a decision (or uses

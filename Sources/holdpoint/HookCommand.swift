@@ -15,6 +15,7 @@ extension AgentClient: ExpressibleByArgument {}
 /// signal or a hang past the watchdog answers exit 2 (see `HookEntry`).
 struct Hook: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "hook",
         abstract: "Agent client hook: allow, deny, or hold a tool call for a reviewer (stdin/stdout in the client's format).",
         discussion: """
         Clients: claude-code (PreToolUse), codex (PreToolUse), gemini (BeforeTool), cursor (beforeShellExecution,
@@ -101,16 +102,14 @@ enum HookEntry {
         hp_fail_closed_watchdog(55)
         let reply: HookReply
         do {
-            let command = try Holdpoint.parseAsRoot(arguments)
-            if let hook = command as? Hook {
-                hp_fail_closed_watchdog(hook.watchdogSeconds)
-                reply = hook.answer()
-            } else {
-                reply = HookReply(stdout: "", stderr: "holdpoint hook: not a hook invocation; the action is denied (fail closed)\n", exitCode: 2)
-            }
+            // Only the hook's own options are parsed (not the whole command tree): start-up
+            // time is most of an allowed call's cost.
+            let hook = try Hook.parse(Array(arguments.dropFirst()))
+            hp_fail_closed_watchdog(hook.watchdogSeconds)
+            reply = hook.answer()
         } catch {
-            if Holdpoint.exitCode(for: error) == .success { Holdpoint.exit(withError: error) }  // --help
-            let message = Holdpoint.message(for: error).split(separator: "\n").first.map(String.init) ?? "bad arguments"
+            if Hook.exitCode(for: error) == .success { Hook.exit(withError: error) }  // --help
+            let message = Hook.message(for: error).split(separator: "\n").first.map(String.init) ?? "bad arguments"
             reply = HookReply(stdout: "", stderr: "holdpoint hook: \(message); the action is denied (fail closed)\n", exitCode: 2)
         }
         emit(reply)
@@ -147,6 +146,21 @@ enum Entry {
         // Help is for people at a terminal; every other hook invocation is fail-closed.
         let wantsHelp = arguments.contains { $0 == "--help" || $0 == "-h" }
         if arguments.first == "hook" && !wantsHelp { HookEntry.run(arguments) }
+        if arguments.first == "check" && !wantsHelp { runAlone(Check.self, Array(arguments.dropFirst())) }
         await Holdpoint.main()
+    }
+
+    /// Runs a command that agents call on every action without building the whole command
+    /// tree: that tree reflects over every subcommand's options and costs more than the check
+    /// itself. Arguments it cannot parse fall through to the full tree, so usage errors and
+    /// help read exactly as they do for any other command.
+    static func runAlone<Command: ParsableCommand>(_ type: Command.Type, _ arguments: [String]) {
+        guard var command = try? Command.parse(arguments) else { return }
+        do {
+            try command.run()
+        } catch {
+            Holdpoint.exit(withError: error)
+        }
+        exit(0)
     }
 }

@@ -11,6 +11,7 @@ struct PolicyCommand: ParsableCommand {
 
     struct Lint: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "lint",
             abstract: "Check a policy file; every error with file:line:column. Exit 0 valid, 78 invalid."
         )
 
@@ -31,6 +32,7 @@ struct PolicyCommand: ParsableCommand {
 
     struct Explain: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "explain",
             abstract: "Print the effective policy: tiers per class and mode, rules and approvals."
         )
 

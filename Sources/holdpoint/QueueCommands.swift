@@ -5,6 +5,7 @@ import HoldpointStore
 
 struct Submit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "submit",
         abstract: "Queue one action (a holdpoint.action/v1 request on stdin).",
         discussion: """
         Prints the id and verdict. Exit: 0 allowed, 2 blocked, 4 halted, 5 gated and not waited for.
@@ -82,6 +83,7 @@ enum Waiter {
 
 struct Wait: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "wait",
         abstract: "Block until request ID is decided or expires.",
         discussion: "Exit: 0 approved (or allowed), 1 rejected, 2 blocked, 3 expired, 4 halted, 5 still pending when --timeout ran out, 65 unknown id."
     )
@@ -115,7 +117,7 @@ struct Wait: ParsableCommand {
 }
 
 struct List: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List requests, oldest first (newest last).")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List requests, oldest first (newest last).")
 
     @OptionGroup var global: GlobalOptions
 
@@ -171,6 +173,7 @@ extension Verdict: ExpressibleByArgument {}
 
 struct Decide: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "decide",
         abstract: "Approve or reject a pending request, under the same rules as the console.",
         discussion: "Exit: 0 recorded, 6 no longer pending (decided, expired or halted: the message says who and when), 77 you may not decide it, 65 unknown id or missing reason, 69 queue unavailable."
     )
@@ -252,7 +255,7 @@ struct HaltCommand: ParsableCommand {
 }
 
 struct Resume: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Lift a halt on an agent (or --all).")
+    static let configuration = CommandConfiguration(commandName: "resume", abstract: "Lift a halt on an agent (or --all).")
 
     @OptionGroup var global: GlobalOptions
 

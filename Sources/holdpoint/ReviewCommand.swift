@@ -108,6 +108,7 @@ enum ThemeLocator {
 
 struct Review: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "review",
         abstract: "The review console: triage and decide pending gated actions by keyboard.",
         discussion: "Keys: j/k move, Tab switch pane, Enter open, a approve, r reject, H halt/resume agent, / filter, t tier filter, ? help, q quit."
     )
