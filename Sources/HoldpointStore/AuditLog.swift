@@ -70,12 +70,24 @@ public struct AuditEntry: Sendable, Equatable {
     /// The canonical text of the entry, built directly (keys in JCS order), and its SHA-256.
     static func hash(seq: Int64, atMillis: Int64, event: String, requestID: String?, actor: String, via: String,
                      canonicalDetails: String, previous: String) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(canonicalDetails.utf8.count + 320)
+        var details = canonicalDetails
+        var buffer: [UInt8] = []
+        return details.withUTF8 { utf8 in
+            hash(seq: seq, atMillis: atMillis, event: event, requestID: requestID, actor: actor, via: via,
+                 canonicalDetails: UnsafeRawBufferPointer(utf8), previous: previous, buffer: &buffer)
+        }
+    }
+
+    /// The same hash from the stored bytes of `details`, building the hashed text in
+    /// `buffer`: verification reuses one buffer for the whole log instead of allocating per entry.
+    static func hash(seq: Int64, atMillis: Int64, event: String, requestID: String?, actor: String, via: String,
+                     canonicalDetails: UnsafeRawBufferPointer, previous: String, buffer bytes: inout [UInt8]) -> String {
+        bytes.removeAll(keepingCapacity: true)
+        bytes.reserveCapacity(canonicalDetails.count + 320)
         bytes.append(contentsOf: #"{"actor":"#.utf8)
         JSONWriter.appendString(actor, to: &bytes)
         bytes.append(contentsOf: #","at_ms":\#(atMillis),"details":"#.utf8)
-        bytes.append(contentsOf: canonicalDetails.utf8)
+        bytes.append(contentsOf: canonicalDetails)
         bytes.append(contentsOf: #","event":"#.utf8)
         JSONWriter.appendString(event, to: &bytes)
         bytes.append(contentsOf: #","prev":""#.utf8)
@@ -144,9 +156,9 @@ extension QueueStore {
             }
             var expectedSeq: Int64 = 1
             var previous = AuditWriter.genesis
-            var hashes: [Int64: String] = [:]
+            var buffer: [UInt8] = []
             // Raw columns, no JSON parsing: `details` is stored canonical, so the hashed text
-            // is rebuilt byte for byte and any edit shows as a hash mismatch.
+            // is rebuilt byte for byte from its stored bytes and any edit shows as a hash mismatch.
             let cursor = try Row.fetchCursor(db, sql: "SELECT seq, at_ms, event, request_id, actor, via, details, prev_hash, hash FROM audit ORDER BY seq")
             while let row = try cursor.next() {
                 let seq: Int64 = row[0]
@@ -158,38 +170,43 @@ extension QueueStore {
                     return fail(seq, "entry \(seq): does not follow entry \(seq - 1) (chain broken: reordered, inserted or replaced)")
                 }
                 let hash: String = row[8]
-                let computed = AuditEntry.hash(seq: seq, atMillis: row[1], event: row[2], requestID: row[3], actor: row[4], via: row[5],
-                                               canonicalDetails: row[6], previous: previousHash)
+                let computed = try row.withUnsafeData(atIndex: 6) { details in
+                    (details ?? Data()).withUnsafeBytes { bytes in
+                        AuditEntry.hash(seq: seq, atMillis: row[1], event: row[2], requestID: row[3], actor: row[4], via: row[5],
+                                        canonicalDetails: bytes, previous: previousHash, buffer: &buffer)
+                    }
+                }
                 if computed != hash {
                     return fail(seq, "entry \(seq): contents do not match its hash (edited)")
                 }
-                hashes[seq] = hash
                 previous = hash
                 expectedSeq += 1
                 report.entries += 1
             }
             let last = expectedSeq - 1
-            // Every checkpoint must name an entry's exact hash. Because each hash covers all the
-            // entries before it, the newest checkpoint's signature vouches for the whole chain;
-            // that one (and the head below) is checked cryptographically.
-            var lastSigned: Int64 = 0
-            var lastCheckpoint: (seq: Int64, hash: String, signature: String)?
-            let checkpoints = try Row.fetchCursor(db, sql: "SELECT seq, hash, signature FROM audit_checkpoints ORDER BY seq")
-            while let row = try checkpoints.next() {
-                let seq: Int64 = row[0]
-                let hash: String = row[1]
-                guard let entryHash = hashes[seq] else {
-                    return fail(last + 1, "entries \(last + 1)…\(seq) are missing: a checkpoint signed entry \(seq) (log truncated)")
-                }
-                guard entryHash == hash else {
-                    return fail(seq, "entry \(seq): differs from its signed checkpoint (rewritten)")
-                }
-                lastSigned = seq
-                lastCheckpoint = (seq, hash, row[2])
-                report.checkpoints += 1
+            // Every stored hash now matches its entry, so checkpoints can be compared with the
+            // stored hashes in SQL. Every checkpoint must name an entry's exact hash. Because
+            // each hash covers all the entries before it, the newest checkpoint's signature
+            // vouches for the whole chain; that one (and the head below) is checked
+            // cryptographically.
+            let firstBadCheckpoint = try Row.fetchOne(db, sql: """
+                SELECT c.seq, a.seq IS NULL FROM audit_checkpoints c LEFT JOIN audit a ON a.seq = c.seq
+                WHERE a.seq IS NULL OR a.hash IS NOT c.hash ORDER BY c.seq LIMIT 1
+                """)
+            if let bad = firstBadCheckpoint {
+                let seq: Int64 = bad[0]
+                let missing: Bool = bad[1]
+                return missing
+                    ? fail(last + 1, "entries \(last + 1)…\(seq) are missing: a checkpoint signed entry \(seq) (log truncated)")
+                    : fail(seq, "entry \(seq): differs from its signed checkpoint (rewritten)")
             }
-            if let checkpoint = lastCheckpoint, !AuditSigner.verify(seq: checkpoint.seq, hash: checkpoint.hash, signatureHex: checkpoint.signature, publicKeyHex: key) {
-                return fail(checkpoint.seq, "entry \(checkpoint.seq): its signed checkpoint does not verify (rewritten or signed with another key)")
+            report.checkpoints = try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_checkpoints") ?? 0
+            var lastSigned: Int64 = 0
+            if let checkpoint = try Row.fetchOne(db, sql: "SELECT seq, hash, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1") {
+                lastSigned = checkpoint[0]
+                guard AuditSigner.verify(seq: lastSigned, hash: checkpoint[1], signatureHex: checkpoint[2], publicKeyHex: key) else {
+                    return fail(lastSigned, "entry \(lastSigned): its signed checkpoint does not verify (rewritten or signed with another key)")
+                }
             }
             if lastSigned < last {
                 return fail(lastSigned + 1, "entries \(lastSigned + 1)…\(last) carry no signed checkpoint (appended without the key)")
@@ -201,7 +218,7 @@ extension QueueStore {
                 if head.seq > last {
                     return fail(last + 1, "entries \(last + 1)…\(head.seq) are missing: the signed head says the log reached \(head.seq) (log truncated)")
                 }
-                if hashes[head.seq] != head.hash {
+                if try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [head.seq]) != head.hash {
                     return fail(head.seq, "entry \(head.seq): differs from the signed head (rewritten)")
                 }
             }

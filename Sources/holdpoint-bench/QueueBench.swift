@@ -100,6 +100,14 @@ enum QueueBenchmark {
         print("decision committed → waiting submitter sees it (\(samples.count) runs, separate process, 25 ms poll): p50 \(format(stats.percentile(0.5)))   p99 \(format(stats.percentile(0.99)))   target p99 <= 250 ms")
     }
 
+    /// Only the audit verification figure (`holdpoint-bench verify`).
+    static func runVerify() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("holdpoint-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try verifySpeed(root: root)
+    }
+
     static func verifySpeed(root: URL) throws {
         let queue = root.appendingPathComponent("verify.sqlite").path
         let store = try QueueStore(path: queue)

@@ -83,7 +83,7 @@ public enum PolicyLoader {
 
     static func readText(_ path: String) -> String? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return String(data: data, encoding: .utf8)
+        return String(validating: data, as: UTF8.self)
     }
 
     static func apply(file: String, to policy: inout Policy, displayName: String) throws(ConfigError) {

@@ -40,8 +40,10 @@ public final class YAMLWalker {
     public func compose(_ text: String) -> Node? {
         do {
             // The basic resolver: every scalar stays a string (the walker types it), and no
-            // per-scalar regular expressions run, which made loading ~10x slower.
-            return try Yams.compose(yaml: text, .basic)
+            // per-scalar regular expressions run, which made loading ~10x slower. The
+            // encoding is given because its default reads the whole process environment
+            // on every parse.
+            return try Yams.compose(yaml: text, .basic, .default, .utf8)
         } catch let error as YamlError {
             switch error {
             case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
