@@ -47,7 +47,7 @@ public struct Executor: Sendable {
         var options = PlatformOptions()
         options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .milliseconds(Int(grace * 1000)))]
         let configuration = Configuration(
-            executable: program.contains("/") ? .path(FilePath(program)) : .name(program),
+            executable: program.containsASCII("/") ? .path(FilePath(program)) : .name(program),
             arguments: Arguments(Array(argv.dropFirst())),
             environment: .inherit,
             workingDirectory: workingDirectory.map { FilePath($0) },

@@ -63,8 +63,8 @@ import Testing
         let cwd = FileManager.default.currentDirectoryPath
         let good = env.directory.appendingPathComponent("approved-target").path
         let evil = env.directory.appendingPathComponent("other-target").path
-        FileManager.default.createFile(atPath: good, contents: Data("x".utf8))
-        FileManager.default.createFile(atPath: evil, contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: good, contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: evil, contents: Data("x".utf8))
         // The request an agent queued earlier, in exec's action shape: argv and cwd.
         let document = JSONWriter.compact(.object([
             ("schema", .string("holdpoint.action/v1")),

@@ -27,8 +27,8 @@ import Testing
         let err = env.directory.appendingPathComponent("hook-\(UUID().uuidString).err")
         let inFile = env.directory.appendingPathComponent("hook-\(UUID().uuidString).in")
         try input.write(to: inFile, atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         let process = Process()
         process.executableURL = CLI.binary
         process.arguments = arguments
@@ -154,7 +154,7 @@ import Testing
         try "approvals:\n  allow_self_approval: true\n".write(toFile: env.policy, atomically: true, encoding: .utf8)
         // An unusable queue (its directory is a file).
         let blocker = env.directory.appendingPathComponent("not-a-dir")
-        FileManager.default.createFile(atPath: blocker.path, contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: blocker.path, contents: Data("x".utf8))
         let noQueue = try CLI.run(["hook", "claude-code"], stdin: Array(Self.bash("ls").utf8),
                                   environment: ["HOLDPOINT_QUEUE": blocker.path + "/queue.sqlite", "HOLDPOINT_POLICY": env.policy])
         #expect(Self.decision(noQueue).decision == "deny")

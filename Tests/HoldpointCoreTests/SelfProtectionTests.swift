@@ -19,7 +19,7 @@ import Testing
             try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
             for file in ["queue.sqlite", "queue.sqlite.audit-key", "queue.sqlite.audit-head", "policy.yaml"] {
-                FileManager.default.createFile(atPath: state + "/" + file, contents: Data("x".utf8))
+                _ = FileManager.default.createFile(atPath: state + "/" + file, contents: Data("x".utf8))
             }
             protection = SelfProtection(
                 protectedFiles: [state + "/queue.sqlite", state + "/queue.sqlite-wal", state + "/queue.sqlite.audit-head", state + "/policy.yaml"],

@@ -38,7 +38,7 @@ public struct RuleSet: Sendable {
         packs.append(pack)
         for rule in pack.rules {
             for program in rule.programs {
-                if program.contains("*") || program.contains("?") {
+                if program.containsASCII("*") || program.containsASCII("?") {
                     globProgramRules.append((Glob(program), rule))
                 } else {
                     rulesByProgram[program, default: []].append(rule)

@@ -81,7 +81,8 @@ public struct SelfProtection: Sendable {
     /// argument that names a protected file.
     func check(program: String, programWord: String, args: [ShellWord], cwd: String?) -> [Finding] {
         var findings: [Finding] = []
-        let subject = ([programWord] + args.map(\.text)).joined(separator: " ")
+        // Built only when there is something to report: most commands have no finding.
+        var subject: String { ([programWord] + args.map(\.text)).joined(separator: " ") }
         let words = [ShellWord(text: programWord)] + args
         // `holdpoint decide`, `/opt/bin/holdpoint resume`, `swift run holdpoint decide`, a renamed copy of the binary.
         for (i, word) in words.enumerated() where !word.isDynamic && isHoldpoint(word.text, cwd: cwd) {
@@ -124,14 +125,14 @@ public struct SelfProtection: Sendable {
 
     func isHoldpoint(_ word: String, cwd: String?) -> Bool {
         if ShellAnalyzer.basename(word) == "holdpoint" { return true }
-        guard word.contains("/"), let binaryIdentity else { return false }
+        guard word.containsASCII("/"), let binaryIdentity else { return false }
         return FileIdentity.of(PathText.normalize(word, relativeTo: cwd ?? workingDirectory, home: homeDirectory)) == binaryIdentity
     }
 
     /// `--queue=/x`, `of=/x`, `-o/x` carry paths after a prefix.
     static func pathCandidates(_ word: String) -> [String] {
         var out = [word]
-        if let eq = word.firstIndex(of: "="), word[word.index(after: eq)...].contains("/") || word[word.index(after: eq)...].hasPrefix("~") {
+        if let eq = word.firstIndex(of: "="), word[word.index(after: eq)...].containsASCII("/") || word[word.index(after: eq)...].hasPrefix("~") {
             out.append(String(word[word.index(after: eq)...]))
         }
         return out
@@ -142,7 +143,7 @@ public struct SelfProtection: Sendable {
     /// A finding when `path` is protected: writing a protected file, or touching the key at all.
     func checkPath(_ raw: String, writing: Bool, cwd: String?, subject: String) -> Finding? {
         let path = PathText.normalize(raw, relativeTo: cwd ?? workingDirectory, home: homeDirectory)
-        let wildcard = raw.contains("*") || raw.contains("?")
+        let wildcard = raw.containsASCII("*") || raw.containsASCII("?")
         func hits(_ list: [String]) -> String? {
             if let exact = list.first(where: { $0 == path }) { return exact }
             if wildcard, let matched = list.first(where: { Glob(path).matches($0) }) { return matched }

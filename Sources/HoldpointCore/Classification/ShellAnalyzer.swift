@@ -51,7 +51,7 @@ struct ShellAnalyzer {
         }
         let name = Self.basename(first.text)
         findings += protection.check(program: name, programWord: first.text, args: Array(words.dropFirst()), cwd: cwd)
-        if first.text.contains("/"), let text = protection.scriptText(first.text, cwd: cwd), text.hasPrefix("#!") {
+        if first.text.containsASCII("/"), let text = protection.scriptText(first.text, cwd: cwd), text.hasPrefix("#!") {
             // A script the agent may just have written: what it runs is analysed too.
             analyze(line: text, depth: depth + 1, into: &findings)
         }
@@ -67,20 +67,21 @@ struct ShellAnalyzer {
     }
 
     static func basename(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return path }
-        let rest = path[path.index(after: slash)...]
+        // Searching the UTF-8 bytes: Character iteration was a tenth of classification time.
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
+        let rest = path[path.utf8.index(after: slash)...]
         return rest.isEmpty ? path : String(rest)
     }
 
     /// Output redirections write files; to a block device they wipe it.
     private func checkRedirections(_ command: SimpleCommand, into findings: inout [Finding]) {
         for redirection in command.redirections where !redirection.target.isDynamic && !redirection.op.hasPrefix("<<") {
-            let writing = redirection.isOutput && !redirection.op.contains("<") || redirection.op == "<>"
+            let writing = redirection.isOutput && !redirection.op.containsASCII("<") || redirection.op == "<>"
             if let finding = protection.checkPath(redirection.target.text, writing: writing, cwd: cwd, subject: "\(redirection.op) \(redirection.target.text)") {
                 findings.append(finding)
             }
         }
-        for redirection in command.redirections where redirection.isOutput && !redirection.op.contains("<") {
+        for redirection in command.redirections where redirection.isOutput && !redirection.op.containsASCII("<") {
             let target = redirection.target.text
             if target.hasPrefix("&") || ["/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"].contains(target) || target.hasPrefix("/dev/fd/") {
                 continue
@@ -307,7 +308,7 @@ struct ShellAnalyzer {
             if text == "-o" || text == "+o" || text == "-O" || text == "+O" { i += 2; continue }
             if text == "--command" || text == "-c" { hasC = true; i += 1; break }
             if text.hasPrefix("-") || text.hasPrefix("+") {
-                if !text.hasPrefix("--"), text.dropFirst().contains("c") { hasC = true; i += 1; break }
+                if !text.hasPrefix("--"), text.dropFirst().containsASCII("c") { hasC = true; i += 1; break }
                 i += 1
                 continue
             }

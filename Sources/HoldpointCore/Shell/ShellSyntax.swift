@@ -24,7 +24,7 @@ public struct Redirection: Sendable, Equatable {
     public var op: String
     public var target: ShellWord
 
-    public var isOutput: Bool { op.contains(">") }
+    public var isOutput: Bool { op.containsASCII(">") }
 }
 
 /// A command the shell would run: assignments, words and redirections.
