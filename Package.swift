@@ -11,7 +11,7 @@ import PackageDescription
 
 let package = Package(
     name: "Holdpoint",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "holdpoint", targets: ["holdpoint"]),
         .library(name: "HoldpointCore", targets: ["HoldpointCore"]),

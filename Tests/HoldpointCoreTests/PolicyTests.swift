@@ -209,3 +209,43 @@ import Testing
         #expect(policy.rules.ruleCount > 100)
     }
 }
+
+/// Rule packs are parsed side by side; what comes out must not depend on which finished first.
+@Suite struct RulePackLoadingTests {
+    /// A copy of the built-in data that a test may break.
+    static func copyOfBuiltinData() throws -> URL {
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("hp-data-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: TestData.resources, to: copy)
+        return copy
+    }
+
+    @Test func packsLoadInFileOrderWithReadonlyLast() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: TestData.resources.appendingPathComponent("rule-packs").path)
+            .filter { $0.hasSuffix(".yaml") }.sorted().map { String($0.dropLast(5)) }
+        let expected = names.filter { $0 != "readonly" } + ["readonly"]
+        for _ in 0..<5 {
+            let policy = try PolicyLoader.load(policyFile: nil, dataDirectory: TestData.resources)
+            #expect(policy.rules.packs.map(\.name) == expected)
+        }
+    }
+
+    @Test func everyBrokenPackIsReportedInFileOrderAndNothingLoads() throws {
+        let data = try Self.copyOfBuiltinData()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let packs = data.appendingPathComponent("rule-packs")
+        try "pack: cloud\nrules: [unclosed\n".write(to: packs.appendingPathComponent("cloud.yaml"), atomically: true, encoding: .utf8)
+        try "pack: git\nrules:\n  - id: x\n    program: [git]\n    colour: red\n".write(to: packs.appendingPathComponent("git.yaml"), atomically: true, encoding: .utf8)
+        for _ in 0..<5 {
+            do {
+                _ = try PolicyLoader.load(policyFile: nil, dataDirectory: data)
+                Issue.record("a broken rule pack must fail the load (fail closed)")
+            } catch {
+                let files = error.issues.map { URL(fileURLWithPath: $0.file).lastPathComponent }
+                #expect(files.first == "cloud.yaml")
+                #expect(files.contains("git.yaml"))
+                #expect(files == files.sorted(), "issues in file order: \(files)")
+                #expect(error.issues.contains { $0.message.contains("colour") })
+            }
+        }
+    }
+}

@@ -1,4 +1,6 @@
+import Dispatch
 import Foundation
+import Synchronization
 import Yams
 
 /// Where the built-in defaults (the default policy and the rule packs) live.
@@ -64,17 +66,28 @@ public enum PolicyLoader {
         }
         // readonly goes last: its fallbacks must not shadow a pack's more specific ones.
         let ordered = names.filter { $0 != "readonly.yaml" } + names.filter { $0 == "readonly.yaml" }
+        // Packs are independent, and parsing them is most of what an agent's `check` or hook
+        // call costs, so they are parsed side by side on every core. Results keep the file
+        // order, so packs and errors come out the same on every run.
+        let paths = ordered.map { directory.appendingPathComponent($0).path }
+        let results = Mutex([Result<RulePack, ConfigError>?](repeating: nil, count: paths.count))
+        DispatchQueue.concurrentPerform(iterations: paths.count) { index in
+            let path = paths[index]
+            let result: Result<RulePack, ConfigError>
+            if let text = readText(path) {
+                result = RuleLoader.loadPack(text: text, file: path)
+            } else {
+                result = .failure(ConfigError(issues: [ConfigIssue(file: path, line: 1, column: 1, message: "cannot read the rule pack")]))
+            }
+            results.withLock { $0[index] = result }
+        }
         var packs: [RulePack] = []
         var issues: [ConfigIssue] = []
-        for name in ordered {
-            let path = directory.appendingPathComponent(name).path
-            guard let text = readText(path) else {
-                issues.append(ConfigIssue(file: path, line: 1, column: 1, message: "cannot read the rule pack"))
-                continue
-            }
-            switch RuleLoader.loadPack(text: text, file: path) {
+        for result in results.withLock({ $0 }) {
+            switch result {
             case .success(let pack): packs.append(pack)
             case .failure(let error): issues.append(contentsOf: error.issues)
+            case nil: break
             }
         }
         if !issues.isEmpty { throw ConfigError(issues: issues) }
