@@ -20,7 +20,7 @@ final class AuditWriter {
 
     init(db: Database) throws {
         self.db = db
-        if let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1") {
+        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")) {
             seq = row["seq"]
             previous = row["hash"]
         } else {
@@ -36,8 +36,8 @@ final class AuditWriter {
         let detailsText = JSONWriter.canonical(details)
         let hash = AuditEntry.hash(seq: seq, atMillis: entry.atMillis, event: event, requestID: requestID, actor: actor.user, via: actor.via,
                                    canonicalDetails: detailsText, previous: previous)
-        try db.execute(sql: "INSERT INTO audit (seq, at_ms, event, request_id, actor, via, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       arguments: [seq, entry.atMillis, event, requestID, actor.user, actor.via, detailsText, previous, hash])
+        try db.cachedStatement(sql: "INSERT INTO audit (seq, at_ms, event, request_id, actor, via, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [seq, entry.atMillis, event, requestID, actor.user, actor.via, detailsText, previous, hash])
         previous = hash
         last = (seq, hash)
     }

@@ -1,6 +1,13 @@
 import Crypto
 import Foundation
 import HoldpointCore
+import Synchronization
+
+/// The private key behind a lock: the CryptoKit key type is not `Sendable`.
+final class SigningKey: Sendable {
+    let key: Mutex<Curve25519.Signing.PrivateKey>
+    init(_ key: sending Curve25519.Signing.PrivateKey) { self.key = Mutex(key) }
+}
 
 /// The Ed25519 key that signs audit checkpoints, and the signed head kept outside the database.
 ///
@@ -11,13 +18,15 @@ import HoldpointCore
 public struct AuditSigner: Sendable {
     public let keyPath: String
     public let headPath: String
-    /// The raw key bytes (the CryptoKit key type is not `Sendable`; it is rebuilt to sign).
-    private let rawKey: [UInt8]
+    /// The key, built once (rebuilding it from raw bytes derives the public key again, a
+    /// scalar multiplication, inside every write transaction).
+    private let signingKey: SigningKey
     public let publicKeyHex: String
 
     public init(keyPath: String, headPath: String, shared: Bool) throws(StoreError) {
         self.keyPath = keyPath
         self.headPath = headPath
+        let rawKey: [UInt8]
         if let existing = try Self.loadKey(keyPath) {
             rawKey = existing
         } else {
@@ -27,6 +36,7 @@ public struct AuditSigner: Sendable {
             throw StoreError(.unavailable, "the audit signing key \(keyPath) is unreadable or corrupt")
         }
         publicKeyHex = Self.hex(key.publicKey.rawRepresentation)
+        signingKey = SigningKey(key)
     }
 
     /// The key's raw bytes, or nil when there is no key file yet.
@@ -66,8 +76,8 @@ public struct AuditSigner: Sendable {
     static func checkpointMessage(seq: Int64, hash: String) -> [UInt8] { Array("holdpoint-audit-checkpoint/v1:\(seq):\(hash)".utf8) }
 
     public func sign(seq: Int64, hash: String) throws -> String {
-        let key = try Curve25519.Signing.PrivateKey(rawRepresentation: rawKey)
-        return Self.hex(try key.signature(for: Self.checkpointMessage(seq: seq, hash: hash)))
+        let message = Self.checkpointMessage(seq: seq, hash: hash)
+        return Self.hex(try signingKey.key.withLock { try $0.signature(for: message) })
     }
 
     public static func verify(seq: Int64, hash: String, signatureHex: String, publicKeyHex: String) -> Bool {

@@ -12,6 +12,8 @@ public final class QueueStore: Sendable {
     public let path: String
     public let signer: AuditSigner
     let database: DatabaseQueue
+    /// The lock file's descriptor, held for the store's life: writers queue on it (see `write`).
+    private let writerLock: Int32
 
     /// Opens (creating on first use) the queue at `path`. The audit signing key and signed
     /// head live beside it unless `auditHeadPath` says otherwise.
@@ -57,6 +59,31 @@ public final class QueueStore: Sendable {
         }
         database = opened.0
         signer = opened.1
+        writerLock = open(path + ".lock", O_RDONLY | O_CLOEXEC)
+    }
+
+    deinit {
+        if writerLock >= 0 { close(writerLock) }
+    }
+
+    /// Runs `body` while holding the writers' lock. SQLite lets a blocked writer only poll,
+    /// sleeping in steps that grow to 100 ms; with dozens of agents submitting at once the
+    /// write lock sat free while they slept. Writers instead wait in the kernel on an `flock`
+    /// of the lock file and are woken the moment it is free. (If the lock file cannot be
+    /// opened, SQLite's own waiting still serialises writers, only more slowly.)
+    ///
+    /// The holder is inside one short transaction, which SQLite's 30 s busy timeout bounds;
+    /// a holder that dies releases the lock with its descriptor (close-on-exec, so no child
+    /// keeps it). Only a holder frozen mid-transaction (SIGSTOP, a debugger) makes the others
+    /// wait until it resumes: they wait, nothing is allowed meanwhile, and hooks still answer
+    /// deny at their watchdog.
+    private func whileHoldingWriterLock<T>(_ body: () throws -> T) rethrows -> T {
+        guard writerLock >= 0 else { return try body() }
+        while flock(writerLock, LOCK_EX) != 0 {
+            guard errno == EINTR else { return try body() }
+        }
+        defer { flock(writerLock, LOCK_UN) }
+        return try body()
     }
 
     /// Runs `body` holding an exclusive `flock` on `lockPath` (created on first use with the
@@ -106,18 +133,20 @@ public final class QueueStore: Sendable {
         var result: T?
         var head: (seq: Int64, hash: String, signature: String)?
         do {
-            try database.writeWithoutTransaction { db in
+            try whileHoldingWriterLock {
+              try database.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
                     let audit = try AuditWriter(db: db)
                     result = try body(db, audit)
                     if let last = audit.last {
                         let signature = try signer.sign(seq: last.seq, hash: last.hash)
-                        try db.execute(sql: "INSERT INTO audit_checkpoints (seq, hash, signature, public_key) VALUES (?, ?, ?, ?)",
-                                       arguments: [last.seq, last.hash, signature, signer.publicKeyHex])
+                        try db.cachedStatement(sql: "INSERT INTO audit_checkpoints (seq, hash, signature, public_key) VALUES (?, ?, ?, ?)")
+                            .execute(arguments: [last.seq, last.hash, signature, signer.publicKeyHex])
                         head = (last.seq, last.hash, signature)
                     }
                     return .commit
                 }
+              }
             }
         } catch let error as StoreError {
             throw error
@@ -233,7 +262,7 @@ public final class QueueStore: Sendable {
 
     @discardableResult
     func expireDue(_ db: Database, audit: AuditWriter, now: Double) throws -> Int {
-        let ids = try String.fetchAll(db, sql: "SELECT id FROM requests WHERE state = 'pending' AND expires_at <= ? ORDER BY expires_at", arguments: [now])
+        let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM requests WHERE state = 'pending' AND expires_at <= ? ORDER BY expires_at"), arguments: [now])
         for id in ids {
             try db.execute(sql: "UPDATE requests SET state = 'expired', closed_by = 'expiry', closed_at = expires_at, closed_reason = 'no decision before the deadline' WHERE id = ?", arguments: [id])
             try audit.append(event: "expired", requestID: id, actor: Identity(user: "holdpoint", via: "deadline"), at: now,
@@ -252,7 +281,7 @@ public final class QueueStore: Sendable {
     }
 
     func activeHalt(_ db: Database, agent: String) throws -> Halt? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT agent, reason, by, at FROM halts WHERE agent IN (?, '*') ORDER BY agent = '*' LIMIT 1", arguments: [agent]) else { return nil }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT agent, reason, by, at FROM halts WHERE agent IN (?, '*') ORDER BY agent = '*' LIMIT 1"), arguments: [agent]) else { return nil }
         return Halt(agent: row["agent"], reason: row["reason"], by: row["by"], at: row["at"])
     }
 

@@ -5,11 +5,11 @@ import HoldpointCore
 /// and the approval rules, written with Holdpoint's own canonical writer.
 enum Rows {
     static func insert(_ r: StoredRequest, db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO requests (id, created_at, agent_id, environment, submitted_by, on_behalf_of, tier, operation_class, state,
                 expires_at, action_sha256, verdict, approval_rules, document, closed_by, closed_via, closed_at, closed_reason, consumed_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [
+            """).execute(arguments: [
                 r.id, r.createdAt, r.agentID, r.environment, r.submittedBy, r.onBehalfOf, r.tier.rawValue, r.operationClass.rawValue,
                 r.state.rawValue, r.expiresAt, r.actionSHA256, JSONWriter.compact(verdictJSON(r)), JSONWriter.compact(rulesJSON(r.approvalRules)),
                 JSONWriter.compact(r.document), r.closedBy, r.closedVia, r.closedAt, r.closedReason, r.consumedAt,
@@ -22,7 +22,7 @@ enum Rows {
     }
 
     static func fetch(id: String, db: Database) throws -> StoredRequest? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM requests WHERE id = ?", arguments: [id]) else { return nil }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM requests WHERE id = ?"), arguments: [id]) else { return nil }
         return try decode(row, votes: votes(for: [id], db: db)[id] ?? [])
     }
 

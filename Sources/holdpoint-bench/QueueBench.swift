@@ -10,8 +10,15 @@ enum QueueWorkloads {
         destructive: true, irreversible: false, dataLoss: false)
 
     /// Submits `count` gated requests, printing each id once it is acknowledged (committed).
-    static func submitLoop(queue: String, count: Int, agent: String) throws {
+    /// With `startSignal`, the process opens the queue, says it is ready (creates
+    /// `startSignal.ready.PID`) and waits for `startSignal` to exist before submitting, so a
+    /// benchmark times the submits and not process start-up.
+    static func submitLoop(queue: String, count: Int, agent: String, startSignal: String? = nil) throws {
         let store = try QueueStore(path: queue)
+        if let startSignal {
+            _ = FileManager.default.createFile(atPath: "\(startSignal).ready.\(getpid())", contents: nil)
+            while !FileManager.default.fileExists(atPath: startSignal) { usleep(1_000) }
+        }
         let submitter = Identity(user: "bench-agent", via: "local")
         for i in 0..<count {
             let request = try ActionRequest.shellCommand("rm -rf /srv/data/\(agent)-\(i)", environment: "production", agentID: agent, mode: .supervised)
@@ -54,21 +61,27 @@ enum QueueBenchmark {
             let queue = root.appendingPathComponent("submit-\(processes).sqlite").path
             _ = try QueueStore(path: queue)  // create the file and the key up front
             let perProcess = processes == 1 ? 400 : processes == 10 ? 100 : 40
-            let t0 = now()
+            let signals = root.appendingPathComponent("start-\(processes)")
+            try FileManager.default.createDirectory(at: signals, withIntermediateDirectories: true)
+            let start = signals.appendingPathComponent("go").path
             var children: [Process] = []
             for p in 0..<processes {
                 let child = Process()
                 child.executableURL = URL(fileURLWithPath: binary)
-                child.arguments = ["submit-loop", queue, String(perProcess), "agent-\(p)"]
+                child.arguments = ["submit-loop", queue, String(perProcess), "agent-\(p)", start]
                 child.standardOutput = FileHandle.nullDevice
                 try child.run()
                 children.append(child)
             }
+            // Every process has started and opened the queue; the clock runs from "go".
+            while try FileManager.default.contentsOfDirectory(atPath: signals.path).count < processes { usleep(2_000) }
+            let t0 = now()
+            _ = FileManager.default.createFile(atPath: start, contents: nil)
             for child in children { child.waitUntilExit() }
             let seconds = Double(now() - t0) / 1e9
             let total = processes * perProcess
             let stored = try QueueStore(path: queue).list().count
-            print(String(format: "durable submits, %2d processes: %5d in %.2f s = %6.0f submits/s (stored %d; synchronous=FULL, WAL)", processes, total, seconds, Double(total) / seconds, stored))
+            print(String(format: "durable submits, %2d processes: %5d in %.2f s = %6.0f submits/s (stored %d; synchronous=FULL, WAL; timed from all processes ready)", processes, total, seconds, Double(total) / seconds, stored))
         }
         try decisionLatency(root: root, binary: binary)
         try verifySpeed(root: root)

@@ -131,8 +131,8 @@ let mode = CommandLine.arguments.dropFirst().first ?? "all"
 let args = Array(CommandLine.arguments.dropFirst(2))
 do {
     // Workloads used by the tests and the queue benchmark, one per process.
-    if mode == "submit-loop", args.count == 3, let count = Int(args[1]) {
-        try QueueWorkloads.submitLoop(queue: args[0], count: count, agent: args[2])
+    if mode == "submit-loop", args.count == 3 || args.count == 4, let count = Int(args[1]) {
+        try QueueWorkloads.submitLoop(queue: args[0], count: count, agent: args[2], startSignal: args.count == 4 ? args[3] : nil)
         exit(0)
     }
     if mode == "decide-loop", args.count == 3, let idle = Double(args[2]) {
