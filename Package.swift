@@ -38,6 +38,9 @@ let package = Package(
             dependencies: [
                 "HoldpointCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C interface, for the one loop where GRDB's row wrapper costs more
+                // than the work (audit verification reads every entry in place).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -147,64 +147,28 @@ extension QueueStore {
     /// `publicKeyHex` defaults to this queue's own signing key.
     public func verifyAudit(publicKeyHex: String? = nil) throws(StoreError) -> AuditReport {
         let key = publicKeyHex ?? signer.publicKeyHex
-        return try read { db in
+        return try readMapped { db in
             var report = AuditReport(entries: 0, checkpoints: 0, firstBadSeq: nil, problem: nil)
             func fail(_ seq: Int64, _ problem: String) -> AuditReport {
                 report.firstBadSeq = seq
                 report.problem = problem
                 return report
             }
-            var expectedSeq: Int64 = 1
-            var previous = AuditWriter.genesis
-            var buffer: [UInt8] = []
-            // Raw columns, no JSON parsing: `details` is stored canonical, so the hashed text
-            // is rebuilt byte for byte from its stored bytes and any edit shows as a hash mismatch.
-            let cursor = try Row.fetchCursor(db, sql: "SELECT seq, at_ms, event, request_id, actor, via, details, prev_hash, hash FROM audit ORDER BY seq")
-            while let row = try cursor.next() {
-                let seq: Int64 = row[0]
-                if seq != expectedSeq {
-                    return fail(expectedSeq, seq > expectedSeq ? "entry \(expectedSeq) is missing (deleted)" : "entry \(seq) is out of order")
-                }
-                let previousHash: String = row[7]
-                if previousHash != previous {
-                    return fail(seq, "entry \(seq): does not follow entry \(seq - 1) (chain broken: reordered, inserted or replaced)")
-                }
-                let hash: String = row[8]
-                let computed = try row.withUnsafeData(atIndex: 6) { details in
-                    (details ?? Data()).withUnsafeBytes { bytes in
-                        AuditEntry.hash(seq: seq, atMillis: row[1], event: row[2], requestID: row[3], actor: row[4], via: row[5],
-                                        canonicalDetails: bytes, previous: previousHash, buffer: &buffer)
-                    }
-                }
-                if computed != hash {
-                    return fail(seq, "entry \(seq): contents do not match its hash (edited)")
-                }
-                previous = hash
-                expectedSeq += 1
-                report.entries += 1
-            }
-            let last = expectedSeq - 1
-            // Every stored hash now matches its entry, so checkpoints can be compared with the
-            // stored hashes in SQL. Every checkpoint must name an entry's exact hash. Because
-            // each hash covers all the entries before it, the newest checkpoint's signature
-            // vouches for the whole chain; that one (and the head below) is checked
-            // cryptographically.
-            let firstBadCheckpoint = try Row.fetchOne(db, sql: """
-                SELECT c.seq, a.seq IS NULL FROM audit_checkpoints c LEFT JOIN audit a ON a.seq = c.seq
-                WHERE a.seq IS NULL OR a.hash IS NOT c.hash ORDER BY c.seq LIMIT 1
-                """)
-            if let bad = firstBadCheckpoint {
-                let seq: Int64 = bad[0]
-                let missing: Bool = bad[1]
-                return missing
-                    ? fail(last + 1, "entries \(last + 1)…\(seq) are missing: a checkpoint signed entry \(seq) (log truncated)")
-                    : fail(seq, "entry \(seq): differs from its signed checkpoint (rewritten)")
-            }
-            report.checkpoints = try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_checkpoints") ?? 0
+            let chain = try AuditChainScan.run(db)
+            report.entries = chain.entries
+            if let failure = chain.failure { return fail(failure.seq, failure.problem) }
+            let last = chain.lastSeq
+            report.checkpoints = chain.checkpoints
+            // Every checkpoint named its entry's exact hash (checked in the scan). Because each
+            // hash covers all the entries before it, the newest checkpoint's signature vouches
+            // for the whole chain; that one (and the head below) is checked cryptographically.
             var lastSigned: Int64 = 0
             if let checkpoint = try Row.fetchOne(db, sql: "SELECT seq, hash, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1") {
-                lastSigned = checkpoint[0]
-                guard AuditSigner.verify(seq: lastSigned, hash: checkpoint[1], signatureHex: checkpoint[2], publicKeyHex: key) else {
+                // Converted without trapping: a tampered column may hold any type.
+                lastSigned = Int64.fromDatabaseValue(checkpoint[0] as DatabaseValue) ?? 0
+                let hash = String.fromDatabaseValue(checkpoint[1] as DatabaseValue) ?? ""
+                let signature = String.fromDatabaseValue(checkpoint[2] as DatabaseValue) ?? ""
+                guard AuditSigner.verify(seq: lastSigned, hash: hash, signatureHex: signature, publicKeyHex: key) else {
                     return fail(lastSigned, "entry \(lastSigned): its signed checkpoint does not verify (rewritten or signed with another key)")
                 }
             }

@@ -158,6 +158,29 @@ public final class QueueStore: Sendable {
         return result
     }
 
+    /// A read of the whole file (audit verification) through a memory map instead of a
+    /// system call per page. Only for this connection and this read: everywhere else pages
+    /// are read normally.
+    func readMapped<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try database.inDatabase { db in
+                try db.execute(sql: "PRAGMA mmap_size = 1073741824")
+                defer { try? db.execute(sql: "PRAGMA mmap_size = 0") }
+                var result: T?
+                try db.inTransaction(.deferred) {
+                    result = try body(db)
+                    return .commit
+                }
+                guard let result else { throw StoreError(.unavailable, "queue \(path): read produced no result") }
+                return result
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.unavailable, "queue \(path): \(error)")
+        }
+    }
+
     func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
             return try database.read { db in try body(db) }

@@ -308,6 +308,34 @@ extension QueueStore {
         #expect(entry.computedHash() == reference)
     }
 
+    /// The verifier rebuilds each entry's hashed text from the stored bytes; it must match
+    /// what the writer hashed even for text that needs escaping.
+    @Test func entriesWithHostileTextVerifyIntact() throws {
+        let f = try Fixture()
+        let hostile = Identity(user: "al\"ice\\\n\u{7}\u{202E}日本", via: "ssh \"10.0.0.7\"\t\u{1B}[31m")
+        let c = Classification(tier: .gated, operationClass: .delete, reasons: [Reason(rule: "t\"x", message: "m\n", tier: .gated)],
+                               destructive: true, irreversible: false, dataLoss: false)
+        let stored = try f.store.submit(try f.request("echo \"\u{0}\u{1F}\\ é\u{2066}", agent: "a\"b\u{8}"), classification: c,
+                                        approvals: ApprovalRules(), submitter: hostile, now: 10)
+        _ = try f.store.decide(id: stored.id, verdict: .reject, reviewer: hostile, reason: "no \"way\"\r\n", now: 11)
+        let report = try f.store.verifyAudit()
+        #expect(report.intact, "\(report)")
+        #expect(report.entries == (try f.store.auditEntries().count))
+        #expect(report.checkpoints == 2)
+    }
+
+    @Test func anEditedCheckpointAndAWronglyTypedColumnAreDetected() throws {
+        let f = try populated()
+        try f.raw("UPDATE audit_checkpoints SET hash = (SELECT hash FROM audit WHERE seq = 1) WHERE seq = (SELECT min(seq) FROM audit_checkpoints WHERE seq > 1)")
+        let checkpoint = try f.store.verifyAudit()
+        #expect(checkpoint.problem?.contains("differs from its signed checkpoint") == true, "\(checkpoint)")
+        let g = try populated()
+        try g.raw("UPDATE audit SET at_ms = 'soon' WHERE seq = 3")
+        let typed = try g.store.verifyAudit()
+        #expect(typed.firstBadSeq == 3)
+        #expect(typed.problem?.contains("edited") == true, "\(typed)")
+    }
+
     @Test func aNewerSchemaIsRefused() throws {
         let f = try Fixture()
         try f.raw("INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')")

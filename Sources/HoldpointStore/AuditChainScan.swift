@@ -1,0 +1,120 @@
+import Crypto
+import GRDB
+import GRDBSQLite
+import HoldpointCore
+
+/// Walks the whole audit chain in place: every entry's link to the one before, its hash,
+/// and the checkpoints that name it (a checkpoint must carry its entry's exact hash).
+///
+/// This is the loop `audit verify` spends its time in, so it reads columns straight from
+/// SQLite's row buffer (no `Row`, no `String` per column) and rebuilds each entry's hashed
+/// text in one reused buffer. The text is byte for byte the one `AuditEntry.hash` builds;
+/// `AuditChainScanTests` holds the two to that.
+struct AuditChainScan {
+    /// How far the chain is intact, or the first entry that is not and why.
+    struct Outcome {
+        var entries: Int
+        var checkpoints: Int
+        var lastSeq: Int64
+        var failure: (seq: Int64, problem: String)?
+    }
+
+    static func run(_ db: Database) throws -> Outcome {
+        let statement = try db.makeStatement(sql: "SELECT seq, at_ms, event, request_id, actor, via, details, prev_hash, hash FROM audit ORDER BY seq")
+        let row = statement.sqliteStatement
+        // Checkpoints are read alongside, both in sequence order: a merge, not a lookup per checkpoint.
+        let checkpoints = try db.makeStatement(sql: "SELECT seq, hash FROM audit_checkpoints ORDER BY seq")
+        let checkpoint = checkpoints.sqliteStatement
+        var checkpointPending = try step(checkpoint, db)
+        var outcome = Outcome(entries: 0, checkpoints: 0, lastSeq: 0, failure: nil)
+        var previous = Array(AuditWriter.genesis.utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(8192)
+        var hex = [UInt8](repeating: 0, count: 64)
+        while try step(row, db) {
+            let seq = sqlite3_column_int64(row, 0)
+            let expected = outcome.lastSeq + 1
+            if seq != expected {
+                outcome.failure = (expected, seq > expected ? "entry \(expected) is missing (deleted)" : "entry \(seq) is out of order")
+                return outcome
+            }
+            guard column(row, 7).elementsEqual(previous) else {
+                outcome.failure = (seq, "entry \(seq): does not follow entry \(seq - 1) (chain broken: reordered, inserted or replaced)")
+                return outcome
+            }
+            // {"actor","at_ms","details","event","prev","request_id","seq","via"}: see AuditEntry.hash.
+            text.removeAll(keepingCapacity: true)
+            text.append(contentsOf: #"{"actor":"#.utf8)
+            JSONWriter.appendString(utf8: column(row, 4), to: &text)
+            text.append(contentsOf: #","at_ms":"#.utf8)
+            text.append(contentsOf: String(sqlite3_column_int64(row, 1)).utf8)
+            text.append(contentsOf: #","details":"#.utf8)
+            text.append(contentsOf: column(row, 6))
+            text.append(contentsOf: #","event":"#.utf8)
+            JSONWriter.appendString(utf8: column(row, 2), to: &text)
+            text.append(contentsOf: #","prev":""#.utf8)
+            text.append(contentsOf: previous)
+            text.append(contentsOf: #"","request_id":"#.utf8)
+            if sqlite3_column_type(row, 3) == SQLITE_NULL {
+                text.append(contentsOf: "null".utf8)
+            } else {
+                JSONWriter.appendString(utf8: column(row, 3), to: &text)
+            }
+            text.append(contentsOf: #","seq":"#.utf8)
+            text.append(contentsOf: String(seq).utf8)
+            text.append(contentsOf: #","via":"#.utf8)
+            JSONWriter.appendString(utf8: column(row, 5), to: &text)
+            text.append(UInt8(ascii: "}"))
+            let digest = SHA256.hash(data: text)
+            var index = 0
+            for byte in digest {
+                hex[index] = hexDigit(byte >> 4)
+                hex[index + 1] = hexDigit(byte & 0x0F)
+                index += 2
+            }
+            let stored = column(row, 8)
+            guard stored.elementsEqual(hex) else {
+                outcome.failure = (seq, "entry \(seq): contents do not match its hash (edited)")
+                return outcome
+            }
+            while checkpointPending, sqlite3_column_int64(checkpoint, 0) <= seq {
+                let signed = sqlite3_column_int64(checkpoint, 0)
+                guard signed == seq, column(checkpoint, 1).elementsEqual(stored) else {
+                    outcome.failure = (signed, "entry \(signed): differs from its signed checkpoint (rewritten)")
+                    return outcome
+                }
+                outcome.checkpoints += 1
+                checkpointPending = try step(checkpoint, db)
+            }
+            previous.removeAll(keepingCapacity: true)
+            previous.append(contentsOf: stored)
+            outcome.lastSeq = seq
+            outcome.entries += 1
+        }
+        if checkpointPending {
+            // A checkpoint signed an entry past the end: the tail was cut off.
+            let signed = sqlite3_column_int64(checkpoint, 0)
+            let first = outcome.lastSeq + 1
+            outcome.failure = (first, "entries \(first)…\(signed) are missing: a checkpoint signed entry \(signed) (log truncated)")
+        }
+        return outcome
+    }
+
+    /// Steps `statement`: true on a row, false when done.
+    private static func step(_ statement: OpaquePointer, _ db: Database) throws -> Bool {
+        let code = sqlite3_step(statement)
+        if code == SQLITE_ROW { return true }
+        if code == SQLITE_DONE { return false }
+        throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+    }
+
+    /// A column's bytes as SQLite holds them for the current row (valid until the next step).
+    private static func column(_ row: OpaquePointer, _ index: Int32) -> UnsafeRawBufferPointer {
+        guard let bytes = sqlite3_column_text(row, index) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(row, index)))
+    }
+
+    @inline(__always) private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? 0x30 + nibble : 0x61 - 10 + nibble
+    }
+}
