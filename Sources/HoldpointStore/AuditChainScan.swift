@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 import GRDB
 import GRDBSQLite
 import HoldpointCore
@@ -38,7 +39,7 @@ struct AuditChainScan {
                 outcome.failure = (expected, seq > expected ? "entry \(expected) is missing (deleted)" : "entry \(seq) is out of order")
                 return outcome
             }
-            guard column(row, 7).elementsEqual(previous) else {
+            guard same(column(row, 7), previous) else {
                 outcome.failure = (seq, "entry \(seq): does not follow entry \(seq - 1) (chain broken: reordered, inserted or replaced)")
                 return outcome
             }
@@ -49,7 +50,11 @@ struct AuditChainScan {
             text.append(contentsOf: #","at_ms":"#.utf8)
             text.append(contentsOf: String(sqlite3_column_int64(row, 1)).utf8)
             text.append(contentsOf: #","details":"#.utf8)
-            text.append(contentsOf: column(row, 6))
+            // The details (most of the bytes) go to the hash where SQLite holds them, uncopied.
+            var hasher = SHA256()
+            text.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+            hasher.update(bufferPointer: column(row, 6))
+            text.removeAll(keepingCapacity: true)
             text.append(contentsOf: #","event":"#.utf8)
             JSONWriter.appendString(utf8: column(row, 2), to: &text)
             text.append(contentsOf: #","prev":""#.utf8)
@@ -65,7 +70,8 @@ struct AuditChainScan {
             text.append(contentsOf: #","via":"#.utf8)
             JSONWriter.appendString(utf8: column(row, 5), to: &text)
             text.append(UInt8(ascii: "}"))
-            let digest = SHA256.hash(data: text)
+            text.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+            let digest = hasher.finalize()
             var index = 0
             for byte in digest {
                 hex[index] = hexDigit(byte >> 4)
@@ -73,13 +79,13 @@ struct AuditChainScan {
                 index += 2
             }
             let stored = column(row, 8)
-            guard stored.elementsEqual(hex) else {
+            guard same(stored, hex) else {
                 outcome.failure = (seq, "entry \(seq): contents do not match its hash (edited)")
                 return outcome
             }
             while checkpointPending, sqlite3_column_int64(checkpoint, 0) <= seq {
                 let signed = sqlite3_column_int64(checkpoint, 0)
-                guard signed == seq, column(checkpoint, 1).elementsEqual(stored) else {
+                guard signed == seq, same(column(checkpoint, 1), stored) else {
                     outcome.failure = (signed, "entry \(signed): differs from its signed checkpoint (rewritten)")
                     return outcome
                 }
@@ -112,6 +118,17 @@ struct AuditChainScan {
     private static func column(_ row: OpaquePointer, _ index: Int32) -> UnsafeRawBufferPointer {
         guard let bytes = sqlite3_column_text(row, index) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         return UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(row, index)))
+    }
+
+    /// Byte-for-byte equality (memcmp: the generic `elementsEqual` walks an iterator).
+    private static func same(_ bytes: UnsafeRawBufferPointer, _ other: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count == other.count else { return false }
+        guard let left = bytes.baseAddress, let right = other.baseAddress else { return bytes.count == 0 }
+        return memcmp(left, right, bytes.count) == 0
+    }
+
+    private static func same(_ bytes: UnsafeRawBufferPointer, _ other: [UInt8]) -> Bool {
+        other.withUnsafeBytes { same(bytes, $0) }
     }
 
     @inline(__always) private static func hexDigit(_ nibble: UInt8) -> UInt8 {

@@ -129,11 +129,18 @@ enum QueueBenchmark {
         for _ in 0..<20_000 {
             _ = try store.submit(request, classification: QueueWorkloads.classification, approvals: ApprovalRules(), submitter: identity)
         }
-        let t0 = now()
-        let report = try store.verifyAudit()
-        let seconds = Double(now() - t0) / 1e9
-        print(String(format: "audit verify: %d entries, %d checkpoints in %.2f s = %.0f entries/s (intact: %@)   target >= 500,000 entries/s",
-                     report.entries, report.checkpoints, seconds, Double(report.entries) / seconds, report.intact ? "yes" : "NO"))
+        // Seven passes, the median reported: one pass is a tenth of a second, which the
+        // machine's other work can double.
+        var rates: [Double] = []
+        var report = try store.verifyAudit()
+        for _ in 0..<7 {
+            let t0 = now()
+            report = try store.verifyAudit()
+            rates.append(Double(report.entries) / (Double(now() - t0) / 1e9))
+        }
+        rates.sort()
+        print(String(format: "audit verify: %d entries, %d checkpoints: median %.0f entries/s (best %.0f, worst %.0f of 7 passes; intact: %@)   target >= 500,000 entries/s",
+                     report.entries, report.checkpoints, rates[3], rates[6], rates[0], report.intact ? "yes" : "NO"))
     }
 }
 
