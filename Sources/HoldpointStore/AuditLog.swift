@@ -30,14 +30,18 @@ final class AuditWriter {
     }
 
     func append(event: String, requestID: String?, actor: Identity, at: Double, details: JSONValue) throws {
+        try append(event: event, requestID: requestID, actor: actor, at: at, canonicalDetails: JSONWriter.canonical(details))
+    }
+
+    /// The same with `details` already in canonical form: a caller that can encode them
+    /// before the transaction keeps that work out of the time it holds the write lock.
+    func append(event: String, requestID: String?, actor: Identity, at: Double, canonicalDetails detailsText: String) throws {
         seq += 1
-        let entry = AuditEntry(seq: seq, atMillis: Int64((at * 1000).rounded()), event: event, requestID: requestID,
-                               actor: actor.user, via: actor.via, details: details, previousHash: previous, hash: "")
-        let detailsText = JSONWriter.canonical(details)
-        let hash = AuditEntry.hash(seq: seq, atMillis: entry.atMillis, event: event, requestID: requestID, actor: actor.user, via: actor.via,
+        let atMillis = Int64((at * 1000).rounded())
+        let hash = AuditEntry.hash(seq: seq, atMillis: atMillis, event: event, requestID: requestID, actor: actor.user, via: actor.via,
                                    canonicalDetails: detailsText, previous: previous)
         try db.cachedStatement(sql: "INSERT INTO audit (seq, at_ms, event, request_id, actor, via, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [seq, entry.atMillis, event, requestID, actor.user, actor.via, detailsText, previous, hash])
+            .execute(arguments: [seq, atMillis, event, requestID, actor.user, actor.via, detailsText, previous, hash])
         previous = hash
         last = (seq, hash)
     }

@@ -197,7 +197,10 @@ public final class QueueStore: Sendable {
     /// requests are recorded as halted. Returns the request as stored (acknowledged).
     public func submit(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules,
                        submitter: Identity, deadline: Double? = nil, now: Double = Clock.now()) throws(StoreError) -> StoredRequest {
-        try write { db, audit in
+        // The request's two encodings, made before taking the write lock.
+        let documentText = JSONWriter.compact(request.document)
+        let canonicalDocument = JSONWriter.canonical(request.document)
+        return try write { db, audit in
             try expireDue(db, audit: audit, now: now)
             let id = RequestID.make(now: now)
             let halt = try activeHalt(db, agent: request.agentID)
@@ -222,8 +225,8 @@ public final class QueueStore: Sendable {
                 approvalRules: approvals, document: request.document, votes: [],
                 closedBy: halt.map { $0.by }, closedVia: nil, closedAt: halt == nil ? nil : now, closedReason: halt.map { "agent halted: \($0.reason)" },
                 consumedAt: nil)
-            try Rows.insert(stored, db: db)
-            try audit.append(event: "submitted", requestID: id, actor: submitter, at: now, details: request.document)
+            try Rows.insert(stored, documentText: documentText, db: db)
+            try audit.append(event: "submitted", requestID: id, actor: submitter, at: now, canonicalDetails: canonicalDocument)
             try audit.append(event: "classified", requestID: id, actor: submitter, at: now, details: Rows.verdictJSON(stored))
             switch state {
             case .allowed: try audit.append(event: "allowed", requestID: id, actor: submitter, at: now, details: .object([("tier", .string(classification.tier.rawValue))]))

@@ -4,7 +4,9 @@ import HoldpointCore
 /// Maps `StoredRequest` to and from table rows. JSON columns hold the document, the verdict
 /// and the approval rules, written with Holdpoint's own canonical writer.
 enum Rows {
-    static func insert(_ r: StoredRequest, db: Database) throws {
+    /// `documentText`: the request document as stored (compact JSON), when the caller
+    /// encoded it before the transaction.
+    static func insert(_ r: StoredRequest, documentText: String? = nil, db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO requests (id, created_at, agent_id, environment, submitted_by, on_behalf_of, tier, operation_class, state,
                 expires_at, action_sha256, verdict, approval_rules, document, closed_by, closed_via, closed_at, closed_reason, consumed_at)
@@ -12,7 +14,7 @@ enum Rows {
             """).execute(arguments: [
                 r.id, r.createdAt, r.agentID, r.environment, r.submittedBy, r.onBehalfOf, r.tier.rawValue, r.operationClass.rawValue,
                 r.state.rawValue, r.expiresAt, r.actionSHA256, JSONWriter.compact(verdictJSON(r)), JSONWriter.compact(rulesJSON(r.approvalRules)),
-                JSONWriter.compact(r.document), r.closedBy, r.closedVia, r.closedAt, r.closedReason, r.consumedAt,
+                documentText ?? JSONWriter.compact(r.document), r.closedBy, r.closedVia, r.closedAt, r.closedReason, r.consumedAt,
             ])
     }
 
