@@ -12,8 +12,8 @@ public final class QueueStore: Sendable {
     public let path: String
     public let signer: AuditSigner
     let database: DatabaseQueue
-    /// The lock file's descriptor, held for the store's life: writers queue on it (see `write`).
-    private let writerLock: Int32
+    /// `queue.sqlite.lock`, open for the store's life: first use and every write hold it.
+    private let lock: LockFile
 
     /// Opens (creating on first use) the queue at `path`. The audit signing key and signed
     /// head live beside it unless `auditHeadPath` says otherwise.
@@ -39,7 +39,8 @@ public final class QueueStore: Sendable {
         // Switching a new file to WAL, migrating the schema and creating the signing key are
         // each a check-then-act that two processes starting at once would both act on
         // ("table requests already exists"). A lock file beside the queue serialises them.
-        let opened = try Self.whileHoldingOpenLock(path + ".lock", shared: shared) { () throws(StoreError) -> (DatabaseQueue, AuditSigner) in
+        let lock = LockFile(path: path + ".lock", mode: shared ? 0o660 : 0o600)
+        let opened = try lock.whileHolding { () throws(StoreError) -> (DatabaseQueue, AuditSigner) in
             let database: DatabaseQueue
             do {
                 database = try DatabaseQueue(path: path, configuration: configuration)
@@ -59,47 +60,7 @@ public final class QueueStore: Sendable {
         }
         database = opened.0
         signer = opened.1
-        writerLock = open(path + ".lock", O_RDONLY | O_CLOEXEC)
-    }
-
-    deinit {
-        if writerLock >= 0 { close(writerLock) }
-    }
-
-    /// Runs `body` while holding the writers' lock. SQLite lets a blocked writer only poll,
-    /// sleeping in steps that grow to 100 ms; with dozens of agents submitting at once the
-    /// write lock sat free while they slept. Writers instead wait in the kernel on an `flock`
-    /// of the lock file and are woken the moment it is free. (If the lock file cannot be
-    /// opened, SQLite's own waiting still serialises writers, only more slowly.)
-    ///
-    /// The holder is inside one short transaction, which SQLite's 30 s busy timeout bounds;
-    /// a holder that dies releases the lock with its descriptor (close-on-exec, so no child
-    /// keeps it). Only a holder frozen mid-transaction (SIGSTOP, a debugger) makes the others
-    /// wait until it resumes: they wait, nothing is allowed meanwhile, and hooks still answer
-    /// deny at their watchdog.
-    private func whileHoldingWriterLock<T>(_ body: () throws -> T) rethrows -> T {
-        guard writerLock >= 0 else { return try body() }
-        while flock(writerLock, LOCK_EX) != 0 {
-            guard errno == EINTR else { return try body() }
-        }
-        defer { flock(writerLock, LOCK_UN) }
-        return try body()
-    }
-
-    /// Runs `body` holding an exclusive `flock` on `lockPath` (created on first use with the
-    /// queue's permissions). The lock is a separate file because closing any descriptor of
-    /// the database file would drop SQLite's own POSIX locks on it. If the lock file cannot
-    /// be opened (a read-only directory), `body` runs unlocked: the race it prevents needs
-    /// two processes able to create the queue, which such a directory rules out.
-    private static func whileHoldingOpenLock<T>(_ lockPath: String, shared: Bool, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        let fd = open(lockPath, O_RDONLY | O_CREAT | O_CLOEXEC, shared ? 0o660 : 0o600)
-        guard fd >= 0 else { return try body() }
-        defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { return try body() }
-        }
-        defer { flock(fd, LOCK_UN) }
-        return try body()
+        self.lock = lock
     }
 
     /// Creates the directory if needed. Returns whether it is a shared (setgid) directory.
@@ -133,7 +94,9 @@ public final class QueueStore: Sendable {
         var result: T?
         var head: (seq: Int64, hash: String, signature: String)?
         do {
-            try whileHoldingWriterLock {
+            // Writers queue on the lock file in the kernel (see `LockFile`) rather than in
+            // SQLite's sleeping retries.
+            try lock.whileHolding {
               try database.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
                     let audit = try AuditWriter(db: db)
@@ -448,5 +411,43 @@ public enum RequestID {
     /// Whether `text` has the shape of an id (so bad ids are refused before any lookup).
     public static func isValid(_ text: String) -> Bool {
         text.utf8.count == 26 && text.utf8.allSatisfy { alphabet.contains($0) }
+    }
+}
+
+/// An exclusive `flock` on a file beside the queue, the way processes take turns.
+///
+/// It serialises a new queue's first use (switching to WAL, migrating, creating the key:
+/// each a check-then-act that two processes starting at once would both act on) and every
+/// write. SQLite lets a blocked writer only poll, sleeping in steps that grow to 100 ms; with
+/// dozens of agents submitting at once its write lock sat free while they slept. Waiting on
+/// the lock file, a writer is woken the moment it is free. It is a separate file because
+/// closing any descriptor of the database file would drop SQLite's own POSIX locks on it.
+///
+/// A holder that dies releases it with its descriptor (close-on-exec, so no child keeps it);
+/// a holder is inside one short transaction, which SQLite's 30 s busy timeout bounds. Only
+/// a holder frozen mid-transaction (SIGSTOP, a debugger) makes the others wait until it
+/// resumes: nothing is allowed meanwhile, and hooks still answer deny at their watchdog.
+/// If the file cannot be opened (a read-only directory), work runs unlocked and SQLite's
+/// own locking still keeps it correct, only slower.
+final class LockFile: Sendable {
+    private let descriptor: Int32
+
+    init(path: String, mode: mode_t) {
+        descriptor = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, mode)
+    }
+
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    /// Runs `body` holding the lock. Within one process the lock is shared by every thread
+    /// (one open file description), and the database queue serialises them.
+    func whileHolding<T, Failure: Error>(_ body: () throws(Failure) -> T) throws(Failure) -> T {
+        guard descriptor >= 0 else { return try body() }
+        while flock(descriptor, LOCK_EX) != 0 {
+            guard errno == EINTR else { return try body() }
+        }
+        defer { flock(descriptor, LOCK_UN) }
+        return try body()
     }
 }
