@@ -9,8 +9,10 @@ import HoldpointCore
 ///
 /// This is the loop `audit verify` spends its time in, so it reads columns straight from
 /// SQLite's row buffer (no `Row`, no `String` per column) and rebuilds each entry's hashed
-/// text in one reused buffer. The text is byte for byte the one `AuditEntry.hash` builds;
-/// `AuditChainScanTests` holds the two to that.
+/// text in one reused buffer. The text is byte for byte the one `AuditEntry.hash` builds for
+/// the writer; the audit tests hold the two to that (`entriesWithHostileTextVerifyIntact`,
+/// and every tampering test) and `AuditEntry.hash` to RFC 8785
+/// (`theHashedTextIsExactlyTheCanonicalJSON`).
 struct AuditChainScan {
     /// How far the chain is intact, or the first entry that is not and why.
     struct Outcome {
@@ -74,8 +76,8 @@ struct AuditChainScan {
             let digest = hasher.finalize()
             var index = 0
             for byte in digest {
-                hex[index] = hexDigit(byte >> 4)
-                hex[index + 1] = hexDigit(byte & 0x0F)
+                hex[index] = ActionHash.hexDigit(byte >> 4)
+                hex[index + 1] = ActionHash.hexDigit(byte & 0x0F)
                 index += 2
             }
             let stored = column(row, 8)
@@ -129,9 +131,5 @@ struct AuditChainScan {
 
     private static func same(_ bytes: UnsafeRawBufferPointer, _ other: [UInt8]) -> Bool {
         other.withUnsafeBytes { same(bytes, $0) }
-    }
-
-    @inline(__always) private static func hexDigit(_ nibble: UInt8) -> UInt8 {
-        nibble < 10 ? 0x30 + nibble : 0x61 - 10 + nibble
     }
 }

@@ -72,26 +72,15 @@ public struct AuditEntry: Sendable, Equatable {
     }
 
     /// The canonical text of the entry, built directly (keys in JCS order), and its SHA-256.
+    /// `AuditChainScan` builds the same text from stored bytes to verify: change both together.
     static func hash(seq: Int64, atMillis: Int64, event: String, requestID: String?, actor: String, via: String,
                      canonicalDetails: String, previous: String) -> String {
-        var details = canonicalDetails
-        var buffer: [UInt8] = []
-        return details.withUTF8 { utf8 in
-            hash(seq: seq, atMillis: atMillis, event: event, requestID: requestID, actor: actor, via: via,
-                 canonicalDetails: UnsafeRawBufferPointer(utf8), previous: previous, buffer: &buffer)
-        }
-    }
-
-    /// The same hash from the stored bytes of `details`, building the hashed text in
-    /// `buffer`: verification reuses one buffer for the whole log instead of allocating per entry.
-    static func hash(seq: Int64, atMillis: Int64, event: String, requestID: String?, actor: String, via: String,
-                     canonicalDetails: UnsafeRawBufferPointer, previous: String, buffer bytes: inout [UInt8]) -> String {
-        bytes.removeAll(keepingCapacity: true)
-        bytes.reserveCapacity(canonicalDetails.count + 320)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(canonicalDetails.utf8.count + 320)
         bytes.append(contentsOf: #"{"actor":"#.utf8)
         JSONWriter.appendString(actor, to: &bytes)
         bytes.append(contentsOf: #","at_ms":\#(atMillis),"details":"#.utf8)
-        bytes.append(contentsOf: canonicalDetails)
+        bytes.append(contentsOf: canonicalDetails.utf8)
         bytes.append(contentsOf: #","event":"#.utf8)
         JSONWriter.appendString(event, to: &bytes)
         bytes.append(contentsOf: #","prev":""#.utf8)

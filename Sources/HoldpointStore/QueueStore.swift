@@ -97,19 +97,19 @@ public final class QueueStore: Sendable {
             // Writers queue on the lock file in the kernel (see `LockFile`) rather than in
             // SQLite's sleeping retries.
             try lock.whileHolding {
-              try database.writeWithoutTransaction { db in
-                try db.inTransaction(.immediate) {
-                    let audit = try AuditWriter(db: db)
-                    result = try body(db, audit)
-                    if let last = audit.last {
-                        let signature = try signer.sign(seq: last.seq, hash: last.hash)
-                        try db.cachedStatement(sql: "INSERT INTO audit_checkpoints (seq, hash, signature, public_key) VALUES (?, ?, ?, ?)")
-                            .execute(arguments: [last.seq, last.hash, signature, signer.publicKeyHex])
-                        head = (last.seq, last.hash, signature)
+                try database.writeWithoutTransaction { db in
+                    try db.inTransaction(.immediate) {
+                        let audit = try AuditWriter(db: db)
+                        result = try body(db, audit)
+                        if let last = audit.last {
+                            let signature = try signer.sign(seq: last.seq, hash: last.hash)
+                            try db.cachedStatement(sql: "INSERT INTO audit_checkpoints (seq, hash, signature, public_key) VALUES (?, ?, ?, ?)")
+                                .execute(arguments: [last.seq, last.hash, signature, signer.publicKeyHex])
+                            head = (last.seq, last.hash, signature)
+                        }
+                        return .commit
                     }
-                    return .commit
                 }
-              }
             }
         } catch let error as StoreError {
             throw error

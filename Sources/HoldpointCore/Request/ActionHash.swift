@@ -25,7 +25,8 @@ public enum ActionHash {
         return String(decoding: out, as: UTF8.self)
     }
 
-    @inline(__always) private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+    /// The lowercase hexadecimal digit for a value 0…15, as an ASCII byte.
+    @inlinable public static func hexDigit(_ nibble: UInt8) -> UInt8 {
         nibble < 10 ? 0x30 + nibble : 0x61 - 10 + nibble
     }
 }
