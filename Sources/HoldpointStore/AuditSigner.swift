@@ -97,7 +97,7 @@ public struct AuditSigner: Sendable {
         var buffer = [UInt8](repeating: 0, count: 512)
         let count = pread(fd, &buffer, buffer.count, 0)
         if count > 0, let current = Self.parseHead(String(decoding: buffer[0..<count], as: UTF8.self)), current.seq >= seq { return }
-        // No fsync: the database commit (synchronous=FULL) is already durable, so after a
+        // No fsync: the database commit is already durable (`GroupCommit`), so after a
         // crash the head can only lag behind the log, never run ahead of it.
         let bytes = Array("\(seq) \(hash) \(signature) \(publicKeyHex)\n".utf8)
         let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }

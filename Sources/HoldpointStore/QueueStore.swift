@@ -14,6 +14,8 @@ public final class QueueStore: Sendable {
     let database: DatabaseQueue
     /// `queue.sqlite.lock`, open for the store's life: first use and every write hold it.
     private let lock: LockFile
+    /// `queue.sqlite.sync`: no write is reported before the log holding it is on disk.
+    private let groupCommit: GroupCommit
 
     /// Opens (creating on first use) the queue at `path`. The audit signing key and signed
     /// head live beside it unless `auditHeadPath` says otherwise.
@@ -28,13 +30,22 @@ public final class QueueStore: Sendable {
             throw error
         }
         var configuration = Configuration()
-        configuration.journalMode = .wal
         // Writers from other processes wait their turn instead of failing.
         configuration.busyMode = .timeout(30)
         configuration.label = "holdpoint-queue"
         configuration.prepareDatabase { db in
-            // FULL: a submit acknowledged to its agent survives a crash of the machine too.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            // WAL is set here rather than with GRDB's `journalMode = .wal`, which afterwards
+            // lowers `synchronous` to NORMAL (a commit could then be lost in a power cut) and
+            // writes a throwaway table whenever the WAL file is empty, which is every time a
+            // process opens the queue after the last one closed it.
+            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            guard mode == "wal" else {
+                throw StoreError(.unavailable, "the queue \(path) cannot use write-ahead logging (journal mode \(mode ?? "unknown")); is it on a network file system?")
+            }
+            // NORMAL: commits do not flush the log themselves; `write` flushes it for them
+            // in groups (`GroupCommit`) before anything is reported, so a submit acknowledged
+            // to its agent survives a crash of the machine too.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         // Switching a new file to WAL, migrating the schema and creating the signing key are
         // each a check-then-act that two processes starting at once would both act on
@@ -61,6 +72,7 @@ public final class QueueStore: Sendable {
         database = opened.0
         signer = opened.1
         self.lock = lock
+        groupCommit = GroupCommit(path: path + ".sync", logPath: path + "-wal", mode: shared ? 0o660 : 0o600, writeLock: lock)
     }
 
     /// Creates the directory if needed. Returns whether it is a shared (setgid) directory.
@@ -93,6 +105,7 @@ public final class QueueStore: Sendable {
     func write<T>(_ body: (Database, AuditWriter) throws -> T) throws(StoreError) -> T {
         var result: T?
         var head: (seq: Int64, hash: String, signature: String)?
+        var commit: UInt64?
         do {
             // Writers queue on the lock file in the kernel (see `LockFile`) rather than in
             // SQLite's sleeping retries.
@@ -110,15 +123,25 @@ public final class QueueStore: Sendable {
                         return .commit
                     }
                 }
+                commit = groupCommit.recordCommit()
             }
         } catch let error as StoreError {
             throw error
         } catch {
             throw StoreError(.unavailable, "queue \(path): \(error)")
         }
+        // Durable before anyone hears of it; the flush is outside the write lock, so the next
+        // writer commits meanwhile and one flush covers both.
+        try groupCommit.makeDurable(commit)
         if let head { signer.advanceHead(seq: head.seq, hash: head.hash, signature: head.signature) }
         guard let result else { throw StoreError(.unavailable, "queue \(path): transaction produced no result") }
         return result
+    }
+
+    /// Commits numbered, commits known to be on disk, and log flushes so far in this boot
+    /// (see `GroupCommit`); nil when the sync file cannot be used. For tests and benchmarks.
+    public var commitCounters: (committed: UInt64, durable: UInt64, flushes: UInt64)? {
+        groupCommit.counters()
     }
 
     /// A read of the whole file (audit verification) through a memory map instead of a
@@ -431,6 +454,9 @@ public enum RequestID {
 /// own locking still keeps it correct, only slower.
 final class LockFile: Sendable {
     private let descriptor: Int32
+    /// An `flock` belongs to the open file, which every thread of the process shares: one
+    /// thread's unlock would release another's hold. Threads take turns here first.
+    private let threads = NSLock()
 
     init(path: String, mode: mode_t) {
         descriptor = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, mode)
@@ -440,9 +466,10 @@ final class LockFile: Sendable {
         if descriptor >= 0 { close(descriptor) }
     }
 
-    /// Runs `body` holding the lock. Within one process the lock is shared by every thread
-    /// (one open file description), and the database queue serialises them.
+    /// Runs `body` holding the lock, against other processes and other threads. Not reentrant.
     func whileHolding<T, Failure: Error>(_ body: () throws(Failure) -> T) throws(Failure) -> T {
+        threads.lock()
+        defer { threads.unlock() }
         guard descriptor >= 0 else { return try body() }
         while flock(descriptor, LOCK_EX) != 0 {
             guard errno == EINTR else { return try body() }

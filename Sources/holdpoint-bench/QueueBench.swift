@@ -80,8 +80,11 @@ enum QueueBenchmark {
             for child in children { child.waitUntilExit() }
             let seconds = Double(now() - t0) / 1e9
             let total = processes * perProcess
-            let stored = try QueueStore(path: queue).list().count
-            print(String(format: "durable submits, %2d processes: %5d in %.2f s = %6.0f submits/s (stored %d; synchronous=FULL, WAL; timed from all processes ready)", processes, total, seconds, Double(total) / seconds, stored))
+            let check = try QueueStore(path: queue)
+            let stored = try check.list().count
+            let flushes = check.commitCounters.map { "\($0.flushes) log flushes for \($0.committed) commits" } ?? "a log flush per commit"
+            print(String(format: "durable submits, %2d processes: %5d in %.2f s = %6.0f submits/s (stored %d; ", processes, total, seconds, Double(total) / seconds, stored)
+                  + "\(flushes); timed from all processes ready)")
         }
         try decisionLatency(root: root, binary: binary)
         try verifySpeed(root: root)

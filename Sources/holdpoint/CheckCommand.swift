@@ -22,9 +22,21 @@ struct Check: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON document.")
     var json = false
 
+    var checkRun: CheckRun { CheckRun(global: global.settings, agent: agentOptions.settings, command: command, json: json) }
+
+    func run() throws { try checkRun.run() }
+}
+
+/// What `check` does, from plain option values (see `AgentCallArguments`).
+struct CheckRun: Equatable {
+    var global: GlobalSettings
+    var agent: AgentSettings
+    var command: String?
+    var json: Bool
+
     func run() throws {
         let policy = try global.loadPolicy()
-        let request = try RequestInput.read(command: command, agent: agentOptions)
+        let request = try RequestInput.read(command: command, agent: agent)
         let classification = Classifier(policy: policy, protection: global.selfProtection(workingDirectory: request.workingDirectory)).classify(request)
         if json {
             Terminal.print(JSONWriter.pretty(VerdictJSON.check(request: request, classification: classification, policy: policy)))
@@ -37,7 +49,7 @@ struct Check: ParsableCommand {
 
 /// Where agent-side commands get their request: `--command`, or JSON on stdin.
 enum RequestInput {
-    static func read(command: String?, agent: AgentOptions) throws -> ActionRequest {
+    static func read(command: String?, agent: AgentSettings) throws -> ActionRequest {
         do {
             if let command {
                 return try ActionRequest.shellCommand(command, environment: agent.environment, agentID: agent.agentID, mode: agent.mode)

@@ -30,22 +30,35 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Policy file (YAML), layered on the built-in defaults. Env: HOLDPOINT_POLICY.", valueName: "path"))
     var policy: String?
 
+    var settings: GlobalSettings { GlobalSettings(queue: queue, audit: audit, policy: policy) }
+    var policyPath: String? { settings.policyPath }
+    var queuePath: String { settings.queuePath }
+    var auditPath: String? { settings.auditPath }
+    func openQueue() throws -> QueueStore { try settings.openQueue() }
+    func selfProtection(workingDirectory: String? = nil) -> SelfProtection { settings.selfProtection(workingDirectory: workingDirectory) }
+    func loadPolicy() throws -> Policy { try settings.loadPolicy() }
+}
+
+/// The shared options as plain values, however they were parsed: by ArgumentParser, or by
+/// `AgentCallArguments` on the agents' hot path.
+struct GlobalSettings: Equatable, Sendable {
+    var queue: String?
+    var audit: String?
+    var policy: String?
+
     var policyPath: String? {
         if let policy { return policy }
-        if let env = ProcessInfo.processInfo.environment["HOLDPOINT_POLICY"], !env.isEmpty { return env }
+        if let env = Environment.value("HOLDPOINT_POLICY") { return env }
         return nil
     }
 
     var queuePath: String {
-        let env = ProcessInfo.processInfo.environment
         if let queue { return queue }
-        if let value = env["HOLDPOINT_QUEUE"], !value.isEmpty { return value }
+        if let value = Environment.value("HOLDPOINT_QUEUE") { return value }
         return StateDirectory.path + "/queue.sqlite"
     }
 
-    var auditPath: String? {
-        audit ?? ProcessInfo.processInfo.environment["HOLDPOINT_AUDIT"].flatMap { $0.isEmpty ? nil : $0 }
-    }
+    var auditPath: String? { audit ?? Environment.value("HOLDPOINT_AUDIT") }
 
     /// Opens the queue or exits 69: an agent that cannot reach the queue is denied.
     func openQueue() throws -> QueueStore {
@@ -56,9 +69,9 @@ struct GlobalOptions: ParsableArguments {
     /// the state directory, and the binary itself under any name.
     func selfProtection(workingDirectory: String? = nil) -> SelfProtection {
         let cwd = workingDirectory ?? FileManager.default.currentDirectoryPath
-        let home = ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        let home = Environment.value("HOME")
         let queue = PathText.normalize(queuePath, relativeTo: FileManager.default.currentDirectoryPath, home: home)
-        var files = [queue, queue + "-wal", queue + "-shm", queue + "-journal", queue + ".lock", auditPath ?? queue + ".audit-head"]
+        var files = [queue, queue + "-wal", queue + "-shm", queue + "-journal", queue + ".lock", queue + ".sync", auditPath ?? queue + ".audit-head"]
         if let policyPath { files.append(policyPath) }
         return SelfProtection(protectedFiles: files, secretFiles: [queue + ".audit-key"], protectedDirectories: [StateDirectory.path],
                               binaryPath: Self.executablePath, homeDirectory: home, workingDirectory: cwd, inspectFiles: true)
@@ -93,16 +106,30 @@ struct AgentOptions: ParsableArguments {
     @Option(name: .customLong("agent-mode"), help: ArgumentHelp("supervised or autonomous (the stricter, and the default).", valueName: "mode"))
     var agentMode: AgentMode?
 
-    var environment: String {
-        env ?? ProcessInfo.processInfo.environment["HOLDPOINT_ENV"].flatMap { $0.isEmpty ? nil : $0 } ?? "production"
-    }
+    var settings: AgentSettings { AgentSettings(env: env, agent: agent, agentMode: agentMode) }
+    var environment: String { settings.environment }
+    var agentID: String { settings.agentID }
+    var mode: AgentMode { settings.mode }
+}
 
-    var agentID: String {
-        agent ?? ProcessInfo.processInfo.environment["HOLDPOINT_AGENT"].flatMap { $0.isEmpty ? nil : $0 } ?? "unknown-agent"
-    }
+/// The agent options as plain values (see `GlobalSettings`).
+struct AgentSettings: Equatable, Sendable {
+    var env: String?
+    var agent: String?
+    var agentMode: AgentMode?
 
-    var mode: AgentMode {
-        agentMode ?? ProcessInfo.processInfo.environment["HOLDPOINT_AGENT_MODE"].flatMap(AgentMode.init(rawValue:)) ?? .autonomous
+    var environment: String { env ?? Environment.value("HOLDPOINT_ENV") ?? "production" }
+    var agentID: String { agent ?? Environment.value("HOLDPOINT_AGENT") ?? "unknown-agent" }
+    var mode: AgentMode { agentMode ?? Environment.value("HOLDPOINT_AGENT_MODE").flatMap(AgentMode.init(rawValue:)) ?? .autonomous }
+}
+
+/// One environment variable, empty counting as unset. Reads the one variable rather than
+/// building `ProcessInfo`'s dictionary of all of them, which an agent's call pays for.
+enum Environment {
+    static func value(_ name: String) -> String? {
+        guard let raw = getenv(name) else { return nil }
+        let text = String(cString: raw)
+        return text.isEmpty ? nil : text
     }
 }
 
@@ -138,9 +165,8 @@ func queueCall<T>(_ body: () throws(StoreError) -> T) throws -> T {
 /// `$XDG_STATE_HOME/holdpoint`, or `~/.local/state/holdpoint`.
 enum StateDirectory {
     static var path: String {
-        let env = ProcessInfo.processInfo.environment
-        if let state = env["XDG_STATE_HOME"], !state.isEmpty { return state + "/holdpoint" }
-        let home = env["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        if let state = Environment.value("XDG_STATE_HOME") { return state + "/holdpoint" }
+        let home = Environment.value("HOME") ?? NSHomeDirectory()
         return home + "/.local/state/holdpoint"
     }
 }
@@ -151,12 +177,11 @@ enum SystemIdentity {
     /// (`SUDO_USER`, trusted only when running as root). The origin is the SSH client's
     /// address when there is one, else the terminal.
     static func current() -> Identity {
-        let env = ProcessInfo.processInfo.environment
         let uid = getuid()
         var user = userName(uid)
-        if uid == 0, let sudoUser = env["SUDO_USER"], !sudoUser.isEmpty { user = sudoUser }
+        if uid == 0, let sudoUser = Environment.value("SUDO_USER") { user = sudoUser }
         var via = "local"
-        if let ssh = env["SSH_CONNECTION"], let client = ssh.split(separator: " ").first {
+        if let ssh = Environment.value("SSH_CONNECTION"), let client = ssh.split(separator: " ").first {
             via = "ssh \(client)"
         } else if let tty = ttyname(STDIN_FILENO) {
             via = "tty \(String(cString: tty))"

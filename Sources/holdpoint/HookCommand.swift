@@ -39,14 +39,24 @@ struct Hook: ParsableCommand {
         guard hold >= 0, hold <= 3600 else { throw ValidationError("--hold: expected 0 to 3600 seconds, got \(hold)") }
     }
 
-    /// The watchdog: the answer must reach the client before its own timeout.
-    var watchdogSeconds: UInt32 { UInt32(hold.rounded(.up)) + 5 }
+    var hookRun: HookRun { HookRun(global: global.settings, agent: agentOptions.settings, client: client, hold: hold) }
 
     func run() throws {
-        let reply = answer()
+        let reply = hookRun.answer()
         HookEntry.emit(reply)
         throw ExitCode(reply.exitCode)
     }
+}
+
+/// What a hook call does, from plain option values (see `AgentCallArguments`).
+struct HookRun: Equatable {
+    var global: GlobalSettings
+    var agent: AgentSettings
+    var client: AgentClient
+    var hold: Double
+
+    /// The watchdog: the answer must reach the client before its own timeout.
+    var watchdogSeconds: UInt32 { UInt32(hold.rounded(.up)) + 5 }
 
     /// The answer to the hook input on stdin. Never throws: failures are denials.
     func answer() -> HookReply {
@@ -73,10 +83,10 @@ struct Hook: ParsableCommand {
         } catch {
             return .deny(reason: "holdpoint: denied (fail closed): the policy is invalid, so nothing is allowed: \(error.description)")
         }
-        let agentID = agentOptions.agent ?? ProcessInfo.processInfo.environment["HOLDPOINT_AGENT"].flatMap { $0.isEmpty ? nil : $0 } ?? client.rawValue
+        let agentID = agent.agent ?? Environment.value("HOLDPOINT_AGENT") ?? client.rawValue
         let request: ActionRequest
         do {
-            request = try ToolMapping.request(for: call, environment: agentOptions.environment, agentID: agentID, mode: agentOptions.mode)
+            request = try ToolMapping.request(for: call, environment: agent.environment, agentID: agentID, mode: agent.mode)
         } catch {
             return .deny(reason: "holdpoint: denied (fail closed): cannot describe this \(call.toolName) call as an action: \(error.description)")
         }
@@ -102,9 +112,11 @@ enum HookEntry {
         hp_fail_closed_watchdog(55)
         let reply: HookReply
         do {
-            // Only the hook's own options are parsed (not the whole command tree): start-up
-            // time is most of an allowed call's cost.
-            let hook = try Hook.parse(Array(arguments.dropFirst()))
+            // Start-up is most of an allowed call's cost, so the options are read without
+            // ArgumentParser when they are plain (`AgentCallArguments`), and otherwise only
+            // the hook's own options are parsed, not the whole command tree.
+            let options = Array(arguments.dropFirst())
+            let hook = try AgentCallArguments.hook(options) ?? Hook.parse(options).hookRun
             hp_fail_closed_watchdog(hook.watchdogSeconds)
             reply = hook.answer()
         } catch {
@@ -146,7 +158,11 @@ enum Entry {
         // Help is for people at a terminal; every other hook invocation is fail-closed.
         let wantsHelp = arguments.contains { $0 == "--help" || $0 == "-h" }
         if arguments.first == "hook" && !wantsHelp { HookEntry.run(arguments) }
-        if arguments.first == "check" && !wantsHelp { runAlone(Check.self, Array(arguments.dropFirst())) }
+        if arguments.first == "check" && !wantsHelp {
+            let options = Array(arguments.dropFirst())
+            if let check = AgentCallArguments.check(options) { runAlone { try check.run() } }
+            runAlone(Check.self, options)
+        }
         await Holdpoint.main()
     }
 
@@ -156,8 +172,16 @@ enum Entry {
     /// help read exactly as they do for any other command.
     static func runAlone<Command: ParsableCommand>(_ type: Command.Type, _ arguments: [String]) {
         guard var command = try? Command.parse(arguments) else { return }
+        runAlone { try command.run() }
+    }
+
+    static func runAlone(_ body: () throws -> Void) -> Never {
         do {
-            try command.run()
+            try body()
+        } catch let code as ExitCode {
+            // The usual end of a check (its verdict's exit code). ArgumentParser's `exit`
+            // would first build the command's help model to format a message it then omits.
+            exit(code.rawValue)
         } catch {
             Holdpoint.exit(withError: error)
         }

@@ -35,7 +35,7 @@ struct Submit: ParsableCommand {
 
     func run() throws {
         let policy = try global.loadPolicy()
-        let request = try RequestInput.read(command: command, agent: agentOptions)
+        let request = try RequestInput.read(command: command, agent: agentOptions.settings)
         let classification = Classifier(policy: policy, protection: global.selfProtection(workingDirectory: request.workingDirectory)).classify(request)
         let store = try global.openQueue()
         let now = Clock.now()

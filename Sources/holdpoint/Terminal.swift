@@ -13,9 +13,8 @@ enum Terminal {
     }
 
     static let colorEnabled: Bool = {
-        let env = ProcessInfo.processInfo.environment
-        if env["NO_COLOR"] != nil { return false }
-        if env["TERM"] == "dumb" { return false }
+        if Environment.value("NO_COLOR") != nil { return false }
+        if Environment.value("TERM") == "dumb" { return false }
         return isatty(STDOUT_FILENO) == 1
     }()
 

@@ -162,6 +162,11 @@ struct QueueEnv {
         _ = try CLI.run(["submit", "--command", "ls"], environment: ["HOLDPOINT_QUEUE": queue])
         stat(queue, &info)
         #expect(info.st_mode & 0o777 == 0o660)
+        // The group-commit bookkeeping is written by every writer, so the group writes it too.
+        stat(queue + ".sync", &info)
+        #expect(info.st_mode & 0o777 == 0o660)
+        stat(env.queue + ".sync", &info)
+        #expect(info.st_mode & 0o777 == 0o600)
     }
 
     @Test func auditVerifyNamesTheFirstBadEntry() throws {
@@ -240,6 +245,11 @@ struct QueueEnv {
         let report = try store.verifyAudit()
         #expect(report.intact, "\(report)")
         #expect(try store.integrityCheck() == "ok")
+        // Every write was flushed before it was reported, and racing writers shared flushes.
+        let counters = try #require(store.commitCounters)
+        #expect(counters.committed >= UInt64(acknowledged.count + recorded.count))
+        #expect(counters.durable == counters.committed)
+        #expect(counters.flushes < counters.committed, "no flush covered another process's commit: \(counters)")
     }
 
     @Test func sigkillMidWriteLosesNothingAcknowledged() throws {

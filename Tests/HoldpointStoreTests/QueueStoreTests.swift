@@ -346,3 +346,42 @@ extension QueueStore {
         }
     }
 }
+
+/// An acknowledged submit must survive a power cut. The connection commits without flushing
+/// (`synchronous = NORMAL`, write-ahead log) and `GroupCommit` flushes the log before the write
+/// returns; these tests hold its bookkeeping to that.
+@Suite struct DurabilityTests {
+    @Test func everyWriteIsFlushedBeforeItReturns() throws {
+        let f = try Fixture()
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let modes = try f.store.database.read { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))
+        }
+        #expect(modes.0 == "wal")
+        #expect(modes.1 == 1)
+        for n in 1...5 {
+            _ = try f.gated()
+            let counters = try #require(f.store.commitCounters)
+            #expect(counters.committed == UInt64(n))
+            #expect(counters.durable == counters.committed, "write \(n) returned before a flush covered it")
+            #expect(counters.flushes == UInt64(n), "one process alone flushes every commit itself")
+        }
+    }
+
+    /// The sync file is never flushed, so after a power cut it may hold anything: numbers from
+    /// another boot must not let a commit skip its flush.
+    @Test func numbersFromAnotherBootCountForNothing() throws {
+        let f = try Fixture()
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let stale: [UInt64] = [0xDEAD_BEEF, 999_999, 0xDEAD_BEEF, 1_000_000, 42, 7]
+        let fd = open(f.store.path + ".sync", O_RDWR)
+        #expect(fd >= 0)
+        _ = stale.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        close(fd)
+        _ = try f.gated()
+        let counters = try #require(f.store.commitCounters)
+        #expect(counters.committed == 1)
+        #expect(counters.durable == 1)
+        #expect(counters.flushes == 1)
+    }
+}

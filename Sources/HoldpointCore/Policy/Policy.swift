@@ -30,6 +30,15 @@ public struct DestructivePattern: Sendable {
     public var action: PolicyAction
     public var message: String
     let matcher: WordPattern
+
+    /// Fails when `pattern` is not a valid regular expression.
+    init(pattern: String, scope: [String], action: PolicyAction, message: String) throws {
+        self.pattern = pattern
+        self.scope = scope
+        self.action = action
+        self.message = message
+        self.matcher = try WordPattern(pattern)
+    }
 }
 
 public struct ChangeMagnitude: Sendable, Equatable {

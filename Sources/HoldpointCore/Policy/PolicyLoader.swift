@@ -3,36 +3,35 @@ import Foundation
 import Synchronization
 import Yams
 
-/// Where the built-in defaults (the default policy and the rule packs) live.
+/// Where the built-in defaults (the default policy and the rule packs) come from.
 ///
-/// They ship as a resource folder beside the executable
-/// (`Holdpoint_HoldpointCore.resources`), or wherever `HOLDPOINT_DATA_DIR` points.
-/// Missing data is an error (exit 78), never a fall-back to allowing things.
+/// They are written in YAML (`Sources/HoldpointCore/Resources`) and compiled into the
+/// binary (`CompiledBuiltins`), so the binary needs no data beside it and an agent's call
+/// parses no YAML. `HOLDPOINT_DATA_DIR` points at a folder of the same YAML to use instead
+/// (a site's own packs, or the package's `Resources` folder while editing them); a folder
+/// without `default-policy.yaml` is an error (exit 78), never a fall-back to allowing things.
 public enum BuiltinData {
-    public static let bundleName = "Holdpoint_HoldpointCore.resources"
+    /// The data folder `HOLDPOINT_DATA_DIR` names, or nil for the compiled built-ins.
+    public static func overrideDirectory(environment: [String: String]?) throws(ConfigError) -> URL? {
+        let value: String?
+        if let environment { value = environment["HOLDPOINT_DATA_DIR"] } else { value = getenv("HOLDPOINT_DATA_DIR").map { String(cString: $0) } }
+        guard let override = value, !override.isEmpty else { return nil }
+        let url = URL(fileURLWithPath: override)
+        if FileManager.default.fileExists(atPath: url.appendingPathComponent("default-policy.yaml").path) { return url }
+        let nested = url.appendingPathComponent("Resources")
+        if FileManager.default.fileExists(atPath: nested.appendingPathComponent("default-policy.yaml").path) { return nested }
+        throw ConfigError(issues: [ConfigIssue(file: override, line: 1, column: 1, message: "HOLDPOINT_DATA_DIR holds no default-policy.yaml")])
+    }
 
-    public static func directory(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> URL {
-        if let override = environment["HOLDPOINT_DATA_DIR"], !override.isEmpty {
-            let url = URL(fileURLWithPath: override)
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("default-policy.yaml").path) { return url }
-            let nested = url.appendingPathComponent("Resources")
-            if FileManager.default.fileExists(atPath: nested.appendingPathComponent("default-policy.yaml").path) { return nested }
-            throw ConfigError(issues: [ConfigIssue(file: override, line: 1, column: 1, message: "HOLDPOINT_DATA_DIR holds no default-policy.yaml")])
+    static let defaultPolicyName = "(built-in) default-policy.yaml"
+
+    /// The compiled built-ins.
+    static func compiled() throws(ConfigError) -> Policy {
+        do {
+            return try CompiledBuiltins.defaultPolicy(rules: RuleSet(packs: CompiledBuiltins.packs()))
+        } catch {
+            throw ConfigError(issues: [ConfigIssue(file: defaultPolicyName, line: 1, column: 1, message: "\(error)")])
         }
-        var candidates: [URL] = []
-        if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() {
-            candidates.append(executable.deletingLastPathComponent())
-        }
-        candidates.append(Bundle.main.bundleURL)
-        for base in candidates {
-            let resources = base.appendingPathComponent(bundleName).appendingPathComponent("Resources")
-            if FileManager.default.fileExists(atPath: resources.appendingPathComponent("default-policy.yaml").path) {
-                return resources
-            }
-        }
-        let looked = candidates.map { $0.appendingPathComponent(bundleName).path }.joined(separator: ", ")
-        throw ConfigError(issues: [ConfigIssue(file: bundleName, line: 1, column: 1,
-            message: "built-in policy and rule packs not found (looked in \(looked)); keep the \(bundleName) folder beside the holdpoint binary or set HOLDPOINT_DATA_DIR")])
     }
 }
 
@@ -43,14 +42,18 @@ public enum PolicyLoader {
     ]
 
     /// The built-in policy with `file` (if any) layered on top. Every problem in any layer
-    /// is reported together.
-    public static func load(policyFile: String?, dataDirectory: URL? = nil) throws(ConfigError) -> Policy {
-        let directory: URL
-        if let dataDirectory { directory = dataDirectory } else { directory = try BuiltinData.directory() }
-        let packs = try loadPacks(directory.appendingPathComponent("rule-packs"))
-        var policy = Policy(rules: RuleSet(packs: packs))
-        let defaultFile = directory.appendingPathComponent("default-policy.yaml")
-        try apply(file: defaultFile.path, to: &policy, displayName: "(built-in) default-policy.yaml")
+    /// is reported together. The built-ins are the compiled ones unless `dataDirectory` or
+    /// `HOLDPOINT_DATA_DIR` in `environment` (by default, the process's) names a folder of YAML.
+    public static func load(policyFile: String?, dataDirectory: URL? = nil, environment: [String: String]? = nil) throws(ConfigError) -> Policy {
+        var policy: Policy
+        var directory = dataDirectory
+        if directory == nil { directory = try BuiltinData.overrideDirectory(environment: environment) }
+        if let directory {
+            policy = Policy(rules: RuleSet(packs: try loadPacks(directory.appendingPathComponent("rule-packs"))))
+            try apply(file: directory.appendingPathComponent("default-policy.yaml").path, to: &policy, displayName: BuiltinData.defaultPolicyName)
+        } else {
+            policy = try BuiltinData.compiled()
+        }
         if let policyFile {
             try apply(file: policyFile, to: &policy, displayName: policyFile)
         }
@@ -178,9 +181,9 @@ public enum PolicyLoader {
                         continue
                     }
                     do {
-                        let matcher = try WordPattern(pattern)
+                        let entry = try DestructivePattern(pattern: pattern, scope: scope, action: action, message: message)
                         let duplicate = policy.destructiveActions.contains { $0.pattern == pattern && $0.scope == scope && $0.action == action }
-                        if !duplicate { policy.destructiveActions.append(DestructivePattern(pattern: pattern, scope: scope, action: action, message: message, matcher: matcher)) }
+                        if !duplicate { policy.destructiveActions.append(entry) }
                     } catch {
                         walker.fail(patternNode, "\(context).pattern: not a valid regular expression: \(error)")
                     }
