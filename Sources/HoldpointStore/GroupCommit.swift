@@ -22,7 +22,8 @@ import Foundation
 /// The file itself is never flushed, so after a power cut its numbers mean nothing: numbers
 /// from another boot count as zero, and the next writer flushes. A log file new since the
 /// last flush also has its directory flushed, so its name is as durable as its contents
-/// (SQLite does the same the first time it flushes a new log).
+/// (SQLite does the same the first time it flushes a new log). The queue keeps its log file
+/// between uses (`QueueStore`), so that is its first use, or after someone deleted it.
 ///
 /// When the file cannot be used, every write flushes the log and its directory itself:
 /// correct, only slower. A flush that fails is an error, which callers report as an

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import HoldpointCore
 
 /// The shared approval queue: one SQLite file (WAL) that many agent processes write and
@@ -38,6 +39,16 @@ public final class QueueStore: Sendable {
             // lowers `synchronous` to NORMAL (a commit could then be lost in a power cut) and
             // writes a throwaway table whenever the WAL file is empty, which is every time a
             // process opens the queue after the last one closed it.
+            // The log file stays when the last connection closes, emptied (truncated to
+            // zero, which any size limit asks for) after the final checkpoint rather than
+            // deleted: agents' short-lived processes do not create and delete it each time,
+            // the next one has nothing to recover from it, and `GroupCommit` need flush the
+            // directory only when it is new. The limit is above what a log grows to between
+            // automatic checkpoints (1,000 pages), so in use it is rewritten in place, never
+            // cut and regrown.
+            var persist: Int32 = 1
+            _ = sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_PERSIST_WAL, &persist)
+            try db.execute(sql: "PRAGMA journal_size_limit = 16777216")
             let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
             guard mode == "wal" else {
                 throw StoreError(.unavailable, "the queue \(path) cannot use write-ahead logging (journal mode \(mode ?? "unknown")); is it on a network file system?")
