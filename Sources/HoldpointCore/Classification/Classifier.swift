@@ -49,7 +49,8 @@ public struct Classifier: Sendable {
 
     public func classify(_ request: ActionRequest) -> Classification {
         let findings = analyze(request)
-        let production = policy.isProduction(request.environment)
+        let environment = request.environment.lowercased()
+        let production = policy.productionEnvironments.contains(environment)
         var reasons: [Reason] = []
         var destructive = request.impact.dataLoss == true
         var irreversible = request.impact.reversible == false
@@ -70,7 +71,7 @@ public struct Classifier: Sendable {
         }
 
         // The policy's destructive-action patterns look at everything that is not a read.
-        for pattern in policy.destructiveActions where policy.scope(pattern.scope, covers: request.environment) {
+        for pattern in policy.destructiveActions where policy.scope(pattern.scope, coversLowercased: environment) {
             let hit = findings.contains { $0.effect.operationClass != .read && pattern.matcher.matches($0.subject) }
                 || (request.operation.map { op in findings.contains { $0.effect.operationClass != .read } && pattern.matcher.matches(op) } ?? false)
             if hit {
@@ -88,9 +89,10 @@ public struct Classifier: Sendable {
             }
         }
 
-        if let rule = policy.environmentRule(for: request.environment) {
-            let classes = Set(findings.map(\.effect.operationClass))
-            for opClass in OperationClass.allCases where classes.contains(opClass) {
+        if let rule = policy.environmentRule(forLowercased: environment) {
+            var present = OperationClassSet()
+            for finding in findings { present.insert(finding.effect.operationClass) }
+            for opClass in OperationClass.allCases where present.contains(opClass) {
                 if rule.blockedOperations.contains(opClass) {
                     reasons.append(Reason(rule: "environment-blocked", message: "\(opClass.rawValue) is never allowed in \(request.environment)", tier: .blocked))
                 } else if let allowed = rule.allowedOperations, !allowed.contains(opClass) {
@@ -153,6 +155,30 @@ public struct Classifier: Sendable {
             findings += FileTargetRules.findings(request, protection: protection)
         }
         return findings
+    }
+}
+
+/// A set of operation classes as bits: the classifier asks which classes an action's
+/// findings touch once per action, and a hashed `Set` cost more than the question.
+struct OperationClassSet {
+    private var bits: UInt32 = 0
+
+    mutating func insert(_ opClass: OperationClass) { bits |= 1 << Self.bit(opClass) }
+    func contains(_ opClass: OperationClass) -> Bool { bits & (1 << Self.bit(opClass)) != 0 }
+
+    private static func bit(_ opClass: OperationClass) -> UInt32 {
+        switch opClass {
+        case .read: 0
+        case .minorUpdate: 1
+        case .patch: 2
+        case .create: 3
+        case .delete: 4
+        case .iam: 5
+        case .bulkModify: 6
+        case .createEnvironment: 7
+        case .deleteEnvironment: 8
+        case .unknown: 9
+        }
     }
 }
 

@@ -23,8 +23,10 @@ public struct Finding: Sendable, Equatable {
 public struct RuleSet: Sendable {
     public private(set) var packs: [RulePack]
     private var rulesByProgram: [String: [CommandRule]] = [:]
-    /// Rules whose program is a glob (`mkfs.*`): few, checked after the index.
-    private var globProgramRules: [(Glob, CommandRule)] = []
+    /// Rules whose program is a glob (`mkfs.*`): few, checked after the index. Two parallel
+    /// arrays, so that testing the globs copies no rule.
+    private var globPrograms: [Glob] = []
+    private var globProgramRules: [CommandRule] = []
     private(set) var sqlClients: [String: SQLClient] = [:]
     private(set) var operationVerbs: [String: OperationClass] = [:]
 
@@ -39,7 +41,8 @@ public struct RuleSet: Sendable {
         for rule in pack.rules {
             for program in rule.programs {
                 if program.containsASCII("*") || program.containsASCII("?") {
-                    globProgramRules.append((Glob(program), rule))
+                    globPrograms.append(Glob(program))
+                    globProgramRules.append(rule)
                 } else {
                     rulesByProgram[program, default: []].append(rule)
                 }
@@ -54,7 +57,7 @@ public struct RuleSet: Sendable {
     /// The rules for `program`, in pack order.
     func rules(for program: String) -> [CommandRule] {
         var found = rulesByProgram[program] ?? []
-        for (glob, rule) in globProgramRules where glob.matches(program) { found.append(rule) }
+        for index in globPrograms.indices where globPrograms[index].matches(program) { found.append(globProgramRules[index]) }
         return found
     }
 

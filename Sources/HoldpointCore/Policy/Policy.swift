@@ -105,19 +105,25 @@ public struct Policy: Sendable {
 
     /// The environment rule for `environment`; production aliases share production's rule.
     public func environmentRule(for environment: String) -> EnvironmentRule? {
-        let lower = environment.lowercased()
+        environmentRule(forLowercased: environment.lowercased())
+    }
+
+    func environmentRule(forLowercased lower: String) -> EnvironmentRule? {
         if let rule = environmentRules[lower] { return rule }
-        if isProduction(lower) { return environmentRules["production"] }
+        if productionEnvironments.contains(lower) { return environmentRules["production"] }
         return nil
     }
 
     /// Whether a destructive pattern's scope covers `environment`.
     func scope(_ scope: [String], covers environment: String) -> Bool {
+        self.scope(scope, coversLowercased: environment.lowercased())
+    }
+
+    func scope(_ scope: [String], coversLowercased lower: String) -> Bool {
         if scope.isEmpty || scope.contains("all") || scope.contains("*") { return true }
-        let lower = environment.lowercased()
         return scope.contains { s in
             let name = s.lowercased()
-            return name == lower || (name == "production" && isProduction(lower))
+            return name == lower || (name == "production" && productionEnvironments.contains(lower))
         }
     }
 }
@@ -145,9 +151,33 @@ public struct WordPattern: Sendable {
 
     public func matches(_ text: String) -> Bool {
         if let words {
-            return WordPattern.words(of: text).contains { words.contains($0) }
+            return WordPattern.anyWord(of: text) { words.contains($0) }
         }
         return regex?.matches(WordPattern.spaced(text)) ?? false
+    }
+
+    /// Whether any word of `text` (as `words(of:)` splits it) satisfies `test`; stops at the
+    /// first that does, and builds no array: it runs for every finding of every action.
+    static func anyWord(of text: String, _ test: (String) -> Bool) -> Bool {
+        var current: [UInt8] = []
+        var previousLower = false
+        for b in text.utf8 {
+            let isUpper = b >= 0x41 && b <= 0x5A
+            let isLower = (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
+            if isUpper || isLower {
+                if isUpper && previousLower && !current.isEmpty {
+                    if test(String(decoding: current, as: UTF8.self)) { return true }
+                    current.removeAll(keepingCapacity: true)
+                }
+                current.append(isUpper ? b + 32 : b)
+                previousLower = isLower
+            } else {
+                if !current.isEmpty, test(String(decoding: current, as: UTF8.self)) { return true }
+                current.removeAll(keepingCapacity: true)
+                previousLower = false
+            }
+        }
+        return !current.isEmpty && test(String(decoding: current, as: UTF8.self))
     }
 
     /// Lower-cased words, split at non-alphanumerics and camelCase humps.
