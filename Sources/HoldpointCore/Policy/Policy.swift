@@ -156,8 +156,9 @@ public struct WordPattern: Sendable {
         return regex?.matches(WordPattern.spaced(text)) ?? false
     }
 
-    /// Whether any word of `text` (as `words(of:)` splits it) satisfies `test`; stops at the
-    /// first that does, and builds no array: it runs for every finding of every action.
+    /// Whether any word of `text` (lower-cased, split at non-alphanumerics and camelCase
+    /// humps) satisfies `test`; stops at the first that does, and builds no array: it runs
+    /// for every finding of every action.
     static func anyWord(of text: String, _ test: (String) -> Bool) -> Bool {
         var current: [UInt8] = []
         var previousLower = false
@@ -183,25 +184,10 @@ public struct WordPattern: Sendable {
     /// Lower-cased words, split at non-alphanumerics and camelCase humps.
     static func words(of text: String) -> [String] {
         var out: [String] = []
-        var current: [UInt8] = []
-        var previousLower = false
-        for b in text.utf8 {
-            let isUpper = b >= 0x41 && b <= 0x5A
-            let isLower = (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
-            if isUpper || isLower {
-                if isUpper && previousLower && !current.isEmpty {
-                    out.append(String(decoding: current, as: UTF8.self))
-                    current.removeAll(keepingCapacity: true)
-                }
-                current.append(isUpper ? b + 32 : b)
-                previousLower = isLower
-            } else {
-                if !current.isEmpty { out.append(String(decoding: current, as: UTF8.self)) }
-                current.removeAll(keepingCapacity: true)
-                previousLower = false
-            }
+        _ = anyWord(of: text) { word in
+            out.append(word)
+            return false
         }
-        if !current.isEmpty { out.append(String(decoding: current, as: UTF8.self)) }
         return out
     }
 
