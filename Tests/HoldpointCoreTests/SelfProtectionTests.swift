@@ -62,6 +62,49 @@ import Testing
         #expect(result.reasons.contains { $0.rule == "holdpoint-admin-command" }, "\(result.reasons)")
     }
 
+    /// Pointing Holdpoint at another policy, queue, audit log or set of rules, or changing the
+    /// environment or identity it checks with, is choosing one's own rules.
+    @Test(arguments: [
+        "HOLDPOINT_POLICY=/tmp/lax.yaml holdpoint exec -- rm -rf /srv/data",
+        "env HOLDPOINT_DATA_DIR=/tmp/packs holdpoint check --command ls",
+        "sudo env -i HOLDPOINT_QUEUE=/tmp/q.sqlite holdpoint submit --command ls",
+        "export HOLDPOINT_ENV=development",
+        "declare -x HOLDPOINT_AGENT_MODE=supervised",
+        "unset HOLDPOINT_POLICY",
+        "HOLDPOINT_AUDIT=/tmp/head",
+        "holdpoint exec --policy /tmp/lax.yaml -- ls",
+        "holdpoint submit --queue=/tmp/q.sqlite --command ls",
+        "/usr/local/bin/holdpoint check --audit /tmp/h --command ls",
+        "bash -c 'HOLDPOINT_POLICY=x holdpoint exec -- ls'",
+    ])
+    func configurationOverridesAreBlocked(_ command: String) throws {
+        let result = try Setup().classify(command)
+        #expect(result.tier == .blocked, "\(command) → \(result.tier)")
+        #expect(result.reasons.contains { $0.rule == "holdpoint-config-override" }, "\(result.reasons)")
+    }
+
+    /// `holdpoint exec -- CMD` runs CMD, so the gate judges CMD: wrapping a command in
+    /// Holdpoint's own executor (with whatever environment it claims) gains nothing.
+    @Test func execIsJudgedAsTheCommandItRuns() throws {
+        let s = try Setup()
+        for command in ["rm -rf /srv/data", "kubectl delete namespace payments", "git push --force origin main"] {
+            let direct = try s.classify(command)
+            let wrapped = try s.classify("holdpoint exec --env sandbox --agent-mode supervised -- \(command)")
+            #expect(wrapped.tier == direct.tier, "\(command): \(wrapped.tier) vs \(direct.tier)")
+            #expect(Set(wrapped.reasons.map(\.rule)) == Set(direct.reasons.map(\.rule)), "\(command)")
+        }
+        #expect(try s.classify("holdpoint exec -- holdpoint decide 01JD8X3Q4W5E6R7T8Y9U0I1O2P approve").tier == .blocked)
+    }
+
+    @Test func agentSideHoldpointCommandsAreClassifiedNotBlocked() throws {
+        let s = try Setup()
+        for command in ["holdpoint check --command 'rm -rf /'", "holdpoint list --state pending --json", "holdpoint --version", "holdpoint audit verify"] {
+            let result = try s.classify(command)
+            #expect(result.tier == .autonomous, "\(command): \(result.reasons)")
+        }
+        #expect(try s.classify("holdpoint submit --command ls").reasons.map(\.rule) == ["submit-to-holdpoint"])
+    }
+
     @Test func protectedFilesCannotBeWrittenByAnyRoute() throws {
         let s = try Setup()
         let routes = [

@@ -61,6 +61,18 @@ public struct SelfProtection: Sendable {
     /// Reviewer and admin commands: for humans only.
     static let adminCommands: Set<String> = ["decide", "resume", "review", "halt"]
 
+    /// The options that point Holdpoint at another policy, queue or audit log.
+    static let configurationOptions = ["--policy", "--queue", "--audit"]
+
+    /// Setting (or unsetting) one of Holdpoint's `HOLDPOINT_*` variables: the policy, queue,
+    /// audit log, built-in rules, environment or identity its checks use. An agent doing
+    /// that is choosing its own rules.
+    static func configurationVariable(_ text: String, subject: String) -> Finding? {
+        guard text.hasPrefix("HOLDPOINT_") else { return nil }
+        let name = text.split(separator: "=", maxSplits: 1).first.map(String.init) ?? text
+        return blocked("holdpoint-config-override", "an agent may not set \(name): Holdpoint's configuration is not the agent's to choose", subject: subject)
+    }
+
     /// The agents' own hook settings: writing them would switch the gate off.
     static let hookSettings: [Glob] = [
         Glob("*/.claude/settings.json|*/.claude/settings.local.json|/etc/claude-code/*"),
@@ -88,6 +100,13 @@ public struct SelfProtection: Sendable {
         for (i, word) in words.enumerated() where !word.isDynamic && isHoldpoint(word.text, cwd: cwd) {
             if let sub = Self.subcommand(after: i, in: words), Self.adminCommands.contains(sub) {
                 findings.append(Self.blocked("holdpoint-admin-command", "an agent may not run `holdpoint \(sub)`: reviewer and admin commands are for humans", subject: subject))
+                break
+            }
+            // Its own options, up to `--` (after which `exec`'s command begins).
+            let own = words[(i + 1)...].prefix { $0.text != "--" }
+            if let option = own.first(where: { word in Self.configurationOptions.contains { word.text == $0 || word.text.hasPrefix($0 + "=") } }) {
+                let name = option.text.split(separator: "=", maxSplits: 1).first.map(String.init) ?? option.text
+                findings.append(Self.blocked("holdpoint-config-override", "an agent may not give Holdpoint \(name): which policy, queue and audit log apply is not the agent's to choose", subject: subject))
                 break
             }
         }

@@ -43,6 +43,9 @@ struct ShellAnalyzer {
         for assignment in command.assignments where assignment.name == "PATH" || assignment.name == "LD_PRELOAD" || assignment.name == "BASH_ENV" {
             findings.append(.unknown("shell-environment-hijack", "sets \(assignment.name), which changes which code runs", subject: "\(assignment.name)=\(assignment.value.text)"))
         }
+        for assignment in command.assignments {
+            if let finding = SelfProtection.configurationVariable(assignment.name, subject: "\(assignment.name)=\(assignment.value.text)") { findings.append(finding) }
+        }
         guard let first = words.first else { return }
         let subject = words.map(\.text).joined(separator: " ")
         if first.isDynamic {
@@ -51,6 +54,11 @@ struct ShellAnalyzer {
         }
         let name = Self.basename(first.text)
         findings += protection.check(program: name, programWord: first.text, args: Array(words.dropFirst()), cwd: cwd)
+        if Self.variableBuiltins.contains(name) {
+            for word in words.dropFirst() {
+                if let finding = SelfProtection.configurationVariable(word.text, subject: subject) { findings.append(finding) }
+            }
+        }
         if first.text.containsASCII("/"), let text = protection.scriptText(first.text, cwd: cwd), text.hasPrefix("#!") {
             // A script the agent may just have written: what it runs is analysed too.
             analyze(line: text, depth: depth + 1, into: &findings)
@@ -65,6 +73,9 @@ struct ShellAnalyzer {
         }
         match(program: name, args: args, command: command, subject: subject, depth: depth, into: &findings)
     }
+
+    /// Shell builtins that set or unset variables by name.
+    static let variableBuiltins: Set<String> = ["export", "declare", "typeset", "readonly", "local", "unset"]
 
     static func basename(_ path: String) -> String {
         // Searching the UTF-8 bytes: Character iteration was a tenth of classification time.
@@ -179,6 +190,7 @@ struct ShellAnalyzer {
                     if ["PATH", "LD_PRELOAD", "BASH_ENV", "ENV"].contains(variable) {
                         findings.append(.unknown("shell-environment-hijack", "sets \(variable), which changes which code runs", subject: text))
                     }
+                    if let finding = SelfProtection.configurationVariable(variable, subject: text) { findings.append(finding) }
                     i += 1
                     continue
                 }
@@ -214,6 +226,14 @@ struct ShellAnalyzer {
             } else {
                 inner(rest)
             }
+            return true
+        case "holdpoint":
+            // `holdpoint exec [options] -- CMD…` runs CMD: the gate in front of the agent
+            // judges CMD itself, as it would judge it run directly. The other subcommands
+            // are classified by the `holdpoint` rule pack; admin ones are blocked.
+            guard SelfProtection.subcommand(after: 0, in: [ShellWord(text: name)] + args) == "exec",
+                  let dash = args.firstIndex(where: { $0.text == "--" }), dash + 1 < args.count else { return false }
+            inner(Array(args[(dash + 1)...]))
             return true
         case "timeout":
             var rest = Self.skipOptions(args, for: name)

@@ -6,7 +6,7 @@
 /// parsing. Tests keep them identical to the YAML they come from.
 enum CompiledBuiltins {
     static func packs() -> [RulePack] {
-        [pack0(), pack1(), pack2(), pack3(), pack4(), pack5(), pack6(), pack7(), pack8(), pack9(), pack10()]
+        [pack0(), pack1(), pack2(), pack3(), pack4(), pack5(), pack6(), pack7(), pack8(), pack9(), pack10(), pack11()]
     }
 
     /// cloud.yaml
@@ -129,8 +129,20 @@ enum CompiledBuiltins {
                         operationVerbs: [:])
     }
 
-    /// kubernetes.yaml
+    /// holdpoint.yaml
     private static func pack5() -> RulePack {
+        var rules: [CommandRule] = []
+        rules.reserveCapacity(3)
+        rules.append(CommandRule(id: "ask-holdpoint", pack: "holdpoint", message: "asks Holdpoint about an action, the queue, the audit log or the policy", programs: ["holdpoint"], subcommand: [Glob("check|list|wait|audit|policy|hook|help")], effect: RuleEffect(operationClass: .read)))
+        rules.append(CommandRule(id: "submit-to-holdpoint", pack: "holdpoint", message: "records a request in Holdpoint's queue", programs: ["holdpoint"], subcommand: [Glob("submit")], effect: RuleEffect(operationClass: .patch)))
+        rules.append(CommandRule(id: "show-holdpoint-help", pack: "holdpoint", message: "prints Holdpoint's help or version", programs: ["holdpoint"], flagsAny: [FlagSpec("--help|-h"), FlagSpec("--version")], fallback: true, effect: RuleEffect(operationClass: .read)))
+        return RulePack(name: "holdpoint", description: "Holdpoint's own commands, as an agent may run them. Its reviewer and admin commands (decide, resume, halt, review), and any option or HOLDPOINT_* variable that would point it at another policy, queue or audit log, are blocked by self-protection; `exec -- CMD` is judged as CMD itself.\n", rules: rules,
+                        sqlClients: [],
+                        operationVerbs: [:])
+    }
+
+    /// kubernetes.yaml
+    private static func pack6() -> RulePack {
         var rules: [CommandRule] = []
         rules.reserveCapacity(16)
         rules.append(CommandRule(id: "k8s-delete-namespace", pack: "kubernetes", message: "deleting a namespace deletes everything in it", programs: ["kubectl", "oc", "kubecolor"], subcommand: [Glob("delete"), Glob("ns|namespace|namespaces|ns/*|namespace/*|namespaces/*")], effect: RuleEffect(operationClass: .deleteEnvironment, destructive: true, irreversible: true, dataLoss: true)))
@@ -155,7 +167,7 @@ enum CompiledBuiltins {
     }
 
     /// network.yaml
-    private static func pack6() -> RulePack {
+    private static func pack7() -> RulePack {
         var rules: [CommandRule] = []
         rules.reserveCapacity(6)
         rules.append(CommandRule(id: "http-delete", pack: "network", message: "sends an HTTP DELETE", programs: ["curl"], flagsAny: [FlagSpec("-XDELETE"), FlagSpec("--request=DELETE"), FlagSpec("-X=DELETE")], effect: RuleEffect(operationClass: .delete)))
@@ -170,7 +182,7 @@ enum CompiledBuiltins {
     }
 
     /// operations.yaml
-    private static func pack7() -> RulePack {
+    private static func pack8() -> RulePack {
         var rules: [CommandRule] = []
         rules.reserveCapacity(0)
         return RulePack(name: "operations", description: "How API and MCP operation names map to operation classes: the first verb word of the operation's own name (cloudformation:DeleteStack → Delete → delete). Names with no known verb are unknown, and gated in production.\n", rules: rules,
@@ -179,7 +191,7 @@ enum CompiledBuiltins {
     }
 
     /// system.yaml
-    private static func pack8() -> RulePack {
+    private static func pack9() -> RulePack {
         var rules: [CommandRule] = []
         rules.reserveCapacity(16)
         rules.append(CommandRule(id: "sys-power", pack: "system", message: "takes the host down", programs: ["shutdown", "reboot", "poweroff", "halt", "init", "telinit"], effect: RuleEffect(operationClass: .delete, tier: .gated, destructive: true)))
@@ -204,7 +216,7 @@ enum CompiledBuiltins {
     }
 
     /// terraform.yaml
-    private static func pack9() -> RulePack {
+    private static func pack10() -> RulePack {
         var rules: [CommandRule] = []
         rules.reserveCapacity(10)
         rules.append(CommandRule(id: "tf-destroy", pack: "terraform", message: "terraform destroy deletes every resource in the configuration", programs: ["terraform", "tofu", "terragrunt"], subcommand: [Glob("destroy|run-all")], effect: RuleEffect(operationClass: .deleteEnvironment, destructive: true, irreversible: true, dataLoss: true)))
@@ -223,7 +235,7 @@ enum CompiledBuiltins {
     }
 
     /// readonly.yaml
-    private static func pack10() -> RulePack {
+    private static func pack11() -> RulePack {
         var rules: [CommandRule] = []
         rules.reserveCapacity(4)
         rules.append(CommandRule(id: "read-only-command", pack: "readonly", message: "read-only command", programs: ["ls", "ll", "la", "dir", "cat", "tac", "bat", "head", "tail", "less", "more", "grep", "egrep", "fgrep", "rg", "ag", "ack", "wc", "pwd", "echo", "printf", "stat", "file", "du", "df", "free", "uptime", "whoami", "id", "groups", "date", "cal", "hostname", "uname", "which", "whereis", "type", "realpath", "readlink", "dirname", "basename", "diff", "cmp", "comm", "sort", "uniq", "cut", "tr", "fold", "fmt", "nl", "column", "paste", "join", "jq", "yq", "xxd", "hexdump", "od", "strings", "md5sum", "sha1sum", "sha256sum", "sha512sum", "cksum", "b2sum", "base64", "tree", "ps", "pgrep", "top", "htop", "vmstat", "iostat", "mpstat", "lsof", "lsblk", "lscpu", "lsmod", "lsusb", "lspci", "blkid", "findmnt", "env", "printenv", "locale", "true", "false", "test", "[", "[[", ":", "sleep", "seq", "expr", "bc", "dig", "nslookup", "host", "ping", "traceroute", "tracepath", "mtr", "ss", "netstat", "nc", "getent", "last", "w", "who", "journalctl", "dmesg", "cd", "pushd", "popd", "export", "set", "unset", "alias", "history", "read", "wait", "shift", "exit", "return", "local", "declare", "typeset", "readonly", "trap", "ulimit", "umask", "man", "info", "help", "tldr", "awk", "sed", "zcat", "zgrep", "openssl", "tput", "clear", "stty", "tty", "nproc", "getconf", "systemd-analyze", "loginctl"], fallback: true, effect: RuleEffect(operationClass: .read)))
