@@ -99,6 +99,9 @@ public struct ConsoleState: Sendable {
     public var now: Double
     public var live = true
     public var bellEnabled = true
+    /// Environment names shown with production's emphasis (lower-case): the policy's
+    /// `production_environments`, so a site's `prd-eu` stands out as `production` does.
+    public var productionEnvironments = Policy.defaultProductionEnvironments
 
     public private(set) var snapshot = ReviewSnapshot(requests: [], haltedAgents: [], firstTime: [], now: 0)
     /// Requests by id, and the list as shown: derived from the snapshot and the filters,

@@ -194,7 +194,7 @@ private func drawRow(_ r: StoredRequest, state: ConsoleState, grid: inout CellGr
     }
     let agent = TextWidth.truncate(SafeText.escape(r.agentID), to: 11)
     cx = grid.put(agent + String(repeating: " ", count: max(1, 12 - TextWidth.of(agent))), x: cx, y: y, role: role(.normal), maxX: end)
-    let production = Policy.defaultProductionEnvironments.contains(r.environment.lowercased())
+    let production = state.productionEnvironments.contains(r.environment.lowercased())
     let env = TextWidth.truncate(SafeText.escape(r.environment), to: 10)
     cx = grid.put(env + String(repeating: " ", count: max(1, 11 - TextWidth.of(env))), x: cx, y: y, role: role(production ? .production : .muted), bold: production, maxX: end)
     let tags = badges(for: r, firstTime: state.snapshot.firstTime.contains(r.id))
@@ -257,7 +257,7 @@ func detailLines(_ r: StoredRequest, state: ConsoleState, width: Int) -> [Detail
     field("operation", action?["operation"]?.stringValue)
     field("kind", action?["kind"]?.stringValue)
     if let targets = action?["targets"]?.arrayValue?.compactMap(\.stringValue), !targets.isEmpty { field("targets", targets.joined(separator: ", ")) }
-    let production = Policy.defaultProductionEnvironments.contains(r.environment.lowercased())
+    let production = state.productionEnvironments.contains(r.environment.lowercased())
     field("environment", r.environment, role: production ? .production : .normal)
     let agent = doc["agent"]
     field("agent", [r.agentID, agent?["name"]?.stringValue, agent?["mode"]?.stringValue.map { "mode \($0)" }, agent?["session"]?.stringValue.map { "session \($0)" }].compactMap { $0 }.joined(separator: ", "))

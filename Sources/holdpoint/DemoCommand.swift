@@ -47,6 +47,7 @@ struct Demo: ParsableCommand {
         let reviewer = SystemIdentity.current()
         var state = ConsoleState(queueName: "demo " + queuePath, reviewer: reviewer, width: 80, height: 24, now: Clock.now())
         state.bellEnabled = console.bellEnabled
+        state.productionEnvironments = policy.productionEnvironments
         let status = ConsoleRuntime.run(backend: QueueReviewBackend(store: store, reviewer: reviewer), initial: state, theme: theme, useColor: console.useColor && theme.name != "monochrome")
         agent.stop()
         Terminal.print("The demo queue is kept at \(queuePath). Look at what you did:\n  holdpoint list --queue \(queuePath)\n  holdpoint audit tail --queue \(queuePath)\n  holdpoint audit verify --queue \(queuePath)")

@@ -123,6 +123,9 @@ struct Review: ParsableCommand {
         let reviewer = SystemIdentity.current()
         var state = ConsoleState(queueName: global.queuePath, reviewer: reviewer, width: 80, height: 24, now: Clock.now())
         state.bellEnabled = console.bellEnabled
+        // The policy only decides which environments look like production here; a reviewer
+        // whose policy does not load still gets the console, with the built-in names.
+        if let policy = try? PolicyLoader.load(policyFile: global.policyPath) { state.productionEnvironments = policy.productionEnvironments }
         let status = ConsoleRuntime.run(backend: QueueReviewBackend(store: store, reviewer: reviewer), initial: state, theme: theme, useColor: console.useColor && theme.name != "monochrome")
         throw ExitCode(status)
     }
