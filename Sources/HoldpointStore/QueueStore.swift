@@ -39,6 +39,7 @@ public final class QueueStore: Sendable {
             // lowers `synchronous` to NORMAL (a commit could then be lost in a power cut) and
             // writes a throwaway table whenever the WAL file is empty, which is every time a
             // process opens the queue after the last one closed it.
+            //
             // The log file stays when the last connection closes, emptied (truncated to
             // zero, which any size limit asks for) after the final checkpoint rather than
             // deleted: agents' short-lived processes do not create and delete it each time,

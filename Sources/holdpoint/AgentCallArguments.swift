@@ -14,27 +14,29 @@ import HoldpointGate
 /// declared once, in `Check` and `Hook`; `AgentCallArgumentsTests` holds both readings equal.
 enum AgentCallArguments {
     static func check(_ arguments: [String]) -> CheckRun? {
-        guard let words = read(arguments, values: sharedOptions.union(["command"]), flags: ["json"]),
+        guard let words = read(arguments, values: checkOptions, flags: ["json"]),
               words.positionals.isEmpty,
               let agent = agentSettings(words.values) else { return nil }
         return CheckRun(global: globalSettings(words.values), agent: agent, command: words.values["command"], json: words.flags.contains("json"))
     }
 
     static func hook(_ arguments: [String]) -> HookRun? {
-        guard let words = read(arguments, values: sharedOptions.union(["hold"]), flags: []),
+        guard let words = read(arguments, values: hookOptions, flags: []),
               words.positionals.count == 1,
               let client = AgentClient(rawValue: words.positionals[0]),
               let agent = agentSettings(words.values) else { return nil }
-        var hold = 45.0  // Hook.hold's default
+        var hold = Hook.defaultHold
         if let text = words.values["hold"] {
-            guard let seconds = Double(text), seconds >= 0, seconds <= 3600 else { return nil }
+            guard let seconds = Double(text), Hook.holdLimits.contains(seconds) else { return nil }
             hold = seconds
         }
         return HookRun(global: globalSettings(words.values), agent: agent, client: client, hold: hold)
     }
 
-    /// `GlobalOptions` and `AgentOptions`, by their long names.
+    /// `GlobalOptions` and `AgentOptions` by their long names, then each command's own.
     static let sharedOptions: Set<String> = ["queue", "audit", "policy", "env", "agent", "agent-mode"]
+    static let checkOptions = sharedOptions.union(["command"])
+    static let hookOptions = sharedOptions.union(["hold"])
 
     static func globalSettings(_ values: [String: String]) -> GlobalSettings {
         GlobalSettings(queue: values["queue"], audit: values["audit"], policy: values["policy"])

@@ -33,11 +33,15 @@ struct Hook: ParsableCommand {
     var client: AgentClient
 
     @Option(name: .long, help: ArgumentHelp("Seconds to hold a gated action waiting for a decision before denying it as awaiting approval.", valueName: "seconds"))
-    var hold: Double = 45
+    var hold: Double = Hook.defaultHold
 
     func validate() throws {
-        guard hold >= 0, hold <= 3600 else { throw ValidationError("--hold: expected 0 to 3600 seconds, got \(hold)") }
+        guard Hook.holdLimits.contains(hold) else { throw ValidationError("--hold: expected 0 to 3600 seconds, got \(hold)") }
     }
+
+    /// `--hold`'s default and the values it accepts (also read by `AgentCallArguments`).
+    static let defaultHold: Double = 45
+    static let holdLimits: ClosedRange<Double> = 0...3600
 
     var hookRun: HookRun { HookRun(global: global.settings, agent: agentOptions.settings, client: client, hold: hold) }
 
