@@ -26,33 +26,38 @@ public struct AuditSigner: Sendable {
     public init(keyPath: String, headPath: String, shared: Bool) throws(StoreError) {
         self.keyPath = keyPath
         self.headPath = headPath
-        let rawKey: [UInt8]
+        let key: Curve25519.Signing.PrivateKey
         if let existing = try Self.loadKey(keyPath) {
-            rawKey = existing
+            key = existing
         } else {
-            rawKey = try Self.createKey(keyPath, mode: shared ? 0o640 : 0o600)
-        }
-        guard let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: rawKey) else {
-            throw StoreError(.unavailable, "the audit signing key \(keyPath) is unreadable or corrupt")
+            key = try Self.createKey(keyPath, mode: shared ? 0o640 : 0o600)
         }
         publicKeyHex = Self.hex(key.publicKey.rawRepresentation)
         signingKey = SigningKey(key)
     }
 
-    /// The key's raw bytes, or nil when there is no key file yet.
-    private static func loadKey(_ keyPath: String) throws(StoreError) -> [UInt8]? {
+    /// The key, or nil when there is no key file yet. Built from the file's bytes once:
+    /// building it derives the public key (a scalar multiplication), and every hook and
+    /// submit opens the queue.
+    private static func loadKey(_ keyPath: String) throws(StoreError) -> Curve25519.Signing.PrivateKey? {
         guard let data = FileManager.default.contents(atPath: keyPath) else { return nil }
-        guard let text = String(data: data, encoding: .utf8), let raw = unhex(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+        // The hex digits, without the newline the file ends with (or any whitespace an
+        // editor added). Trimmed as bytes: Foundation's character-set trimming goes
+        // through UTF-16 and costs the runtime type lookups a hook pays for at start-up.
+        let bytes = [UInt8](data)
+        let start = bytes.firstIndex { !Self.isSpace($0) } ?? bytes.endIndex
+        let end = (bytes.lastIndex { !Self.isSpace($0) } ?? start - 1) + 1
+        guard start < end, let raw = unhex(String(decoding: bytes[start..<end], as: UTF8.self)),
               let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else {
             throw StoreError(.unavailable, "the audit signing key \(keyPath) is unreadable or corrupt")
         }
-        return Array(key.rawRepresentation)
+        return key
     }
 
     /// Creates a key file atomically: the key is written and synced under a temporary name,
     /// then hard-linked into place. `link` fails if the name exists, so when several
     /// processes start at once exactly one key wins, and nobody ever reads a half-written one.
-    private static func createKey(_ keyPath: String, mode: mode_t) throws(StoreError) -> [UInt8] {
+    private static func createKey(_ keyPath: String, mode: mode_t) throws(StoreError) -> Curve25519.Signing.PrivateKey {
         let key = Curve25519.Signing.PrivateKey()
         let temporary = "\(keyPath).\(getpid()).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode)
@@ -65,7 +70,7 @@ public struct AuditSigner: Sendable {
         let synced = fsync(fd) == 0
         close(fd)
         guard written == bytes.count, synced else { throw StoreError(.unavailable, "cannot write the audit signing key \(keyPath)") }
-        if link(temporary, keyPath) == 0 { return Array(key.rawRepresentation) }
+        if link(temporary, keyPath) == 0 { return key }
         let reason = errno
         // Another process created it first: use theirs.
         if reason == EEXIST, let existing = try loadKey(keyPath) { return existing }
@@ -135,6 +140,8 @@ public struct AuditSigner: Sendable {
         }
         return bytes
     }
+
+    private static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
 
     private static func nibble(_ c: UInt8) -> UInt8? {
         switch c {

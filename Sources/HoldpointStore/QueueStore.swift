@@ -18,12 +18,20 @@ public final class QueueStore: Sendable {
     /// `queue.sqlite.sync`: no write is reported before the log holding it is on disk.
     private let groupCommit: GroupCommit
 
+    /// The absolute directory that holds `path`. Worked out on the text: `URL.path` builds
+    /// a `Set<UInt8>` whose first use costs a lookup through every type conformance in the
+    /// binary, paid by every hook at start-up.
+    static func directory(of path: String) -> String {
+        let absolute = PathText.normalize(path, relativeTo: FileManager.default.currentDirectoryPath, home: nil)
+        guard let slash = absolute.utf8.lastIndex(of: UInt8(ascii: "/")), slash != absolute.utf8.startIndex else { return "/" }
+        return String(absolute[..<slash])
+    }
+
     /// Opens (creating on first use) the queue at `path`. The audit signing key and signed
     /// head live beside it unless `auditHeadPath` says otherwise.
     public init(path: String, auditHeadPath: String? = nil) throws(StoreError) {
         self.path = path
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent().path
+        let directory = Self.directory(of: path)
         let shared = Self.prepare(directory: directory)
         do {
             try Self.createFile(path, shared: shared)

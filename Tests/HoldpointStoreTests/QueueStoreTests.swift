@@ -336,6 +336,37 @@ extension QueueStore {
         #expect(typed.problem?.contains("edited") == true, "\(typed)")
     }
 
+    /// The queue's directory is worked out on the path text (not `URL`): relative paths
+    /// resolve against the working directory, `.` and `..` are followed.
+    @Test func theQueueDirectoryIsTheAbsoluteParent() {
+        let cwd = FileManager.default.currentDirectoryPath
+        #expect(QueueStore.directory(of: "/var/lib/holdpoint/queue.sqlite") == "/var/lib/holdpoint")
+        #expect(QueueStore.directory(of: "/queue.sqlite") == "/")
+        #expect(QueueStore.directory(of: "/srv/./x/../hp//queue.sqlite") == "/srv/hp")
+        #expect(QueueStore.directory(of: "queue.sqlite") == (cwd == "/" ? "/" : cwd))
+        #expect(QueueStore.directory(of: "state/queue.sqlite") == (cwd == "/" ? "" : cwd) + "/state")
+    }
+
+    /// The signing key file is hex with a newline; whitespace an editor adds around it is
+    /// tolerated, anything else (or nothing) is refused rather than replaced with a new key.
+    @Test func theSigningKeyIsReadTolerantOfWhitespaceAndNothingElse() throws {
+        let f = try Fixture()
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let keyPath = f.store.path + ".audit-key"
+        let original = try String(contentsOfFile: keyPath, encoding: .utf8)
+        let hex = original.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(hex.utf8.count == 64)
+        let publicKey = f.store.signer.publicKeyHex
+
+        try ("  \t" + hex + "\r\n\n").write(toFile: keyPath, atomically: false, encoding: .utf8)
+        #expect(try QueueStore(path: f.store.path).signer.publicKeyHex == publicKey)
+
+        for corrupt in ["", "\n", hex.dropLast(2) + "zz\n", hex + "0\n", "  " + hex.prefix(10) + " " + hex.dropFirst(10)] {
+            try String(corrupt).write(toFile: keyPath, atomically: false, encoding: .utf8)
+            #expect(throws: StoreError.self, "key file \(corrupt.debugDescription)") { _ = try QueueStore(path: f.store.path) }
+        }
+    }
+
     @Test func aNewerSchemaIsRefused() throws {
         let f = try Fixture()
         try f.raw("INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')")

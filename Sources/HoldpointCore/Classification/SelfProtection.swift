@@ -94,8 +94,8 @@ public struct SelfProtection: Sendable {
     func check(program: String, programWord: String, args: [ShellWord], cwd: String?) -> [Finding] {
         var findings: [Finding] = []
         // Built only when there is something to report: most commands have no finding.
-        var subject: String { ([programWord] + args.map(\.text)).joined(separator: " ") }
         let words = [ShellWord(text: programWord)] + args
+        var subject: String { ShellWord.joinedText(words) }
         // `holdpoint decide`, `/opt/bin/holdpoint resume`, `swift run holdpoint decide`, a renamed copy of the binary.
         for (i, word) in words.enumerated() where !word.isDynamic && isHoldpoint(word.text, cwd: cwd) {
             if let sub = Self.subcommand(after: i, in: words), Self.adminCommands.contains(sub) {
@@ -247,8 +247,15 @@ public enum PathText {
             if part == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
             parts.append(part)
         }
-        let joined = parts.joined(separator: "/")
-        return text.hasPrefix("/") ? "/" + joined : joined
+        // Joined by hand: `[Substring].joined` is not specialised for us and looks its
+        // element type's conformances up at run time, a scan of every conformance in the
+        // binary the first time (start-up cost for every `check` and hook).
+        var result = text.hasPrefix("/") ? "/" : ""
+        for (index, part) in parts.enumerated() {
+            if index > 0 { result += "/" }
+            result += String(part)  // `+= Substring` is the generic append, looked up at run time
+        }
+        return result
     }
 
     /// Whether `path` is `directory` or inside it.

@@ -47,7 +47,7 @@ struct ShellAnalyzer {
             if let finding = SelfProtection.configurationVariable(assignment.name, subject: "\(assignment.name)=\(assignment.value.text)") { findings.append(finding) }
         }
         guard let first = words.first else { return }
-        let subject = words.map(\.text).joined(separator: " ")
+        let subject = ShellWord.joinedText(words)
         if first.isDynamic {
             findings.append(.unknown("shell-dynamic-program", "the program name is only known at run time (\(first.text))", subject: subject))
             return
@@ -276,7 +276,7 @@ struct ShellAnalyzer {
             if args.contains(where: \.isDynamic) {
                 findings.append(.unknown("shell-eval-dynamic", "eval of text only known at run time", subject: subject))
             }
-            analyze(line: args.map(\.text).joined(separator: " "), depth: depth + 1, into: &findings)
+            analyze(line: ShellWord.joinedText(args), depth: depth + 1, into: &findings)
             return true
         case "source", ".":
             guard let file = args.first else { return false }
@@ -293,7 +293,7 @@ struct ShellAnalyzer {
                 return true
             }
             // ssh joins the remaining words with spaces and the remote shell parses them.
-            analyze(line: rest.dropFirst().map(\.text).joined(separator: " "), depth: depth + 1, into: &findings)
+            analyze(line: ShellWord.joinedText(rest.dropFirst()), depth: depth + 1, into: &findings)
             return true
         case "python", "python2", "python3", "pypy", "pypy3", "node", "nodejs", "deno", "bun", "perl", "ruby", "php", "osascript", "Rscript", "lua", "tclsh", "pwsh", "powershell":
             analyzeInterpreter(name: name, args: args, command: command, depth: depth, subject: subject, into: &findings)

@@ -16,6 +16,13 @@ public enum ActionHash {
 
     /// Lowercase hexadecimal, two digits a byte.
     public static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+        hex(Array(digest))
+    }
+
+    /// The same for bytes in an array. Other modules call this one: the generic one, called
+    /// from outside, looks `Array`'s conformances up at run time (a scan of every
+    /// conformance in the binary, paid at start-up).
+    public static func hex(_ digest: [UInt8]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(64)
         for byte in digest {

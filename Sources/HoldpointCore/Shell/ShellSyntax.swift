@@ -17,6 +17,18 @@ public struct ShellWord: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { text }
+
+    /// The words' texts separated by spaces. Built by hand: `joined(separator:)` on the
+    /// mapped texts made an array per command and, being generic, looked `Array`'s
+    /// conformances up at run time on first use.
+    static func joinedText<Words: Collection<ShellWord>>(_ words: Words) -> String {
+        var text = ""
+        for (index, word) in words.enumerated() {
+            if index > 0 { text += " " }
+            text += word.text
+        }
+        return text
+    }
 }
 
 public struct Redirection: Sendable, Equatable {
