@@ -249,3 +249,52 @@ import Testing
         }
     }
 }
+
+/// What a finding is about (its subject) is the command as the program that acts sees it,
+/// after wrappers are peeled; destructive-action patterns match against it.
+@Suite struct FindingSubjectTests {
+    @Test func theSubjectIsTheUnwrappedCommandsWordsSeparatedBySpaces() throws {
+        let analyzer = ShellAnalyzer(rules: try PolicyLoader.load(policyFile: nil).rules)
+        let findings = analyzer.analyze("sudo -u root env A=1 timeout 5 rm -rf '/srv/my data'")
+        let rm = try #require(findings.first { $0.rule == "fs-rm-rf" })
+        #expect(rm.subject == "rm -rf /srv/my data")
+        // `ssh host CMD…`: the remote words are joined as ssh joins them, then parsed again.
+        let remote = analyzer.analyze("ssh -p 22 db1 rm -rf /var/lib/pg")
+        #expect(remote.contains { $0.rule == "fs-rm-rf" && $0.subject == "rm -rf /var/lib/pg" })
+        #expect(ShellWord.joinedText([ShellWord]()) == "")
+        #expect(ShellWord.joinedText([ShellWord(text: "a"), ShellWord(text: "")]) == "a ")
+    }
+
+    @Test func aPolicyPatternMatchesTheUnwrappedCommand() throws {
+        var policy = try PolicyLoader.load(policyFile: nil)
+        try PolicyLoader.apply(text: """
+        agent_constraints:
+          destructive_actions:
+            - pattern: "rm -rf /srv/"
+              policy: BLOCK
+        """, to: &policy, displayName: "test.yaml")
+        let classifier = Classifier(policy: policy)
+        func tier(_ command: String) throws -> Tier {
+            try classifier.classify(ActionRequest.shellCommand(command, environment: "staging", agentID: "t", mode: .supervised)).tier
+        }
+        #expect(try tier("sudo nice -n 5 rm -rf /srv/app") == .blocked)
+        #expect(try tier("rm -rf /srvx/app") != .blocked, "the pattern's end is not a word boundary it may cross")
+        #expect(try tier("rm -rf /tmp/srv/app") != .blocked)
+    }
+
+    /// A destructive pattern that is a regular expression (not a plain word list) loads and
+    /// matches whole words, as written or as words; an invalid one is refused by name.
+    @Test func regularExpressionPatternsLoadAndMatchWholeWords() throws {
+        let pattern = try WordPattern("delete[ -]?stack|rm -r")
+        #expect(pattern.matches("aws cloudformation delete-stack --stack-name x"))
+        #expect(pattern.matches("DeleteStack"))
+        #expect(pattern.matches("sudo rm -r /srv"))
+        #expect(!pattern.matches("undelete-stack"))
+        #expect(!pattern.matches("rm -rf /srv"), "-r must end at a word boundary")
+        #expect(!pattern.matches("farm -r"))
+        var policy = try PolicyLoader.load(policyFile: nil)
+        #expect(throws: ConfigError.self) {
+            try PolicyLoader.apply(text: "agent_constraints:\n  destructive_actions:\n    - pattern: \"(rm\"\n      policy: BLOCK\n", to: &policy, displayName: "bad.yaml")
+        }
+    }
+}

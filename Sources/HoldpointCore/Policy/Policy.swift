@@ -145,15 +145,31 @@ public struct WordPattern: Sendable {
             regex = nil
         } else {
             words = nil
-            regex = try RegexBox("(?i)(?<![A-Za-z0-9])(?:\(pattern))(?![A-Za-z0-9])")
+            regex = try RegexBox("(?i)\(Self.wordStart)(?:\(pattern))\(Self.endsInWord(pattern) ? "(?![A-Za-z0-9])" : "")")
         }
+    }
+
+    /// A match does not start inside a word: it starts the text, follows a character that
+    /// is not a letter or digit (consumed), or itself starts with such a character. Written
+    /// this way because Swift's `Regex` has no lookbehind.
+    static let wordStart = "(?:^|[^A-Za-z0-9]|(?=[^A-Za-z0-9]))"
+
+    /// Whether the pattern's last character (before closing parentheses) is a letter or
+    /// digit, so that a match must not run on into a word: `rm -r` does not match `rm -rf`,
+    /// while `rm -rf /srv/` matches `rm -rf /srv/app`.
+    static func endsInWord(_ pattern: String) -> Bool {
+        guard let last = pattern.utf8.reversed().first(where: { $0 != UInt8(ascii: ")") }) else { return false }
+        return (last >= 0x30 && last <= 0x39) || (last >= 0x41 && last <= 0x5A) || (last >= 0x61 && last <= 0x7A)
     }
 
     public func matches(_ text: String) -> Bool {
         if let words {
             return WordPattern.anyWord(of: text) { words.contains($0) }
         }
-        return regex?.matches(WordPattern.spaced(text)) ?? false
+        guard let regex else { return false }
+        // The text as written (`rm -rf /srv/` finds `rm -rf /srv/app`), then as its words
+        // (`delete stack` finds `DeleteStack` and `delete-stack`).
+        return regex.matches(text) || regex.matches(WordPattern.spaced(text))
     }
 
     /// Whether any word of `text` (lower-cased, split at non-alphanumerics and camelCase
