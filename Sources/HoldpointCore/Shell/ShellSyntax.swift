@@ -23,6 +23,9 @@ public struct ShellWord: Sendable, Equatable, CustomStringConvertible {
     /// conformances up at run time on first use.
     static func joinedText<Words: Collection<ShellWord>>(_ words: Words) -> String {
         var text = ""
+        // One allocation, not one per growth; up to 15 bytes a String needs none at all.
+        let length = words.reduce(words.count) { $0 + $1.text.utf8.count }
+        if length > 15 { text.reserveCapacity(length) }
         for (index, word) in words.enumerated() {
             if index > 0 { text += " " }
             text += word.text
