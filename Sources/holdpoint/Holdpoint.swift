@@ -8,10 +8,12 @@ struct Holdpoint: AsyncParsableCommand {
         commandName: "holdpoint",
         abstract: "A hold point for AI agents: no action past a line of risk runs without a named human's approval.",
         discussion: """
-        Exit codes (check, submit, wait): 0 allowed or approved, 1 rejected, 2 blocked by policy,
-        3 expired (no decision before the deadline), 4 halted, 5 approval required,
-        64 usage error, 65 bad input, 69 queue unavailable, 78 policy or configuration error.
-        decide: 0 recorded, 6 no longer pending, 77 not allowed to decide.
+        Exit codes of check, submit and wait:
+          0 allowed or approved, 1 rejected, 2 blocked by policy,
+          3 expired (no decision before the deadline), 4 halted, 5 approval required,
+          64 usage error, 65 bad input, 69 queue unavailable,
+          78 policy or configuration error.
+        Exit codes of decide: 0 recorded, 6 no longer pending, 77 not allowed to decide.
         """,
         version: "0.1.0",
         subcommands: [Check.self, Submit.self, Exec.self, Hook.self, Review.self, Demo.self, Wait.self, List.self, Decide.self, HaltCommand.self, Resume.self, AuditCommand.self, PolicyCommand.self]
