@@ -21,7 +21,7 @@ struct PolicyCommand: ParsableCommand {
         func run() throws {
             do {
                 let policy = try PolicyLoader.load(policyFile: file)
-                Terminal.print("\(file): ok (profile \(policy.profile.rawValue), \(policy.destructiveActions.count) destructive patterns, \(policy.rules.ruleCount) command rules)")
+                Terminal.print("\(file): ok (profile \(policy.profile.rawValue), \(counted(policy.destructiveActions.count, "destructive pattern")), \(counted(policy.rules.ruleCount, "command rule")))")
             } catch {
                 for issue in error.issues { Terminal.print(issue.description) }
                 Terminal.error("\(error.issues.count) error\(error.issues.count == 1 ? "" : "s") in the policy")
@@ -88,3 +88,6 @@ enum PolicyExplanation {
         return out.joined(separator: "\n")
     }
 }
+
+/// "1 destructive pattern", "2 destructive patterns".
+private func counted(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
