@@ -203,9 +203,19 @@ public final class QueueStore: Sendable {
     /// requests are recorded as halted. Returns the request as stored (acknowledged).
     public func submit(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules,
                        submitter: Identity, deadline: Double? = nil, now: Double = Clock.now()) throws(StoreError) -> StoredRequest {
-        // The request's two encodings, made before taking the write lock.
-        let documentText = JSONWriter.compact(request.document)
+        // Everything that depends only on what was submitted is encoded before taking the
+        // write lock, which every other writer waits on.
+        let verdict = Rows.verdictJSON(classification, actionSHA256: request.actionSHA256)
+        let encoded = Rows.EncodedColumns(document: JSONWriter.compact(request.document), verdict: JSONWriter.compact(verdict),
+                                          approvalRules: JSONWriter.compact(Rows.rulesJSON(approvals)))
         let canonicalDocument = JSONWriter.canonical(request.document)
+        let canonicalVerdict = JSONWriter.canonical(verdict)
+        let outcomeDetails: String
+        switch classification.tier {
+        case .autonomous, .supervised: outcomeDetails = JSONWriter.canonical(.object([("tier", .string(classification.tier.rawValue))]))
+        case .blocked: outcomeDetails = JSONWriter.canonical(.object([("rules", .array(classification.reasons.filter { $0.tier == .blocked }.map { .string($0.rule) }))]))
+        case .gated: outcomeDetails = ""
+        }
         return try write { db, audit in
             try expireDue(db, audit: audit, now: now)
             let id = RequestID.make(now: now)
@@ -231,12 +241,12 @@ public final class QueueStore: Sendable {
                 approvalRules: approvals, document: request.document, votes: [],
                 closedBy: halt.map { $0.by }, closedVia: nil, closedAt: halt == nil ? nil : now, closedReason: halt.map { "agent halted: \($0.reason)" },
                 consumedAt: nil)
-            try Rows.insert(stored, documentText: documentText, db: db)
+            try Rows.insert(stored, encoded: encoded, db: db)
             try audit.append(event: "submitted", requestID: id, actor: submitter, at: now, canonicalDetails: canonicalDocument)
-            try audit.append(event: "classified", requestID: id, actor: submitter, at: now, details: Rows.verdictJSON(stored))
+            try audit.append(event: "classified", requestID: id, actor: submitter, at: now, canonicalDetails: canonicalVerdict)
             switch state {
-            case .allowed: try audit.append(event: "allowed", requestID: id, actor: submitter, at: now, details: .object([("tier", .string(classification.tier.rawValue))]))
-            case .blocked: try audit.append(event: "blocked", requestID: id, actor: submitter, at: now, details: .object([("rules", .array(classification.reasons.filter { $0.tier == .blocked }.map { .string($0.rule) }))]))
+            case .allowed: try audit.append(event: "allowed", requestID: id, actor: submitter, at: now, canonicalDetails: outcomeDetails)
+            case .blocked: try audit.append(event: "blocked", requestID: id, actor: submitter, at: now, canonicalDetails: outcomeDetails)
             case .halted: try audit.append(event: "halted", requestID: id, actor: submitter, at: now, details: .object([("reason", .string(stored.closedReason ?? ""))]))
             default: break
             }

@@ -6,15 +6,24 @@ import HoldpointCore
 enum Rows {
     /// `documentText`: the request document as stored (compact JSON), when the caller
     /// encoded it before the transaction.
-    static func insert(_ r: StoredRequest, documentText: String? = nil, db: Database) throws {
+    /// The JSON columns of a new request, encoded before the write lock is taken: they
+    /// depend only on what was submitted, and encoding them inside the lock was a quarter
+    /// of the time every other writer waits.
+    struct EncodedColumns {
+        var document: String
+        var verdict: String
+        var approvalRules: String
+    }
+
+    static func insert(_ r: StoredRequest, encoded: EncodedColumns? = nil, db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO requests (id, created_at, agent_id, environment, submitted_by, on_behalf_of, tier, operation_class, state,
                 expires_at, action_sha256, verdict, approval_rules, document, closed_by, closed_via, closed_at, closed_reason, consumed_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
                 r.id, r.createdAt, r.agentID, r.environment, r.submittedBy, r.onBehalfOf, r.tier.rawValue, r.operationClass.rawValue,
-                r.state.rawValue, r.expiresAt, r.actionSHA256, JSONWriter.compact(verdictJSON(r)), JSONWriter.compact(rulesJSON(r.approvalRules)),
-                documentText ?? JSONWriter.compact(r.document), r.closedBy, r.closedVia, r.closedAt, r.closedReason, r.consumedAt,
+                r.state.rawValue, r.expiresAt, r.actionSHA256, encoded?.verdict ?? JSONWriter.compact(verdictJSON(r)),
+                encoded?.approvalRules ?? JSONWriter.compact(rulesJSON(r.approvalRules)), encoded?.document ?? JSONWriter.compact(r.document), r.closedBy, r.closedVia, r.closedAt, r.closedReason, r.consumedAt,
             ])
     }
 
@@ -103,12 +112,18 @@ enum Rows {
 
     /// The classification part of a stored request, as stored and as audited.
     static func verdictJSON(_ r: StoredRequest) -> JSONValue {
+        verdictJSON(Classification(tier: r.tier, operationClass: r.operationClass, reasons: r.reasons,
+                                   destructive: r.destructive, irreversible: r.irreversible, dataLoss: r.dataLoss),
+                    actionSHA256: r.actionSHA256)
+    }
+
+    static func verdictJSON(_ c: Classification, actionSHA256: String) -> JSONValue {
         .object([
-            ("tier", .string(r.tier.rawValue)),
-            ("operation_class", .string(r.operationClass.rawValue)),
-            ("reasons", .array(r.reasons.map { .object([("rule", .string($0.rule)), ("message", .string($0.message)), ("tier", .string($0.tier.rawValue))]) })),
-            ("flags", .object([("destructive", .bool(r.destructive)), ("irreversible", .bool(r.irreversible)), ("data_loss", .bool(r.dataLoss))])),
-            ("action_sha256", .string(r.actionSHA256)),
+            ("tier", .string(c.tier.rawValue)),
+            ("operation_class", .string(c.operationClass.rawValue)),
+            ("reasons", .array(c.reasons.map { .object([("rule", .string($0.rule)), ("message", .string($0.message)), ("tier", .string($0.tier.rawValue))]) })),
+            ("flags", .object([("destructive", .bool(c.destructive)), ("irreversible", .bool(c.irreversible)), ("data_loss", .bool(c.dataLoss))])),
+            ("action_sha256", .string(actionSHA256)),
         ])
     }
 
