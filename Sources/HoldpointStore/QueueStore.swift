@@ -210,11 +210,12 @@ public final class QueueStore: Sendable {
                                           approvalRules: JSONWriter.compact(Rows.rulesJSON(approvals)))
         let canonicalDocument = JSONWriter.canonical(request.document)
         let canonicalVerdict = JSONWriter.canonical(verdict)
-        let outcomeDetails: String
-        switch classification.tier {
-        case .autonomous, .supervised: outcomeDetails = JSONWriter.canonical(.object([("tier", .string(classification.tier.rawValue))]))
-        case .blocked: outcomeDetails = JSONWriter.canonical(.object([("rules", .array(classification.reasons.filter { $0.tier == .blocked }.map { .string($0.rule) }))]))
-        case .gated: outcomeDetails = ""
+        // The entry recording an immediate outcome (a halt's entry names the halt, which
+        // only the transaction knows).
+        let outcome: (event: String, details: String)? = switch classification.tier {
+        case .autonomous, .supervised: ("allowed", JSONWriter.canonical(.object([("tier", .string(classification.tier.rawValue))])))
+        case .blocked: ("blocked", JSONWriter.canonical(.object([("rules", .array(classification.reasons.filter { $0.tier == .blocked }.map { .string($0.rule) }))])))
+        case .gated: nil
         }
         return try write { db, audit in
             try expireDue(db, audit: audit, now: now)
@@ -245,8 +246,8 @@ public final class QueueStore: Sendable {
             try audit.append(event: "submitted", requestID: id, actor: submitter, at: now, canonicalDetails: canonicalDocument)
             try audit.append(event: "classified", requestID: id, actor: submitter, at: now, canonicalDetails: canonicalVerdict)
             switch state {
-            case .allowed: try audit.append(event: "allowed", requestID: id, actor: submitter, at: now, canonicalDetails: outcomeDetails)
-            case .blocked: try audit.append(event: "blocked", requestID: id, actor: submitter, at: now, canonicalDetails: outcomeDetails)
+            case .allowed, .blocked:
+                if let outcome { try audit.append(event: outcome.event, requestID: id, actor: submitter, at: now, canonicalDetails: outcome.details) }
             case .halted: try audit.append(event: "halted", requestID: id, actor: submitter, at: now, details: .object([("reason", .string(stored.closedReason ?? ""))]))
             default: break
             }

@@ -213,6 +213,39 @@ extension QueueStore {
         #expect(report.entries == events.count)
     }
 
+    /// Each submit records what was asked, how it was classified and, when the answer is
+    /// immediate, the outcome; a halted agent's submit records the halt instead.
+    @Test func aSubmitRecordsItsClassificationAndImmediateOutcome() throws {
+        let f = try Fixture()
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        func classification(_ tier: Tier) -> Classification {
+            Classification(tier: tier, operationClass: .delete, reasons: [Reason(rule: "rule-\(tier.rawValue)", message: "m", tier: tier)],
+                           destructive: true, irreversible: false, dataLoss: false)
+        }
+        func entries(_ id: String) throws -> [AuditEntry] { try f.store.auditEntries(requestID: id) }
+
+        let allowed = try f.store.submit(try f.request("ls"), classification: classification(.supervised), approvals: ApprovalRules(), submitter: f.agent)
+        #expect(try entries(allowed.id).map(\.event) == ["submitted", "classified", "allowed"])
+        let classified = try #require(try entries(allowed.id).first { $0.event == "classified" })
+        #expect(classified.details["tier"] == .string("supervised"))
+        #expect(classified.details["action_sha256"] == .string(allowed.actionSHA256))
+        guard case .array(let reasons)? = classified.details["reasons"] else { Issue.record("no reasons"); return }
+        #expect(reasons.first?["rule"] == .string("rule-supervised"))
+        #expect(try entries(allowed.id).last?.details["tier"] == .string("supervised"))
+
+        let blocked = try f.store.submit(try f.request("rm -rf /"), classification: classification(.blocked), approvals: ApprovalRules(), submitter: f.agent)
+        #expect(try entries(blocked.id).map(\.event) == ["submitted", "classified", "blocked"])
+        #expect(try entries(blocked.id).last?.details["rules"] == .array([.string("rule-blocked")]))
+
+        let gated = try f.gated()
+        #expect(try entries(gated.id).map(\.event) == ["submitted", "classified"])
+
+        _ = try f.store.halt(agent: "bot-1", reason: "incident", by: Identity(user: "oncall", via: "local"))
+        let halted = try f.store.submit(try f.request("ls"), classification: classification(.blocked), approvals: ApprovalRules(), submitter: f.agent)
+        #expect(try entries(halted.id).map(\.event) == ["submitted", "classified", "halted"])
+        #expect(try f.store.verifyAudit().intact)
+    }
+
     @Test func editingAFieldIsDetectedAtThatEntry() throws {
         let f = try populated()
         try f.raw("UPDATE audit SET actor = 'mallory' WHERE seq = 5")
