@@ -44,8 +44,11 @@ let package = Package(
                 // than the work (audit verification reads every entry in place).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                "CSQLiteOptions",
             ]
         ),
+        // SQLite settings behind variadic C functions, which Swift cannot call.
+        .target(name: "CSQLiteOptions", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "HoldpointConsole",
             dependencies: ["HoldpointCore", "HoldpointStore", "Yams"]

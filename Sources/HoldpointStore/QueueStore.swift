@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import CSQLiteOptions
 import GRDBSQLite
 import HoldpointCore
 
@@ -17,6 +18,9 @@ public final class QueueStore: Sendable {
     private let lock: LockFile
     /// `queue.sqlite.sync`: no write is reported before the log holding it is on disk.
     private let groupCommit: GroupCommit
+
+    /// How long a connection waits for SQLite's own locks before giving up.
+    static let busyTimeoutMilliseconds: Int32 = 30_000
 
     /// The absolute directory that holds `path`. Worked out on the text: `URL.path` builds
     /// a `Set<UInt8>` whose first use costs a lookup through every type conformance in the
@@ -40,24 +44,25 @@ public final class QueueStore: Sendable {
         }
         var configuration = Configuration()
         // Writers from other processes wait their turn instead of failing.
-        configuration.busyMode = .timeout(30)
+        configuration.busyMode = .timeout(Double(Self.busyTimeoutMilliseconds) / 1000)
         configuration.label = "holdpoint-queue"
         configuration.prepareDatabase { db in
             // WAL is set here rather than with GRDB's `journalMode = .wal`, which afterwards
             // lowers `synchronous` to NORMAL (a commit could then be lost in a power cut) and
-            // writes a throwaway table whenever the WAL file is empty, which is every time a
-            // process opens the queue after the last one closed it.
+            // writes a throwaway table whenever the WAL file is empty.
             //
-            // The log file stays when the last connection closes, emptied (truncated to
-            // zero, which any size limit asks for) after the final checkpoint rather than
-            // deleted: agents' short-lived processes do not create and delete it each time,
-            // the next one has nothing to recover from it, and `GroupCommit` need flush the
-            // directory only when it is new. The limit is above what a log grows to between
-            // automatic checkpoints (1,000 pages), so in use it is rewritten in place, never
-            // cut and regrown.
-            var persist: Int32 = 1
-            _ = sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_PERSIST_WAL, &persist)
-            try db.execute(sql: "PRAGMA journal_size_limit = 16777216")
+            // The log outlives the processes that write it. Agents' hooks are short-lived
+            // processes, each one often the queue's only connection, and SQLite's default is
+            // for the last connection to copy the log into the database as it closes: two
+            // more disk flushes in every hook, a third of its time. Instead no connection
+            // checkpoints on close, and SQLite's automatic checkpoints are off too: a
+            // process that opens the queue alone rebuilds its index of the log by reading
+            // the whole log, so the checkpoint that keeps the log short must also empty it
+            // (`checkpointIfLogIsLong`), which the automatic one does not.
+            guard hp_sqlite_no_checkpoint_on_close(UnsafeMutableRawPointer(db.sqliteConnection)) == SQLITE_OK else {
+                throw StoreError(.unavailable, "cannot configure the queue \(path): SQLite refused to keep its log on close")
+            }
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
             let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
             guard mode == "wal" else {
                 throw StoreError(.unavailable, "the queue \(path) cannot use write-ahead logging (journal mode \(mode ?? "unknown")); is it on a network file system?")
@@ -144,6 +149,7 @@ public final class QueueStore: Sendable {
                     }
                 }
                 commit = groupCommit.recordCommit()
+                checkpointIfLogIsLong()
             }
         } catch let error as StoreError {
             throw error
@@ -156,6 +162,29 @@ public final class QueueStore: Sendable {
         if let head { signer.advanceHead(seq: head.seq, hash: head.hash, signature: head.signature) }
         guard let result else { throw StoreError(.unavailable, "queue \(path): transaction produced no result") }
         return result
+    }
+
+    /// Above this size the writer that grew the log copies it into the database and empties
+    /// it. Every process that opens the queue alone reads the whole log (about 1.7 µs a
+    /// page here) and a checkpoint costs a few disk flushes: at 1 MiB (about 250 pages,
+    /// some 20 submits) each costs a hook a few tenths of a millisecond on average.
+    static let checkpointLogBytes: off_t = 1 << 20
+
+    /// Copies the log into the database and truncates it, when it has grown past
+    /// `checkpointLogBytes`. Called with the write lock held, right after a commit. A
+    /// checkpoint is never waited for: when a reader is still using the log (a console's
+    /// refresh, an audit verification) it is skipped, and a later write tries again. The
+    /// checkpoint flushes the log before copying it, so it never loses a commit that the
+    /// group commit has yet to flush.
+    private func checkpointIfLogIsLong() {
+        var info = stat()
+        guard stat(path + "-wal", &info) == 0, info.st_size > Self.checkpointLogBytes else { return }
+        try? database.writeWithoutTransaction { db in
+            let connection = db.sqliteConnection
+            sqlite3_busy_timeout(connection, 0)
+            defer { sqlite3_busy_timeout(connection, Self.busyTimeoutMilliseconds) }
+            _ = sqlite3_wal_checkpoint_v2(connection, "main", SQLITE_CHECKPOINT_TRUNCATE, nil, nil)
+        }
     }
 
     /// Commits numbered, commits known to be on disk, and log flushes so far in this boot

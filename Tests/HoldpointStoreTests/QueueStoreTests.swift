@@ -16,6 +16,12 @@ struct Fixture {
         store = try QueueStore(path: directory.appendingPathComponent("queue.sqlite").path)
     }
 
+    /// A new connection to an existing queue file.
+    init(path: String) throws {
+        directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        store = try QueueStore(path: path)
+    }
+
     func request(_ command: String = "rm -rf /srv/data", agent: String = "bot-1", onBehalfOf: String? = nil) throws -> ActionRequest {
         var extra: [(key: String, value: JSONValue)] = []
         if let onBehalfOf {
@@ -447,5 +453,71 @@ extension QueueStore {
         #expect(counters.committed == 1)
         #expect(counters.durable == 1)
         #expect(counters.flushes == 1)
+    }
+}
+
+/// The write-ahead log's life across short-lived processes (see `QueueStore.init`): no
+/// checkpoint when a connection closes, and a log kept short by the writers themselves.
+@Suite struct LogLifecycleTests {
+    func logSize(_ queuePath: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: queuePath + "-wal"))?[.size] as? Int) ?? -1
+    }
+
+    /// Each store below is one process's connection, alone on the queue when it closes. A
+    /// closing connection leaves its commits in the log for the next one (a hook would pay
+    /// two disk flushes to copy them into the database), and the log still never grows
+    /// far past its limit, because the writer that passes it empties it.
+    @Test func shortLivedWritersLeaveTheLogAndKeepItShort() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hp-log-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("queue.sqlite").path
+        let limit = Int(QueueStore.checkpointLogBytes)
+        var sizes: [Int] = []
+        var ids: [String] = []
+        for n in 0..<120 {
+            var f: Fixture? = try Fixture(path: path)
+            ids.append(try #require(f).gated(command: "rm -rf /srv/data/\(n)").id)
+            let open = logSize(path)
+            f = nil  // the connection closes
+            let closed = logSize(path)
+            #expect(closed == open, "closing changed the log from \(open) to \(closed) bytes")
+            sizes.append(closed)
+        }
+        #expect(sizes.max() ?? 0 <= limit + 64 * 1024, "the log outgrew its limit: \(sizes.max() ?? 0) bytes")
+        #expect(zip(sizes, sizes.dropFirst()).contains { $0 > $1 }, "the log was never emptied: \(sizes)")
+        let reopened = try Fixture(path: path)
+        #expect(try reopened.store.list(RequestFilter()).map(\.id).sorted() == ids.sorted())
+        #expect(try reopened.store.verifyAudit().intact)
+    }
+
+    /// A reader using the log (a console refreshing, an audit verification) keeps it from
+    /// being emptied. Writers must not wait for that reader: they skip the checkpoint and a
+    /// later write, after the reader is gone, empties the log.
+    @Test func aReaderDelaysTheCheckpointButNeverAWriter() throws {
+        let f = try Fixture()
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let limit = Int(QueueStore.checkpointLogBytes)
+        var holdsItsTransaction = Configuration()
+        holdsItsTransaction.allowsUnsafeTransactions = true
+        let reader = try DatabaseQueue(path: f.store.path, configuration: holdsItsTransaction)
+        try reader.inDatabase { db in
+            try db.execute(sql: "BEGIN")
+            _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM requests")
+        }
+        var slowest = 0.0
+        var n = 0
+        while logSize(f.store.path) <= limit + 8 * 4096 {
+            let start = Date()
+            _ = try f.gated(command: "rm -rf /srv/data/\(n)")
+            slowest = max(slowest, Date().timeIntervalSince(start))
+            n += 1
+            try #require(n < 2_000, "the log never grew past its limit")
+        }
+        #expect(slowest < 5, "a writer waited \(slowest) s for the reader")
+        try reader.inDatabase { db in try db.execute(sql: "COMMIT") }
+        _ = try f.gated(command: "rm -rf /srv/data/last")
+        #expect(logSize(f.store.path) < limit, "the log was not emptied once the reader had gone")
+        #expect(try f.store.list(RequestFilter()).count == n + 1)
     }
 }
