@@ -22,11 +22,13 @@ public struct Finding: Sendable, Equatable {
 /// The loaded rule packs, indexed for matching by program name.
 public struct RuleSet: Sendable {
     public private(set) var packs: [RulePack]
-    private var rulesByProgram: [String: [CommandRule]] = [:]
-    /// Rules whose program is a glob (`mkfs.*`): few, checked after the index. Two parallel
-    /// arrays, so that testing the globs copies no rule.
-    private var globPrograms: [Glob] = []
-    private var globProgramRules: [CommandRule] = []
+    /// Every rule once, in pack order. The indexes below hold positions in it rather than
+    /// copies: a `CommandRule` is a dozen reference-counted fields, and copying the rules a
+    /// command is matched against was a tenth of a classification.
+    private(set) var rules: [CommandRule] = []
+    private var rulesByProgram: [String: [Int]] = [:]
+    /// Rules whose program is a glob (`mkfs.*`): few, checked after the index.
+    private var globPrograms: [(glob: Glob, rule: Int)] = []
     private(set) var sqlClients: [String: SQLClient] = [:]
     private(set) var operationVerbs: [String: OperationClass] = [:]
 
@@ -38,13 +40,15 @@ public struct RuleSet: Sendable {
     /// Adds a pack's rules after those already loaded (earlier packs' fallbacks win ties).
     mutating func add(_ pack: RulePack) {
         packs.append(pack)
+        rules.reserveCapacity(rules.count + pack.rules.count)
         for rule in pack.rules {
+            let index = rules.count
+            rules.append(rule)
             for program in rule.programs {
                 if program.containsASCII("*") || program.containsASCII("?") {
-                    globPrograms.append(Glob(program))
-                    globProgramRules.append(rule)
+                    globPrograms.append((Glob(program), index))
                 } else {
-                    rulesByProgram[program, default: []].append(rule)
+                    rulesByProgram[program, default: []].append(index)
                 }
             }
         }
@@ -54,12 +58,12 @@ public struct RuleSet: Sendable {
         }
     }
 
-    /// The rules for `program`, in pack order.
-    func rules(for program: String) -> [CommandRule] {
+    /// Where the rules for `program` are in `rules`, in pack order.
+    func ruleIndices(for program: String) -> [Int] {
         var found = rulesByProgram[program] ?? []
-        for index in globPrograms.indices where globPrograms[index].matches(program) { found.append(globProgramRules[index]) }
+        for entry in globPrograms where entry.glob.matches(program) { found.append(entry.rule) }
         return found
     }
 
-    public var ruleCount: Int { packs.reduce(0) { $0 + $1.rules.count } }
+    public var ruleCount: Int { rules.count }
 }

@@ -93,24 +93,17 @@ public struct SelfProtection: Sendable {
     /// argument that names a protected file.
     func check(program: String, programWord: String, args: [ShellWord], cwd: String?) -> [Finding] {
         var findings: [Finding] = []
+        // Most commands name neither Holdpoint nor `decide`: they are told apart without
+        // building the word list the checks below walk (this runs for every command).
+        let mentionsHoldpoint = isHoldpoint(programWord, cwd: cwd) || args.contains { !$0.isDynamic && isHoldpoint($0.text, cwd: cwd) }
+        let mentionsDecide = programWord == "decide" || args.contains { $0.text == "decide" }
+        let words = mentionsHoldpoint || mentionsDecide || isActive ? [ShellWord(text: programWord)] + args : []
         // Built only when there is something to report: most commands have no finding.
-        let words = [ShellWord(text: programWord)] + args
         var subject: String { ShellWord.joinedText(words) }
-        // `holdpoint decide`, `/opt/bin/holdpoint resume`, `swift run holdpoint decide`, a renamed copy of the binary.
-        for (i, word) in words.enumerated() where !word.isDynamic && isHoldpoint(word.text, cwd: cwd) {
-            if let sub = Self.subcommand(after: i, in: words), Self.adminCommands.contains(sub) {
-                findings.append(Self.blocked("holdpoint-admin-command", "an agent may not run `holdpoint \(sub)`: reviewer and admin commands are for humans", subject: subject))
-                break
-            }
-            // Its own options, up to `--` (after which `exec`'s command begins).
-            let own = words[(i + 1)...].prefix { $0.text != "--" }
-            if let option = own.first(where: { word in Self.configurationOptions.contains { word.text == $0 || word.text.hasPrefix($0 + "=") } }) {
-                let name = option.text.split(separator: "=", maxSplits: 1).first.map(String.init) ?? option.text
-                findings.append(Self.blocked("holdpoint-config-override", "an agent may not give Holdpoint \(name): which policy, queue and audit log apply is not the agent's to choose", subject: subject))
-                break
-            }
+        if mentionsHoldpoint {
+            findings += holdpointCommandFindings(words, cwd: cwd, subject: subject)
         }
-        if findings.isEmpty, let decide = words.firstIndex(where: { $0.text == "decide" }),
+        if mentionsDecide, findings.isEmpty, let decide = words.firstIndex(where: { $0.text == "decide" }),
            words[(decide + 1)...].prefix(3).contains(where: { Self.looksLikeRequestID($0.text) }) {
             findings.append(Self.blocked("holdpoint-admin-command", "looks like a Holdpoint decision (`decide ID …`) made by an agent", subject: subject))
         }
@@ -121,6 +114,26 @@ public struct SelfProtection: Sendable {
                 if let finding = checkPath(candidate, writing: !reader, cwd: cwd, subject: subject) {
                     findings.append(finding)
                 }
+            }
+        }
+        return findings
+    }
+
+    /// `holdpoint decide`, `/opt/bin/holdpoint resume`, `swift run holdpoint decide`, a
+    /// renamed copy of the binary; or Holdpoint told to use another policy, queue or log.
+    private func holdpointCommandFindings(_ words: [ShellWord], cwd: String?, subject: @autoclosure () -> String) -> [Finding] {
+        var findings: [Finding] = []
+        for (i, word) in words.enumerated() where !word.isDynamic && isHoldpoint(word.text, cwd: cwd) {
+            if let sub = Self.subcommand(after: i, in: words), Self.adminCommands.contains(sub) {
+                findings.append(Self.blocked("holdpoint-admin-command", "an agent may not run `holdpoint \(sub)`: reviewer and admin commands are for humans", subject: subject()))
+                break
+            }
+            // Its own options, up to `--` (after which `exec`'s command begins).
+            let own = words[(i + 1)...].prefix { $0.text != "--" }
+            if let option = own.first(where: { word in Self.configurationOptions.contains { word.text == $0 || word.text.hasPrefix($0 + "=") } }) {
+                let name = option.text.split(separator: "=", maxSplits: 1).first.map(String.init) ?? option.text
+                findings.append(Self.blocked("holdpoint-config-override", "an agent may not give Holdpoint \(name): which policy, queue and audit log apply is not the agent's to choose", subject: subject()))
+                break
             }
         }
         return findings
@@ -143,9 +156,20 @@ public struct SelfProtection: Sendable {
     }
 
     func isHoldpoint(_ word: String, cwd: String?) -> Bool {
-        if ShellAnalyzer.basename(word) == "holdpoint" { return true }
+        if Self.basenameIsHoldpoint(word) { return true }
         guard word.containsASCII("/"), let binaryIdentity else { return false }
         return FileIdentity.of(PathText.normalize(word, relativeTo: cwd ?? workingDirectory, home: homeDirectory)) == binaryIdentity
+    }
+
+    /// `holdpoint` or `…/holdpoint`, compared as bytes: this runs for every word of every
+    /// command, and cutting out the base name made a string each time.
+    static func basenameIsHoldpoint(_ word: String) -> Bool {
+        let name = "holdpoint".utf8
+        let bytes = word.utf8
+        guard bytes.count >= name.count, bytes.reversed().starts(with: name.reversed()) else { return false }
+        if bytes.count == name.count { return true }
+        // `ShellAnalyzer.basename` keeps a path that ends in `/` whole, so `…/holdpoint/` is not it.
+        return bytes[bytes.index(bytes.endIndex, offsetBy: -name.count - 1)] == UInt8(ascii: "/")
     }
 
     /// `--queue=/x`, `of=/x`, `-o/x` carry paths after a prefix.

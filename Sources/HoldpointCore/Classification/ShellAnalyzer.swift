@@ -149,6 +149,39 @@ struct ShellAnalyzer {
         return i < args.count ? Array(args[i...]) : []
     }
 
+    /// Programs that run another command or code, by what kind of wrapper they are. A
+    /// dictionary rather than a `switch` over the names: a string `switch` compares the name
+    /// with every case in turn, some seventy comparisons for every ordinary program.
+    enum Wrapper {
+        case privilege, switchUser, env, command, runner, holdpoint, timeout, taskset, xargs, busybox, watch, eval, source, shell, ssh, interpreter
+    }
+
+    static let wrappers: [String: Wrapper] = {
+        let kinds: [(Wrapper, [String])] = [
+            (.privilege, ["sudo", "doas", "runuser"]),
+            (.switchUser, ["su"]),
+            (.env, ["env"]),
+            (.command, ["command"]),
+            (.runner, ["builtin", "exec", "nohup", "setsid", "unbuffer", "chronic", "caffeinate", "time", "nice", "ionice", "stdbuf", "flock", "catchsegv", "strace", "ltrace", "torsocks", "proxychains", "proxychains4", "firejail", "systemd-run", "script"]),
+            (.holdpoint, ["holdpoint"]),
+            (.timeout, ["timeout"]),
+            (.taskset, ["taskset", "chroot"]),
+            (.xargs, ["xargs"]),
+            (.busybox, ["busybox", "toybox"]),
+            (.watch, ["watch"]),
+            (.eval, ["eval"]),
+            (.source, ["source", "."]),
+            (.shell, ["sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "busybox-sh", "rbash"]),
+            (.ssh, ["ssh"]),
+            (.interpreter, ["python", "python2", "python3", "pypy", "pypy3", "node", "nodejs", "deno", "bun", "perl", "ruby", "php", "osascript", "Rscript", "lua", "tclsh", "pwsh", "powershell"]),
+        ]
+        var table: [String: Wrapper] = [:]
+        for (kind, names) in kinds {
+            for name in names { table[name] = kind }
+        }
+        return table
+    }()
+
     /// Handles wrappers and interpreters. Returns true when `name` was one (its findings added).
     private func unwrap(name: String, args: [ShellWord], command: SimpleCommand, script: ShellScript, depth: Int, subject: String, into findings: inout [Finding]) -> Bool {
         func inner(_ words: [ShellWord]) {
@@ -156,8 +189,8 @@ struct ShellAnalyzer {
             nested.redirections = []
             analyze(command: nested, words: words, script: script, depth: depth + 1, into: &findings)
         }
-        switch name {
-        case "sudo", "doas", "runuser":
+        switch Self.wrappers[name] {
+        case .privilege:
             let rest = Self.skipOptions(args, for: name)
             if rest.isEmpty {
                 findings.append(.unknown("shell-root-shell", "opens an interactive root shell", subject: subject))
@@ -165,14 +198,14 @@ struct ShellAnalyzer {
                 inner(rest)
             }
             return true
-        case "su":
+        case .switchUser:
             if let c = args.firstIndex(where: { $0.text == "-c" || $0.text == "--command" }), c + 1 < args.count {
                 analyzeNested(args[c + 1], depth: depth, subject: subject, into: &findings)
             } else {
                 findings.append(.unknown("shell-root-shell", "opens an interactive shell as another user", subject: subject))
             }
             return true
-        case "env":
+        case .env:
             var rest = args
             var i = 0
             var splitString: ShellWord?
@@ -206,7 +239,7 @@ struct ShellAnalyzer {
                 inner(rest)
             }
             return true
-        case "command":
+        case .command:
             if args.contains(where: { $0.text == "-v" || $0.text == "-V" }) {
                 findings.append(Finding(rule: "read-only-command", message: "looks a command up", effect: RuleEffect(operationClass: .read), subject: subject))
                 return true
@@ -214,7 +247,7 @@ struct ShellAnalyzer {
             let rest = Self.skipOptions(args, for: name)
             if !rest.isEmpty { inner(rest) }
             return true
-        case "builtin", "exec", "nohup", "setsid", "unbuffer", "chronic", "caffeinate", "time", "nice", "ionice", "stdbuf", "flock", "catchsegv", "strace", "ltrace", "torsocks", "proxychains", "proxychains4", "firejail", "systemd-run", "script":
+        case .runner:
             var rest = Self.skipOptions(args, for: name)
             if name == "flock", !rest.isEmpty { rest.removeFirst() }  // the lock file
             if rest.isEmpty {
@@ -227,7 +260,7 @@ struct ShellAnalyzer {
                 inner(rest)
             }
             return true
-        case "holdpoint":
+        case .holdpoint:
             // `holdpoint exec [options] -- CMD…` runs CMD: the gate in front of the agent
             // judges CMD itself, as it would judge it run directly. The other subcommands
             // are classified by the `holdpoint` rule pack; admin ones are blocked.
@@ -235,7 +268,7 @@ struct ShellAnalyzer {
                   let dash = args.firstIndex(where: { $0.text == "--" }), dash + 1 < args.count else { return false }
             inner(Array(args[(dash + 1)...]))
             return true
-        case "timeout":
+        case .timeout:
             var rest = Self.skipOptions(args, for: name)
             if !rest.isEmpty { rest.removeFirst() }  // the duration
             if rest.isEmpty {
@@ -244,7 +277,7 @@ struct ShellAnalyzer {
                 inner(rest)
             }
             return true
-        case "taskset", "chroot":
+        case .taskset:
             var rest = Self.skipOptions(args, for: name)
             if !rest.isEmpty { rest.removeFirst() }  // the CPU mask or the new root
             if rest.isEmpty {
@@ -253,40 +286,40 @@ struct ShellAnalyzer {
                 inner(rest)
             }
             return true
-        case "xargs":
+        case .xargs:
             var rest = Self.skipOptions(args, for: name)
             if rest.isEmpty { rest = [ShellWord(text: "echo")] }
             // xargs appends words read from its input: unknown values.
             rest.append(ShellWord(text: "{xargs input}", isDynamic: true))
             inner(rest)
             return true
-        case "busybox", "toybox":
+        case .busybox:
             if args.isEmpty {
                 findings.append(.unknown("shell-unknown-program", "\(name) with no applet", subject: subject))
             } else {
                 inner(args)
             }
             return true
-        case "watch":
+        case .watch:
             let rest = Self.skipOptions(args, for: name)
             if rest.isEmpty { return false }
             analyze(line: rest.map { $0.isDynamic ? $0.text : Self.quote($0.text) }.joined(separator: " "), depth: depth + 1, into: &findings)
             return true
-        case "eval":
+        case .eval:
             if args.contains(where: \.isDynamic) {
                 findings.append(.unknown("shell-eval-dynamic", "eval of text only known at run time", subject: subject))
             }
             analyze(line: ShellWord.joinedText(args), depth: depth + 1, into: &findings)
             return true
-        case "source", ".":
+        case .source:
             guard let file = args.first else { return false }
             findings.append(.unknown("shell-script-file", "reads and runs the script \(file.text) in the current shell", subject: subject))
             if !file.isDynamic, let text = protection.scriptText(file.text, cwd: cwd) { analyze(line: text, depth: depth + 1, into: &findings) }
             return true
-        case "sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "busybox-sh", "rbash":
+        case .shell:
             analyzeShellInvocation(name: name, args: args, command: command, depth: depth, subject: subject, into: &findings)
             return true
-        case "ssh":
+        case .ssh:
             let rest = Self.skipOptions(args, for: name)
             guard rest.count >= 2 else {
                 findings.append(.unknown("shell-remote-shell", "opens an interactive remote shell", subject: subject))
@@ -295,10 +328,10 @@ struct ShellAnalyzer {
             // ssh joins the remaining words with spaces and the remote shell parses them.
             analyze(line: ShellWord.joinedText(rest.dropFirst()), depth: depth + 1, into: &findings)
             return true
-        case "python", "python2", "python3", "pypy", "pypy3", "node", "nodejs", "deno", "bun", "perl", "ruby", "php", "osascript", "Rscript", "lua", "tclsh", "pwsh", "powershell":
+        case .interpreter:
             analyzeInterpreter(name: name, args: args, command: command, depth: depth, subject: subject, into: &findings)
             return true
-        default:
+        case nil:
             return false
         }
     }
@@ -414,14 +447,14 @@ struct ShellAnalyzer {
     private func match(program: String, args: [ShellWord], command: SimpleCommand, subject: String, depth: Int, into findings: inout [Finding]) {
         let view = ArgumentView(args)
         var matchedOrdinary = false
-        var firstFallback: CommandRule?
-        for rule in rules.rules(for: program) {
-            guard view.satisfies(rule) else { continue }
-            if rule.fallback {
-                if firstFallback == nil { firstFallback = rule }
+        var firstFallback: Int?
+        for index in rules.ruleIndices(for: program) {
+            guard view.satisfies(rules.rules[index]) else { continue }
+            if rules.rules[index].fallback {
+                if firstFallback == nil { firstFallback = index }
             } else {
                 matchedOrdinary = true
-                findings.append(Finding(rule: rule.id, message: rule.message, effect: rule.effect, subject: subject))
+                findings.append(Finding(rule: rules.rules[index].id, message: rules.rules[index].message, effect: rules.rules[index].effect, subject: subject))
             }
         }
         var sawContent = false
@@ -438,7 +471,8 @@ struct ShellAnalyzer {
         }
         if matchedOrdinary || sawContent { return }
         if let firstFallback {
-            findings.append(Finding(rule: firstFallback.id, message: firstFallback.message, effect: firstFallback.effect, subject: subject))
+            let rule = rules.rules[firstFallback]
+            findings.append(Finding(rule: rule.id, message: rule.message, effect: rule.effect, subject: subject))
         } else if rules.sqlClients[program] != nil {
             if command.readsPipe || args.contains(where: { $0.text == "-f" || $0.text == "--file" || $0.text.hasPrefix("--file=") }) {
                 findings.append(.unknown("sql-script", "\(program) runs SQL from a file or a pipe, which Holdpoint cannot see", subject: subject))
@@ -519,7 +553,7 @@ struct ArgumentView {
                 positionals.append(arg)
                 continue
             }
-            if !afterDoubleDash, !arg.isDynamic, arg.text.count > 1, arg.text.hasPrefix("-") {
+            if !afterDoubleDash, !arg.isDynamic, arg.text.utf8.count > 1, arg.text.utf8.first == UInt8(ascii: "-") {
                 flags.append(arg.text)
             } else {
                 positionals.append(arg)

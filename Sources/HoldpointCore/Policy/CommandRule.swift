@@ -4,23 +4,47 @@ import Yams
 /// (for one-letter flags) a cluster such as `-rf`.
 public struct FlagSpec: Sendable, Equatable {
     public let spellings: [String]
+    /// Per spelling, how else it matches: as `--name=value` (`equalsForm`), inside clusters
+    /// like `-rf` (the letter of a one-letter flag such as `-f`), or only as written
+    /// (`exactOnly`). Worked out once here, not at every token matched.
+    private let forms: [Int16]
+    private static let equalsForm: Int16 = -1
+    private static let exactOnly: Int16 = -2
 
     public init(_ text: String) {
-        spellings = text.split(separator: "|").map(String.init)
+        var spellings: [String] = []
+        var start = text.utf8.startIndex
+        // `|` separates spellings; empty ones are dropped.
+        for index in text.utf8.indices where text.utf8[index] == UInt8(ascii: "|") {
+            if start != index { spellings.append(String(text[start..<index])) }
+            start = text.utf8.index(after: index)
+        }
+        if start != text.utf8.endIndex { spellings.append(String(text[start...])) }
+        self.spellings = spellings
+        forms = spellings.map { spelling in
+            if spelling.hasPrefix("--") || spelling.count > 2 { return FlagSpec.equalsForm }
+            guard spelling.count == 2, let letter = spelling.utf8.last else { return FlagSpec.exactOnly }
+            return Int16(letter)
+        }
     }
 
     public func matches(_ token: String) -> Bool {
-        for spelling in spellings {
+        let tokenBytes = token.utf8
+        for (spelling, form) in zip(spellings, forms) {
             if token == spelling { return true }
-            if spelling.hasPrefix("--") || spelling.count > 2 {
-                if token.hasPrefix(spelling + "=") { return true }
+            if form == FlagSpec.equalsForm {
+                let bytes = spelling.utf8
+                if tokenBytes.count > bytes.count, tokenBytes.starts(with: bytes),
+                   tokenBytes[tokenBytes.index(tokenBytes.startIndex, offsetBy: bytes.count)] == UInt8(ascii: "=") {
+                    return true
+                }
                 continue
             }
             // One-letter flag: look inside clusters like -rf, -fdx (not --long, not -1 numbers).
-            guard spelling.count == 2, token.count > 2, token.hasPrefix("-"), !token.hasPrefix("--") else { continue }
-            let letter = spelling.utf8.last ?? 0
-            let cluster = token.utf8.dropFirst()
-            if cluster.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }), cluster.contains(letter) {
+            guard form >= 0, tokenBytes.count > 2, tokenBytes.first == UInt8(ascii: "-") else { continue }
+            let cluster = tokenBytes.dropFirst()
+            if cluster.first != UInt8(ascii: "-"),
+               cluster.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }), cluster.contains(UInt8(form)) {
                 return true
             }
         }

@@ -4,39 +4,46 @@
 /// what operators already read fluently, and they match in a few nanoseconds, which keeps
 /// a whole classification within the microsecond budget.
 public struct Glob: Sendable, Equatable, CustomStringConvertible {
-    /// Each alternative as pattern units: a byte (0…255), `anyRun` (`*`) or `anyOne` (`?`).
-    private let alternatives: [[Int16]]
-    private let hasWildcard: [Bool]
+    /// Every alternative's pattern units, one after another, each alternative ended by
+    /// `endOfAlternative`: a byte (0…255), `anyRun` (`*`) or `anyOne` (`?`). One array, not
+    /// one per alternative: the built-in rules make some 500 globs at every start-up.
+    private let units: [Int16]
+    /// Whether any alternative has a wildcard; without one, matching is comparing bytes.
+    private let hasWildcard: Bool
     public let caseInsensitive: Bool
     public let description: String
 
     static let anyRun: Int16 = -1
     static let anyOne: Int16 = -2
+    static let endOfAlternative: Int16 = -3
 
     /// `\*`, `\?` and `\|` stand for the characters themselves, so a rule can name the
     /// literal argument `/*` (what `rm -rf /*` passes when the glob did not expand).
     public init(_ pattern: String, caseInsensitive: Bool = false) {
         self.description = pattern
         self.caseInsensitive = caseInsensitive
-        var alternatives: [[Int16]] = [[]]
+        var units: [Int16] = []
+        units.reserveCapacity(pattern.utf8.count + 1)
         var escaped = false
+        var hasWildcard = false
         for byte in pattern.utf8 {
             let b = caseInsensitive ? Glob.lower(byte) : byte
             if escaped {
-                alternatives[alternatives.count - 1].append(Int16(b))
+                units.append(Int16(b))
                 escaped = false
                 continue
             }
             switch b {
             case UInt8(ascii: "\\"): escaped = true
-            case UInt8(ascii: "|"): alternatives.append([])
-            case UInt8(ascii: "*"): alternatives[alternatives.count - 1].append(Glob.anyRun)
-            case UInt8(ascii: "?"): alternatives[alternatives.count - 1].append(Glob.anyOne)
-            default: alternatives[alternatives.count - 1].append(Int16(b))
+            case UInt8(ascii: "|"): units.append(Glob.endOfAlternative)
+            case UInt8(ascii: "*"): units.append(Glob.anyRun); hasWildcard = true
+            case UInt8(ascii: "?"): units.append(Glob.anyOne); hasWildcard = true
+            default: units.append(Int16(b))
             }
         }
-        self.alternatives = alternatives
-        self.hasWildcard = alternatives.map { $0.contains { $0 < 0 } }
+        units.append(Glob.endOfAlternative)
+        self.units = units
+        self.hasWildcard = hasWildcard
     }
 
     @inline(__always)
@@ -45,24 +52,33 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
     public func matches(_ text: String) -> Bool {
         var text = text
         return text.withUTF8 { bytes in
-            for (i, alternative) in alternatives.enumerated() {
-                if hasWildcard[i] {
-                    if Glob.wildcardMatch(alternative, bytes, caseInsensitive) { return true }
-                } else if alternative.count == bytes.count {
-                    var equal = true
-                    for j in 0..<bytes.count where alternative[j] != Int16(caseInsensitive ? Glob.lower(bytes[j]) : bytes[j]) {
-                        equal = false
-                        break
+            units.withUnsafeBufferPointer { units in
+                var start = 0
+                while start < units.count {
+                    var end = start
+                    while units[end] != Glob.endOfAlternative { end += 1 }
+                    let alternative = UnsafeBufferPointer(rebasing: units[start..<end])
+                    if hasWildcard ? Glob.wildcardMatch(alternative, bytes, caseInsensitive) : Glob.equal(alternative, bytes, caseInsensitive) {
+                        return true
                     }
-                    if equal { return true }
+                    start = end + 1
                 }
+                return false
             }
-            return false
         }
     }
 
+    @inline(__always)
+    static func equal(_ pattern: UnsafeBufferPointer<Int16>, _ text: UnsafeBufferPointer<UInt8>, _ caseInsensitive: Bool) -> Bool {
+        guard pattern.count == text.count else { return false }
+        for j in 0..<text.count where pattern[j] != Int16(caseInsensitive ? lower(text[j]) : text[j]) {
+            return false
+        }
+        return true
+    }
+
     /// Iterative `*`/`?` matching with a single backtracking point: linear in practice.
-    static func wildcardMatch(_ pattern: [Int16], _ text: UnsafeBufferPointer<UInt8>, _ caseInsensitive: Bool) -> Bool {
+    static func wildcardMatch(_ pattern: UnsafeBufferPointer<Int16>, _ text: UnsafeBufferPointer<UInt8>, _ caseInsensitive: Bool) -> Bool {
         var p = 0
         var t = 0
         var star = -1
