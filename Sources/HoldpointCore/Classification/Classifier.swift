@@ -115,11 +115,13 @@ public struct Classifier: Sendable {
             reasons.append(Reason(rule: "no-analysis", message: "nothing in the request could be analysed", tier: production ? .gated : .supervised))
             operationClass = .unknown
         }
-        let ordered = reasons.enumerated().sorted { a, b in
-            a.element.tier != b.element.tier ? a.element.tier > b.element.tier : a.offset < b.offset
-        }.map(\.element)
+        // Most restrictive first, in the order found within a tier, each reason once. Four
+        // passes over a handful of reasons: cheaper than sorting them.
         var deduplicated: [Reason] = []
-        for reason in ordered where !deduplicated.contains(reason) { deduplicated.append(reason) }
+        deduplicated.reserveCapacity(reasons.count)
+        for tier in Tier.allCases.reversed() {
+            for reason in reasons where reason.tier == tier && !deduplicated.contains(reason) { deduplicated.append(reason) }
+        }
         return Classification(
             tier: deduplicated.map(\.tier).max() ?? .gated,
             operationClass: operationClass,

@@ -22,10 +22,11 @@ public struct Finding: Sendable, Equatable {
 /// The loaded rule packs, indexed for matching by program name.
 public struct RuleSet: Sendable {
     public private(set) var packs: [RulePack]
-    /// Every rule once, in pack order. The indexes below hold positions in it rather than
-    /// copies: a `CommandRule` is a dozen reference-counted fields, and copying the rules a
-    /// command is matched against was a tenth of a classification.
-    private(set) var rules: [CommandRule] = []
+    /// Every rule once, in pack order, each behind one reference. The indexes below hold
+    /// positions in it rather than copies, and matching reads a rule through its box: a
+    /// `CommandRule` is a dozen reference-counted fields, and copying the rules a command
+    /// is matched against was a tenth of a classification.
+    private(set) var rules: [SharedRule] = []
     private var rulesByProgram: [String: [Int]] = [:]
     /// Rules whose program is a glob (`mkfs.*`): few, checked after the index.
     private var globPrograms: [(glob: Glob, rule: Int)] = []
@@ -43,7 +44,7 @@ public struct RuleSet: Sendable {
         rules.reserveCapacity(rules.count + pack.rules.count)
         for rule in pack.rules {
             let index = rules.count
-            rules.append(rule)
+            rules.append(SharedRule(rule))
             for program in rule.programs {
                 if program.containsASCII("*") || program.containsASCII("?") {
                     globPrograms.append((Glob(program), index))
@@ -66,4 +67,11 @@ public struct RuleSet: Sendable {
     }
 
     public var ruleCount: Int { rules.count }
+}
+
+/// A rule behind one reference, so that handing it around costs one retain, not one per field.
+final class SharedRule: Sendable {
+    let rule: CommandRule
+
+    init(_ rule: CommandRule) { self.rule = rule }
 }

@@ -447,14 +447,15 @@ struct ShellAnalyzer {
     private func match(program: String, args: [ShellWord], command: SimpleCommand, subject: String, depth: Int, into findings: inout [Finding]) {
         let view = ArgumentView(args)
         var matchedOrdinary = false
-        var firstFallback: Int?
+        var firstFallback: SharedRule?
         for index in rules.ruleIndices(for: program) {
-            guard view.satisfies(rules.rules[index]) else { continue }
-            if rules.rules[index].fallback {
-                if firstFallback == nil { firstFallback = index }
+            let shared = rules.rules[index]
+            guard view.satisfies(shared) else { continue }
+            if shared.rule.fallback {
+                if firstFallback == nil { firstFallback = shared }
             } else {
                 matchedOrdinary = true
-                findings.append(Finding(rule: rules.rules[index].id, message: rules.rules[index].message, effect: rules.rules[index].effect, subject: subject))
+                findings.append(Finding(rule: shared.rule.id, message: shared.rule.message, effect: shared.rule.effect, subject: subject))
             }
         }
         var sawContent = false
@@ -471,7 +472,7 @@ struct ShellAnalyzer {
         }
         if matchedOrdinary || sawContent { return }
         if let firstFallback {
-            let rule = rules.rules[firstFallback]
+            let rule = firstFallback.rule
             findings.append(Finding(rule: rule.id, message: rule.message, effect: rule.effect, subject: subject))
         } else if rules.sqlClients[program] != nil {
             if command.readsPipe || args.contains(where: { $0.text == "-f" || $0.text == "--file" || $0.text.hasPrefix("--file=") }) {
@@ -546,6 +547,8 @@ struct ArgumentView {
 
     init(_ args: [ShellWord]) {
         all = args
+        flags.reserveCapacity(args.count)
+        positionals.reserveCapacity(args.count)
         var afterDoubleDash = false
         for arg in args {
             if !afterDoubleDash, arg.text == "--" {
@@ -561,27 +564,29 @@ struct ArgumentView {
         }
     }
 
-    func satisfies(_ rule: CommandRule) -> Bool {
-        if !rule.subcommand.isEmpty && !subcommandMatches(rule.subcommand) { return false }
-        if !rule.flagsAny.isEmpty && !rule.flagsAny.contains(where: { spec in flags.contains(where: spec.matches) }) { return false }
-        for spec in rule.flagsAll where !flags.contains(where: spec.matches) { return false }
-        for spec in rule.flagsNone where flags.contains(where: spec.matches) { return false }
-        if !rule.argsAny.isEmpty {
+    /// Takes the rule's box and reads the fields it needs through it: passed a
+    /// `CommandRule` by value, the rule was copied whole for every rule tried.
+    func satisfies(_ shared: SharedRule) -> Bool {
+        if !shared.rule.subcommand.isEmpty && !subcommandMatches(shared.rule.subcommand) { return false }
+        if !shared.rule.flagsAny.isEmpty && !shared.rule.flagsAny.contains(where: { spec in flags.contains(where: spec.matches) }) { return false }
+        for spec in shared.rule.flagsAll where !flags.contains(where: spec.matches) { return false }
+        for spec in shared.rule.flagsNone where flags.contains(where: spec.matches) { return false }
+        if !shared.rule.argsAny.isEmpty {
             let hit = positionals.contains { word in
-                (word.isDynamic && rule.unknownArgsMatch) || rule.argsAny.contains { $0.matches(word.text) }
+                (word.isDynamic && shared.rule.unknownArgsMatch) || shared.rule.argsAny.contains { $0.matches(word.text) }
             }
             if !hit { return false }
         }
-        if !rule.argsAnyOutside.isEmpty {
+        if !shared.rule.argsAnyOutside.isEmpty {
             let hit = positionals.contains { word in
-                word.text != "--" && (word.isDynamic || !rule.argsAnyOutside.contains { $0.matches(word.text) })
+                word.text != "--" && (word.isDynamic || !shared.rule.argsAnyOutside.contains { $0.matches(word.text) })
             }
             if !hit { return false }
         }
-        if !rule.contains.isEmpty {
+        if !shared.rule.contains.isEmpty {
             let hit = all.contains { word in
                 let lower = word.text.lowercased()
-                return rule.contains.contains { lower.contains($0) }
+                return shared.rule.contains.contains { lower.contains($0) }
             }
             if !hit { return false }
         }

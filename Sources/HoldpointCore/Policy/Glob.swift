@@ -4,28 +4,31 @@
 /// what operators already read fluently, and they match in a few nanoseconds, which keeps
 /// a whole classification within the microsecond budget.
 public struct Glob: Sendable, Equatable, CustomStringConvertible {
-    /// Every alternative's pattern units, one after another, each alternative ended by
-    /// `endOfAlternative`: a byte (0…255), `anyRun` (`*`) or `anyOne` (`?`). One array, not
-    /// one per alternative: the built-in rules make some 500 globs at every start-up.
+    /// Every alternative's pattern units, one after another: a header (the alternative's
+    /// length, plus `wildcardFlag` when it holds `*` or `?`), then its units, each a byte
+    /// (0…255), `anyRun` (`*`) or `anyOne` (`?`). One array, not one per alternative: the
+    /// built-in rules make some 500 globs at every start-up, and matching one alternative
+    /// without a wildcard is a length check and a byte comparison.
     private let units: [Int16]
-    /// Whether any alternative has a wildcard; without one, matching is comparing bytes.
-    private let hasWildcard: Bool
     public let caseInsensitive: Bool
     public let description: String
 
     static let anyRun: Int16 = -1
     static let anyOne: Int16 = -2
-    static let endOfAlternative: Int16 = -3
+    private static let wildcardFlag: Int16 = 0x4000
 
     /// `\*`, `\?` and `\|` stand for the characters themselves, so a rule can name the
     /// literal argument `/*` (what `rm -rf /*` passes when the glob did not expand).
     public init(_ pattern: String, caseInsensitive: Bool = false) {
         self.description = pattern
         self.caseInsensitive = caseInsensitive
-        var units: [Int16] = []
-        units.reserveCapacity(pattern.utf8.count + 1)
+        var units: [Int16] = [0]
+        units.reserveCapacity(pattern.utf8.count + 2)
+        var header = 0
         var escaped = false
-        var hasWildcard = false
+        func close() {
+            units[header] = Int16(truncatingIfNeeded: units.count - header - 1) | (units[header] & Glob.wildcardFlag)
+        }
         for byte in pattern.utf8 {
             let b = caseInsensitive ? Glob.lower(byte) : byte
             if escaped {
@@ -35,15 +38,17 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
             }
             switch b {
             case UInt8(ascii: "\\"): escaped = true
-            case UInt8(ascii: "|"): units.append(Glob.endOfAlternative)
-            case UInt8(ascii: "*"): units.append(Glob.anyRun); hasWildcard = true
-            case UInt8(ascii: "?"): units.append(Glob.anyOne); hasWildcard = true
+            case UInt8(ascii: "|"):
+                close()
+                header = units.count
+                units.append(0)
+            case UInt8(ascii: "*"): units.append(Glob.anyRun); units[header] |= Glob.wildcardFlag
+            case UInt8(ascii: "?"): units.append(Glob.anyOne); units[header] |= Glob.wildcardFlag
             default: units.append(Int16(b))
             }
         }
-        units.append(Glob.endOfAlternative)
+        close()
         self.units = units
-        self.hasWildcard = hasWildcard
     }
 
     @inline(__always)
@@ -53,15 +58,16 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
         var text = text
         return text.withUTF8 { bytes in
             units.withUnsafeBufferPointer { units in
-                var start = 0
-                while start < units.count {
-                    var end = start
-                    while units[end] != Glob.endOfAlternative { end += 1 }
-                    let alternative = UnsafeBufferPointer(rebasing: units[start..<end])
-                    if hasWildcard ? Glob.wildcardMatch(alternative, bytes, caseInsensitive) : Glob.equal(alternative, bytes, caseInsensitive) {
+                var header = 0
+                while header < units.count {
+                    let length = Int(units[header] & ~Glob.wildcardFlag)
+                    let alternative = UnsafeBufferPointer(rebasing: units[(header + 1)..<(header + 1 + length)])
+                    if units[header] & Glob.wildcardFlag != 0 {
+                        if Glob.wildcardMatch(alternative, bytes, caseInsensitive) { return true }
+                    } else if length == bytes.count, Glob.equal(alternative, bytes, caseInsensitive) {
                         return true
                     }
-                    start = end + 1
+                    header += 1 + length
                 }
                 return false
             }
@@ -70,7 +76,6 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
 
     @inline(__always)
     static func equal(_ pattern: UnsafeBufferPointer<Int16>, _ text: UnsafeBufferPointer<UInt8>, _ caseInsensitive: Bool) -> Bool {
-        guard pattern.count == text.count else { return false }
         for j in 0..<text.count where pattern[j] != Int16(caseInsensitive ? lower(text[j]) : text[j]) {
             return false
         }

@@ -134,6 +134,9 @@ public struct Policy: Sendable {
 /// the reference design's, is matched with a set lookup instead of a regex engine.
 public struct WordPattern: Sendable {
     private let words: Set<String>?
+    /// Bit n is set when some word in `words` is n bytes long (up to 63): a word of any
+    /// other length is passed over without being looked up.
+    private let wordLengths: UInt64
     private let regex: RegexBox?
 
     public init(_ pattern: String) throws {
@@ -141,10 +144,13 @@ public struct WordPattern: Sendable {
             (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == UInt8(ascii: "|")
         }
         if isWordList {
-            words = Set(pattern.lowercased().split(separator: "|").map(String.init))
+            let list = Set(pattern.lowercased().split(separator: "|").map(String.init))
+            words = list
+            wordLengths = list.reduce(0) { bits, word in word.utf8.count < 64 ? bits | 1 << word.utf8.count : bits }
             regex = nil
         } else {
             words = nil
+            wordLengths = 0
             regex = try RegexBox("(?i)\(Self.wordStart)(?:\(pattern))\(Self.endsInWord(pattern) ? "(?![A-Za-z0-9])" : "")")
         }
     }
@@ -164,7 +170,7 @@ public struct WordPattern: Sendable {
 
     public func matches(_ text: String) -> Bool {
         if let words {
-            return WordPattern.anyWord(of: text) { words.contains($0) }
+            return WordPattern.anyWord(of: text, lengths: wordLengths) { words.contains($0) }
         }
         guard let regex else { return false }
         // The text as written (`rm -rf /srv/` finds `rm -rf /srv/app`), then as its words
@@ -175,26 +181,32 @@ public struct WordPattern: Sendable {
     /// Whether any word of `text` (lower-cased, split at non-alphanumerics and camelCase
     /// humps) satisfies `test`; stops at the first that does, and builds no array: it runs
     /// for every finding of every action.
-    static func anyWord(of text: String, _ test: (String) -> Bool) -> Bool {
+    /// With `lengths` (see `wordLengths`), only words of those lengths are tested.
+    static func anyWord(of text: String, lengths: UInt64 = ~0, _ test: (String) -> Bool) -> Bool {
         var current: [UInt8] = []
         var previousLower = false
+        func tested() -> Bool {
+            guard !current.isEmpty else { return false }
+            if current.count < 64, lengths & (1 << UInt64(current.count)) == 0 { return false }
+            return test(String(decoding: current, as: UTF8.self))
+        }
         for b in text.utf8 {
             let isUpper = b >= 0x41 && b <= 0x5A
             let isLower = (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
             if isUpper || isLower {
                 if isUpper && previousLower && !current.isEmpty {
-                    if test(String(decoding: current, as: UTF8.self)) { return true }
+                    if tested() { return true }
                     current.removeAll(keepingCapacity: true)
                 }
                 current.append(isUpper ? b + 32 : b)
                 previousLower = isLower
             } else {
-                if !current.isEmpty, test(String(decoding: current, as: UTF8.self)) { return true }
+                if tested() { return true }
                 current.removeAll(keepingCapacity: true)
                 previousLower = false
             }
         }
-        return !current.isEmpty && test(String(decoding: current, as: UTF8.self))
+        return tested()
     }
 
     /// Lower-cased words, split at non-alphanumerics and camelCase humps.

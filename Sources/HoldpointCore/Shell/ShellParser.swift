@@ -181,6 +181,8 @@ public struct ShellParser {
     private mutating func parseSimpleCommand(readsPipe: Bool) {
         var command = SimpleCommand()
         command.readsPipe = readsPipe
+        // One allocation for the words of most commands, not one per doubling.
+        command.words.reserveCapacity(8)
         var atCommandStart = true
         while true {
             skipBlanksAndComments()
