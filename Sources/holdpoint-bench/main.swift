@@ -75,12 +75,15 @@ func benchmarkClassification() throws {
     for request in requests.prefix(500) { sink &+= classifier.classify(request).reasons.count }
     var samples: [UInt64] = []
     samples.reserveCapacity(requests.count * 5)
+    var perCommand = [UInt64](repeating: .max, count: requests.count)
     let start = now()
     for _ in 0..<5 {
-        for request in requests {
+        for (i, request) in requests.enumerated() {
             let t0 = now()
             let result = classifier.classify(request)
-            samples.append(now() - t0)
+            let elapsed = now() - t0
+            samples.append(elapsed)
+            perCommand[i] = min(perCommand[i], elapsed)
             sink &+= result.reasons.count
         }
     }
@@ -93,6 +96,9 @@ func benchmarkClassification() throws {
     print("  p50 \(format(stats.percentile(0.5)))   p90 \(format(stats.percentile(0.9)))   p99 \(format(stats.percentile(0.99)))   max \(format(Double(stats.sorted.last ?? 0)))   mean \(format(stats.mean))")
     print(String(format: "  throughput %.0f evaluations/s (one core)", Double(samples.count) / (elapsed / 1e9)))
     print("  targets: p50 <= 2 us, p99 <= 10 us   [sink \(sink % 10)]")
+    // Where the tail comes from: the commands whose best time of the five rounds is longest.
+    let slowest = perCommand.indices.sorted { perCommand[$0] > perCommand[$1] }.prefix(5)
+    print("  slowest (best of 5): " + slowest.map { "\(format(Double(perCommand[$0]))) \(commands[$0])" }.joined(separator: " | "))
 }
 
 /// Runs `holdpoint check --command …` as whole processes and reports the median wall time.

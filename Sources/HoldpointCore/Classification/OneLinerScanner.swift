@@ -24,21 +24,36 @@ enum OneLinerScanner {
     private static let writeCalls = [".write(", ".write_text(", ".write_bytes(", "writeFileSync(", "writeFile(", "appendFileSync(", "File.write(", "open(", "requests.post(", "requests.put(", "requests.patch(", "requests.delete(", "urlopen(", "fetch("]
     private static let opaqueCalls = ["eval(", "__import__(", "compile(", "Function(", "require('vm')", "importlib", "base64", "b64decode", "codecs.decode", "fromCharCode", "atob("]
 
+    private static let writeModes = ["'w'", "\"w\"", "'a'", "\"a\"", "'wb'", "\"wb\"", "'ab'", "\"ab\"", "'w+'", "\"w+\"", "'r+'", "\"r+\"", "'x'", "\"x\""]
+
+    /// Texts the scanner looks for besides calls.
+    private static let markers = ["`", "child_process"]
+
+    /// Every text the scanner asks about, found in one pass over the code, in groups asked
+    /// by position. (It made a byte array of each of some ninety needles and searched the
+    /// code once per needle: most of a one-liner's classification.)
+    private enum Group: Int {
+        case shellOut, delete, destructiveDelete, write, opaque, writeMode, marker
+    }
+    private static let needles = NeedleTable(groups: [shellOutCalls, deleteCalls, destructiveDeleteCalls, writeCalls, opaqueCalls, writeModes, markers])
+
     static func scan(_ code: String) -> Result {
         var result = Result()
         let bytes = Array(code.utf8)
-        let has = { (needle: String) -> Bool in !occurrences(of: Array(needle.utf8), in: bytes).isEmpty }
+        let found = needles.search(bytes)
+        let has = { (group: Group, index: Int) -> Bool in found.contains(group: group.rawValue, index: index) }
+        let first = { (group: Group) -> String? in found.first(in: group.rawValue) }
         // Backticks are a shell-out in Perl and Ruby.
-        if has("`") {
+        if has(.marker, 0) {
             for literal in backtickLiterals(bytes) { result.shellCommands.append(literal) }
         }
-        for call in shellOutCalls {
+        for (index, call) in shellOutCalls.enumerated() where has(.shellOut, index) {
             let needle = Array(call.utf8)
             for start in occurrences(of: needle, in: bytes) {
                 // `exec(` inside `execSync(` was already handled by the longer name.
                 if call == "exec(" || call == "spawn(" || call == "system(" || call == "execFile(" {
                     if start > 0, isIdentifierByte(bytes[start - 1]) { continue }
-                    if call == "exec(", !has("child_process") {
+                    if call == "exec(", !has(.marker, 1) {
                         // Python's exec() runs Python, not a shell: opaque.
                         result.findings.append(.unknown("oneliner-opaque", "runs code built at run time (exec)", subject: code))
                         continue
@@ -52,17 +67,16 @@ enum OneLinerScanner {
                 }
             }
         }
-        for call in opaqueCalls where has(call) {
+        if let call = first(.opaque) {
             result.findings.append(.unknown("oneliner-opaque", "builds or decodes code at run time (\(call))", subject: code))
-            break
         }
-        if let call = destructiveDeleteCalls.first(where: { has($0) }) {
+        if let call = first(.destructiveDelete) {
             result.findings.append(Finding(rule: "oneliner-recursive-delete", message: "deletes a directory tree (\(call.trimmingSuffix("(")))",
                                            effect: RuleEffect(operationClass: .delete, destructive: true, irreversible: true, dataLoss: true), subject: code))
-        } else if let call = deleteCalls.first(where: { has($0) }) {
+        } else if let call = first(.delete) {
             result.findings.append(Finding(rule: "oneliner-delete", message: "deletes files (\(call.trimmingSuffix("(")))", effect: RuleEffect(operationClass: .delete), subject: code))
         }
-        if let call = writeCalls.first(where: { has($0) }), !(call == "open(" && !opensForWriting(has)) {
+        if let call = first(.write), !(call == "open(" && first(.writeMode) == nil) {
             result.findings.append(Finding(rule: "oneliner-write", message: "writes files or sends data (\(call.trimmingSuffix("(")))", effect: RuleEffect(operationClass: .patch), subject: code))
         }
         if result.findings.isEmpty && result.shellCommands.isEmpty {
@@ -90,10 +104,6 @@ enum OneLinerScanner {
             i += 1
         }
         return found
-    }
-
-    private static func opensForWriting(_ has: (String) -> Bool) -> Bool {
-        ["'w'", "\"w\"", "'a'", "\"a\"", "'wb'", "\"wb\"", "'ab'", "\"ab\"", "'w+'", "\"w+\"", "'r+'", "\"r+\"", "'x'", "\"x\""].contains { has($0) }
     }
 
     enum Argument {
@@ -186,6 +196,63 @@ enum OneLinerScanner {
             i += 1
         }
         return out
+    }
+}
+
+/// Fixed lists of byte strings, searched for all at once: each position of the text is
+/// compared only with the needles that start with its byte.
+struct NeedleTable: Sendable {
+    private let groups: [[String]]
+    /// Every needle of every group, one after another; `groupStarts[g]` is group g's first.
+    private let needles: [[UInt8]]
+    private let groupStarts: [Int]
+    /// For each byte value, the needles that start with it.
+    private let byFirstByte: [[Int]]
+
+    init(groups: [[String]]) {
+        self.groups = groups
+        var needles: [[UInt8]] = []
+        var groupStarts: [Int] = []
+        var byFirstByte = [[Int]](repeating: [], count: 256)
+        for group in groups {
+            groupStarts.append(needles.count)
+            for text in group {
+                if let first = text.utf8.first { byFirstByte[Int(first)].append(needles.count) }
+                needles.append(Array(text.utf8))
+            }
+        }
+        self.needles = needles
+        self.groupStarts = groupStarts
+        self.byFirstByte = byFirstByte
+    }
+
+    /// Which needles occur in a text.
+    struct Found {
+        fileprivate let table: NeedleTable
+        fileprivate let present: [Bool]
+
+        func contains(group: Int, index: Int) -> Bool { present[table.groupStarts[group] + index] }
+
+        /// The group's first needle, in list order, that occurs.
+        func first(in group: Int) -> String? {
+            let start = table.groupStarts[group]
+            return table.groups[group].indices.first { present[start + $0] }.map { table.groups[group][$0] }
+        }
+    }
+
+    func search(_ text: [UInt8]) -> Found {
+        var present = [Bool](repeating: false, count: needles.count)
+        text.withUnsafeBufferPointer { text in
+            for start in text.indices {
+                for id in byFirstByte[Int(text[start])] where !present[id] {
+                    let needle = needles[id]
+                    if needle.count <= text.count - start, needle.indices.allSatisfy({ text[start + $0] == needle[$0] }) {
+                        present[id] = true
+                    }
+                }
+            }
+        }
+        return Found(table: self, present: present)
     }
 }
 

@@ -157,7 +157,7 @@ public struct SelfProtection: Sendable {
 
     func isHoldpoint(_ word: String, cwd: String?) -> Bool {
         if Self.basenameIsHoldpoint(word) { return true }
-        guard word.containsASCII("/"), let binaryIdentity else { return false }
+        guard let binaryIdentity, word.containsASCII("/") else { return false }
         return FileIdentity.of(PathText.normalize(word, relativeTo: cwd ?? workingDirectory, home: homeDirectory)) == binaryIdentity
     }
 
@@ -166,10 +166,11 @@ public struct SelfProtection: Sendable {
     static func basenameIsHoldpoint(_ word: String) -> Bool {
         let name = "holdpoint".utf8
         let bytes = word.utf8
-        guard bytes.count >= name.count, bytes.reversed().starts(with: name.reversed()) else { return false }
-        if bytes.count == name.count { return true }
+        guard bytes.count >= name.count, bytes.last == UInt8(ascii: "t") else { return false }
+        let nameStart = bytes.index(bytes.endIndex, offsetBy: -name.count)
+        guard bytes[nameStart...].elementsEqual(name) else { return false }
         // `ShellAnalyzer.basename` keeps a path that ends in `/` whole, so `…/holdpoint/` is not it.
-        return bytes[bytes.index(bytes.endIndex, offsetBy: -name.count - 1)] == UInt8(ascii: "/")
+        return nameStart == bytes.startIndex || bytes[bytes.index(before: nameStart)] == UInt8(ascii: "/")
     }
 
     /// `--queue=/x`, `of=/x`, `-o/x` carry paths after a prefix.

@@ -10,6 +10,12 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
     /// built-in rules make some 500 globs at every start-up, and matching one alternative
     /// without a wildcard is a length check and a byte comparison.
     private let units: [Int16]
+    /// Some alternative is only `*`s: every text matches (`subcommand: ["*", "delete-*"]`).
+    private let matchesEverything: Bool
+    /// The bytes a matching text can start with, as a 256-bit set; all of them when an
+    /// alternative starts with a wildcard. Rules list dozens of globs (`/bin*`, `/boot*`,
+    /// …) and most texts are turned away by this one test.
+    private let firstBytes: (UInt64, UInt64, UInt64, UInt64)
     public let caseInsensitive: Bool
     public let description: String
 
@@ -49,12 +55,61 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
         }
         close()
         self.units = units
+        var matchesEverything = false
+        var firstBytes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        func allow(_ byte: UInt8) {
+            let bit = UInt64(1) << UInt64(byte & 63)
+            switch byte >> 6 {
+            case 0: firstBytes.0 |= bit
+            case 1: firstBytes.1 |= bit
+            case 2: firstBytes.2 |= bit
+            default: firstBytes.3 |= bit
+            }
+        }
+        var start = 0
+        while start < units.count {
+            let length = Int(units[start] & ~Glob.wildcardFlag)
+            let alternative = units[(start + 1)..<(start + 1 + length)]
+            if !alternative.isEmpty && alternative.allSatisfy({ $0 == Glob.anyRun }) { matchesEverything = true }
+            if let first = alternative.first {
+                if first < 0 {
+                    firstBytes = (~0, ~0, ~0, ~0)
+                } else {
+                    allow(UInt8(first))
+                    // Case-insensitive patterns are lower-cased; texts are lowered as they are compared.
+                    if caseInsensitive, first >= 0x61, first <= 0x7A { allow(UInt8(first) - 32) }
+                }
+            }
+            start += 1 + length
+        }
+        self.matchesEverything = matchesEverything
+        self.firstBytes = firstBytes
+    }
+
+    /// Whether a text starting with `byte` can match (see `firstBytes`).
+    @inline(__always)
+    private func mayStart(with byte: UInt8) -> Bool {
+        let bit = UInt64(1) << UInt64(byte & 63)
+        switch byte >> 6 {
+        case 0: return firstBytes.0 & bit != 0
+        case 1: return firstBytes.1 & bit != 0
+        case 2: return firstBytes.2 & bit != 0
+        default: return firstBytes.3 & bit != 0
+        }
+    }
+
+    /// Two globs are equal when they are the same pattern (what else they hold is derived).
+    public static func == (lhs: Glob, rhs: Glob) -> Bool {
+        lhs.units == rhs.units && lhs.caseInsensitive == rhs.caseInsensitive && lhs.description == rhs.description
     }
 
     @inline(__always)
     static func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b + 32 : b }
 
     public func matches(_ text: String) -> Bool {
+        if matchesEverything { return true }
+        // An empty text can only match an empty alternative: left to the full comparison.
+        if let first = text.utf8.first, !mayStart(with: first) { return false }
         var text = text
         return text.withUTF8 { bytes in
             units.withUnsafeBufferPointer { units in

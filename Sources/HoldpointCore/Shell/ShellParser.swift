@@ -54,6 +54,18 @@ public struct ShellParser {
 
     private static func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
 
+    /// Bytes that `readWord` must interpret: quotes, escapes, expansions, `=` (an
+    /// assignment) and glob characters.
+    private static func isSpecialInWord(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "\\"), UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "$"), UInt8(ascii: "`"),
+             UInt8(ascii: "="), UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "["):
+            return true
+        default:
+            return false
+        }
+    }
+
     /// Characters that end an unquoted word.
     private static func isMeta(_ b: UInt8) -> Bool {
         switch b {
@@ -382,7 +394,17 @@ public struct ShellParser {
     /// `NAME=value` with an unquoted `=`, in which case the word is the value.
     private mutating func readWord() -> (word: ShellWord, assignmentName: String?)? {
         guard let first = peek(), !Self.isMeta(first) else { return nil }
+        // Most words are plain (no quotes, escapes, expansions, `=` or globs): they are
+        // taken from the line as they stand, without collecting them byte by byte.
+        var end = index
+        while end < bytes.count, !Self.isMeta(bytes[end]), !Self.isSpecialInWord(bytes[end]) { end += 1 }
+        if end == bytes.count || Self.isMeta(bytes[end]) {
+            let word = ShellWord(text: String(decoding: bytes[index..<end], as: UTF8.self))
+            index = end
+            return (word, nil)
+        }
         var text: [UInt8] = []
+        text.reserveCapacity(end - index + 16)
         var dynamic = false
         var glob = false
         var assignmentName: String?

@@ -18,19 +18,35 @@ public struct ShellWord: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { text }
 
-    /// The words' texts separated by spaces. Built by hand: `joined(separator:)` on the
-    /// mapped texts made an array per command and, being generic, looked `Array`'s
-    /// conformances up at run time on first use.
+    /// The words' texts separated by spaces, copied into one allocation: this is every
+    /// finding's subject, built for every command. (`joined(separator:)` on the mapped
+    /// texts also made an array per command and, being generic, looked `Array`'s
+    /// conformances up at run time on first use.)
     static func joinedText<Words: Collection<ShellWord>>(_ words: Words) -> String {
-        var text = ""
-        // One allocation, not one per growth; up to 15 bytes a String needs none at all.
-        let length = words.reduce(words.count) { $0 + $1.text.utf8.count }
-        if length > 15 { text.reserveCapacity(length) }
-        for (index, word) in words.enumerated() {
-            if index > 0 { text += " " }
-            text += word.text
+        let length = words.reduce(max(words.count - 1, 0)) { $0 + $1.text.utf8.count }
+        guard length > 0 else { return "" }
+        return String(unsafeUninitializedCapacity: length) { buffer in
+            var offset = 0
+            for (index, word) in words.enumerated() {
+                if index > 0 {
+                    buffer[offset] = UInt8(ascii: " ")
+                    offset += 1
+                }
+                let copied = word.text.utf8.withContiguousStorageIfAvailable { utf8 in
+                    _ = UnsafeMutableBufferPointer(rebasing: buffer[offset...]).initialize(from: utf8)
+                    return utf8.count
+                }
+                if let copied {
+                    offset += copied
+                } else {
+                    for byte in word.text.utf8 {
+                        buffer[offset] = byte
+                        offset += 1
+                    }
+                }
+            }
+            return offset
         }
-        return text
     }
 }
 
