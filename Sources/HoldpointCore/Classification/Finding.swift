@@ -62,7 +62,7 @@ public struct RuleSet: Sendable {
     /// Where the rules for `program` are in `rules`, in pack order.
     func ruleIndices(for program: String) -> [Int] {
         var found = rulesByProgram[program] ?? []
-        for entry in globPrograms where entry.glob.matches(program) { found.append(entry.rule) }
+        for index in globPrograms.indices where globPrograms[index].glob.matches(program) { found.append(globPrograms[index].rule) }
         return found
     }
 

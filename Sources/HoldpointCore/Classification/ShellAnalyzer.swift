@@ -567,19 +567,21 @@ struct ArgumentView {
     /// Takes the rule's box and reads the fields it needs through it: passed a
     /// `CommandRule` by value, the rule was copied whole for every rule tried.
     func satisfies(_ shared: SharedRule) -> Bool {
+        // No `for spec in …` or `contains(where:)` over the rule's lists: they copy each flag
+        // spec and glob they hand over (retains and releases for every rule tried).
         if !shared.rule.subcommand.isEmpty && !subcommandMatches(shared.rule.subcommand) { return false }
-        if !shared.rule.flagsAny.isEmpty && !shared.rule.flagsAny.contains(where: { spec in flags.contains(where: spec.matches) }) { return false }
-        for spec in shared.rule.flagsAll where !flags.contains(where: spec.matches) { return false }
-        for spec in shared.rule.flagsNone where flags.contains(where: spec.matches) { return false }
+        if !shared.rule.flagsAny.isEmpty && !shared.rule.flagsAny.indices.contains(where: { hasFlag(shared.rule.flagsAny[$0]) }) { return false }
+        for i in shared.rule.flagsAll.indices where !hasFlag(shared.rule.flagsAll[i]) { return false }
+        for i in shared.rule.flagsNone.indices where hasFlag(shared.rule.flagsNone[i]) { return false }
         if !shared.rule.argsAny.isEmpty {
-            let hit = positionals.contains { word in
-                (word.isDynamic && shared.rule.unknownArgsMatch) || shared.rule.argsAny.contains { $0.matches(word.text) }
+            let hit = positionals.indices.contains { p in
+                (positionals[p].isDynamic && shared.rule.unknownArgsMatch) || Self.anyGlob(shared.rule.argsAny, matches: positionals[p].text)
             }
             if !hit { return false }
         }
         if !shared.rule.argsAnyOutside.isEmpty {
-            let hit = positionals.contains { word in
-                word.text != "--" && (word.isDynamic || !shared.rule.argsAnyOutside.contains { $0.matches(word.text) })
+            let hit = positionals.indices.contains { p in
+                positionals[p].text != "--" && (positionals[p].isDynamic || !Self.anyGlob(shared.rule.argsAnyOutside, matches: positionals[p].text))
             }
             if !hit { return false }
         }
@@ -593,24 +595,40 @@ struct ArgumentView {
         return true
     }
 
+    private func hasFlag(_ spec: FlagSpec) -> Bool {
+        for i in flags.indices where spec.matches(flags[i]) { return true }
+        return false
+    }
+
+    private static func anyGlob(_ globs: [Glob], matches text: String) -> Bool {
+        globs.withUnsafeBufferPointer { globs in
+            for i in globs.indices where globs[i].matches(text) { return true }
+            return false
+        }
+    }
+
     /// The sub-command words appear in order among the positionals; the first within the
     /// first three (global options' values may come before it), each next one soon after.
     private func subcommandMatches(_ pattern: [Glob]) -> Bool {
-        var position = 0
-        for (n, glob) in pattern.enumerated() {
-            let window = n == 0 ? 3 : 2
-            var found = false
-            var j = position
-            while j < positionals.count && j < position + window {
-                if !positionals[j].isDynamic && glob.matches(positionals[j].text) {
-                    found = true
-                    position = j + 1
-                    break
+        // Through a buffer pointer: iterating the array, or even calling a method on
+        // `pattern[n]`, copied the glob (two retains and two releases) for every rule tried.
+        pattern.withUnsafeBufferPointer { pattern in
+            var position = 0
+            for n in pattern.indices {
+                let window = n == 0 ? 3 : 2
+                var found = false
+                var j = position
+                while j < positionals.count && j < position + window {
+                    if !positionals[j].isDynamic && pattern[n].matches(positionals[j].text) {
+                        found = true
+                        position = j + 1
+                        break
+                    }
+                    j += 1
                 }
-                j += 1
+                if !found { return false }
             }
-            if !found { return false }
+            return true
         }
-        return true
     }
 }

@@ -3,7 +3,10 @@
 /// Patterns in rule packs are globs rather than regular expressions on purpose: they are
 /// what operators already read fluently, and they match in a few nanoseconds, which keeps
 /// a whole classification within the microsecond budget.
-public struct Glob: Sendable, Equatable, CustomStringConvertible {
+///
+/// A class, immutable once made: rules are matched by reading their globs in place, and as
+/// a struct a glob was copied (two retains and two releases) at every match attempt.
+public final class Glob: Sendable, Equatable, CustomStringConvertible {
     /// Every alternative's pattern units, one after another: a header (the alternative's
     /// length, plus `wildcardFlag` when it holds `*` or `?`), then its units, each a byte
     /// (0…255), `anyRun` (`*`) or `anyOne` (`?`). One array, not one per alternative: the
@@ -110,23 +113,27 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
         if matchesEverything { return true }
         // An empty text can only match an empty alternative: left to the full comparison.
         if let first = text.utf8.first, !mayStart(with: first) { return false }
-        var text = text
-        return text.withUTF8 { bytes in
-            units.withUnsafeBufferPointer { units in
-                var header = 0
-                while header < units.count {
-                    let length = Int(units[header] & ~Glob.wildcardFlag)
-                    let alternative = UnsafeBufferPointer(rebasing: units[(header + 1)..<(header + 1 + length)])
-                    if units[header] & Glob.wildcardFlag != 0 {
-                        if Glob.wildcardMatch(alternative, bytes, caseInsensitive) { return true }
-                    } else if length == bytes.count, Glob.equal(alternative, bytes, caseInsensitive) {
-                        return true
-                    }
-                    header += 1 + length
-                }
-                return false
-            }
+        // The closures capture only what they use: capturing `self` copied the glob.
+        let caseInsensitive = self.caseInsensitive
+        return units.withUnsafeBufferPointer { units in
+            var text = text
+            return text.withUTF8 { bytes in Glob.matches(units, bytes, caseInsensitive) }
         }
+    }
+
+    private static func matches(_ units: UnsafeBufferPointer<Int16>, _ bytes: UnsafeBufferPointer<UInt8>, _ caseInsensitive: Bool) -> Bool {
+        var header = 0
+        while header < units.count {
+            let length = Int(units[header] & ~wildcardFlag)
+            let alternative = UnsafeBufferPointer(rebasing: units[(header + 1)..<(header + 1 + length)])
+            if units[header] & wildcardFlag != 0 {
+                if wildcardMatch(alternative, bytes, caseInsensitive) { return true }
+            } else if length == bytes.count, equal(alternative, bytes, caseInsensitive) {
+                return true
+            }
+            header += 1 + length
+        }
+        return false
     }
 
     @inline(__always)
