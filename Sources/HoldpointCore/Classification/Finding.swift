@@ -27,7 +27,7 @@ public struct RuleSet: Sendable {
     /// `CommandRule` is a dozen reference-counted fields, and copying the rules a command
     /// is matched against was a tenth of a classification.
     private(set) var rules: [SharedRule] = []
-    private var rulesByProgram: [String: [Int]] = [:]
+    private var rulesByProgram: [String: ProgramRules] = [:]
     /// Rules whose program is a glob (`mkfs.*`): few, checked after the index.
     private var globPrograms: [(glob: Glob, rule: Int)] = []
     private(set) var sqlClients: [String: SQLClient] = [:]
@@ -49,7 +49,7 @@ public struct RuleSet: Sendable {
                 if program.containsASCII("*") || program.containsASCII("?") {
                     globPrograms.append((Glob(program), index))
                 } else {
-                    rulesByProgram[program, default: []].append(index)
+                    rulesByProgram[program, default: ProgramRules()].add(index, firstWords: rule.subcommand.first?.literalAlternatives)
                 }
             }
         }
@@ -59,14 +59,55 @@ public struct RuleSet: Sendable {
         }
     }
 
-    /// Where the rules for `program` are in `rules`, in pack order.
-    func ruleIndices(for program: String) -> [Int] {
-        var found = rulesByProgram[program] ?? []
+    /// Where the rules that may match `program` with these positional arguments are in
+    /// `rules`, in pack order. Rules whose sub-command starts with a word none of the first
+    /// three positionals is are left out: they could not match (see `ArgumentView`).
+    func ruleIndices(for program: String, positionals: [ShellWord]) -> [Int] {
+        var found = rulesByProgram[program]?.candidates(positionals) ?? []
         for index in globPrograms.indices where globPrograms[index].glob.matches(program) { found.append(globPrograms[index].rule) }
         return found
     }
 
     public var ruleCount: Int { rules.count }
+}
+
+/// One program's rules, split by the first sub-command word they need. A program like git
+/// has sixteen rules, and trying each on every command was a fifth of classifying one.
+struct ProgramRules: Sendable {
+    /// Rules any command of the program may match: no sub-command, or one whose first word
+    /// is a pattern rather than fixed words.
+    private var anyWords: [Int] = []
+    /// The others, by each word their sub-command may start with.
+    private var byFirstWord: [String: [Int]] = [:]
+
+    mutating func add(_ rule: Int, firstWords: [String]?) {
+        guard let firstWords else {
+            anyWords.append(rule)
+            return
+        }
+        for word in firstWords where byFirstWord[word]?.last != rule { byFirstWord[word, default: []].append(rule) }
+    }
+
+    /// The rules that may match, in order: the first sub-command word is looked for among
+    /// the first three positionals, as `ArgumentView.subcommandMatches` does.
+    func candidates(_ positionals: [ShellWord]) -> [Int] {
+        guard !byFirstWord.isEmpty else { return anyWords }
+        var found = anyWords
+        var added = 0
+        for word in positionals.prefix(3) where !word.isDynamic {
+            if let more = byFirstWord[word.text] {
+                found += more
+                added += 1
+            }
+        }
+        // One list alone is already in order; two or more are merged.
+        if added == 0 || (added == 1 && anyWords.isEmpty) { return found }
+        found.sort()
+        var unique: [Int] = []
+        unique.reserveCapacity(found.count)
+        for index in found where unique.last != index { unique.append(index) }
+        return unique
+    }
 }
 
 /// A rule behind one reference, so that handing it around costs one retain, not one per field.

@@ -448,7 +448,7 @@ struct ShellAnalyzer {
         let view = ArgumentView(args)
         var matchedOrdinary = false
         var firstFallback: SharedRule?
-        for index in rules.ruleIndices(for: program) {
+        for index in rules.ruleIndices(for: program, positionals: view.positionals) {
             let shared = rules.rules[index]
             guard view.satisfies(shared) else { continue }
             if shared.rule.fallback {

@@ -101,6 +101,21 @@ public final class Glob: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The texts this glob matches, when it matches only fixed texts (no `*` or `?`, case
+    /// sensitive); otherwise nil. Lets rules be indexed by the word they need.
+    var literalAlternatives: [String]? {
+        guard !caseInsensitive else { return nil }
+        var texts: [String] = []
+        var header = 0
+        while header < units.count {
+            if units[header] & Glob.wildcardFlag != 0 { return nil }
+            let length = Int(units[header])
+            texts.append(String(decoding: units[(header + 1)..<(header + 1 + length)].map { UInt8(truncatingIfNeeded: $0) }, as: UTF8.self))
+            header += 1 + length
+        }
+        return texts
+    }
+
     /// Two globs are equal when they are the same pattern (what else they hold is derived).
     public static func == (lhs: Glob, rhs: Glob) -> Bool {
         lhs.units == rhs.units && lhs.caseInsensitive == rhs.caseInsensitive && lhs.description == rhs.description
