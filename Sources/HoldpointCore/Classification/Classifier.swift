@@ -63,7 +63,7 @@ public struct Classifier: Sendable {
             if production, let floor = finding.effect.productionTier { tier = max(tier, floor) }
             // The tier table: destructive or irreversible actions in production always need a human.
             if production, finding.effect.destructive || finding.effect.irreversible { tier = max(tier, .gated) }
-            reasons.append(Reason(rule: finding.rule, message: "\(finding.message) [\(finding.effect.operationClass.rawValue)]", tier: tier))
+            reasons.append(Reason(rule: finding.rule, message: Self.joined(finding.message, " [", finding.effect.operationClass.rawValue, "]"), tier: tier))
             destructive = destructive || finding.effect.destructive
             irreversible = irreversible || finding.effect.irreversible
             dataLoss = dataLoss || finding.effect.dataLoss
@@ -71,7 +71,7 @@ public struct Classifier: Sendable {
         }
 
         // The policy's destructive-action patterns look at everything that is not a read.
-        for pattern in policy.destructiveActions where policy.scope(pattern.scope, coversLowercased: environment) {
+        for pattern in policy.destructiveActions where policy.scope(pattern.scope, coversLowercased: environment, production: production) {
             let hit = findings.contains { $0.effect.operationClass != .read && pattern.matcher.matches($0.subject) }
                 || (request.operation.map { op in findings.contains { $0.effect.operationClass != .read } && pattern.matcher.matches(op) } ?? false)
             if hit {
@@ -89,7 +89,7 @@ public struct Classifier: Sendable {
             }
         }
 
-        if let rule = policy.environmentRule(forLowercased: environment) {
+        if let rule = policy.environmentRule(forLowercased: environment, production: production) {
             var present = OperationClassSet()
             for finding in findings { present.insert(finding.effect.operationClass) }
             for opClass in OperationClass.allCases where present.contains(opClass) {
@@ -129,6 +129,20 @@ public struct Classifier: Sendable {
             destructive: destructive,
             irreversible: irreversible,
             dataLoss: dataLoss)
+    }
+
+    /// The texts one after another, copied once into a string of the right size: string
+    /// interpolation grew the result piece by piece, for every finding of every action.
+    static func joined(_ a: String, _ b: String, _ c: String, _ d: String) -> String {
+        let length = a.utf8.count + b.utf8.count + c.utf8.count + d.utf8.count
+        return String(unsafeUninitializedCapacity: length) { buffer in
+            var offset = 0
+            buffer.copyUTF8(of: a, at: &offset)
+            buffer.copyUTF8(of: b, at: &offset)
+            buffer.copyUTF8(of: c, at: &offset)
+            buffer.copyUTF8(of: d, at: &offset)
+            return offset
+        }
     }
 
     /// Everything the analysers can say about the request's action.
@@ -189,7 +203,7 @@ struct OperationClassSet {
 /// overrides single cells.
 public enum TierTable {
     public static func tier(for opClass: OperationClass, production: Bool, mode: AgentMode, policy: Policy) -> Tier {
-        if let override = policy.tierOverrides[production]?[mode]?[opClass] { return override }
+        if !policy.tierOverrides.isEmpty, let override = policy.tierOverrides[production]?[mode]?[opClass] { return override }
         return builtin(opClass, production: production, mode: mode, profile: policy.profile)
     }
 

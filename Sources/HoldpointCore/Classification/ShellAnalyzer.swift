@@ -53,9 +53,11 @@ struct ShellAnalyzer {
             return
         }
         let name = Self.basename(first.text)
-        findings += protection.check(program: name, programWord: first.text, args: Array(words.dropFirst()), cwd: cwd)
-        if Self.variableBuiltins.contains(name) {
-            for word in words.dropFirst() {
+        let args = Array(words.dropFirst())
+        let protectionFindings = protection.check(program: name, programWord: first.text, args: args, cwd: cwd)
+        if !protectionFindings.isEmpty { findings += protectionFindings }
+        if Self.setsVariables(name) {
+            for word in args {
                 if let finding = SelfProtection.configurationVariable(word.text, subject: subject) { findings.append(finding) }
             }
         }
@@ -63,11 +65,10 @@ struct ShellAnalyzer {
             // A script the agent may just have written: what it runs is analysed too.
             analyze(line: text, depth: depth + 1, into: &findings)
         }
-        if script.definedFunctions.contains(name) {
+        if !script.definedFunctions.isEmpty, script.definedFunctions.contains(name) {
             findings.append(.unknown("shell-function-call", "calls the shell function '\(name)' defined in the same command line", subject: subject))
             return
         }
-        let args = Array(words.dropFirst())
         if unwrap(name: name, args: args, command: command, script: script, depth: depth, subject: subject, into: &findings) {
             return
         }
@@ -76,6 +77,12 @@ struct ShellAnalyzer {
 
     /// Shell builtins that set or unset variables by name.
     static let variableBuiltins: Set<String> = ["export", "declare", "typeset", "readonly", "local", "unset"]
+
+    /// `variableBuiltins.contains(name)`, looked up only for names of their lengths (5 to 8
+    /// letters): most programs are turned away without hashing their name.
+    static func setsVariables(_ name: String) -> Bool {
+        (5...8).contains(name.utf8.count) && variableBuiltins.contains(name)
+    }
 
     static func basename(_ path: String) -> String {
         // Searching the UTF-8 bytes: Character iteration was a tenth of classification time.
@@ -459,14 +466,15 @@ struct ShellAnalyzer {
             }
         }
         var sawContent = false
-        if let client = rules.sqlClients[program] {
-            sawContent = analyzeSQLClient(client, args: args, command: command, subject: subject, into: &findings)
+        let sqlClient = rules.sqlClients[program]
+        if let sqlClient {
+            sawContent = analyzeSQLClient(sqlClient, args: args, command: command, subject: subject, into: &findings)
         }
         if (program == "find" || program == "fd"), let exec = findExec(args) {
             inner(exec, command: command, depth: depth, into: &findings)
             sawContent = true
         }
-        if ["kubectl", "oc", "docker", "podman"].contains(program), view.positionals.first?.text == "exec",
+        if view.positionals.first?.text == "exec", ["kubectl", "oc", "docker", "podman"].contains(program),
            let dash = args.firstIndex(where: { $0.text == "--" }), dash + 1 < args.count {
             inner(Array(args[(dash + 1)...]), command: command, depth: depth, into: &findings)
         }
@@ -474,7 +482,7 @@ struct ShellAnalyzer {
         if let firstFallback {
             let rule = firstFallback.rule
             findings.append(Finding(rule: rule.id, message: rule.message, effect: rule.effect, subject: subject))
-        } else if rules.sqlClients[program] != nil {
+        } else if sqlClient != nil {
             if command.readsPipe || args.contains(where: { $0.text == "-f" || $0.text == "--file" || $0.text.hasPrefix("--file=") }) {
                 findings.append(.unknown("sql-script", "\(program) runs SQL from a file or a pipe, which Holdpoint cannot see", subject: subject))
             } else {

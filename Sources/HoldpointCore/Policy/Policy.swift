@@ -108,23 +108,52 @@ public struct Policy: Sendable {
         environmentRule(forLowercased: environment.lowercased())
     }
 
-    func environmentRule(forLowercased lower: String) -> EnvironmentRule? {
+    /// `production`: whether `lower` is one of `productionEnvironments`, when the caller
+    /// already knows (a classification asks once).
+    func environmentRule(forLowercased lower: String, production: Bool? = nil) -> EnvironmentRule? {
         if let rule = environmentRules[lower] { return rule }
-        if productionEnvironments.contains(lower) { return environmentRules["production"] }
+        if production ?? productionEnvironments.contains(lower) { return environmentRules["production"] }
         return nil
     }
 
     /// Whether a destructive pattern's scope covers `environment`.
     func scope(_ scope: [String], covers environment: String) -> Bool {
-        self.scope(scope, coversLowercased: environment.lowercased())
+        let lower = environment.lowercased()
+        return self.scope(scope, coversLowercased: lower, production: productionEnvironments.contains(lower))
     }
 
-    func scope(_ scope: [String], coversLowercased lower: String) -> Bool {
-        if scope.isEmpty || scope.contains("all") || scope.contains("*") { return true }
-        return scope.contains { s in
-            let name = s.lowercased()
-            return name == lower || (name == "production" && productionEnvironments.contains(lower))
+    /// `production`: whether `lower` is one of `productionEnvironments`. Scope names are
+    /// compared without lower-casing copies of them (this runs for every classification).
+    func scope(_ scope: [String], coversLowercased lower: String, production: Bool) -> Bool {
+        if scope.isEmpty { return true }
+        for name in scope {
+            if name == "all" || name == "*" { return true }
+            if Self.equalIgnoringCase(name, lower) || (production && Self.equalIgnoringCase(name, "production")) { return true }
         }
+        return false
+    }
+
+    /// `name.lowercased() == lower`, without the copy when both are ASCII.
+    static func equalIgnoringCase(_ name: String, _ lower: String) -> Bool {
+        if name == lower { return true }
+        let a = name.utf8
+        let b = lower.utf8
+        guard a.count == b.count else {
+            // ASCII texts of different lengths differ; other texts may not, once lower-cased.
+            return a.contains(where: { $0 >= 0x80 }) || b.contains(where: { $0 >= 0x80 }) ? name.lowercased() == lower : false
+        }
+        var i = a.startIndex
+        var j = b.startIndex
+        while i != a.endIndex {
+            let x = a[i]
+            let y = b[j]
+            // Up to the first non-ASCII byte, lower-casing keeps every byte in its place.
+            if x >= 0x80 || y >= 0x80 { return name.lowercased() == lower }
+            if (x >= 0x41 && x <= 0x5A ? x + 32 : x) != y { return false }
+            i = a.index(after: i)
+            j = b.index(after: j)
+        }
+        return true
     }
 }
 

@@ -12,3 +12,22 @@ extension StringProtocol {
         } ?? utf8.contains(byte)
     }
 }
+
+extension UnsafeMutableBufferPointer<UInt8> {
+    /// Copies `text`'s UTF-8 bytes in at `offset` and moves `offset` past them. For building
+    /// a string of known length in one allocation (`String(unsafeUninitializedCapacity:)`).
+    func copyUTF8(of text: String, at offset: inout Int) {
+        let copied = text.utf8.withContiguousStorageIfAvailable { utf8 in
+            _ = UnsafeMutableBufferPointer(rebasing: self[offset...]).initialize(from: utf8)
+            return utf8.count
+        }
+        if let copied {
+            offset += copied
+        } else {
+            for byte in text.utf8 {
+                self[offset] = byte
+                offset += 1
+            }
+        }
+    }
+}

@@ -190,6 +190,19 @@ public struct ShellParser {
 
     private static let reservedSeparators: Set<String> = ["then", "else", "elif", "fi", "do", "done", "{", "}", "!", "if", "while", "until"]
 
+    /// `reservedSeparators.contains(word)`, hashing only words that start with one of their
+    /// first letters (the first word of every command is asked).
+    private static func isReservedSeparator(_ word: String) -> Bool {
+        guard let first = word.utf8.first, word.utf8.count <= 5 else { return false }
+        switch first {
+        case UInt8(ascii: "t"), UInt8(ascii: "e"), UInt8(ascii: "f"), UInt8(ascii: "d"), UInt8(ascii: "{"), UInt8(ascii: "}"),
+             UInt8(ascii: "!"), UInt8(ascii: "i"), UInt8(ascii: "w"), UInt8(ascii: "u"):
+            return reservedSeparators.contains(word)
+        default:
+            return false
+        }
+    }
+
     private mutating func parseSimpleCommand(readsPipe: Bool) {
         var command = SimpleCommand()
         command.readsPipe = readsPipe
@@ -253,7 +266,7 @@ public struct ShellParser {
                     command.assignments.append((assignmentName, value))
                     continue
                 }
-                if !word.isDynamic, Self.reservedSeparators.contains(word.text) {
+                if !word.isDynamic, Self.isReservedSeparator(word.text) {
                     continue
                 }
                 if !word.isDynamic, word.text == "for" || word.text == "select" {

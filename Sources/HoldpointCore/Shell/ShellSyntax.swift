@@ -32,18 +32,7 @@ public struct ShellWord: Sendable, Equatable, CustomStringConvertible {
                     buffer[offset] = UInt8(ascii: " ")
                     offset += 1
                 }
-                let copied = word.text.utf8.withContiguousStorageIfAvailable { utf8 in
-                    _ = UnsafeMutableBufferPointer(rebasing: buffer[offset...]).initialize(from: utf8)
-                    return utf8.count
-                }
-                if let copied {
-                    offset += copied
-                } else {
-                    for byte in word.text.utf8 {
-                        buffer[offset] = byte
-                        offset += 1
-                    }
-                }
+                buffer.copyUTF8(of: word.text, at: &offset)
             }
             return offset
         }
