@@ -115,17 +115,25 @@ public struct Classifier: Sendable {
             reasons.append(Reason(rule: "no-analysis", message: "nothing in the request could be analysed", tier: production ? .gated : .supervised))
             operationClass = .unknown
         }
-        // Most restrictive first, in the order found within a tier, each reason once. Four
-        // passes over a handful of reasons: cheaper than sorting them.
-        var deduplicated: [Reason] = []
-        deduplicated.reserveCapacity(reasons.count)
-        for tier in Tier.allCases.reversed() {
-            for reason in reasons where reason.tier == tier && !deduplicated.contains(reason) { deduplicated.append(reason) }
+        // Most restrictive first, in the order found within a tier, each reason once: an
+        // insertion sort in place, as there are only a handful.
+        for i in reasons.indices.dropFirst() {
+            var j = i
+            while j > 0 && reasons[j - 1].tier < reasons[j].tier {
+                reasons.swapAt(j - 1, j)
+                j -= 1
+            }
         }
+        var kept = 0
+        for i in reasons.indices where !reasons[..<kept].contains(reasons[i]) {
+            reasons.swapAt(kept, i)
+            kept += 1
+        }
+        reasons.removeSubrange(kept...)
         return Classification(
-            tier: deduplicated.map(\.tier).max() ?? .gated,
+            tier: reasons.first?.tier ?? .gated,
             operationClass: operationClass,
-            reasons: deduplicated,
+            reasons: reasons,
             destructive: destructive,
             irreversible: irreversible,
             dataLoss: dataLoss)

@@ -8,7 +8,9 @@ public struct ShellParser {
     /// Nesting deeper than this (subshells in substitutions in subshells…) is refused.
     public static let maximumDepth = 24
 
-    private let bytes: [UInt8]
+    /// The line being parsed, read in place: `parse` lends it for the parse's duration, and
+    /// nothing the parser returns points into it.
+    private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var commands: [SimpleCommand] = []
     private var problems: [String] = []
@@ -16,16 +18,17 @@ public struct ShellParser {
     private var pendingHeredocs: [(delimiter: String, stripTabs: Bool, commandIndex: Int)] = []
     private let depth: Int
 
-    private init(bytes: [UInt8], depth: Int) {
+    private init(bytes: UnsafeBufferPointer<UInt8>, depth: Int) {
         self.bytes = bytes
         self.depth = depth
     }
 
     public static func parse(_ line: String) -> ShellScript {
-        parse(bytes: Array(line.utf8), depth: 0)
+        var line = line
+        return line.withUTF8 { parse(bytes: $0, depth: 0) }
     }
 
-    static func parse(bytes: [UInt8], depth: Int) -> ShellScript {
+    static func parse(bytes: UnsafeBufferPointer<UInt8>, depth: Int) -> ShellScript {
         var parser = ShellParser(bytes: bytes, depth: depth)
         guard depth <= maximumDepth else {
             return ShellScript(commands: [], problems: ["nesting deeper than \(maximumDepth) levels"])
@@ -633,7 +636,7 @@ public struct ShellParser {
             body.append(b)
         }
         if !closed { problems.append("unterminated backtick substitution") }
-        let inner = ShellParser.parse(bytes: body, depth: depth + 1)
+        let inner = body.withUnsafeBufferPointer { ShellParser.parse(bytes: $0, depth: depth + 1) }
         commands.append(contentsOf: inner.commands)
         problems.append(contentsOf: inner.problems)
         definedFunctions.formUnion(inner.definedFunctions)
