@@ -210,32 +210,45 @@ public struct WordPattern: Sendable {
     /// Whether any word of `text` (lower-cased, split at non-alphanumerics and camelCase
     /// humps) satisfies `test`; stops at the first that does, and builds no array: it runs
     /// for every finding of every action.
-    /// With `lengths` (see `wordLengths`), only words of those lengths are tested.
+    /// With `lengths` (see `wordLengths`), only words of those lengths are tested. Words are
+    /// read in place and made into strings only when tested.
     static func anyWord(of text: String, lengths: UInt64 = ~0, _ test: (String) -> Bool) -> Bool {
-        var current: [UInt8] = []
-        var previousLower = false
-        func tested() -> Bool {
-            guard !current.isEmpty else { return false }
-            if current.count < 64, lengths & (1 << UInt64(current.count)) == 0 { return false }
-            return test(String(decoding: current, as: UTF8.self))
-        }
-        for b in text.utf8 {
-            let isUpper = b >= 0x41 && b <= 0x5A
-            let isLower = (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
-            if isUpper || isLower {
-                if isUpper && previousLower && !current.isEmpty {
-                    if tested() { return true }
-                    current.removeAll(keepingCapacity: true)
+        var text = text
+        return text.withUTF8 { bytes in
+            var start = 0
+            var previousLower = false
+            /// Tests the word `bytes[start..<end]` (letters and digits only), lower-cased.
+            func tested(_ end: Int) -> Bool {
+                let count = end - start
+                guard count > 0 else { return false }
+                if count < 64, lengths & (1 << UInt64(count)) == 0 { return false }
+                let word = String(unsafeUninitializedCapacity: count) { buffer in
+                    for k in 0..<count {
+                        let b = bytes[start + k]
+                        buffer[k] = b >= 0x41 && b <= 0x5A ? b + 32 : b
+                    }
+                    return count
                 }
-                current.append(isUpper ? b + 32 : b)
-                previousLower = isLower
-            } else {
-                if tested() { return true }
-                current.removeAll(keepingCapacity: true)
-                previousLower = false
+                return test(word)
             }
+            for i in bytes.indices {
+                let b = bytes[i]
+                let isUpper = b >= 0x41 && b <= 0x5A
+                let isLower = (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
+                if isUpper || isLower {
+                    if isUpper && previousLower && i > start {
+                        if tested(i) { return true }
+                        start = i
+                    }
+                    previousLower = isLower
+                } else {
+                    if tested(i) { return true }
+                    start = i + 1
+                    previousLower = false
+                }
+            }
+            return tested(bytes.count)
         }
-        return tested()
     }
 
     /// Lower-cased words, split at non-alphanumerics and camelCase humps.
