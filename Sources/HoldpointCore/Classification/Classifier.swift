@@ -52,6 +52,7 @@ public struct Classifier: Sendable {
         let environment = request.environment.lowercased()
         let production = policy.productionEnvironments.contains(environment)
         var reasons: [Reason] = []
+        reasons.reserveCapacity(findings.count + 4)
         var destructive = request.impact.dataLoss == true
         var irreversible = request.impact.reversible == false
         var dataLoss = request.impact.dataLoss == true
@@ -159,14 +160,15 @@ public struct Classifier: Sendable {
         let shell = ShellAnalyzer(rules: policy.rules, protection: protection, cwd: request.workingDirectory)
         switch request.kind {
         case .shell:
+            // Assigned, not appended: appending copied every finding into a second array.
             if let command = request.command, !command.isEmpty {
-                findings += shell.analyze(command)
+                findings = shell.analyze(command)
             } else if let operation = request.operation {
-                findings += shell.analyze(operation)
+                findings = shell.analyze(operation)
             }
         case .sql:
             let text = request.command ?? request.operation ?? ""
-            findings += SQLAnalyzer.analyze(text)
+            findings = SQLAnalyzer.analyze(text)
         case .api, .mcp, .other, .file:
             if let operation = request.operation, !operation.isEmpty {
                 findings.append(OperationClassifier.classify(operation, verbs: policy.rules.operationVerbs, kind: request.kind))

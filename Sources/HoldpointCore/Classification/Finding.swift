@@ -5,17 +5,48 @@ public struct Finding: Sendable, Equatable {
     public var message: String
     public var effect: RuleEffect
     /// What the finding is about, as text: the command words or the operation name.
-    public var subject: String
+    public var subject: String {
+        get { subjectSource.text }
+        set { subjectSource = .text(newValue) }
+    }
+    /// The subject as found. Only writes are held against the policy's destructive
+    /// patterns, so most subjects are never read: a command's words are joined when asked.
+    var subjectSource: Subject
 
     public init(rule: String, message: String, effect: RuleEffect, subject: String) {
+        self.init(rule: rule, message: message, effect: effect, subject: .text(subject))
+    }
+
+    init(rule: String, message: String, effect: RuleEffect, subject: Subject) {
         self.rule = rule
         self.message = message
         self.effect = effect
-        self.subject = subject
+        self.subjectSource = subject
     }
 
     static func unknown(_ rule: String, _ message: String, subject: String) -> Finding {
+        unknown(rule, message, subject: .text(subject))
+    }
+
+    static func unknown(_ rule: String, _ message: String, subject: Subject) -> Finding {
         Finding(rule: rule, message: message, effect: RuleEffect(operationClass: .unknown), subject: subject)
+    }
+
+    public static func == (lhs: Finding, rhs: Finding) -> Bool {
+        lhs.rule == rhs.rule && lhs.message == rhs.message && lhs.effect == rhs.effect && lhs.subject == rhs.subject
+    }
+}
+
+/// A finding's subject: text, or a command's words, to be joined with spaces when read.
+enum Subject: Sendable {
+    case text(String)
+    case words([ShellWord])
+
+    var text: String {
+        switch self {
+        case .text(let text): text
+        case .words(let words): ShellWord.joinedText(words)
+        }
     }
 }
 
@@ -30,7 +61,6 @@ public struct RuleSet: Sendable {
     private var rulesByProgram: [String: ProgramRules] = [:]
     /// Rules whose program is a glob (`mkfs.*`): few, checked after the index.
     private var globPrograms: [(glob: Glob, rule: Int)] = []
-    private(set) var sqlClients: [String: SQLClient] = [:]
     private(set) var operationVerbs: [String: OperationClass] = [:]
 
     public init(packs: [RulePack]) {
@@ -53,20 +83,25 @@ public struct RuleSet: Sendable {
                 }
             }
         }
-        for client in pack.sqlClients { sqlClients[client.program] = client }
+        for client in pack.sqlClients { rulesByProgram[client.program, default: ProgramRules()].sqlClient = client }
         for (opClass, verbs) in pack.operationVerbs {
             for verb in verbs where operationVerbs[verb] == nil { operationVerbs[verb] = opClass }
         }
     }
 
-    /// Where the rules that may match `program` with these positional arguments are in
-    /// `rules`, in pack order. Rules whose sub-command starts with a word none of the first
-    /// three positionals is are left out: they could not match (see `ArgumentView`).
-    func ruleIndices(for program: String, positionals: [ShellWord]) -> [Int] {
-        var found = rulesByProgram[program]?.candidates(positionals) ?? []
+    /// What the packs say about `program`, in one lookup: where the rules that may match it
+    /// with these positional arguments are in `rules`, in pack order (rules whose sub-command
+    /// starts with a word none of the first three positionals is are left out: they could
+    /// not match, see `ArgumentView`), and where its SQL is, if it is a database client.
+    func lookup(_ program: String, positionals: [ShellWord]) -> (rules: [Int], sqlClient: SQLClient?) {
+        let entry = rulesByProgram[program]
+        var found = entry?.candidates(positionals) ?? []
         for index in globPrograms.indices where globPrograms[index].glob.matches(program) { found.append(globPrograms[index].rule) }
-        return found
+        return (found, entry?.sqlClient)
     }
+
+    /// The SQL client entry for `program`, if it is one.
+    func sqlClient(_ program: String) -> SQLClient? { rulesByProgram[program]?.sqlClient }
 
     public var ruleCount: Int { rules.count }
 }
@@ -79,6 +114,8 @@ struct ProgramRules: Sendable {
     private var anyWords: [Int] = []
     /// The others, by each word their sub-command may start with.
     private var byFirstWord: [String: [Int]] = [:]
+    /// Where its SQL is, when the program is a database client.
+    var sqlClient: SQLClient?
 
     mutating func add(_ rule: Int, firstWords: [String]?) {
         guard let firstWords else {

@@ -96,7 +96,8 @@ public struct SelfProtection: Sendable {
         // Most commands name neither Holdpoint nor `decide`: they are told apart without
         // building the word list the checks below walk (this runs for every command).
         let mentionsHoldpoint = isHoldpoint(programWord, cwd: cwd) || args.contains { !$0.isDynamic && isHoldpoint($0.text, cwd: cwd) }
-        let mentionsDecide = programWord == "decide" || args.contains { $0.text == "decide" }
+        // Lengths first: comparing unequal strings is a call into the runtime each time.
+        let mentionsDecide = programWord == "decide" || args.contains { $0.text.utf8.count == 6 && $0.text == "decide" }
         let words = mentionsHoldpoint || mentionsDecide || isActive ? [ShellWord(text: programWord)] + args : []
         // Built only when there is something to report: most commands have no finding.
         var subject: String { ShellWord.joinedText(words) }

@@ -47,7 +47,7 @@ struct ShellAnalyzer {
             if let finding = SelfProtection.configurationVariable(assignment.name, subject: "\(assignment.name)=\(assignment.value.text)") { findings.append(finding) }
         }
         guard let first = words.first else { return }
-        let subject = ShellWord.joinedText(words)
+        let subject = Subject.words(words)
         if first.isDynamic {
             findings.append(.unknown("shell-dynamic-program", "the program name is only known at run time (\(first.text))", subject: subject))
             return
@@ -58,7 +58,7 @@ struct ShellAnalyzer {
         if !protectionFindings.isEmpty { findings += protectionFindings }
         if Self.setsVariables(name) {
             for word in args {
-                if let finding = SelfProtection.configurationVariable(word.text, subject: subject) { findings.append(finding) }
+                if let finding = SelfProtection.configurationVariable(word.text, subject: subject.text) { findings.append(finding) }
             }
         }
         if first.text.containsASCII("/"), let text = protection.scriptText(first.text, cwd: cwd), text.hasPrefix("#!") {
@@ -190,7 +190,7 @@ struct ShellAnalyzer {
     }()
 
     /// Handles wrappers and interpreters. Returns true when `name` was one (its findings added).
-    private func unwrap(name: String, args: [ShellWord], command: SimpleCommand, script: ShellScript, depth: Int, subject: String, into findings: inout [Finding]) -> Bool {
+    private func unwrap(name: String, args: [ShellWord], command: SimpleCommand, script: ShellScript, depth: Int, subject: Subject, into findings: inout [Finding]) -> Bool {
         func inner(_ words: [ShellWord]) {
             var nested = command
             nested.redirections = []
@@ -351,7 +351,7 @@ struct ShellAnalyzer {
         return "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
-    private func analyzeNested(_ word: ShellWord, depth: Int, subject: String, into findings: inout [Finding]) {
+    private func analyzeNested(_ word: ShellWord, depth: Int, subject: Subject, into findings: inout [Finding]) {
         if word.isDynamic {
             findings.append(.unknown("shell-dynamic-script", "runs a script only known at run time", subject: subject))
         }
@@ -359,7 +359,7 @@ struct ShellAnalyzer {
     }
 
     /// `bash -lc "…"`, `sh script.sh`, `bash <<EOF … EOF`, `curl … | sh`.
-    private func analyzeShellInvocation(name: String, args: [ShellWord], command: SimpleCommand, depth: Int, subject: String, into findings: inout [Finding]) {
+    private func analyzeShellInvocation(name: String, args: [ShellWord], command: SimpleCommand, depth: Int, subject: Subject, into findings: inout [Finding]) {
         var i = 0
         var hasC = false
         while i < args.count {
@@ -400,7 +400,7 @@ struct ShellAnalyzer {
         }
     }
 
-    private func analyzeInterpreter(name: String, args: [ShellWord], command: SimpleCommand, depth: Int, subject: String, into findings: inout [Finding]) {
+    private func analyzeInterpreter(name: String, args: [ShellWord], command: SimpleCommand, depth: Int, subject: Subject, into findings: inout [Finding]) {
         let inlineFlags: Set<String> = ["-c", "-e", "-E", "--eval", "-r", "-p", "--print", "-Command", "-command", "-c:"]
         var code: ShellWord?
         var i = 0
@@ -437,7 +437,7 @@ struct ShellAnalyzer {
             for shell in scan.shellCommands {
                 analyze(line: shell, depth: depth + 1, into: &findings)
             }
-            findings.append(contentsOf: scan.findings.map { f in var f = f; f.subject = subject; return f })
+            findings.append(contentsOf: scan.findings.map { f in var f = f; f.subjectSource = subject; return f })
             return
         }
         if i < args.count {
@@ -451,11 +451,12 @@ struct ShellAnalyzer {
 
     // MARK: - Rules
 
-    private func match(program: String, args: [ShellWord], command: SimpleCommand, subject: String, depth: Int, into findings: inout [Finding]) {
+    private func match(program: String, args: [ShellWord], command: SimpleCommand, subject: Subject, depth: Int, into findings: inout [Finding]) {
         let view = ArgumentView(args)
         var matchedOrdinary = false
         var firstFallback: SharedRule?
-        for index in rules.ruleIndices(for: program, positionals: view.positionals) {
+        let known = rules.lookup(program, positionals: view.positionals)
+        for index in known.rules {
             let shared = rules.rules[index]
             guard view.satisfies(shared) else { continue }
             if shared.rule.fallback {
@@ -466,7 +467,7 @@ struct ShellAnalyzer {
             }
         }
         var sawContent = false
-        let sqlClient = rules.sqlClients[program]
+        let sqlClient = known.sqlClient
         if let sqlClient {
             sawContent = analyzeSQLClient(sqlClient, args: args, command: command, subject: subject, into: &findings)
         }
@@ -512,7 +513,7 @@ struct ShellAnalyzer {
     }
 
     /// Returns true when SQL was found and analysed.
-    private func analyzeSQLClient(_ client: SQLClient, args: [ShellWord], command: SimpleCommand, subject: String, into findings: inout [Finding]) -> Bool {
+    private func analyzeSQLClient(_ client: SQLClient, args: [ShellWord], command: SimpleCommand, subject: Subject, into findings: inout [Finding]) -> Bool {
         var texts: [ShellWord] = []
         var i = 0
         var positionals: [ShellWord] = []
@@ -539,7 +540,7 @@ struct ShellAnalyzer {
             }
             for finding in SQLAnalyzer.analyze(text.text) {
                 var finding = finding
-                finding.subject = subject
+                finding.subjectSource = subject
                 findings.append(finding)
             }
         }
@@ -549,27 +550,29 @@ struct ShellAnalyzer {
 
 /// A command's arguments split once into flags and positionals, for matching many rules.
 struct ArgumentView {
-    var flags: [String] = []
     var positionals: [ShellWord] = []
     let all: [ShellWord]
+    /// How many leading words of `all` may be flags: those before the first `--`. The flags
+    /// are picked out of `all` as rules ask (`hasFlag`) rather than copied into an array of
+    /// their own, one allocation fewer for every command.
+    private var flagZone: Int
 
     init(_ args: [ShellWord]) {
         all = args
-        flags.reserveCapacity(args.count)
+        flagZone = args.count
         positionals.reserveCapacity(args.count)
-        var afterDoubleDash = false
-        for arg in args {
-            if !afterDoubleDash, arg.text == "--" {
-                afterDoubleDash = true
+        for (index, arg) in args.enumerated() {
+            if index < flagZone, arg.text.utf8.count == 2, arg.text == "--" {
+                flagZone = index
                 positionals.append(arg)
                 continue
             }
-            if !afterDoubleDash, !arg.isDynamic, arg.text.utf8.count > 1, arg.text.utf8.first == UInt8(ascii: "-") {
-                flags.append(arg.text)
-            } else {
-                positionals.append(arg)
-            }
+            if !Self.isFlag(arg, at: index, zone: flagZone) { positionals.append(arg) }
         }
+    }
+
+    private static func isFlag(_ arg: ShellWord, at index: Int, zone: Int) -> Bool {
+        index < zone && !arg.isDynamic && arg.text.utf8.count > 1 && arg.text.utf8.first == UInt8(ascii: "-")
     }
 
     /// Takes the rule's box and reads the fields it needs through it: passed a
@@ -589,7 +592,7 @@ struct ArgumentView {
         }
         if !shared.rule.argsAnyOutside.isEmpty {
             let hit = positionals.indices.contains { p in
-                positionals[p].text != "--" && (positionals[p].isDynamic || !Self.anyGlob(shared.rule.argsAnyOutside, matches: positionals[p].text))
+                !(positionals[p].text.utf8.count == 2 && positionals[p].text == "--") && (positionals[p].isDynamic || !Self.anyGlob(shared.rule.argsAnyOutside, matches: positionals[p].text))
             }
             if !hit { return false }
         }
@@ -604,7 +607,7 @@ struct ArgumentView {
     }
 
     private func hasFlag(_ spec: FlagSpec) -> Bool {
-        for i in flags.indices where spec.matches(flags[i]) { return true }
+        for i in all.indices where Self.isFlag(all[i], at: i, zone: flagZone) && spec.matches(all[i].text) { return true }
         return false
     }
 
