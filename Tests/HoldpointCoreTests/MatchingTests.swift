@@ -51,6 +51,16 @@ import Testing
         #expect(Glob("get", caseInsensitive: true).literalAlternatives == nil)
     }
 
+    /// Alternatives' lengths are stored beside a flag bit: a long one (a policy file may
+    /// hold anything) must not run into it.
+    @Test func longAlternativesMatchExactly() {
+        let long = String(repeating: "a", count: 40_000)
+        #expect(Glob(long + "|b").matches(long))
+        #expect(!Glob(long + "|b").matches(long + "a"))
+        #expect(Glob(long + "*").matches(long + "xyz"))
+        #expect(Glob(long).literalAlternatives == [long])
+    }
+
     @Test func equalityIsThePattern() {
         #expect(Glob("a|b") == Glob("a|b"))
         #expect(Glob("a|b") != Glob("b|a"))

@@ -12,7 +12,7 @@ public final class Glob: Sendable, Equatable, CustomStringConvertible {
     /// (0…255), `anyRun` (`*`) or `anyOne` (`?`). One array, not one per alternative: the
     /// built-in rules make some 500 globs at every start-up, and matching one alternative
     /// without a wildcard is a length check and a byte comparison.
-    private let units: [Int16]
+    private let units: [Int32]
     /// Some alternative is only `*`s: every text matches (`subcommand: ["*", "delete-*"]`).
     private let matchesEverything: Bool
     /// The bytes a matching text can start with, as a 256-bit set; all of them when an
@@ -22,26 +22,27 @@ public final class Glob: Sendable, Equatable, CustomStringConvertible {
     public let caseInsensitive: Bool
     public let description: String
 
-    static let anyRun: Int16 = -1
-    static let anyOne: Int16 = -2
-    private static let wildcardFlag: Int16 = 0x4000
+    static let anyRun: Int32 = -1
+    static let anyOne: Int32 = -2
+    /// Above any length an alternative can have: a billion bytes.
+    private static let wildcardFlag: Int32 = 0x4000_0000
 
     /// `\*`, `\?` and `\|` stand for the characters themselves, so a rule can name the
     /// literal argument `/*` (what `rm -rf /*` passes when the glob did not expand).
     public init(_ pattern: String, caseInsensitive: Bool = false) {
         self.description = pattern
         self.caseInsensitive = caseInsensitive
-        var units: [Int16] = [0]
+        var units: [Int32] = [0]
         units.reserveCapacity(pattern.utf8.count + 2)
         var header = 0
         var escaped = false
         func close() {
-            units[header] = Int16(truncatingIfNeeded: units.count - header - 1) | (units[header] & Glob.wildcardFlag)
+            units[header] = Int32(truncatingIfNeeded: units.count - header - 1) | (units[header] & Glob.wildcardFlag)
         }
         for byte in pattern.utf8 {
             let b = caseInsensitive ? Glob.lower(byte) : byte
             if escaped {
-                units.append(Int16(b))
+                units.append(Int32(b))
                 escaped = false
                 continue
             }
@@ -53,7 +54,7 @@ public final class Glob: Sendable, Equatable, CustomStringConvertible {
                 units.append(0)
             case UInt8(ascii: "*"): units.append(Glob.anyRun); units[header] |= Glob.wildcardFlag
             case UInt8(ascii: "?"): units.append(Glob.anyOne); units[header] |= Glob.wildcardFlag
-            default: units.append(Int16(b))
+            default: units.append(Int32(b))
             }
         }
         close()
@@ -136,7 +137,7 @@ public final class Glob: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    private static func matches(_ units: UnsafeBufferPointer<Int16>, _ bytes: UnsafeBufferPointer<UInt8>, _ caseInsensitive: Bool) -> Bool {
+    private static func matches(_ units: UnsafeBufferPointer<Int32>, _ bytes: UnsafeBufferPointer<UInt8>, _ caseInsensitive: Bool) -> Bool {
         var header = 0
         while header < units.count {
             let length = Int(units[header] & ~wildcardFlag)
@@ -152,21 +153,21 @@ public final class Glob: Sendable, Equatable, CustomStringConvertible {
     }
 
     @inline(__always)
-    static func equal(_ pattern: UnsafeBufferPointer<Int16>, _ text: UnsafeBufferPointer<UInt8>, _ caseInsensitive: Bool) -> Bool {
-        for j in 0..<text.count where pattern[j] != Int16(caseInsensitive ? lower(text[j]) : text[j]) {
+    static func equal(_ pattern: UnsafeBufferPointer<Int32>, _ text: UnsafeBufferPointer<UInt8>, _ caseInsensitive: Bool) -> Bool {
+        for j in 0..<text.count where pattern[j] != Int32(caseInsensitive ? lower(text[j]) : text[j]) {
             return false
         }
         return true
     }
 
     /// Iterative `*`/`?` matching with a single backtracking point: linear in practice.
-    static func wildcardMatch(_ pattern: UnsafeBufferPointer<Int16>, _ text: UnsafeBufferPointer<UInt8>, _ caseInsensitive: Bool) -> Bool {
+    static func wildcardMatch(_ pattern: UnsafeBufferPointer<Int32>, _ text: UnsafeBufferPointer<UInt8>, _ caseInsensitive: Bool) -> Bool {
         var p = 0
         var t = 0
         var star = -1
         var mark = 0
         while t < text.count {
-            let byte = Int16(caseInsensitive ? lower(text[t]) : text[t])
+            let byte = Int32(caseInsensitive ? lower(text[t]) : text[t])
             if p < pattern.count && (pattern[p] == anyOne || pattern[p] == byte) {
                 p += 1
                 t += 1
