@@ -49,7 +49,9 @@ public struct Classifier: Sendable {
 
     public func classify(_ request: ActionRequest) -> Classification {
         let findings = analyze(request)
-        let environment = request.environment.lowercased()
+        // Environment names are nearly always lower-case ASCII already: then no copy is made.
+        let environment = request.environment.utf8.allSatisfy({ $0 < 0x80 && !($0 >= 0x41 && $0 <= 0x5A) })
+            ? request.environment : request.environment.lowercased()
         let production = policy.productionEnvironments.contains(environment)
         var reasons: [Reason] = []
         reasons.reserveCapacity(findings.count + 4)
@@ -72,7 +74,7 @@ public struct Classifier: Sendable {
         }
 
         // The policy's destructive-action patterns look at everything that is not a read.
-        for pattern in policy.destructiveActions where policy.scope(pattern.scope, coversLowercased: environment, production: production) {
+        for pattern in policy.destructiveActions where policy.scope(of: pattern, coversLowercased: environment, production: production) {
             let hit = findings.contains { $0.effect.operationClass != .read && pattern.matcher.matches($0.subject) }
                 || (request.operation.map { op in findings.contains { $0.effect.operationClass != .read } && pattern.matcher.matches(op) } ?? false)
             if hit {

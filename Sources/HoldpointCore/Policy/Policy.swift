@@ -26,7 +26,11 @@ public enum PolicyAction: String, Sendable, CaseIterable {
 public struct DestructivePattern: Sendable {
     public var pattern: String
     /// Environments it applies to; empty means every environment.
-    public var scope: [String]
+    public var scope: [String] {
+        didSet { lowercasedScope = scope.map { $0.lowercased() } }
+    }
+    /// `scope` lower-cased once, not at every classification.
+    private(set) var lowercasedScope: [String]
     public var action: PolicyAction
     public var message: String
     let matcher: WordPattern
@@ -35,6 +39,7 @@ public struct DestructivePattern: Sendable {
     init(pattern: String, scope: [String], action: PolicyAction, message: String) throws {
         self.pattern = pattern
         self.scope = scope
+        self.lowercasedScope = scope.map { $0.lowercased() }
         self.action = action
         self.message = message
         self.matcher = try WordPattern(pattern)
@@ -117,43 +122,19 @@ public struct Policy: Sendable {
     }
 
     /// Whether a destructive pattern's scope covers `environment`.
-    func scope(_ scope: [String], covers environment: String) -> Bool {
+    func scope(of pattern: DestructivePattern, covers environment: String) -> Bool {
         let lower = environment.lowercased()
-        return self.scope(scope, coversLowercased: lower, production: productionEnvironments.contains(lower))
+        return scope(of: pattern, coversLowercased: lower, production: productionEnvironments.contains(lower))
     }
 
-    /// `production`: whether `lower` is one of `productionEnvironments`. Scope names are
-    /// compared without lower-casing copies of them (this runs for every classification).
-    func scope(_ scope: [String], coversLowercased lower: String, production: Bool) -> Bool {
-        if scope.isEmpty { return true }
-        for name in scope {
-            if name == "all" || name == "*" { return true }
-            if Self.equalIgnoringCase(name, lower) || (production && Self.equalIgnoringCase(name, "production")) { return true }
+    /// `production`: whether `lower` is one of `productionEnvironments`, which a
+    /// classification has already asked.
+    func scope(of pattern: DestructivePattern, coversLowercased lower: String, production: Bool) -> Bool {
+        if pattern.scope.isEmpty { return true }
+        for (name, lowercased) in zip(pattern.scope, pattern.lowercasedScope) {
+            if name == "all" || name == "*" || lowercased == lower || (production && lowercased == "production") { return true }
         }
         return false
-    }
-
-    /// `name.lowercased() == lower`, without the copy when both are ASCII.
-    static func equalIgnoringCase(_ name: String, _ lower: String) -> Bool {
-        if name == lower { return true }
-        let a = name.utf8
-        let b = lower.utf8
-        guard a.count == b.count else {
-            // ASCII texts of different lengths differ; other texts may not, once lower-cased.
-            return a.contains(where: { $0 >= 0x80 }) || b.contains(where: { $0 >= 0x80 }) ? name.lowercased() == lower : false
-        }
-        var i = a.startIndex
-        var j = b.startIndex
-        while i != a.endIndex {
-            let x = a[i]
-            let y = b[j]
-            // Up to the first non-ASCII byte, lower-casing keeps every byte in its place.
-            if x >= 0x80 || y >= 0x80 { return name.lowercased() == lower }
-            if (x >= 0x41 && x <= 0x5A ? x + 32 : x) != y { return false }
-            i = a.index(after: i)
-            j = b.index(after: j)
-        }
-        return true
     }
 }
 
