@@ -100,9 +100,6 @@ public struct RuleSet: Sendable {
         return (found, entry?.sqlClient)
     }
 
-    /// The SQL client entry for `program`, if it is one.
-    func sqlClient(_ program: String) -> SQLClient? { rulesByProgram[program]?.sqlClient }
-
     public var ruleCount: Int { rules.count }
 }
 

@@ -121,12 +121,7 @@ public struct Policy: Sendable {
         return nil
     }
 
-    /// Whether a destructive pattern's scope covers `environment`.
-    func scope(of pattern: DestructivePattern, covers environment: String) -> Bool {
-        let lower = environment.lowercased()
-        return scope(of: pattern, coversLowercased: lower, production: productionEnvironments.contains(lower))
-    }
-
+    /// Whether a destructive pattern's scope covers the (lower-cased) environment `lower`;
     /// `production`: whether `lower` is one of `productionEnvironments`, which a
     /// classification has already asked.
     func scope(of pattern: DestructivePattern, coversLowercased lower: String, production: Bool) -> Bool {
