@@ -6,6 +6,10 @@
 //   HoldpointStore (the SQLite queue and the audit log; knows no terminal)
 //   HoldpointConsole (the review console as pure state, update and view into a cell grid)
 //   HoldpointTerminal (the thin ncurses backend: paints the grid, reads keys; CNcurses)
+//   HoldpointGate  (the runtime boundary: the gate, the executor, hooks, and `QueueService`,
+//                   the one interface every command uses, over the file or the daemon)
+//   HoldpointRPC   (holdpoint.rpc/v1: the daemon's wire format and its blocking client)
+//   HoldpointServer (`holdpoint serve`: the daemon on a Unix socket, SwiftNIO)
 //   holdpoint      (the CLI: wires the modules together)
 import PackageDescription
 
@@ -23,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         .target(
@@ -63,6 +68,23 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // The daemon's wire format and the blocking client every command uses in socket mode.
+        .target(
+            name: "HoldpointRPC",
+            dependencies: ["HoldpointCore", "HoldpointStore", "HoldpointGate"]
+        ),
+        // `holdpoint serve`: the daemon that alone owns the queue in socket mode.
+        .target(
+            name: "HoldpointServer",
+            dependencies: [
+                "HoldpointCore",
+                "HoldpointStore",
+                "HoldpointGate",
+                "HoldpointRPC",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // Async-signal-safe crash and watchdog handlers: a hook that dies still says "deny".
         .target(name: "CFailClosed"),
         .systemLibrary(
@@ -81,6 +103,8 @@ let package = Package(
                 "HoldpointConsole",
                 "HoldpointTerminal",
                 "HoldpointGate",
+                "HoldpointRPC",
+                "HoldpointServer",
                 "CFailClosed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -100,6 +124,10 @@ let package = Package(
         .testTarget(
             name: "HoldpointGateTests",
             dependencies: ["HoldpointCore", "HoldpointStore", "HoldpointGate"]
+        ),
+        .testTarget(
+            name: "HoldpointServerTests",
+            dependencies: ["HoldpointCore", "HoldpointStore", "HoldpointGate", "HoldpointRPC", "HoldpointServer"]
         ),
         .testTarget(
             name: "HoldpointConsoleTests",

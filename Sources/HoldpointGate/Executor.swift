@@ -17,16 +17,15 @@ import SystemPackage
 /// terminates the child: SIGTERM, then SIGKILL after `grace` seconds (swift-subprocess's
 /// teardown sequence, which runs when the task running the child is cancelled).
 public struct Executor: Sendable {
-    public let store: QueueStore
-    public let identity: Identity
+    /// Where the run is recorded and the kill switch is read: the file, or the daemon.
+    public let service: any QueueService
     /// Seconds between SIGTERM and SIGKILL when the agent is halted.
     public let grace: Double
     /// How often the kill switch is checked while the child runs.
     public let haltPollInterval: Double
 
-    public init(store: QueueStore, identity: Identity, grace: Double = 5, haltPollInterval: Double = 0.2) {
-        self.store = store
-        self.identity = identity
+    public init(service: any QueueService, grace: Double = 5, haltPollInterval: Double = 0.2) {
+        self.service = service
         self.grace = grace
         self.haltPollInterval = haltPollInterval
     }
@@ -52,14 +51,13 @@ public struct Executor: Sendable {
             environment: .inherit,
             workingDirectory: workingDirectory.map { FilePath($0) },
             platformOptions: options)
-        let store = self.store
-        let identity = self.identity
+        let service = self.service
         let started = Mutex<Bool>(false)
         let halted = Mutex<QueueStore.Halt?>(nil)
 
         let child = Task {
             try await Subprocess.run(configuration, input: .currentStandardInput, output: .currentStandardOutput, error: .currentStandardError) { execution in
-                _ = try? store.startRun(id: request.id, pid: execution.processIdentifier.value, by: identity)
+                _ = try? service.startRun(id: request.id, pid: execution.processIdentifier.value)
                 started.withLock { $0 = true }
             }
         }
@@ -67,7 +65,7 @@ public struct Executor: Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(Int(haltPollInterval * 1000)))
                 if Task.isCancelled { return }
-                if let halt = try? store.halt(for: request.agentID) {
+                if let halt = try? service.haltFor(agent: request.agentID) {
                     halted.withLock { $0 = halt }
                     child.cancel()
                     return
@@ -85,12 +83,12 @@ public struct Executor: Sendable {
             case .signaled(let signal): outcome.signal = signal
             }
             let note = halt.map { "terminated by the kill switch: \($0.agent == "*" ? "every agent" : "agent \($0.agent)") halted by \($0.by): \($0.reason)" }
-            outcome.record = try? store.finishRun(id: request.id, exitCode: outcome.exitCode, signal: outcome.signal, note: note, by: identity)
+            outcome.record = try? service.finishRun(id: request.id, exitCode: outcome.exitCode, signal: outcome.signal, note: note)
             return outcome
         case .failure(let error):
             let message = "could not start \(program): \(error)"
-            if !started.withLock({ $0 }) { _ = try? store.startRun(id: request.id, pid: 0, by: identity) }
-            let record = try? store.finishRun(id: request.id, exitCode: 127, signal: nil, note: message, by: identity)
+            if !started.withLock({ $0 }) { _ = try? service.startRun(id: request.id, pid: 0) }
+            let record = try? service.finishRun(id: request.id, exitCode: 127, signal: nil, note: message)
             return Outcome(exitCode: 127, halt: halt, startError: message, record: record)
         }
     }

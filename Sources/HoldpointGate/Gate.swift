@@ -50,24 +50,43 @@ public struct Gate: Sendable {
     /// seconds. `deadline` caps the request's own expiry (as `submit --timeout` does).
     public func admit(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules,
                       hold: Double, deadline: Double? = nil) throws(StoreError) -> Outcome {
-        if classification.tier == .gated, try store.halt(for: request.agentID) == nil,
-           let existing = try store.reusable(agent: request.agentID, environment: request.environment, actionSHA256: request.actionSHA256) {
-            if existing.state == .approved { return try use(existing) }
-            return try wait(existing, hold: hold)
-        }
-        let stored = try store.submit(request, classification: classification, approvals: approvals, submitter: identity, deadline: deadline)
-        switch stored.state {
-        case .allowed: return .allowed(stored)
-        case .pending: return try wait(stored, hold: hold)
-        default: return .denied(stored)
+        switch try begin(request, classification: classification, approvals: approvals, deadline: deadline) {
+        case .decided(let outcome):
+            return outcome
+        case .waiting(let pending):
+            guard hold > 0 else { return .pending(pending) }
+            guard let final = try store.waitForDecision(id: pending.id, giveUpAt: Clock.now() + hold) else {
+                throw StoreError(.notFound, "request \(pending.id) disappeared from the queue while waiting")
+            }
+            return try conclude(final)
         }
     }
 
-    private func wait(_ pending: StoredRequest, hold: Double) throws(StoreError) -> Outcome {
-        guard hold > 0 else { return .pending(pending) }
-        guard let final = try store.waitForDecision(id: pending.id, giveUpAt: Clock.now() + hold) else {
-            throw StoreError(.notFound, "request \(pending.id) disappeared from the queue while waiting")
+    /// The first half of `admit`: either the answer, or a pending request to wait on. The
+    /// daemon waits between the halves without holding a thread (`HoldpointServer`).
+    public enum Step: Sendable, Equatable {
+        case decided(Outcome)
+        case waiting(StoredRequest)
+    }
+
+    public func begin(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules,
+                      deadline: Double? = nil) throws(StoreError) -> Step {
+        if classification.tier == .gated, try store.halt(for: request.agentID) == nil,
+           let existing = try store.reusable(agent: request.agentID, environment: request.environment, actionSHA256: request.actionSHA256) {
+            if existing.state == .approved { return .decided(try use(existing)) }
+            return .waiting(existing)
         }
+        let stored = try store.submit(request, classification: classification, approvals: approvals, submitter: identity, deadline: deadline)
+        switch stored.state {
+        case .allowed: return .decided(.allowed(stored))
+        case .pending: return .waiting(stored)
+        default: return .decided(.denied(stored))
+        }
+    }
+
+    /// The second half: what a waited-on request's state means for the action. An approval
+    /// is used (once) here.
+    public func conclude(_ final: StoredRequest) throws(StoreError) -> Outcome {
         switch final.state {
         case .pending: return .pending(final)
         case .approved: return try use(final)

@@ -110,6 +110,13 @@ public struct AuditReport: Sendable, Equatable {
     public var firstBadSeq: Int64?
     public var problem: String?
 
+    public init(entries: Int, checkpoints: Int, firstBadSeq: Int64?, problem: String?) {
+        self.entries = entries
+        self.checkpoints = checkpoints
+        self.firstBadSeq = firstBadSeq
+        self.problem = problem
+    }
+
     public var intact: Bool { problem == nil }
 }
 

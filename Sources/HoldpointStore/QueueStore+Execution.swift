@@ -8,19 +8,25 @@ import HoldpointCore
 /// change, so two executors racing for one approval cannot both win.
 extension QueueStore {
     /// The request a repeated action should reuse instead of queueing a duplicate: an
-    /// approved, unused request for the same agent, environment and action, or else one
-    /// still pending. Newest first; nil when there is none.
+    /// approved, unused request for the same agent, environment and action that is still
+    /// within its `valid_for` window, or else one still pending. Newest first; nil when
+    /// there is none.
     public func reusable(agent: String, environment: String, actionSHA256: String, now: Double = Clock.now()) throws(StoreError) -> StoredRequest? {
         try expireDue(now: now)
         return try read { db in
-            guard let row = try Row.fetchOne(db, sql: """
+            let rows = try Row.fetchAll(db, sql: """
                 SELECT * FROM requests
                 WHERE action_sha256 = ? AND agent_id = ? AND environment = ?
                   AND ((state = 'approved' AND consumed_at IS NULL) OR state = 'pending')
-                ORDER BY state = 'approved' DESC, created_at DESC LIMIT 1
-                """, arguments: [actionSHA256, agent, environment]) else { return nil }
-            let id: String = row["id"]
-            return try Rows.decode(row, votes: Rows.votes(for: [id], db: db)[id] ?? [])
+                ORDER BY state = 'approved' DESC, created_at DESC
+                """, arguments: [actionSHA256, agent, environment])
+            for row in rows {
+                let id: String = row["id"]
+                let candidate = try Rows.decode(row, votes: Rows.votes(for: [id], db: db)[id] ?? [])
+                if candidate.state == .approved && candidate.approvalIsStale(now: now) { continue }
+                return candidate
+            }
+            return nil
         }
     }
 
@@ -42,6 +48,9 @@ extension QueueStore {
             }
             if let used = stored.consumedAt {
                 return try refuse("the approval of \(id) was already used at \(Clock.iso8601(used))\(stored.consumedBy.map { " by \($0)" } ?? ""); an approval is for one use")
+            }
+            if stored.approvalIsStale(now: now) {
+                return try refuse("the approval of \(id) expired unused at \(Clock.iso8601((stored.closedAt ?? 0) + stored.approvalRules.validFor)) (approvals are valid for \(Int(stored.approvalRules.validFor)) s); ask again")
             }
             let approving = stored.votes.filter { $0.verdict == .approve }
             guard stored.actionSHA256 == actionSHA256, !approving.isEmpty, approving.allSatisfy({ $0.actionSHA256 == actionSHA256 }) else {

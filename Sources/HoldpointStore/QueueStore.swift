@@ -293,7 +293,7 @@ public final class QueueStore: Sendable {
             try expireDue(db, audit: audit, now: now)
             guard var stored = try Rows.fetch(id: id, db: db) else { return .notFound }
             guard stored.state == .pending else { return .notPending(stored) }
-            if let refusal = DecisionRule.admit(reviewer: reviewer.user, verdict: verdict, reason: reason, submittedBy: stored.submittedBy,
+            if let refusal = DecisionRule.admit(reviewer: reviewer.user, groups: reviewer.groups, verdict: verdict, reason: reason, submittedBy: stored.submittedBy,
                                                 onBehalfOf: stored.onBehalfOf, earlier: stored.votes, rules: stored.approvalRules) {
                 // A missing reason is a usage error; every other refusal (self-approval, an
                 // outsider, a second vote) is an attempt worth recording.
@@ -350,6 +350,13 @@ public final class QueueStore: Sendable {
         public var reason: String
         public var by: String
         public var at: Double
+
+        public init(agent: String, reason: String, by: String, at: Double) {
+            self.agent = agent
+            self.reason = reason
+            self.by = by
+            self.at = at
+        }
     }
 
     func activeHalt(_ db: Database, agent: String) throws -> Halt? {

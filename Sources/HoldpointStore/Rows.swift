@@ -136,6 +136,7 @@ enum Rows {
             ("allow_self_approval", .bool(rules.allowSelfApproval)),
             ("reviewers", .array(rules.reviewers.map { .string($0) })),
             ("timeouts", .object(rules.timeouts.sorted { $0.key < $1.key }.map { ($0.key.rawValue, .number($0.value)) })),
+            ("valid_for", .number(rules.validFor)),
         ])
     }
 
@@ -145,6 +146,8 @@ enum Rows {
         rules.rejectionsToReject = Int(value["reject_threshold"]?.numberValue ?? 1)
         rules.allowSelfApproval = value["allow_self_approval"]?.boolValue ?? false
         rules.reviewers = value["reviewers"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        // Requests stored before approvals expired keep the default window.
+        rules.validFor = value["valid_for"]?.numberValue ?? rules.validFor
         for (key, seconds) in value["timeouts"]?.objectValue ?? [] {
             if let tier = Tier(rawValue: key), let n = seconds.numberValue { rules.timeouts[tier] = n }
         }

@@ -66,6 +66,12 @@ public struct StoredRequest: Sendable, Equatable {
     }
 
     public var requiredApprovals: Int { tier == .gated ? approvalRules.required : 0 }
+
+    /// An approval that was not used within the policy's `valid_for` window: it can no
+    /// longer be used, and the action must be asked for again.
+    public func approvalIsStale(now: Double) -> Bool {
+        state == .approved && consumedAt == nil && now > (closedAt ?? createdAt) + approvalRules.validFor
+    }
 }
 
 /// One execution of an action by `holdpoint exec`: the child's pid, when it ran and how it ended.
@@ -126,7 +132,9 @@ public struct RequestFilter: Sendable {
 
 /// Why the queue could not be used. Every one of these ends in *deny* for an agent.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable { case unavailable, schemaTooNew, badInput, notFound }
+    /// `notPermitted`: the daemon refused the caller (not a reviewer, not the submitter);
+    /// `usage`: the call itself is wrong (the daemon does not know the method or a field).
+    public enum Kind: String, Sendable { case unavailable, schemaTooNew, badInput, notFound, notPermitted, usage }
     public let kind: Kind
     public let message: String
 

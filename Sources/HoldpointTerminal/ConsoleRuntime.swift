@@ -13,6 +13,13 @@ public protocol ReviewBackend {
     func halt(agent: String, reason: String) throws -> Int
     func resume(agent: String) throws -> Bool
     func history(id: String) throws -> [AuditEntry]
+    /// A descriptor that becomes readable whenever the queue changes (the daemon pushes a
+    /// line on it), or nil to poll. The runtime closes it.
+    func openChangeFeed() -> Int32?
+}
+
+extension ReviewBackend {
+    public func openChangeFeed() -> Int32? { nil }
 }
 
 /// The write end of the self-pipe that signal handlers use to wake the loop. Handlers may
@@ -57,6 +64,10 @@ public enum ConsoleRuntime {
         var lastToken: Int64 = -1
         var lastPoll = 0.0
         var lastTick = 0.0
+        // Pushed changes when the backend has them (the daemon); the half-second poll below
+        // stays as the fallback and to notice a daemon that went away.
+        var feed = backend.openChangeFeed() ?? -1
+        defer { if feed >= 0 { close(feed) } }
 
         func refresh() {
             do {
@@ -100,13 +111,23 @@ public enum ConsoleRuntime {
             if state.quitting { break }
             screen.paint(render(state))
 
-            var polls = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
-            _ = poll(&polls, 2, 250)
+            var polls = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+                         pollfd(fd: feed, events: Int16(POLLIN), revents: 0)]
+            _ = poll(&polls, feed >= 0 ? 3 : 2, 250)
             if polls[1].revents != 0 {
                 var buffer = [UInt8](repeating: 0, count: 16)
                 _ = read(wakeRead, &buffer, buffer.count)
                 state.quitting = true
                 break
+            }
+            if feed >= 0 && polls[2].revents != 0 {
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                if read(feed, &buffer, buffer.count) > 0 {
+                    refresh()
+                } else {
+                    close(feed)  // the daemon went away: back to polling, which reports it
+                    feed = -1
+                }
             }
             for input in screen.readInput() {
                 switch input {

@@ -34,12 +34,12 @@ enum AgentCallArguments {
     }
 
     /// `GlobalOptions` and `AgentOptions` by their long names, then each command's own.
-    static let sharedOptions: Set<String> = ["queue", "audit", "policy", "env", "agent", "agent-mode"]
+    static let sharedOptions: Set<String> = ["queue", "socket", "audit", "policy", "env", "agent", "agent-mode"]
     static let checkOptions = sharedOptions.union(["command"])
     static let hookOptions = sharedOptions.union(["hold"])
 
     static func globalSettings(_ values: [String: String]) -> GlobalSettings {
-        GlobalSettings(queue: values["queue"], audit: values["audit"], policy: values["policy"])
+        GlobalSettings(queue: values["queue"], socket: values["socket"], audit: values["audit"], policy: values["policy"])
     }
 
     static func agentSettings(_ values: [String: String]) -> AgentSettings? {

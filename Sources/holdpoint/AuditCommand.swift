@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HoldpointCore
+import HoldpointGate
 import HoldpointStore
 
 struct AuditCommand: ParsableCommand {
@@ -26,15 +27,15 @@ struct AuditCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            let store = try global.openQueue()
-            let report = try queueCall { () throws(StoreError) in try store.verifyAudit(publicKeyHex: publicKey) }
+            let service = try global.service()
+            let (report, key) = try queueCall { () throws(StoreError) in try service.verifyAudit(publicKeyHex: publicKey) }
             if json {
                 Terminal.print(JSONWriter.pretty(.object([
                     ("intact", .bool(report.intact)), ("entries", .number(Double(report.entries))), ("checkpoints", .number(Double(report.checkpoints))),
                     ("first_bad_seq", report.firstBadSeq.map { .number(Double($0)) } ?? .null), ("problem", report.problem.map(JSONValue.string) ?? .null),
                 ])))
             } else if report.intact {
-                Terminal.print("audit intact: \(report.entries) entries, \(report.checkpoints) signed checkpoints (key \(store.signer.publicKeyHex.prefix(16))…)")
+                Terminal.print("audit intact: \(report.entries) entries, \(report.checkpoints) signed checkpoints (key \(key.prefix(16))…)")
             } else {
                 Terminal.print("audit NOT intact: first bad entry \(report.firstBadSeq.map(String.init) ?? "?"): \(report.problem ?? "")")
             }
@@ -58,8 +59,8 @@ struct AuditCommand: ParsableCommand {
         }
 
         func run() throws {
-            let store = try global.openQueue()
-            let entries = try queueCall { () throws(StoreError) in try store.auditEntries(afterSeq: since) }
+            let service = try global.service()
+            let entries = try queueCall { () throws(StoreError) in try service.auditEntries(afterSeq: since, requestID: nil, limit: nil) }
             var out = ""
             if format == "csv" { out += "seq,at,event,request_id,actor,via,details,prev_hash,hash\n" }
             for entry in entries {
@@ -101,17 +102,17 @@ struct AuditCommand: ParsableCommand {
         var f = false
 
         func run() throws {
-            let store = try global.openQueue()
+            let service = try global.service()
             try queueCall { () throws(StoreError) in
                 var last: Int64 = 0
-                for entry in try store.auditEntries(limit: max(0, n)) {
+                for entry in try service.auditEntries(afterSeq: 0, requestID: nil, limit: max(0, n)) {
                     Terminal.print(line(entry))
                     last = entry.seq
                 }
-                if last == 0 { last = try store.changeCounter() }
+                if last == 0 { last = try service.changeCounter() }
                 while f {
                     usleep(200_000)
-                    for entry in try store.auditEntries(afterSeq: last) {
+                    for entry in try service.auditEntries(afterSeq: last, requestID: nil, limit: nil) {
                         Terminal.print(line(entry))
                         last = entry.seq
                     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HoldpointCore
+import HoldpointStore
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,11 +36,22 @@ struct CheckRun: Equatable {
     var json: Bool
 
     func run() throws {
-        let policy = try global.loadPolicy()
-        let request = try RequestInput.read(command: command, agent: agent)
-        let classification = Classifier(policy: policy, protection: global.selfProtection(workingDirectory: request.workingDirectory)).classify(request)
+        let classification: Classification
+        let required: Int
+        let request: ActionRequest
+        if global.socketPath != nil {
+            // The daemon classifies, with its policy.
+            let service = try global.service(classifying: true)
+            request = try RequestInput.read(command: command, agent: agent)
+            (classification, required) = try queueCall { () throws(StoreError) in try service.classify(request) }
+        } else {
+            let policy = try global.loadPolicy()
+            request = try RequestInput.read(command: command, agent: agent)
+            classification = Classifier(policy: policy, protection: global.selfProtection(workingDirectory: request.workingDirectory)).classify(request)
+            required = classification.tier == .gated ? policy.approvals.required : 0
+        }
         if json {
-            Terminal.print(JSONWriter.pretty(VerdictJSON.check(request: request, classification: classification, policy: policy)))
+            Terminal.print(JSONWriter.pretty(VerdictJSON.check(request: request, classification: classification, requiredApprovals: required)))
         } else {
             Terminal.print(VerdictText.render(request: request, classification: classification))
         }
@@ -87,7 +99,7 @@ enum VerdictJSON {
         })
     }
 
-    static func check(request: ActionRequest, classification: Classification, policy: Policy) -> JSONValue {
+    static func check(request: ActionRequest, classification: Classification, requiredApprovals: Int) -> JSONValue {
         var members: [(key: String, value: JSONValue)] = [("tier", .string(classification.tier.rawValue))]
         switch classification.tier {
         case .autonomous, .supervised: members.append(("state", .string("allowed")))
@@ -103,7 +115,7 @@ enum VerdictJSON {
                 ("irreversible", .bool(classification.irreversible)),
                 ("data_loss", .bool(classification.dataLoss)),
             ])),
-            ("required_approvals", .number(Double(classification.tier == .gated ? policy.approvals.required : 0))),
+            ("required_approvals", .number(Double(requiredApprovals))),
             ("action_sha256", .string(request.actionSHA256)),
         ]
         return .object(members)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HoldpointConsole
 import HoldpointCore
+import HoldpointGate
 import HoldpointStore
 import HoldpointTerminal
 
@@ -48,7 +49,7 @@ struct Demo: ParsableCommand {
         var state = ConsoleState(queueName: "demo " + queuePath, reviewer: reviewer, width: 80, height: 24, now: Clock.now())
         state.bellEnabled = console.bellEnabled
         state.productionEnvironments = policy.productionEnvironments
-        let status = ConsoleRuntime.run(backend: QueueReviewBackend(store: store, reviewer: reviewer), initial: state, theme: theme, useColor: console.useColor && theme.name != "monochrome")
+        let status = ConsoleRuntime.run(backend: ServiceReviewBackend(service: LocalQueue(store: store, policy: policy, identity: reviewer, protection: { _ in .none })), initial: state, theme: theme, useColor: console.useColor && theme.name != "monochrome")
         agent.stop()
         Terminal.print("The demo queue is kept at \(queuePath). Look at what you did:\n  holdpoint list --queue \(queuePath)\n  holdpoint audit tail --queue \(queuePath)\n  holdpoint audit verify --queue \(queuePath)")
         throw ExitCode(status)

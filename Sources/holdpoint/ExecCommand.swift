@@ -45,7 +45,7 @@ struct Exec: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let policy = try global.loadPolicy()
+        let service = try global.service(classifying: true)
         let cwd = FileManager.default.currentDirectoryPath
         let request: ActionRequest
         do {
@@ -56,20 +56,16 @@ struct Exec: AsyncParsableCommand {
             Terminal.error("bad request: \(SafeText.escape(error.description))")
             throw ExitCode(ExitCodes.badInput)
         }
-        let classification = Classifier(policy: policy, protection: global.selfProtection(workingDirectory: cwd)).classify(request)
-        let store = try global.openQueue()
-        let identity = SystemIdentity.current()
-        let gate = Gate(store: store, identity: identity, consumer: "exec")
         let outcome: Gate.Outcome
         if let approval {
-            outcome = try useApproval(approval, request: request, store: store, identity: identity)
+            outcome = try useApproval(approval, request: request, service: service)
         } else {
-            let deadline = timeout.flatMap(Durations.parse).map { Clock.now() + $0 }
+            let (classification, _) = try queueCall { () throws(StoreError) in try service.classify(request) }
             if classification.tier == .gated {
                 Terminal.error("waiting for approval of: \(SafeText.escape(ShellQuote.join(command)))")
             }
             outcome = try queueCall { () throws(StoreError) in
-                try gate.admit(request, classification: classification, approvals: policy.approvals, hold: .infinity, deadline: deadline)
+                try service.admit(request, consumer: "exec", hold: .infinity, timeout: timeout.flatMap(Durations.parse))
             }
         }
         guard outcome.mayRun else {
@@ -84,7 +80,7 @@ struct Exec: AsyncParsableCommand {
         // default dispositions); this process stays to record how it ended.
         signal(SIGINT, SIG_IGN)
         signal(SIGQUIT, SIG_IGN)
-        let result = await Executor(store: store, identity: identity, grace: grace).run(command, request: outcome.request, workingDirectory: cwd)
+        let result = await Executor(service: service, grace: grace).run(command, request: outcome.request, workingDirectory: cwd)
         if let startError = result.startError { Terminal.error(SafeText.escape(startError)) }
         if let halt = result.halt {
             Terminal.error("the kill switch ended the command: \(halt.agent == "*" ? "every agent" : SafeText.escape(halt.agent)) halted by \(SafeText.escape(halt.by)): \(SafeText.escape(halt.reason))")
@@ -100,9 +96,9 @@ struct Exec: AsyncParsableCommand {
     }
 
     /// `--approval ID`: the approval must be for exactly this action; it is used once.
-    private func useApproval(_ id: String, request: ActionRequest, store: QueueStore, identity: Identity) throws -> Gate.Outcome {
+    private func useApproval(_ id: String, request: ActionRequest, service: any QueueService) throws -> Gate.Outcome {
         let result = try queueCall { () throws(StoreError) in
-            try store.consume(id: id, actionSHA256: request.actionSHA256, consumer: "exec", by: identity)
+            try service.consume(id: id, actionSHA256: request.actionSHA256, consumer: "exec")
         }
         switch result {
         case .consumed(let used): return .approved(used)
@@ -110,7 +106,7 @@ struct Exec: AsyncParsableCommand {
             Terminal.error("no request with id \(id)")
             throw ExitCode(ExitCodes.badInput)
         case .refused(let why):
-            let stored = try queueCall { () throws(StoreError) in try store.request(id: id) }
+            let stored = try queueCall { () throws(StoreError) in try service.request(id: id) }
             guard let stored else { throw ExitCode(ExitCodes.badInput) }
             return .refused(stored, why)
         }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import HoldpointCore
+import HoldpointGate
+import HoldpointRPC
 import HoldpointStore
 
 struct Holdpoint: AsyncParsableCommand {
@@ -11,12 +13,12 @@ struct Holdpoint: AsyncParsableCommand {
         Exit codes of check, submit and wait:
           0 allowed or approved, 1 rejected, 2 blocked by policy,
           3 expired (no decision before the deadline), 4 halted, 5 approval required,
-          64 usage error, 65 bad input, 69 queue unavailable,
+          64 usage error, 65 bad input, 69 queue or daemon unavailable,
           78 policy or configuration error.
         Exit codes of decide: 0 recorded, 6 no longer pending, 77 not allowed to decide.
         """,
         version: "0.1.0",
-        subcommands: [Check.self, Submit.self, Exec.self, Hook.self, Review.self, Demo.self, Wait.self, List.self, Decide.self, HaltCommand.self, Resume.self, AuditCommand.self, PolicyCommand.self]
+        subcommands: [Check.self, Submit.self, Exec.self, Hook.self, Review.self, Demo.self, Wait.self, List.self, Decide.self, HaltCommand.self, Resume.self, AuditCommand.self, PolicyCommand.self, Serve.self]
     )
 }
 
@@ -26,17 +28,21 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The queue file (SQLite). Env: HOLDPOINT_QUEUE. Default: $XDG_STATE_HOME/holdpoint/queue.sqlite.", valueName: "path"))
     var queue: String?
 
+    @Option(name: .long, help: ArgumentHelp("The daemon's socket (`holdpoint serve`): every call goes through it and the queue file is never opened. Env: HOLDPOINT_SOCKET.", valueName: "path"))
+    var socket: String?
+
     @Option(name: .long, help: ArgumentHelp("The audit log's signed head file. Env: HOLDPOINT_AUDIT. Default: beside the queue.", valueName: "path"))
     var audit: String?
 
     @Option(name: .long, help: ArgumentHelp("Policy file (YAML), layered on the built-in defaults. Env: HOLDPOINT_POLICY.", valueName: "path"))
     var policy: String?
 
-    var settings: GlobalSettings { GlobalSettings(queue: queue, audit: audit, policy: policy) }
+    var settings: GlobalSettings { GlobalSettings(queue: queue, socket: socket, audit: audit, policy: policy) }
     var policyPath: String? { settings.policyPath }
     var queuePath: String { settings.queuePath }
     var auditPath: String? { settings.auditPath }
     func openQueue() throws -> QueueStore { try settings.openQueue() }
+    func service(classifying: Bool = false) throws -> any QueueService { try settings.service(classifying: classifying) }
     func selfProtection(workingDirectory: String? = nil) -> SelfProtection { settings.selfProtection(workingDirectory: workingDirectory) }
     func loadPolicy() throws -> Policy { try settings.loadPolicy() }
 }
@@ -45,8 +51,41 @@ struct GlobalOptions: ParsableArguments {
 /// `AgentCallArguments` on the agents' hot path.
 struct GlobalSettings: Equatable, Sendable {
     var queue: String?
+    var socket: String?
     var audit: String?
     var policy: String?
+
+    /// The daemon's socket, when one is given: then nothing opens the queue file.
+    var socketPath: String? { socket ?? Environment.value("HOLDPOINT_SOCKET") }
+
+    /// Why these settings cannot be used with a socket, or nil. In socket mode the daemon's
+    /// policy and queue are the only ones: a client that names its own is refused (64).
+    var socketConflict: String? {
+        guard socketPath != nil else { return nil }
+        if policyPath != nil {
+            return "in socket mode the daemon's policy applies: --policy and HOLDPOINT_POLICY are refused (unset HOLDPOINT_POLICY, or drop --socket for file mode)"
+        }
+        if queue != nil { return "--queue and --socket exclude each other: in socket mode only the daemon opens the queue" }
+        if audit != nil { return "--audit and --socket exclude each other: in socket mode only the daemon keeps the audit head" }
+        return nil
+    }
+
+    /// Every command's way to the queue: the daemon when a socket is given, otherwise the
+    /// file, with the policy (loaded only when `classifying`: the others never classify)
+    /// and the OS user of this process. Exits 64, 69 or 78 as the contract says.
+    func service(classifying: Bool) throws -> any QueueService {
+        if let socketPath {
+            if let conflict = socketConflict {
+                Terminal.error(conflict)
+                throw ExitCode(ExitCodes.usage)
+            }
+            return DaemonClient(socketPath: socketPath, claimedOrigin: SystemIdentity.current().via)
+        }
+        let policy = classifying ? try loadPolicy() : Policy(rules: RuleSet(packs: []))
+        let settings = self
+        return LocalQueue(store: try openQueue(), policy: policy, identity: SystemIdentity.current(),
+                          protection: { settings.selfProtection(workingDirectory: $0) })
+    }
 
     var policyPath: String? {
         if let policy { return policy }
@@ -69,9 +108,9 @@ struct GlobalSettings: Equatable, Sendable {
 
     /// What an agent may not touch: this queue's files, the audit head and key, the policy,
     /// the state directory, and the binary itself under any name.
-    func selfProtection(workingDirectory: String? = nil) -> SelfProtection {
+    func selfProtection(workingDirectory: String? = nil, home callerHome: String? = nil) -> SelfProtection {
         let cwd = workingDirectory ?? FileManager.default.currentDirectoryPath
-        let home = Environment.value("HOME")
+        let home = callerHome ?? Environment.value("HOME")
         let queue = PathText.normalize(queuePath, relativeTo: FileManager.default.currentDirectoryPath, home: home)
         var files = [queue, queue + "-wal", queue + "-shm", queue + "-journal", queue + ".lock", queue + ".sync", auditPath ?? queue + ".audit-head"]
         if let policyPath { files.append(policyPath) }
@@ -153,14 +192,27 @@ enum ExitCodes {
     static let configuration: Int32 = 78
 }
 
-/// Runs a queue operation; a queue that cannot be used ends the command with exit 69, which
-/// for an agent is a denial.
+/// Runs a queue operation. A queue or daemon that cannot be used ends the command with exit
+/// 69, which for an agent is a denial; the daemon's refusals keep their own codes (77 not
+/// permitted, 65 bad input, 64 usage).
 func queueCall<T>(_ body: () throws(StoreError) -> T) throws -> T {
     do {
         return try body()
     } catch {
-        Terminal.error("queue unavailable: \(error.description)")
-        throw ExitCode(ExitCodes.unavailable)
+        switch error.kind {
+        case .notPermitted:
+            Terminal.error("not permitted: \(error.description)")
+            throw ExitCode(ExitCodes.notPermitted)
+        case .badInput:
+            Terminal.error("bad input: \(error.description)")
+            throw ExitCode(ExitCodes.badInput)
+        case .usage:
+            Terminal.error("usage: \(error.description)")
+            throw ExitCode(ExitCodes.usage)
+        case .unavailable, .schemaTooNew, .notFound:
+            Terminal.error("queue unavailable: \(error.description)")
+            throw ExitCode(ExitCodes.unavailable)
+        }
     }
 }
 

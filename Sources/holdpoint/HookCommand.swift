@@ -3,6 +3,7 @@ import CFailClosed
 import Foundation
 import HoldpointCore
 import HoldpointGate
+import HoldpointRPC
 import HoldpointStore
 
 extension AgentClient: ExpressibleByArgument {}
@@ -83,12 +84,8 @@ struct HookRun: Equatable {
     }
 
     private func decide(_ call: ToolCall, keeping kept: KeptUntilExit) throws -> HookDecision {
-        let policy: Policy
-        do {
-            policy = try PolicyLoader.load(policyFile: global.policyPath)
-            kept.policy = policy
-        } catch {
-            return .deny(reason: "holdpoint: denied (fail closed): the policy is invalid, so nothing is allowed: \(error.description)")
+        if let conflict = global.socketConflict {
+            return .deny(reason: "holdpoint: denied (fail closed): \(conflict)")
         }
         let agentID = agent.agent ?? Environment.value("HOLDPOINT_AGENT") ?? client.rawValue
         let request: ActionRequest
@@ -97,16 +94,33 @@ struct HookRun: Equatable {
         } catch {
             return .deny(reason: "holdpoint: denied (fail closed): cannot describe this \(call.toolName) call as an action: \(error.description)")
         }
-        let protection = global.selfProtection(workingDirectory: request.workingDirectory)
-        let classification = Classifier(policy: policy, protection: protection).classify(request)
+        let consumer = "hook \(client.rawValue)"
         let outcome: Gate.Outcome
-        do {
-            let store = try QueueStore(path: global.queuePath, auditHeadPath: global.auditPath)
-            kept.store = store
-            let gate = Gate(store: store, identity: SystemIdentity.current(), consumer: "hook \(client.rawValue)")
-            outcome = try gate.admit(request, classification: classification, approvals: policy.approvals, hold: hold)
-        } catch {
-            return .deny(reason: "holdpoint: denied (fail closed): the approval queue is unavailable (\(error.description)); nothing runs until it is back")
+        if let socket = global.socketPath {
+            // The daemon classifies with its own policy and holds the action on its side.
+            do {
+                outcome = try DaemonClient(socketPath: socket, claimedOrigin: nil).admit(request, consumer: consumer, hold: hold, timeout: nil)
+            } catch {
+                return .deny(reason: "holdpoint: denied (fail closed): the approval daemon is unavailable (\(error.description)); nothing runs until it is back")
+            }
+        } else {
+            let policy: Policy
+            do {
+                policy = try PolicyLoader.load(policyFile: global.policyPath)
+                kept.policy = policy
+            } catch {
+                return .deny(reason: "holdpoint: denied (fail closed): the policy is invalid, so nothing is allowed: \(error.description)")
+            }
+            let protection = global.selfProtection(workingDirectory: request.workingDirectory)
+            let classification = Classifier(policy: policy, protection: protection).classify(request)
+            do {
+                let store = try QueueStore(path: global.queuePath, auditHeadPath: global.auditPath)
+                kept.store = store
+                let gate = Gate(store: store, identity: SystemIdentity.current(), consumer: consumer)
+                outcome = try gate.admit(request, classification: classification, approvals: policy.approvals, hold: hold)
+            } catch {
+                return .deny(reason: "holdpoint: denied (fail closed): the approval queue is unavailable (\(error.description)); nothing runs until it is back")
+            }
         }
         let message = GateMessage.text(for: outcome)
         return outcome.mayRun ? .allow(reason: message) : .deny(reason: message)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HoldpointCore
+import HoldpointGate
 import HoldpointStore
 
 struct Submit: ParsableCommand {
@@ -34,18 +35,12 @@ struct Submit: ParsableCommand {
     }
 
     func run() throws {
-        let policy = try global.loadPolicy()
+        let service = try global.service(classifying: true)
         let request = try RequestInput.read(command: command, agent: agentOptions.settings)
-        let classification = Classifier(policy: policy, protection: global.selfProtection(workingDirectory: request.workingDirectory)).classify(request)
-        let store = try global.openQueue()
-        let now = Clock.now()
-        let deadline = timeout.flatMap(Durations.parse).map { now + $0 }
-        let stored = try queueCall { () throws(StoreError) in
-            try store.submit(request, classification: classification, approvals: policy.approvals, submitter: SystemIdentity.current(), deadline: deadline, now: now)
-        }
+        let stored = try queueCall { () throws(StoreError) in try service.submit(request, timeout: timeout.flatMap(Durations.parse)) }
         if wait && stored.state == .pending {
             if !json { Terminal.error("waiting for approval of \(stored.id) (\(SafeText.escape(String(QueueOutput.what(stored).prefix(80)))))…") }
-            let final = try Waiter.wait(for: stored.id, store: store, giveUpAt: nil)
+            let final = try Waiter.wait(for: stored.id, service: service, timeout: nil)
             report(final)
             throw ExitCode(QueueOutput.exitCode(for: final.state))
         }
@@ -63,12 +58,12 @@ struct Submit: ParsableCommand {
     }
 }
 
-/// The CLI face of `QueueStore.waitForDecision`: errors become the contract's exit codes.
+/// The CLI face of `QueueService.wait`: errors become the contract's exit codes.
 enum Waiter {
-    static func wait(for id: String, store: QueueStore, giveUpAt: Double?) throws -> StoredRequest {
+    static func wait(for id: String, service: any QueueService, timeout: Double?) throws -> StoredRequest {
         let result: StoredRequest?
         do {
-            result = try store.waitForDecision(id: id, giveUpAt: giveUpAt)
+            result = try service.wait(id: id, timeout: timeout)
         } catch {
             Terminal.error("queue unavailable while waiting: \(error.description)")
             throw ExitCode(ExitCodes.unavailable)
@@ -108,9 +103,8 @@ struct Wait: ParsableCommand {
             Terminal.error("'\(SafeText.escape(id))' is not a request id (26 characters, as submit prints)")
             throw ExitCode(ExitCodes.badInput)
         }
-        let store = try global.openQueue()
-        let giveUpAt = timeout.flatMap(Durations.parse).map { Clock.now() + $0 }
-        let final = try Waiter.wait(for: id, store: store, giveUpAt: giveUpAt)
+        let service = try global.service()
+        let final = try Waiter.wait(for: id, service: service, timeout: timeout.flatMap(Durations.parse))
         Terminal.print(json ? JSONWriter.pretty(QueueOutput.json(final)) : QueueOutput.summary(final))
         throw ExitCode(QueueOutput.exitCode(for: final.state))
     }
@@ -146,12 +140,9 @@ struct List: ParsableCommand {
     }
 
     func run() throws {
-        let store = try global.openQueue()
+        let service = try global.service()
         let filter = RequestFilter(states: Set(state.compactMap(RequestState.init(rawValue:))), tiers: Set(tier.compactMap(Tier.init(rawValue:))), agent: agent, limit: limit)
-        let requests = try queueCall { () throws(StoreError) in
-            try store.expireDue()
-            return try store.list(filter)
-        }
+        let requests = try queueCall { () throws(StoreError) in try service.list(filter) }
         if json {
             Terminal.print(JSONWriter.pretty(.array(requests.map { QueueOutput.json($0, includeRequest: true) })))
             return
@@ -197,8 +188,8 @@ struct Decide: ParsableCommand {
             Terminal.error("'\(SafeText.escape(id))' is not a request id")
             throw ExitCode(ExitCodes.badInput)
         }
-        let store = try global.openQueue()
-        let result = try queueCall { () throws(StoreError) in try store.decide(id: id, verdict: verdict, reviewer: SystemIdentity.current(), reason: reason) }
+        let service = try global.service()
+        let result = try queueCall { () throws(StoreError) in try service.decide(id: id, verdict: verdict, reason: reason) }
         switch result {
         case .notFound:
             Terminal.error("no request with id \(id)")
@@ -247,9 +238,9 @@ struct HaltCommand: ParsableCommand {
     }
 
     func run() throws {
-        let store = try global.openQueue()
+        let service = try global.service()
         let target = all ? "*" : agent ?? "*"
-        let stopped = try queueCall { () throws(StoreError) in try store.halt(agent: target, reason: reason, by: SystemIdentity.current()) }
+        let stopped = try queueCall { () throws(StoreError) in try service.halt(agent: target, reason: reason) }
         Terminal.print("halted \(all ? "every agent" : SafeText.escape(target)); \(stopped) pending request\(stopped == 1 ? "" : "s") stopped")
     }
 }
@@ -270,9 +261,9 @@ struct Resume: ParsableCommand {
     }
 
     func run() throws {
-        let store = try global.openQueue()
+        let service = try global.service()
         let target = all ? "*" : agent ?? "*"
-        guard try queueCall({ () throws(StoreError) in try store.resume(agent: target, by: SystemIdentity.current()) }) else {
+        guard try queueCall({ () throws(StoreError) in try service.resume(agent: target) }) else {
             Terminal.error("\(all ? "--all" : SafeText.escape(target)) was not halted")
             throw ExitCode(ExitCodes.notPending)
         }

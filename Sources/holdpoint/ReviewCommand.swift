@@ -2,37 +2,37 @@ import ArgumentParser
 import Foundation
 import HoldpointConsole
 import HoldpointCore
+import HoldpointGate
+import HoldpointRPC
 import HoldpointStore
 import HoldpointTerminal
 
-/// Adapts the queue file to what the console needs.
-struct QueueReviewBackend: ReviewBackend {
-    let store: QueueStore
-    let reviewer: Identity
+/// Adapts a `QueueService` (the file, or the daemon) to what the console needs.
+struct ServiceReviewBackend: ReviewBackend {
+    let service: any QueueService
 
     func snapshot(now: Double) throws -> ReviewSnapshot {
-        try store.expireDue(now: now)
         var byID: [String: StoredRequest] = [:]
-        for r in try store.list(RequestFilter(states: [.pending])) { byID[r.id] = r }
-        for r in try store.list(RequestFilter(limit: 500)) { byID[r.id] = r }
-        let established = try store.establishedActions()
+        for r in try service.list(RequestFilter(states: [.pending])) { byID[r.id] = r }
+        for r in try service.list(RequestFilter(limit: 500)) { byID[r.id] = r }
+        let established = try service.establishedActions()
         let firstTime = Set(byID.values.filter { ($0.state == .pending || $0.state == .blocked) && !established.contains("\($0.agentID)\u{1F}\($0.operationClass.rawValue)") }.map(\.id))
-        let halted = Set(try store.halts().map(\.agent))
+        let halted = Set(try service.halts().map(\.agent))
         return ReviewSnapshot(requests: byID.values.sorted { $0.createdAt < $1.createdAt }, haltedAgents: halted, firstTime: firstTime, now: now)
     }
 
-    func changeToken() throws -> Int64 {
-        try store.expireDue()  // a deadline passing is a change too
-        return try store.changeCounter()
-    }
+    func changeToken() throws -> Int64 { try service.changeCounter() }
 
     func decide(id: String, verdict: Verdict, reason: String) throws -> DecideResult {
-        try store.decide(id: id, verdict: verdict, reviewer: reviewer, reason: reason)
+        try service.decide(id: id, verdict: verdict, reason: reason)
     }
 
-    func halt(agent: String, reason: String) throws -> Int { try store.halt(agent: agent, reason: reason, by: reviewer) }
-    func resume(agent: String) throws -> Bool { try store.resume(agent: agent, by: reviewer) }
-    func history(id: String) throws -> [AuditEntry] { try store.auditEntries(requestID: id) }
+    func halt(agent: String, reason: String) throws -> Int { try service.halt(agent: agent, reason: reason) }
+    func resume(agent: String) throws -> Bool { try service.resume(agent: agent) }
+    func history(id: String) throws -> [AuditEntry] { try service.auditEntries(afterSeq: 0, requestID: id, limit: nil) }
+
+    /// Through the daemon, a connection it writes to on every commit; the file has none.
+    func openChangeFeed() -> Int32? { try? (service as? DaemonClient)?.openChangeFeed() }
 }
 
 /// Options shared by `review` and `demo`.
@@ -119,14 +119,17 @@ struct Review: ParsableCommand {
     func run() throws {
         try console.requireTerminal()
         let theme = try console.loadTheme()
-        let store = try global.openQueue()
-        let reviewer = SystemIdentity.current()
-        var state = ConsoleState(queueName: global.queuePath, reviewer: reviewer, width: 80, height: 24, now: Clock.now())
+        let service = try global.service()
+        // Through the daemon, the identity is the one the kernel gave it, not this process's say.
+        let reviewer = try queueCall { () throws(StoreError) in try service.whoAmI() }
+        var state = ConsoleState(queueName: global.settings.socketPath.map { "socket \($0)" } ?? global.queuePath, reviewer: reviewer, width: 80, height: 24, now: Clock.now())
         state.bellEnabled = console.bellEnabled
         // The policy only decides which environments look like production here; a reviewer
         // whose policy does not load still gets the console, with the built-in names.
-        if let policy = try? PolicyLoader.load(policyFile: global.policyPath) { state.productionEnvironments = policy.productionEnvironments }
-        let status = ConsoleRuntime.run(backend: QueueReviewBackend(store: store, reviewer: reviewer), initial: state, theme: theme, useColor: console.useColor && theme.name != "monochrome")
+        if global.settings.socketPath == nil, let policy = try? PolicyLoader.load(policyFile: global.policyPath) {
+            state.productionEnvironments = policy.productionEnvironments
+        }
+        let status = ConsoleRuntime.run(backend: ServiceReviewBackend(service: service), initial: state, theme: theme, useColor: console.useColor && theme.name != "monochrome")
         throw ExitCode(status)
     }
 }

@@ -76,7 +76,7 @@ enum BuiltinSourceGenerator {
     static let packFields: Set<String> = ["name", "description", "rules", "sqlClients", "operationVerbs"]
     static let policyFields: Set<String> = ["profile", "destructiveActions", "changeMagnitude", "environmentRules", "productionEnvironments",
                                             "confidenceThreshold", "tierOverrides", "approvals", "rules", "sources"]
-    static let approvalFields: Set<String> = ["required", "rejectionsToReject", "allowSelfApproval", "timeouts", "reviewers"]
+    static let approvalFields: Set<String> = ["required", "rejectionsToReject", "allowSelfApproval", "timeouts", "reviewers", "validFor"]
 
     static func source(_ policy: Policy) -> String {
         var out = """
@@ -169,6 +169,7 @@ enum BuiltinSourceGenerator {
         let timeouts = a.timeouts.sorted { $0.key < $1.key }.map { "\(caseName($0.key)): \($0.value)" }
         out += "        policy.approvals.timeouts = [\(timeouts.isEmpty ? ":" : timeouts.joined(separator: ", "))]\n"
         out += "        policy.approvals.reviewers = \(stringArray(a.reviewers))\n"
+        out += "        policy.approvals.validFor = \(a.validFor)\n"
         out += "        policy.sources = \(stringArray(policy.sources))\n"
         out += "        return policy\n    }\n"
         return out

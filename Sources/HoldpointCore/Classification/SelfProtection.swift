@@ -242,10 +242,22 @@ public struct SelfProtection: Sendable {
     func scriptText(_ path: String, cwd: String?) -> String? {
         guard inspectFiles else { return nil }
         let full = PathText.normalize(path, relativeTo: cwd ?? workingDirectory, home: homeDirectory)
-        guard let handle = FileHandle(forReadingAtPath: full) else { return nil }
-        defer { try? handle.close() }
-        guard let data = try? handle.read(upToCount: 256 * 1024) else { return nil }
-        return String(bytes: data, encoding: .utf8)
+        // Regular files only, opened without blocking: a FIFO or a device named as a script
+        // would otherwise hang the classifier (and, in the daemon, one of its threads).
+        let fd = open(full, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        var bytes = [UInt8](repeating: 0, count: 256 * 1024)
+        var count = 0
+        while count < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            count += n
+        }
+        return String(bytes: bytes[0..<count], encoding: .utf8)
     }
 }
 

@@ -261,6 +261,7 @@ enum CompiledBuiltins {
         policy.approvals.allowSelfApproval = false
         policy.approvals.timeouts = [.gated: 900.0]
         policy.approvals.reviewers = []
+        policy.approvals.validFor = 900.0
         policy.sources = ["(built-in) default-policy.yaml"]
         return policy
     }

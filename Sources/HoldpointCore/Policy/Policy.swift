@@ -76,10 +76,19 @@ public struct ApprovalRules: Sendable, Equatable {
     public var allowSelfApproval = false
     /// Deadline per tier in seconds. Expiry is always a denial.
     public var timeouts: [Tier: Double] = [.gated: 15 * 60]
-    /// OS users allowed to decide. Empty: anyone who can reach the queue.
+    /// OS users (`alice`) and groups (`@sre`) allowed to decide. Empty: anyone who can reach
+    /// the queue (file mode only: `holdpoint serve` refuses to start without reviewers).
     public var reviewers: [String] = []
+    /// How long an approval may wait to be used. An approval not used within this is stale:
+    /// the hook or `exec` must ask again (an approval is for now, not for later).
+    public var validFor: Double = 15 * 60
 
     public init() {}
+
+    /// Whether `user`, a member of `groups`, is one of the reviewers.
+    public func isReviewer(_ user: String, groups: [String] = []) -> Bool {
+        reviewers.isEmpty || reviewers.contains(user) || groups.contains { reviewers.contains("@" + $0) }
+    }
 }
 
 /// The effective policy: built-in defaults with the policy file layered on top.

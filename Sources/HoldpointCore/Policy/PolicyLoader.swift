@@ -218,13 +218,14 @@ public enum PolicyLoader {
     }
 
     private static func applyApprovals(_ node: Node, to approvals: inout ApprovalRules, walker: YAMLWalker) {
-        let keys: Set<String> = ["required", "reject_threshold", "allow_self_approval", "timeouts", "reviewers"]
+        let keys: Set<String> = ["required", "reject_threshold", "allow_self_approval", "timeouts", "reviewers", "valid_for"]
         for (key, _, value) in walker.mapping(node, "approvals", allowed: keys) ?? [] {
             switch key {
             case "required": approvals.required = walker.int(value, "approvals.required", minimum: 1) ?? approvals.required
             case "reject_threshold": approvals.rejectionsToReject = walker.int(value, "approvals.reject_threshold", minimum: 1) ?? approvals.rejectionsToReject
             case "allow_self_approval": approvals.allowSelfApproval = walker.bool(value, "approvals.allow_self_approval") ?? approvals.allowSelfApproval
             case "reviewers": approvals.reviewers = walker.stringList(value, "approvals.reviewers") ?? approvals.reviewers
+            case "valid_for": approvals.validFor = walker.duration(value, "approvals.valid_for") ?? approvals.validFor
             default:
                 for (tierName, tierNode, durationNode) in walker.mapping(value, "approvals.timeouts") ?? [] {
                     guard let tier = Tier(rawValue: tierName) else {

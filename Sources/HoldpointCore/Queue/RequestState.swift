@@ -33,12 +33,17 @@ public enum RequestState: String, Sendable, CaseIterable, Codable {
 /// Who did something, as recorded: the OS login behind the process, and how they came in.
 public struct Identity: Sendable, Equatable {
     public var user: String
-    /// `ssh 10.0.0.7`, `tty /dev/pts/3`, `local`.
+    /// `ssh 10.0.0.7`, `tty /dev/pts/3`, `local`; through the daemon, what the kernel said
+    /// of the connection and, labelled `claimed`, what the client said of its origin.
     public var via: String
+    /// The OS groups of the user, for reviewers named as `@group`. Only the daemon fills
+    /// them in (from the kernel's account of the caller); recorded nowhere.
+    public var groups: [String]
 
-    public init(user: String, via: String) {
+    public init(user: String, via: String, groups: [String] = []) {
         self.user = user
         self.via = via
+        self.groups = groups
     }
 }
 
@@ -87,10 +92,10 @@ public enum VoteRefusal: Error, Sendable, Equatable, CustomStringConvertible {
 /// rejections reject. The store applies it inside the transaction that records the vote.
 public enum DecisionRule {
     /// Checks whether `reviewer` may cast `verdict` at all.
-    public static func admit(reviewer: String, verdict: Verdict, reason: String, submittedBy: String?, onBehalfOf: String?,
+    public static func admit(reviewer: String, groups: [String] = [], verdict: Verdict, reason: String, submittedBy: String?, onBehalfOf: String?,
                              earlier: [Vote], rules: ApprovalRules) -> VoteRefusal? {
         if verdict == .reject && reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return .reasonRequired }
-        if !rules.reviewers.isEmpty && !rules.reviewers.contains(reviewer) { return .notAReviewer(reviewer) }
+        if !rules.isReviewer(reviewer, groups: groups) { return .notAReviewer(reviewer) }
         if verdict == .approve && !rules.allowSelfApproval && (reviewer == submittedBy || reviewer == onBehalfOf) {
             return .selfApproval(reviewer)
         }

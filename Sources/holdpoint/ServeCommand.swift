@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import HoldpointCore
+import HoldpointServer
+import HoldpointStore
+
+/// `holdpoint serve`: the daemon that alone owns the queue, the signing key, the audit head
+/// and the policy, for agents that must not be able to approve their own actions.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "The multi-user daemon (socket mode): clients reach the queue only through its socket.",
+        discussion: """
+        Run it as its own OS user, which alone can read and write the queue, key, head and policy. Agents, hooks,
+        exec, consoles and the CLI connect with --socket PATH (or HOLDPOINT_SOCKET). Who connects is taken from the
+        kernel (SO_PEERCRED); only the policy's approvals.reviewers may decide, halt and resume. Logs go to stderr.
+        SIGTERM or SIGINT: stop accepting, answer waiting clients "shutting down" (they are denied), exit 0.
+        Exit: 0 stopped, 64 usage, 69 queue or socket unavailable, 78 policy error or no reviewers named.
+        See docs/serve.md for the setup (users, groups, systemd unit).
+        """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .customLong("socket-group"), help: ArgumentHelp("Give the socket to this group (mode 0660): its members may connect. Default: the daemon's own group.", valueName: "group"))
+    var socketGroup: String?
+
+    func run() async throws {
+        guard let socketPath = global.settings.socketPath else {
+            throw ValidationError("give the socket to listen on: --socket PATH (or HOLDPOINT_SOCKET)")
+        }
+        let policy = try global.loadPolicy()
+        if let refusal = Daemon.refusal(of: policy) {
+            Terminal.error("serve: \(refusal)")
+            throw ExitCode(ExitCodes.configuration)
+        }
+        var groupID: gid_t?
+        if let socketGroup {
+            guard let entry = getgrnam(socketGroup) else {
+                Terminal.error("serve: no group named '\(SafeText.escape(socketGroup))'")
+                throw ExitCode(ExitCodes.configuration)
+            }
+            groupID = entry.pointee.gr_gid
+        }
+        let store = try global.openQueue()
+        let settings = global.settings
+        let daemon = Daemon(store: store, policy: policy) { workingDirectory, home in
+            settings.selfProtection(workingDirectory: workingDirectory ?? "/", home: home)
+        }
+        let server = DaemonServer(daemon: daemon, socketPath: socketPath)
+        let stopSignal = StopSignal()
+        let queuePath = global.queuePath
+        let reviewers = policy.approvals.reviewers.joined(separator: ", ")
+        do {
+            try await server.run(socketGroup: groupID, ready: {
+                Terminal.error("serve: listening on \(socketPath) (queue \(queuePath); reviewers \(reviewers))")
+            }, stop: { await stopSignal.wait() })
+        } catch {
+            Terminal.error("serve: \(error.description)")
+            throw ExitCode(ExitCodes.unavailable)
+        }
+        Terminal.error("serve: stopped")
+    }
+}
+
+/// SIGTERM and SIGINT, as something to await.
+// @unchecked: the sources are made in `init` and only started and cancelled by `wait`, once.
+final class StopSignal: @unchecked Sendable {
+    private let sources: [any DispatchSourceSignal]
+
+    init() {
+        sources = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            return DispatchSource.makeSignalSource(signal: number, queue: .global())
+        }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let once = OnceFlag()
+            for source in sources {
+                source.setEventHandler {
+                    if once.claim() { continuation.resume() }
+                }
+                source.resume()
+            }
+        }
+        for source in sources { source.cancel() }
+    }
+}
+
+/// True for the first caller only.
+final class OnceFlag: @unchecked Sendable {
+    // @unchecked: `taken` is only touched under `lock`.
+    private let lock = NSLock()
+    private var taken = false
+
+    func claim() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if taken { return false }
+        taken = true
+        return true
+    }
+}
