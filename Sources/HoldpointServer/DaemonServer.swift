@@ -20,6 +20,8 @@ public final class DaemonServer: Sendable {
         public var idleTimeout: Double = 120
         /// Calls a client may queue on one connection before it is cut off.
         public var maximumQueuedCalls = 16
+        /// Seconds a client may take to finish a frame it has started.
+        public var frameDeadline: Double = Wire.frameDeadline
         public init() {}
     }
 
@@ -46,7 +48,7 @@ public final class DaemonServer: Sendable {
             .serverChannelOption(.backlog, value: 512)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(SlowFrameGuard())
+                    try channel.pipeline.syncOperations.addHandler(SlowFrameGuard(seconds: server.limits.frameDeadline))
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maximum: Wire.maximumFrame)))
                     try channel.pipeline.syncOperations.addHandler(RPCHandler(server: server))
                 }
@@ -116,6 +118,9 @@ final class SlowFrameGuard: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     private var deadline: Scheduled<Void>?
+    private let seconds: Double
+
+    init(seconds: Double) { self.seconds = seconds }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data)
@@ -125,8 +130,9 @@ final class SlowFrameGuard: ChannelInboundHandler {
             deadline = nil
         } else if deadline == nil && bytes.readableBytes > 0 {
             let channel = context.channel
-            deadline = context.eventLoop.scheduleTask(in: .milliseconds(Int64(Wire.frameDeadline * 1000))) {
-                RPCHandler.sendError(StoreError(.badInput, "frame not finished within \(Int(Wire.frameDeadline)) s; closing"), id: .null, on: channel, thenClose: true)
+            let seconds = self.seconds
+            deadline = context.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
+                RPCHandler.sendError(StoreError(.badInput, "frame not finished within \(seconds) s; closing"), id: .null, on: channel, thenClose: true)
             }
         }
         context.fireChannelRead(data)

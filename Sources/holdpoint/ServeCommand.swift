@@ -64,42 +64,30 @@ struct Serve: AsyncParsableCommand {
 }
 
 /// SIGTERM and SIGINT, as something to await.
-// @unchecked: the sources are made in `init` and only started and cancelled by `wait`, once.
+// @unchecked: the sources are made and started in `init`, and only cancelled afterwards.
 final class StopSignal: @unchecked Sendable {
     private let sources: [any DispatchSourceSignal]
+    private let signals: AsyncStream<Void>
 
     init() {
+        let (stream, continuation) = AsyncStream<Void>.makeStream()
+        signals = stream
         sources = [SIGTERM, SIGINT].map { number in
             signal(number, SIG_IGN)
-            return DispatchSource.makeSignalSource(signal: number, queue: .global())
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield() }
+            // Started at once: a dispatch source released while suspended crashes the process.
+            source.resume()
+            return source
         }
     }
 
-    func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let once = OnceFlag()
-            for source in sources {
-                source.setEventHandler {
-                    if once.claim() { continuation.resume() }
-                }
-                source.resume()
-            }
-        }
+    deinit {
         for source in sources { source.cancel() }
     }
-}
 
-/// True for the first caller only.
-final class OnceFlag: @unchecked Sendable {
-    // @unchecked: `taken` is only touched under `lock`.
-    private let lock = NSLock()
-    private var taken = false
-
-    func claim() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if taken { return false }
-        taken = true
-        return true
+    /// Returns at the first SIGTERM or SIGINT.
+    func wait() async {
+        for await _ in signals { return }
     }
 }
