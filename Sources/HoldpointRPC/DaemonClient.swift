@@ -276,8 +276,9 @@ public struct DaemonClient: QueueService {
         return out
     }
 
-    public func verifyAudit(publicKeyHex: String?) throws(StoreError) -> (AuditReport, publicKeyHex: String) {
-        let result = try connection.call(.auditVerify, .object([("public_key", publicKeyHex.map(JSONValue.string) ?? .null)]), timeout: 3600)
+    public func verifyAudit(publicKeyHex: String?, requireHead: Bool) throws(StoreError) -> (AuditReport, publicKeyHex: String) {
+        let params = JSONValue.object([("public_key", publicKeyHex.map(JSONValue.string) ?? .null), ("require_head", .bool(requireHead))])
+        let result = try connection.call(.auditVerify, params, timeout: 3600)
         guard let report = Wire.report(from: result) else { throw bad(.auditVerify) }
         return report
     }

@@ -187,7 +187,8 @@ public final class Daemon: Sendable {
             return .array(try await blocking { () throws(StoreError) in try store.auditEntries(afterSeq: after, requestID: requestID, limit: limit) }.map(\.json))
         case .auditVerify:
             let key = params["public_key"]?.stringValue
-            let report = try await blocking { () throws(StoreError) in try store.verifyAudit(publicKeyHex: key) }
+            let requireHead = params["require_head"]?.boolValue ?? true
+            let report = try await blocking { () throws(StoreError) in try store.verifyAudit(publicKeyHex: key, requireHead: requireHead) }
             return Wire.report(report, publicKeyHex: key ?? store.signer.publicKeyHex)
         case .changeCounter:
             return .number(Double(try await blocking { () throws(StoreError) in try store.changeCounter() }))

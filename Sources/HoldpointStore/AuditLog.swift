@@ -121,6 +121,29 @@ public struct AuditReport: Sendable, Equatable {
 }
 
 extension QueueStore {
+    /// The tables checked against the log: every request has its `submitted` entry, every
+    /// vote its `vote` entry, every decided request the entry that decided it, and every used
+    /// approval its `consumed` entry. A change written into the tables by SQL alone (an
+    /// approval forged without the key) has none. Nil when they agree.
+    static func tablesWithoutTheirEntries(_ db: Database) throws -> String? {
+        let checks: [(sql: String, what: String)] = [
+            ("SELECT id FROM requests r WHERE NOT EXISTS (SELECT 1 FROM audit a WHERE a.request_id = r.id AND a.event = 'submitted') LIMIT 1",
+             "has no 'submitted' entry in the log"),
+            ("SELECT request_id FROM votes v WHERE NOT EXISTS (SELECT 1 FROM audit a WHERE a.request_id = v.request_id AND a.event = 'vote' AND a.actor = v.reviewer) LIMIT 1",
+             "has a vote with no 'vote' entry in the log"),
+            ("SELECT id FROM requests r WHERE r.state IN ('approved', 'rejected') AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.request_id = r.id AND a.event = r.state) LIMIT 1",
+             "is decided in the table but no entry in the log decided it"),
+            ("SELECT id FROM requests r WHERE r.state IN ('running', 'succeeded', 'failed') AND r.tier = 'gated' AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.request_id = r.id AND a.event = 'approved') LIMIT 1",
+             "ran as approved but no entry in the log approved it"),
+            ("SELECT id FROM requests r WHERE r.consumed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.request_id = r.id AND a.event = 'consumed') LIMIT 1",
+             "has its approval marked used with no 'consumed' entry in the log"),
+        ]
+        for check in checks {
+            if let id = try String.fetchOne(db, sql: check.sql) { return "request \(id) \(check.what) (the tables were changed outside Holdpoint)" }
+        }
+        return nil
+    }
+
     /// Entries in order, optionally only after `afterSeq` or about one request.
     public func auditEntries(afterSeq: Int64 = 0, requestID: String? = nil, limit: Int? = nil) throws(StoreError) -> [AuditEntry] {
         try read { db in
@@ -145,7 +168,9 @@ extension QueueStore {
 
     /// Verifies the chain, every checkpoint's signature, and the signed head outside the file.
     /// `publicKeyHex` defaults to this queue's own signing key.
-    public func verifyAudit(publicKeyHex: String? = nil) throws(StoreError) -> AuditReport {
+    /// `requireHead`: a missing head file is a failure (it is written with every change, so
+    /// deleting it is how a truncation would hide); `false` only when the caller knows why.
+    public func verifyAudit(publicKeyHex: String? = nil, requireHead: Bool = true) throws(StoreError) -> AuditReport {
         let key = publicKeyHex ?? signer.publicKeyHex
         return try readMapped { db in
             var report = AuditReport(entries: 0, checkpoints: 0, firstBadSeq: nil, problem: nil)
@@ -174,6 +199,10 @@ extension QueueStore {
             }
             if lastSigned < last {
                 return fail(lastSigned + 1, "entries \(lastSigned + 1)…\(last) carry no signed checkpoint (appended without the key)")
+            }
+            if let problem = try Self.tablesWithoutTheirEntries(db) { return fail(last, problem) }
+            if requireHead && last > 0 && !FileManager.default.fileExists(atPath: signer.headPath) {
+                return fail(last, "the signed head \(signer.headPath) is missing: entries could have been cut off the end unseen (use --no-head only if you know why it is gone)")
             }
             if let head = AuditSigner.readHead(signer.headPath) {
                 guard AuditSigner.verify(seq: head.seq, hash: head.hash, signatureHex: head.signature, publicKeyHex: key) else {

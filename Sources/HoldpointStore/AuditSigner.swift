@@ -22,10 +22,13 @@ public struct AuditSigner: Sendable {
     /// scalar multiplication, inside every write transaction).
     private let signingKey: SigningKey
     public let publicKeyHex: String
+    /// In a shared directory every writer must be able to advance the head: 0660, not 0640.
+    private let headMode: mode_t
 
     public init(keyPath: String, headPath: String, shared: Bool) throws(StoreError) {
         self.keyPath = keyPath
         self.headPath = headPath
+        headMode = shared ? 0o660 : 0o600
         let key: Curve25519.Signing.PrivateKey
         if let existing = try Self.loadKey(keyPath) {
             key = existing
@@ -94,9 +97,10 @@ public struct AuditSigner: Sendable {
     /// Moves the signed head forward (never back). The head file is rewritten in place while
     /// holding an exclusive lock on it, so concurrent writers agree and readers see whole lines.
     func advanceHead(seq: Int64, hash: String, signature: String) {
-        let fd = open(headPath, O_RDWR | O_CREAT, 0o640)
+        let fd = open(headPath, O_RDWR | O_CREAT | O_CLOEXEC, headMode)
         guard fd >= 0 else { return }
         defer { close(fd) }
+        if headMode & 0o020 != 0 { fchmod(fd, headMode) }  // undo the umask (fails harmlessly if not ours)
         guard flock(fd, LOCK_EX) == 0 else { return }
         defer { flock(fd, LOCK_UN) }
         var buffer = [UInt8](repeating: 0, count: 512)

@@ -52,6 +52,11 @@ extension QueueStore {
             if stored.approvalIsStale(now: now) {
                 return try refuse("the approval of \(id) expired unused at \(Clock.iso8601((stored.closedAt ?? 0) + stored.approvalRules.validFor)) (approvals are valid for \(Int(stored.approvalRules.validFor)) s); ask again")
             }
+            // The decision must be in the signed log, not only in the table: an approval
+            // written into the tables by SQL alone has no entry, and is never used.
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM audit WHERE request_id = ? AND event = 'approved')", arguments: [id]) == true else {
+                return try refuse("request \(id) is marked approved, but no approval of it is in the audit log (the tables were changed outside Holdpoint)")
+            }
             let approving = stored.votes.filter { $0.verdict == .approve }
             guard stored.actionSHA256 == actionSHA256, !approving.isEmpty, approving.allSatisfy({ $0.actionSHA256 == actionSHA256 }) else {
                 return try refuse("request \(id) was approved for a different action (sha256 \(stored.actionSHA256.prefix(12))…), not this one (sha256 \(actionSHA256.prefix(12))…)")

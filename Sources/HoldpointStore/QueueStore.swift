@@ -33,7 +33,11 @@ public final class QueueStore: Sendable {
 
     /// Opens (creating on first use) the queue at `path`. The audit signing key and signed
     /// head live beside it unless `auditHeadPath` says otherwise.
-    public init(path: String, auditHeadPath: String? = nil) throws(StoreError) {
+    public init(path given: String, auditHeadPath: String? = nil) throws(StoreError) {
+        // A queue path that is a symbolic link is resolved once, here: SQLite and the group
+        // commit then name the same -wal file (through the link, the flush looked for one
+        // beside the link and failed after the commit had landed).
+        let path = Self.resolvingLink(given)
         self.path = path
         let directory = Self.directory(of: path)
         let shared = Self.prepare(directory: directory)
@@ -92,12 +96,38 @@ public final class QueueStore: Sendable {
                 throw StoreError(.unavailable, "cannot open the queue \(path): \(error)")
             }
             let head = auditHeadPath ?? path + ".audit-head"
-            return (database, try AuditSigner(keyPath: path + ".audit-key", headPath: head, shared: shared))
+            let signer = try AuditSigner(keyPath: path + ".audit-key", headPath: head, shared: shared)
+            try Self.refuseIfReset(database, headPath: head, path: path)
+            return (database, signer)
         }
         database = opened.0
         signer = opened.1
         self.lock = lock
         groupCommit = GroupCommit(path: path + ".sync", logPath: path + "-wal", mode: shared ? 0o660 : 0o600, writeLock: lock)
+    }
+
+    /// `path`, or what it points to when it is a symbolic link.
+    static func resolvingLink(_ path: String) -> String {
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK, let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// A queue whose signed head says the log reached entry N, but which now holds fewer
+    /// entries, was reset or cut short (its -wal file deleted, an old copy put back): refuse
+    /// it rather than carry on as if the missing requests and decisions never were.
+    static func refuseIfReset(_ database: DatabaseQueue, headPath: String, path: String) throws(StoreError) {
+        guard let head = AuditSigner.readHead(headPath) else { return }
+        let last: Int64
+        do {
+            last = try database.read { db in try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM audit") ?? 0 }
+        } catch {
+            throw StoreError(.unavailable, "cannot read the queue \(path): \(error)")
+        }
+        if head.seq > last {
+            throw StoreError(.unavailable, "the queue \(path) was reset or truncated: its signed head \(headPath) says the audit log reached entry \(head.seq), but it holds \(last). Restore the queue (with its -wal file) from a backup, or move the head aside if you mean to start over")
+        }
     }
 
     /// Creates the directory if needed. Returns whether it is a shared (setgid) directory.

@@ -23,12 +23,15 @@ struct AuditCommand: ParsableCommand {
         @Option(name: .customLong("public-key"), help: ArgumentHelp("Verify against this Ed25519 public key (hex) instead of the queue's own key.", valueName: "hex"))
         var publicKey: String?
 
+        @Flag(name: .customLong("no-head"), help: "Do not fail when the signed head file is missing (say why in your records: without it, entries cut off the end go unseen).")
+        var noHead = false
+
         @Flag(name: .long, help: "Print one JSON document.")
         var json = false
 
         func run() throws {
             let service = try global.service()
-            let (report, key) = try queueCall { () throws(StoreError) in try service.verifyAudit(publicKeyHex: publicKey) }
+            let (report, key) = try queueCall { () throws(StoreError) in try service.verifyAudit(publicKeyHex: publicKey, requireHead: !noHead) }
             if json {
                 Terminal.print(JSONWriter.pretty(.object([
                     ("intact", .bool(report.intact)), ("entries", .number(Double(report.entries))), ("checkpoints", .number(Double(report.checkpoints))),

@@ -41,7 +41,7 @@ struct CheckRun: Equatable {
         let request: ActionRequest
         if global.socketPath != nil {
             // The daemon classifies, with its policy.
-            let service = try global.service(classifying: true)
+            let service = try global.service(classifying: true, creating: true)
             request = try RequestInput.read(command: command, agent: agent)
             (classification, required) = try queueCall { () throws(StoreError) in try service.classify(request) }
         } else {

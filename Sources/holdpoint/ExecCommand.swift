@@ -45,7 +45,7 @@ struct Exec: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let service = try global.service(classifying: true)
+        let service = try global.service(classifying: true, creating: true)
         let cwd = FileManager.default.currentDirectoryPath
         let request: ActionRequest
         do {

@@ -42,7 +42,9 @@ struct GlobalOptions: ParsableArguments {
     var queuePath: String { settings.queuePath }
     var auditPath: String? { settings.auditPath }
     func openQueue() throws -> QueueStore { try settings.openQueue() }
-    func service(classifying: Bool = false) throws -> any QueueService { try settings.service(classifying: classifying) }
+    func service(classifying: Bool = false, creating: Bool = false) throws -> any QueueService {
+        try settings.service(classifying: classifying, creating: creating)
+    }
     func selfProtection(workingDirectory: String? = nil) -> SelfProtection { settings.selfProtection(workingDirectory: workingDirectory) }
     func loadPolicy() throws -> Policy { try settings.loadPolicy() }
 }
@@ -73,13 +75,19 @@ struct GlobalSettings: Equatable, Sendable {
     /// Every command's way to the queue: the daemon when a socket is given, otherwise the
     /// file, with the policy (loaded only when `classifying`: the others never classify)
     /// and the OS user of this process. Exits 64, 69 or 78 as the contract says.
-    func service(classifying: Bool) throws -> any QueueService {
+    func service(classifying: Bool, creating: Bool = false) throws -> any QueueService {
         if let socketPath {
             if let conflict = socketConflict {
                 Terminal.error(conflict)
                 throw ExitCode(ExitCodes.usage)
             }
             return DaemonClient(socketPath: socketPath, claimedOrigin: SystemIdentity.current().via)
+        }
+        // Reading, deciding and reviewing never create a queue: a mistyped path would
+        // otherwise show an empty queue that nothing will ever be submitted to.
+        if !creating && !FileManager.default.fileExists(atPath: queuePath) {
+            Terminal.error("no queue at \(queuePath): nothing has been submitted there (check --queue or HOLDPOINT_QUEUE)")
+            throw ExitCode(ExitCodes.unavailable)
         }
         let policy = classifying ? try loadPolicy() : Policy(rules: RuleSet(packs: []))
         let settings = self

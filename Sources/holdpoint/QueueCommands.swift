@@ -35,7 +35,7 @@ struct Submit: ParsableCommand {
     }
 
     func run() throws {
-        let service = try global.service(classifying: true)
+        let service = try global.service(classifying: true, creating: true)
         let request = try RequestInput.read(command: command, agent: agentOptions.settings)
         let stored = try queueCall { () throws(StoreError) in try service.submit(request, timeout: timeout.flatMap(Durations.parse)) }
         if wait && stored.state == .pending {
@@ -238,7 +238,7 @@ struct HaltCommand: ParsableCommand {
     }
 
     func run() throws {
-        let service = try global.service()
+        let service = try global.service(creating: true)
         let target = all ? "*" : agent ?? "*"
         let stopped = try queueCall { () throws(StoreError) in try service.halt(agent: target, reason: reason) }
         Terminal.print("halted \(all ? "every agent" : SafeText.escape(target)); \(stopped) pending request\(stopped == 1 ? "" : "s") stopped")
