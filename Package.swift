@@ -111,7 +111,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "holdpoint-bench",
-            dependencies: ["HoldpointCore", "HoldpointStore", "HoldpointConsole"]
+            dependencies: ["HoldpointCore", "HoldpointStore", "HoldpointConsole", "HoldpointRPC"]
         ),
         .testTarget(
             name: "HoldpointCoreTests",

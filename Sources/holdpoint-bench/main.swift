@@ -1,5 +1,5 @@
 // holdpoint-bench: prints the speed figures the issues ask for. Run in release:
-//   swift run -c release holdpoint-bench [classify|check-process|hook-process|queue|console|all]
+//   swift run -c release holdpoint-bench [classify|check-process|hook-process|queue|serve|console|all]
 import Foundation
 import HoldpointCore
 import HoldpointStore
@@ -161,6 +161,11 @@ do {
         emitLine(String(DispatchTime.now().uptimeNanoseconds))
         exit(0)
     }
+    if mode == "serve-submit-loop", args.count == 4, let count = Int(args[1]) {
+        try ServeBenchmark.submitLoop(socket: args[0], count: count, agent: args[2], startSignal: args[3])
+        exit(0)
+    }
+    if mode == "serve" || mode == "all" { try ServeBenchmark.run(binary: CommandLine.arguments[0]) }
     if mode == "console" || mode == "all" { try ConsoleBenchmark.run() }
     if mode == "queue" || mode == "all" { try QueueBenchmark.run(binary: CommandLine.arguments[0]) }
     if mode == "verify" { try QueueBenchmark.runVerify() }

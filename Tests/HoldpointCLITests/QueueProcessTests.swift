@@ -15,6 +15,9 @@ struct QueueEnv {
         queue = directory.appendingPathComponent("queue.sqlite").path
         policy = directory.appendingPathComponent("policy.yaml").path
         try yaml.write(toFile: policy, atomically: true, encoding: .utf8)
+        // The queue exists before anyone reads it, as after an operator's set-up: reading
+        // commands refuse a path with no queue (exit 69) rather than create one.
+        _ = try QueueStore(path: queue)
     }
 
     var environment: [String: String] { ["HOLDPOINT_QUEUE": queue, "HOLDPOINT_POLICY": policy] }

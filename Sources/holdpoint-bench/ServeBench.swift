@@ -1,0 +1,137 @@
+import Foundation
+import HoldpointCore
+import HoldpointRPC
+import HoldpointStore
+
+/// Socket mode: a real `holdpoint serve` process, and agents and reviewers as other processes
+/// (or, for the decision latency, a real hook process held on the daemon).
+enum ServeBenchmark {
+    /// Submits `count` actions through the daemon at `socket` on one connection, printing each
+    /// id once acknowledged (the daemon flushed it to disk first). With `startSignal`, waits
+    /// for that file after saying it is ready, as `QueueWorkloads.submitLoop` does.
+    static func submitLoop(socket: String, count: Int, agent: String, startSignal: String?) throws {
+        let client = DaemonClient(socketPath: socket, claimedOrigin: nil)
+        _ = try client.whoAmI()  // connected before the clock starts
+        if let startSignal {
+            _ = FileManager.default.createFile(atPath: "\(startSignal).ready.\(getpid())", contents: nil)
+            while !FileManager.default.fileExists(atPath: startSignal) { usleep(1_000) }
+        }
+        for i in 0..<count {
+            let request = try ActionRequest.shellCommand("rm -rf /srv/data/\(agent)-\(i)", environment: "production", agentID: agent, mode: .supervised)
+            emitLine(try client.submit(request, timeout: nil).id)
+        }
+    }
+
+    static func run(binary benchBinary: String) throws {
+        let directory = URL(fileURLWithPath: benchBinary).deletingLastPathComponent()
+        let holdpoint = directory.appendingPathComponent("holdpoint").path
+        guard FileManager.default.isExecutableFile(atPath: holdpoint) else {
+            print("serve: skipped, build the holdpoint binary first (swift build -c release)")
+            return
+        }
+        let root = NSTemporaryDirectory() + "hp-serve-bench-\(getpid())"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let me = String(cString: getpwuid(getuid()).pointee.pw_name)
+        try "approvals:\n  reviewers: [\(me)]\n  allow_self_approval: true\n".write(toFile: root + "/policy.yaml", atomically: true, encoding: .utf8)
+        let socket = root + "/s.sock"
+        var environment = ProcessInfo.processInfo.environment
+        for key in ["HOLDPOINT_POLICY", "HOLDPOINT_QUEUE", "HOLDPOINT_SOCKET", "HOLDPOINT_AUDIT"] { environment[key] = nil }
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: holdpoint)
+        daemon.arguments = ["serve", "--socket", socket, "--queue", root + "/queue.sqlite", "--policy", root + "/policy.yaml"]
+        daemon.environment = environment
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        defer {
+            daemon.terminate()
+            daemon.waitUntilExit()
+        }
+        let client = DaemonClient(socketPath: socket, claimedOrigin: nil)
+        var connected = false
+        for _ in 0..<500 where !connected {
+            connected = (try? client.whoAmI()) != nil
+            if !connected { usleep(10_000) }
+        }
+        guard connected else { throw NSError(domain: "serve did not start", code: 1) }
+
+        // 1. An allowed hook, whole process, through the socket.
+        let read = #"{"session_id":"bench","cwd":"/tmp","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls -la"},"tool_use_id":"t"}"#
+        var runs: [HookBenchmark.Run] = []
+        for round in 0..<65 {
+            let run = try HookBenchmark.spawn(holdpoint, ["hook", "claude-code", "--socket", socket], input: read, environment: environment)
+            if round >= 5 { runs.append(run) }
+        }
+        let hooks = Stats(runs.map(\.wallNanoseconds))
+        let peak = try HookBenchmark.peakRSS(holdpoint, ["hook", "claude-code", "--socket", socket], input: read, environment: environment)
+        print("serve: hook claude-code, autonomous `ls -la` through the socket (whole process, \(runs.count) runs): median \(format(hooks.percentile(0.5)))   p90 \(format(hooks.percentile(0.9)))   peak RSS \(HookBenchmark.megabytes(peak))   target: median <= 3 ms")
+
+        // 2. A reviewer's decision to the held hook's exit (the agent unblocked).
+        var latencies: [UInt64] = []
+        for round in 0..<40 {
+            let gated = #"{"session_id":"bench","cwd":"/tmp","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"rm -rf /srv/bench-\#(round)"},"tool_use_id":"t"}"#
+            let pid = try spawnDetached(holdpoint, ["hook", "claude-code", "--socket", socket, "--hold", "60"], input: gated, environment: environment)
+            var pending: StoredRequest?
+            while pending == nil {
+                pending = try client.list(RequestFilter(states: [.pending])).last
+                if pending == nil { usleep(2_000) }
+            }
+            guard let id = pending?.id else { continue }
+            let t0 = now()
+            _ = try client.decide(id: id, verdict: .approve, reason: "bench")
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            latencies.append(now() - t0)
+        }
+        let decisions = Stats(latencies)
+        print("serve: decision (reviewer's call sent) to the held hook process exiting, \(latencies.count) rounds: p50 \(format(decisions.percentile(0.5)))   p99 \(format(decisions.percentile(0.99)))   max \(format(Double(decisions.sorted.last ?? 0)))   target: p99 <= 50 ms")
+
+        // 3. 50 agent processes submitting at once, each submit durable before it is acknowledged.
+        let processes = 50, each = 60
+        let signal = root + "/go"
+        var agents: [Process] = []
+        var outputs: [Pipe] = []
+        for i in 0..<processes {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: benchBinary)
+            process.arguments = ["serve-submit-loop", socket, String(each), "agent-\(i)", signal]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            agents.append(process)
+            outputs.append(pipe)
+        }
+        let readyPrefix = "go.ready."
+        while (try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasPrefix(readyPrefix) }.count) < processes { usleep(2_000) }
+        let t0 = now()
+        FileManager.default.createFile(atPath: signal, contents: nil)
+        var acknowledged = 0
+        for (process, pipe) in zip(agents, outputs) {
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            acknowledged += String(decoding: data, as: UTF8.self).split(separator: "\n").count
+        }
+        let seconds = Double(now() - t0) / 1e9
+        print(String(format: "serve: %d agent processes x %d durable submits through one daemon: %d acknowledged in %.2f s = %.0f submits/s   target: >= 2,000/s",
+                     processes, each, acknowledged, seconds, Double(acknowledged) / seconds))
+    }
+
+    /// Starts `binary arguments` with `input` on stdin and returns its pid without waiting.
+    static func spawnDetached(_ binary: String, _ arguments: [String], input: String, environment: [String: String]) throws -> pid_t {
+        let inputPath = NSTemporaryDirectory() + "hp-serve-input-\(getpid())-\(arguments.count)-\(input.hashValue).json"
+        try input.write(toFile: inputPath, atomically: true, encoding: .utf8)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, inputPath, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = ([binary] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, binary, &actions, nil, argv, envp)
+        guard rc == 0 else { throw NSError(domain: "spawn", code: Int(rc)) }
+        return pid
+    }
+}
