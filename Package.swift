@@ -50,8 +50,11 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 "CSQLiteOptions",
+                "CFileLock",
             ]
         ),
+        // Write locks with a bounded wait (a timer signal interrupts the blocking call).
+        .target(name: "CFileLock"),
         // SQLite settings behind variadic C functions, which Swift cannot call.
         .target(name: "CSQLiteOptions", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(

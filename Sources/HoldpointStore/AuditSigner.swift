@@ -1,3 +1,4 @@
+import CFileLock
 import Crypto
 import Foundation
 import HoldpointCore
@@ -96,21 +97,25 @@ public struct AuditSigner: Sendable {
 
     /// Moves the signed head forward (never back). The head file is rewritten in place while
     /// holding an exclusive lock on it, so concurrent writers agree and readers see whole lines.
-    func advanceHead(seq: Int64, hash: String, signature: String) {
+    /// Returns what went wrong, or nil: a head that cannot be advanced is an error, because a
+    /// head left behind no longer guards the end of the log.
+    func advanceHead(seq: Int64, hash: String, signature: String) -> String? {
         let fd = open(headPath, O_RDWR | O_CREAT | O_CLOEXEC, headMode)
-        guard fd >= 0 else { return }
+        guard fd >= 0 else { return "cannot open the signed audit head \(headPath) for writing: \(String(cString: strerror(errno)))" }
         defer { close(fd) }
         if headMode & 0o020 != 0 { fchmod(fd, headMode) }  // undo the umask (fails harmlessly if not ours)
-        guard flock(fd, LOCK_EX) == 0 else { return }
-        defer { flock(fd, LOCK_UN) }
+        guard hp_lock_exclusive(fd, LockFile.patience) == 0 else { return "the signed audit head \(headPath) stayed locked by another process" }
+        defer { hp_unlock(fd) }
         var buffer = [UInt8](repeating: 0, count: 512)
         let count = pread(fd, &buffer, buffer.count, 0)
-        if count > 0, let current = Self.parseHead(String(decoding: buffer[0..<count], as: UTF8.self)), current.seq >= seq { return }
+        if count > 0, let current = Self.parseHead(String(decoding: buffer[0..<count], as: UTF8.self)), current.seq >= seq { return nil }
         // No fsync: the database commit is already durable (`GroupCommit`), so after a
         // crash the head can only lag behind the log, never run ahead of it.
         let bytes = Array("\(seq) \(hash) \(signature) \(publicKeyHex)\n".utf8)
         let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-        if written == bytes.count { ftruncate(fd, off_t(bytes.count)) }
+        guard written == bytes.count else { return "cannot write the signed audit head \(headPath): \(String(cString: strerror(errno)))" }
+        ftruncate(fd, off_t(bytes.count))
+        return nil
     }
 
     public struct Head: Sendable, Equatable {

@@ -1,3 +1,4 @@
+import CFileLock
 import Foundation
 
 /// Makes the queue's commits durable in groups, across processes.
@@ -15,7 +16,7 @@ import Foundation
 /// only under its own lock so that no one ever reads a half-written number:
 /// - under the queue's write lock (`LockFile`): the boot the commit count belongs to, and the
 ///   number of the last commit, taken right after each commit;
-/// - under an `flock` of this file, which flushes take in turn: the boot the flush record
+/// - under a write lock on this file (`CFileLock`), which flushes take in turn: the boot the flush record
 ///   belongs to, the number of the last commit known to be on disk, the inode of the log file
 ///   last flushed, and how many flushes there have been (for tests and benchmarks).
 ///
@@ -34,7 +35,7 @@ final class GroupCommit: Sendable {
     private let directory: String
     private let boot: UInt64
     private let writeLock: LockFile
-    /// The flush `flock` is shared by the process's threads (see `LockFile`); they take turns
+    /// The flush lock is shared by the process's threads (see `LockFile`); they take turns
     /// here first. Taken before the write lock, never inside it.
     private let flushing = NSLock()
 
@@ -74,13 +75,13 @@ final class GroupCommit: Sendable {
         }
         flushing.lock()
         defer { flushing.unlock() }
-        while flock(descriptor, LOCK_EX) != 0 {
-            guard errno == EINTR else {
-                try flush(knownLog: nil)
-                return
-            }
+        // Bounded like the write lock: whoever holds this file's lock for long, this writer
+        // flushes the log itself (correct, only not shared).
+        guard hp_lock_exclusive(descriptor, LockFile.patience) == 0 else {
+            try flush(knownLog: nil)
+            return
         }
-        defer { flock(descriptor, LOCK_UN) }
+        defer { hp_unlock(descriptor) }
         guard let words = read(4, at: Self.flushOffset) else {
             try flush(knownLog: nil)
             return
@@ -89,7 +90,8 @@ final class GroupCommit: Sendable {
         let synced = current ? words[1] : 0
         if synced >= number { return }
         // Every commit numbered up to `covered` was written to the log before this flush starts.
-        let covered = writeLock.whileHolding { () -> UInt64 in
+        // (Unknown when the write lock cannot be had in time: then only this commit counts.)
+        let covered = writeLock.whileHolding(timedOut: { number }) { () -> UInt64 in
             guard let commits = read(2, at: Self.commitOffset), commits[0] == boot else { return number }
             return commits[1]
         }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import CFileLock
 import CSQLiteOptions
 import GRDBSQLite
 import HoldpointCore
@@ -80,7 +81,11 @@ public final class QueueStore: Sendable {
         // each a check-then-act that two processes starting at once would both act on
         // ("table requests already exists"). A lock file beside the queue serialises them.
         let lock = LockFile(path: path + ".lock", mode: shared ? 0o660 : 0o600)
-        let opened = try lock.whileHolding { () throws(StoreError) -> (DatabaseQueue, AuditSigner) in
+        // A queue already set up (its signing key exists) needs nothing exclusive to open: its
+        // migration is a read, so after a short wait it opens under SQLite's locking alone,
+        // and a process sitting on the lock file cannot keep anyone (a halt) from opening it.
+        let setUp = FileManager.default.fileExists(atPath: path + ".audit-key")
+        let open = { () throws(StoreError) -> (DatabaseQueue, AuditSigner) in
             let database: DatabaseQueue
             do {
                 database = try DatabaseQueue(path: path, configuration: configuration)
@@ -100,6 +105,12 @@ public final class QueueStore: Sendable {
             try Self.refuseIfReset(database, headPath: head, path: path)
             return (database, signer)
         }
+        let opened = try lock.whileHolding(patience: setUp ? 2 : LockFile.patience, timedOut: { () throws(StoreError) -> (DatabaseQueue, AuditSigner) in
+            guard setUp else {
+                throw StoreError(.unavailable, "the queue's lock \(path).lock has been held by another process for over \(Int(LockFile.patience)) s; nothing was opened")
+            }
+            return try open()
+        }, open)
         database = opened.0
         signer = opened.1
         self.lock = lock
@@ -157,27 +168,40 @@ public final class QueueStore: Sendable {
     // MARK: - Transactions
 
     /// Runs `body` in an immediate transaction with an audit writer; signs the new tail.
-    func write<T>(_ body: (Database, AuditWriter) throws -> T) throws(StoreError) -> T {
+    ///
+    /// A writer waits at most `LockFile.patience` for the write lock, then fails: nothing is
+    /// written, and an agent is denied. `urgent` (the kill switch) instead goes ahead after a
+    /// moment on SQLite's own lock, so a process holding the lock file cannot stall a halt;
+    /// its commit then flushes the log itself rather than share a group flush.
+    func write<T>(urgent: Bool = false, _ body: (Database, AuditWriter) throws -> T) throws(StoreError) -> T {
         var result: T?
         var head: (seq: Int64, hash: String, signature: String)?
         var commit: UInt64?
+        func transaction() throws {
+            try database.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    let audit = try AuditWriter(db: db)
+                    result = try body(db, audit)
+                    if let last = audit.last {
+                        let signature = try signer.sign(seq: last.seq, hash: last.hash)
+                        try db.cachedStatement(sql: "INSERT INTO audit_checkpoints (seq, hash, signature, public_key) VALUES (?, ?, ?, ?)")
+                            .execute(arguments: [last.seq, last.hash, signature, signer.publicKeyHex])
+                        head = (last.seq, last.hash, signature)
+                    }
+                    return .commit
+                }
+            }
+        }
         do {
             // Writers queue on the lock file in the kernel (see `LockFile`) rather than in
             // SQLite's sleeping retries.
-            try lock.whileHolding {
-                try database.writeWithoutTransaction { db in
-                    try db.inTransaction(.immediate) {
-                        let audit = try AuditWriter(db: db)
-                        result = try body(db, audit)
-                        if let last = audit.last {
-                            let signature = try signer.sign(seq: last.seq, hash: last.hash)
-                            try db.cachedStatement(sql: "INSERT INTO audit_checkpoints (seq, hash, signature, public_key) VALUES (?, ?, ?, ?)")
-                                .execute(arguments: [last.seq, last.hash, signature, signer.publicKeyHex])
-                            head = (last.seq, last.hash, signature)
-                        }
-                        return .commit
-                    }
+            try lock.whileHolding(patience: urgent ? 2 : LockFile.patience, timedOut: {
+                guard urgent else {
+                    throw StoreError(.unavailable, "the queue's write lock \(path).lock has been held by another process for over \(Int(LockFile.patience)) s; nothing was written")
                 }
+                try transaction()
+            }) {
+                try transaction()
                 commit = groupCommit.recordCommit()
                 checkpointIfLogIsLong()
             }
@@ -189,7 +213,9 @@ public final class QueueStore: Sendable {
         // Durable before anyone hears of it; the flush is outside the write lock, so the next
         // writer commits meanwhile and one flush covers both.
         try groupCommit.makeDurable(commit)
-        if let head { signer.advanceHead(seq: head.seq, hash: head.hash, signature: head.signature) }
+        if let head, let problem = signer.advanceHead(seq: head.seq, hash: head.hash, signature: head.signature) {
+            throw StoreError(.unavailable, "the change was recorded, but \(problem); treat the queue as unavailable until that is fixed")
+        }
         guard let result else { throw StoreError(.unavailable, "queue \(path): transaction produced no result") }
         return result
     }
@@ -407,7 +433,7 @@ public final class QueueStore: Sendable {
     /// Halts `agent` (or every agent with `*`): its pending requests become `halted`, and
     /// new ones are refused until it is resumed. Returns how many pending requests it stopped.
     public func halt(agent: String, reason: String, by: Identity, now: Double = Clock.now()) throws(StoreError) -> Int {
-        try write { db, audit in
+        try write(urgent: true) { db, audit in
             try db.execute(sql: "INSERT OR REPLACE INTO halts (agent, reason, by, at) VALUES (?, ?, ?, ?)", arguments: [agent, reason, by.user, now])
             try audit.append(event: "agent_halted", requestID: nil, actor: by, at: now, details: .object([("agent", .string(agent)), ("reason", .string(reason))]))
             let ids = agent == "*"
@@ -534,7 +560,7 @@ public enum RequestID {
     }
 }
 
-/// An exclusive `flock` on a file beside the queue, the way processes take turns.
+/// An exclusive write lock on a file beside the queue, the way processes take turns.
 ///
 /// It serialises a new queue's first use (switching to WAL, migrating, creating the key:
 /// each a check-then-act that two processes starting at once would both act on) and every
@@ -543,35 +569,46 @@ public enum RequestID {
 /// the lock file, a writer is woken the moment it is free. It is a separate file because
 /// closing any descriptor of the database file would drop SQLite's own POSIX locks on it.
 ///
-/// A holder that dies releases it with its descriptor (close-on-exec, so no child keeps it);
-/// a holder is inside one short transaction, which SQLite's 30 s busy timeout bounds. Only
-/// a holder frozen mid-transaction (SIGSTOP, a debugger) makes the others wait until it
-/// resumes: nothing is allowed meanwhile, and hooks still answer deny at their watchdog.
-/// If the file cannot be opened (a read-only directory), work runs unlocked and SQLite's
-/// own locking still keeps it correct, only slower.
+/// It is a POSIX write lock on a descriptor open for writing (`CFileLock`), not an `flock`:
+/// an `flock` can be taken through a read-only descriptor, so anyone who could read the lock
+/// file could stall every writer, the kill switch included. A wait is bounded
+/// (`patience`): a writer that cannot have the lock in time fails (exit 69, and a hook
+/// denies), and `halt` goes ahead on SQLite's own lock instead (`QueueStore.write`).
+/// A holder that dies releases it with its descriptor (close-on-exec, so no child keeps it).
+/// If the file cannot be opened for writing (a read-only user), work runs unlocked and
+/// SQLite's own locking still keeps it correct, only slower.
 final class LockFile: Sendable {
     private let descriptor: Int32
-    /// An `flock` belongs to the open file, which every thread of the process shares: one
+    /// A lock belongs to the open file, which every thread of the process shares: one
     /// thread's unlock would release another's hold. Threads take turns here first.
     private let threads = NSLock()
+    /// Seconds a writer waits for another process's hold before giving up.
+    static let patience: Double = 10
 
     init(path: String, mode: mode_t) {
-        descriptor = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, mode)
+        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode)
     }
 
     deinit {
         if descriptor >= 0 { close(descriptor) }
     }
 
-    /// Runs `body` holding the lock, against other processes and other threads. Not reentrant.
-    func whileHolding<T, Failure: Error>(_ body: () throws(Failure) -> T) throws(Failure) -> T {
+    /// Runs `body` holding the lock, against other processes and other threads. When another
+    /// process holds it for longer than `patience` seconds, runs `timedOut` instead. Not
+    /// reentrant.
+    func whileHolding<T, Failure: Error>(patience: Double = LockFile.patience, timedOut: () throws(Failure) -> T,
+                                         _ body: () throws(Failure) -> T) throws(Failure) -> T {
         threads.lock()
         defer { threads.unlock() }
         guard descriptor >= 0 else { return try body() }
-        while flock(descriptor, LOCK_EX) != 0 {
-            guard errno == EINTR else { return try body() }
+        switch hp_lock_exclusive(descriptor, patience) {
+        case 0:
+            defer { hp_unlock(descriptor) }
+            return try body()
+        case 1:
+            return try timedOut()
+        default:
+            return try body()  // no lock to be had (an old kernel): SQLite's locking alone
         }
-        defer { flock(descriptor, LOCK_UN) }
-        return try body()
     }
 }

@@ -87,4 +87,44 @@ import Testing
         }
         #expect(why.contains("expired unused"))
     }
+
+    /// Holds `path` locked from another process until the returned process is killed:
+    /// with `flock` through a read-only descriptor (what anyone who can read it can do), or
+    /// with a POSIX write lock (what a process that can write it can do).
+    func holdLock(_ path: String, writeLock: Bool, ready: URL) throws -> Process {
+        let script = writeLock
+            ? "import fcntl,sys,time\nf=open(sys.argv[1],'r+')\nfcntl.lockf(f,fcntl.LOCK_EX)\nopen(sys.argv[2],'w').close()\ntime.sleep(120)\n"
+            : "import fcntl,sys,time\nf=open(sys.argv[1],'r')\nfcntl.flock(f,fcntl.LOCK_EX)\nopen(sys.argv[2],'w').close()\ntime.sleep(120)\n"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, path, ready.path]
+        try process.run()
+        for _ in 0..<500 where !FileManager.default.fileExists(atPath: ready.path) { usleep(10_000) }
+        return process
+    }
+
+    @Test func aReaderWithAnFlockCannotStallWriters() throws {
+        let env = try QueueEnv()
+        let holder = try holdLock(env.queue + ".lock", writeLock: false, ready: env.directory.appendingPathComponent("ready"))
+        defer { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() }
+        let started = Date()
+        let (status, _) = try env.submit("ls -la")
+        #expect(status == 0)
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+
+    @Test func aStuckLockHolderFailsWritersClosedButNeverStallsTheKillSwitch() throws {
+        let env = try QueueEnv()
+        let holder = try holdLock(env.queue + ".lock", writeLock: true, ready: env.directory.appendingPathComponent("ready"))
+        defer { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() }
+        let halt = try env.run(["halt", "--all", "--reason", "incident"])
+        #expect(halt.status == 0, "\(halt.stderr)")
+        let submit = try env.run(["submit", "--command", "ls -la"])
+        #expect(submit.status == 69)
+        #expect(submit.stderr.contains("held by another process"))
+        kill(holder.processIdentifier, SIGKILL)  // it inherits the test runner's ignored SIGTERM
+        holder.waitUntilExit()
+        #expect(try env.submit("ls -la").status == 4)  // halted, recorded
+        #expect(try env.run(["audit", "verify"]).status == 0)
+    }
 }
