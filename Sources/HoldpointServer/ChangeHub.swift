@@ -11,6 +11,7 @@ import Synchronization
 final class ChangeHub: Sendable {
     private struct State {
         var generation: UInt64 = 0
+        var commits: Int64 = 0
         var nextToken: UInt64 = 0
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var subscribers: [UInt64: @Sendable (Int64) -> Void] = [:]
@@ -31,10 +32,13 @@ final class ChangeHub: Sendable {
         for continuation in woken { continuation.resume() }
     }
 
-    /// Something was committed (its audit sequence number is `seq`): tells every subscriber.
-    func committed(seq: Int64) {
-        let subscribers = state.withLock { Array($0.subscribers.values) }
-        for notify in subscribers { notify(seq) }
+    /// Something was committed: tells every subscriber, with the daemon's count of commits.
+    func committed() {
+        let (count, subscribers) = state.withLock { s -> (Int64, [@Sendable (Int64) -> Void]) in
+            s.commits += 1
+            return (s.commits, Array(s.subscribers.values))
+        }
+        for notify in subscribers { notify(count) }
     }
 
     /// Returns when the generation has passed `seen`, at `deadline` (wall clock), or when the

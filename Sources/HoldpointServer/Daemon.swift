@@ -56,9 +56,7 @@ public final class Daemon: Sendable {
     /// After a write: tell consoles, and waiters when a request may have left `pending`.
     private func changed(decisions: Bool) {
         if decisions { hub.decisionsChanged() }
-        let store = self.store
-        let hub = self.hub
-        if let seq = try? store.changeCounter() { hub.committed(seq: seq) }
+        hub.committed()
     }
 
     /// Expires what is overdue (a denial) and tells everyone. The daemon does it once a
