@@ -36,11 +36,12 @@ struct Serve: AsyncParsableCommand {
         }
         var groupID: gid_t?
         if let socketGroup {
-            guard let entry = getgrnam(socketGroup) else {
-                Terminal.error("serve: no group named '\(SafeText.escape(socketGroup))'")
+            // From /etc/group, not NSS: see `Peer.resolve`.
+            guard let gid = LocalAccounts.read().groupNames.first(where: { $0.value == socketGroup })?.key else {
+                Terminal.error("serve: no group named '\(SafeText.escape(socketGroup))' in /etc/group")
                 throw ExitCode(ExitCodes.configuration)
             }
-            groupID = entry.pointee.gr_gid
+            groupID = gid
         }
         let store = try global.openQueue()
         let settings = global.settings

@@ -122,7 +122,7 @@ final class ServedQueue {
 
     /// Runs `holdpoint ARGS --socket …` as `user`.
     func run(as user: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> CLIResult {
-        try CLI.run(Self.setpriv(user) + arguments + ["--socket", socket], stdin: stdin.map { Array($0.utf8) },
+        try CLI.run(Self.setpriv(user) + withSocket(arguments), stdin: stdin.map { Array($0.utf8) },
                     environment: ["HOME": "/tmp"].merging(environment) { $1 }, executable: URL(fileURLWithPath: "/usr/bin/setpriv"))
     }
 
@@ -130,7 +130,7 @@ final class ServedQueue {
     func start(as user: String, _ arguments: [String], output: URL, stdin: String? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments = Self.setpriv(user) + arguments + ["--socket", socket]
+        process.arguments = Self.setpriv(user) + withSocket(arguments)
         var env = ProcessInfo.processInfo.environment
         for key in ["HOLDPOINT_POLICY", "HOLDPOINT_QUEUE", "HOLDPOINT_SOCKET"] { env[key] = nil }
         env["HOME"] = "/tmp"
@@ -145,6 +145,13 @@ final class ServedQueue {
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try? input.fileHandleForWriting.close()
         return process
+    }
+
+    /// `arguments` with `--socket` added: before a `--` (after it, it would be the command's).
+    func withSocket(_ arguments: [String]) -> [String] {
+        var out = arguments
+        out.insert(contentsOf: ["--socket", socket], at: arguments.firstIndex(of: "--") ?? arguments.count)
+        return out
     }
 
     static func setpriv(_ user: String) -> [String] {
@@ -228,6 +235,30 @@ struct ServeProcessTests {
         let used = try served.run(as: OSUsers.reviewer, ["list", "--json"])
         let record = (try JSONReader.parse(used.stdout)).arrayValue?.first { $0["id"] == .string(held) }
         #expect(record?["consumed"]?["by"] == .string("hook claude-code"))
+    }
+
+    @Test func execRunsOnlyOnceApprovedAndRecordsTheRunThroughTheDaemon() throws {
+        let served = try ServedQueue()
+        let target = served.directory.appendingPathComponent("scratch")
+        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+        chmod(target.path, 0o777)
+        let marker = target.appendingPathComponent("marker")
+        try FileManager.default.createDirectory(at: marker, withIntermediateDirectories: true)
+        chmod(marker.path, 0o777)
+        let out = served.directory.appendingPathComponent("exec.out")
+        let exec = try served.start(as: OSUsers.agent, ["exec", "--env", "production", "--", "rm", "-rf", marker.path], output: out)
+        let id = try #require(try served.awaitPending()?["id"]?.stringValue)
+        #expect(FileManager.default.fileExists(atPath: marker.path))  // nothing ran before the decision
+        #expect(try served.run(as: OSUsers.reviewer, ["decide", id, "approve", "--reason", "scratch file"]).status == 0)
+        exec.waitUntilExit()
+        #expect(exec.terminationStatus == 0)
+        #expect(!FileManager.default.fileExists(atPath: marker.path))
+        let record = (try JSONReader.parse(try served.run(as: OSUsers.reviewer, ["list", "--json"]).stdout)).arrayValue?.first { $0["id"] == .string(id) }
+        #expect(record?["state"] == .string("succeeded"))
+        #expect(record?["run"]?["exit_code"] == .number(0))
+        // The reviewer may not record a run of the agent's request.
+        let forged = try served.run(as: OSUsers.reviewer, ["exec", "--approval", id, "--env", "production", "--", "rm", "-rf", marker.path])
+        #expect(forged.status == 2)  // the approval was used already
     }
 
     @Test func fiftyAgentsAndThreeReviewersLoseNothingAndDecideOnce() throws {

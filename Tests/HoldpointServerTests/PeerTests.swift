@@ -1,0 +1,38 @@
+import HoldpointServer
+import Testing
+
+struct PeerTests {
+    static let accounts = LocalAccounts(
+        passwd: """
+        root:x:0:0:root:/root:/bin/bash
+        # a comment
+        alice:x:1001:1001::/home/alice:/bin/sh
+        bot:x:1002:1002::/srv/bot:/usr/sbin/nologin
+        broken line
+        """,
+        group: """
+        root:x:0:
+        alice:x:1001:
+        bot:x:1002:
+        holdpoint-reviewers:x:2001:alice,carol
+        holdpoint-clients:x:2002:bot,alice
+        """)
+
+    @Test func aCallerIsNamedWithEveryGroupItBelongsTo() {
+        let alice = Peer.resolve(uid: 1001, gid: 1001, pid: 42, accounts: Self.accounts)
+        #expect(alice.user == "alice")
+        #expect(alice.home == "/home/alice")
+        #expect(alice.groups == ["alice", "holdpoint-clients", "holdpoint-reviewers"])
+        let bot = Peer.resolve(uid: 1002, gid: 1002, pid: 43, accounts: Self.accounts)
+        #expect(bot.groups == ["bot", "holdpoint-clients"])
+        #expect(bot.identity(claimedOrigin: "ssh 10.0.0.7").via == "socket pid 43, claimed ssh 10.0.0.7")
+    }
+
+    @Test func anUnknownCallerIsItsNumbersAndNobodyElse() {
+        let stranger = Peer.resolve(uid: 4242, gid: 2001, pid: 7, accounts: Self.accounts)
+        #expect(stranger.user == "uid-4242")
+        // Its primary group is what the kernel said, named: a local group can still admit it.
+        #expect(stranger.groups == ["holdpoint-reviewers"])
+        #expect(Peer.resolve(uid: 4242, gid: 9999, pid: 7, accounts: Self.accounts).groups == ["gid-9999"])
+    }
+}
