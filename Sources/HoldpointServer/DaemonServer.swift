@@ -16,6 +16,9 @@ import Synchronization
 public final class DaemonServer: Sendable {
     public struct Limits: Sendable {
         public var maximumConnections = 1024
+        /// Connections one OS user may hold at once, so that no one user (an agent) can take
+        /// every place and lock the reviewers out.
+        public var maximumConnectionsPerUser = 128
         /// Seconds a connection with no call under way (and no subscription) stays open.
         public var idleTimeout: Double = 120
         /// Calls a client may queue on one connection before it is cut off.
@@ -29,6 +32,7 @@ public final class DaemonServer: Sendable {
     public let socketPath: String
     let limits: Limits
     let connections = Mutex(0)
+    let connectionsByUser = Mutex([UInt32: Int]())
 
     public init(daemon: Daemon, socketPath: String, limits: Limits = Limits()) {
         self.daemon = daemon
@@ -185,6 +189,7 @@ final class RPCHandler: ChannelInboundHandler {
     private var queued: [ByteBuffer] = []
     private var busy = false
     private var counted = false
+    private var countedUser: UInt32?
     private var subscription: UInt64?
     private var idle: Scheduled<Void>?
     /// A subscriber's newest sequence number not yet sent (while a send is scheduled).
@@ -220,6 +225,17 @@ final class RPCHandler: ChannelInboundHandler {
                     return
                 }
                 let handler = handler.value
+                let perUser = handler.server.limits.maximumConnectionsPerUser
+                let admitted = handler.server.connectionsByUser.withLock { counts -> Bool in
+                    guard counts[credentials.uid, default: 0] < perUser else { return false }
+                    counts[credentials.uid, default: 0] += 1
+                    return true
+                }
+                guard admitted else {
+                    Self.sendError(StoreError(.unavailable, "uid \(credentials.uid) already holds \(perUser) connections; close some and try again"), id: .null, on: channel, thenClose: true)
+                    return
+                }
+                handler.countedUser = credentials.uid
                 handler.peer = Peer.resolve(uid: credentials.uid, gid: credentials.gid, pid: credentials.pid)
                 if !handler.busy { handler.startNext(boundContext.value) }
             }
@@ -228,6 +244,8 @@ final class RPCHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         if counted { server.connections.withLock { $0 -= 1 } }
         counted = false
+        if let uid = countedUser { server.connectionsByUser.withLock { $0[uid, default: 1] -= 1 } }
+        countedUser = nil
         idle?.cancel()
         if let subscription { server.daemon.hub.unsubscribe(subscription) }
         subscription = nil

@@ -12,7 +12,20 @@ enum HookBenchmark {
 
     /// Spawns `binary arguments` with `input` on stdin and waits for it with wait4 (for its CPU time).
     static func spawn(_ binary: String, _ arguments: [String], input: String, environment: [String: String]) throws -> Run {
-        let inputPath = NSTemporaryDirectory() + "hp-hook-input-\(getpid()).json"
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let pid = try start(binary, arguments, input: input, environment: environment)
+        var status: Int32 = 0
+        var usage = rusage()
+        wait4(pid, &status, 0, &usage)
+        let wall = DispatchTime.now().uptimeNanoseconds - t0
+        let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        return Run(wallNanoseconds: wall, cpuSeconds: cpu, status: (status >> 8) & 0xff)
+    }
+
+    /// Starts `binary arguments` with `input` on stdin (stdout and stderr discarded) and
+    /// returns its pid without waiting.
+    static func start(_ binary: String, _ arguments: [String], input: String, environment: [String: String]) throws -> pid_t {
+        let inputPath = NSTemporaryDirectory() + "hp-hook-input-\(getpid())-\(UInt(bitPattern: input.hashValue)).json"
         try input.write(toFile: inputPath, atomically: true, encoding: .utf8)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -24,15 +37,9 @@ enum HookBenchmark {
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
         var pid: pid_t = 0
-        let t0 = DispatchTime.now().uptimeNanoseconds
         let rc = posix_spawn(&pid, binary, &actions, nil, argv, envp)
         guard rc == 0 else { throw NSError(domain: "spawn", code: Int(rc)) }
-        var status: Int32 = 0
-        var usage = rusage()
-        wait4(pid, &status, 0, &usage)
-        let wall = DispatchTime.now().uptimeNanoseconds - t0
-        let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-        return Run(wallNanoseconds: wall, cpuSeconds: cpu, status: (status >> 8) & 0xff)
+        return pid
     }
 
     /// The peak resident memory of `binary arguments`, in kilobytes, or nil without GNU time.

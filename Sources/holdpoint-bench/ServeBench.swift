@@ -70,7 +70,7 @@ enum ServeBenchmark {
         var latencies: [UInt64] = []
         for round in 0..<40 {
             let gated = #"{"session_id":"bench","cwd":"/tmp","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"rm -rf /srv/bench-\#(round)"},"tool_use_id":"t"}"#
-            let pid = try spawnDetached(holdpoint, ["hook", "claude-code", "--socket", socket, "--hold", "60"], input: gated, environment: environment)
+            let pid = try HookBenchmark.start(holdpoint, ["hook", "claude-code", "--socket", socket, "--hold", "60"], input: gated, environment: environment)
             var pending: StoredRequest?
             while pending == nil {
                 pending = try client.list(RequestFilter(states: [.pending])).last
@@ -114,24 +114,5 @@ enum ServeBenchmark {
         let seconds = Double(now() - t0) / 1e9
         print(String(format: "serve: %d agent processes x %d durable submits through one daemon: %d acknowledged in %.2f s = %.0f submits/s   target: >= 2,000/s",
                      processes, each, acknowledged, seconds, Double(acknowledged) / seconds))
-    }
-
-    /// Starts `binary arguments` with `input` on stdin and returns its pid without waiting.
-    static func spawnDetached(_ binary: String, _ arguments: [String], input: String, environment: [String: String]) throws -> pid_t {
-        let inputPath = NSTemporaryDirectory() + "hp-serve-input-\(getpid())-\(arguments.count)-\(input.hashValue).json"
-        try input.write(toFile: inputPath, atomically: true, encoding: .utf8)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, inputPath, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv = ([binary] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, binary, &actions, nil, argv, envp)
-        guard rc == 0 else { throw NSError(domain: "spawn", code: Int(rc)) }
-        return pid
     }
 }

@@ -127,4 +127,26 @@ import Testing
         #expect(try env.submit("ls -la").status == 4)  // halted, recorded
         #expect(try env.run(["audit", "verify"]).status == 0)
     }
+
+    @Test func inASharedDirectoryTheHeadIsGroupWritable() throws {
+        let env = try QueueEnv()
+        let shared = env.directory.appendingPathComponent("team")
+        try FileManager.default.createDirectory(at: shared, withIntermediateDirectories: true)
+        chmod(shared.path, 0o2770)
+        let queue = shared.appendingPathComponent("queue.sqlite").path
+        let result = try CLI.run(["submit", "--command", "ls", "--queue", queue, "--policy", env.policy])
+        #expect(result.status == 0, "\(result.stderr)")
+        var info = stat()
+        #expect(stat(queue + ".audit-head", &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o660)
+    }
+
+    @Test func aHeadThatCannotBeAdvancedIsAnErrorNotSilence() throws {
+        let env = try QueueEnv()
+        let head = env.directory.appendingPathComponent("head-is-a-directory")
+        try FileManager.default.createDirectory(at: head, withIntermediateDirectories: true)
+        let result = try env.run(["submit", "--command", "ls", "--audit", head.path])
+        #expect(result.status == 69)
+        #expect(result.stderr.contains("signed audit head"))
+    }
 }

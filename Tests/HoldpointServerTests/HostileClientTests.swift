@@ -62,25 +62,16 @@ struct HostileClientTests {
         }
 
         /// The daemon's next line (without waiting for the connection to close).
-        func readLine(seconds: Double = 30) -> String {
-            var out: [UInt8] = []
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline && !out.contains(0x0A) {
-                var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
-                guard poll(&fds, 1, 100) > 0 else { continue }
-                var chunk = [UInt8](repeating: 0, count: 4096)
-                let n = recv(fd, &chunk, chunk.count, 0)
-                if n <= 0 { break }
-                out += chunk[0..<n]
-            }
-            return String(decoding: out, as: UTF8.self)
-        }
+        func readLine(seconds: Double = 30) -> String { read(seconds: seconds) { $0.contains(0x0A) }.text }
 
         /// Everything the daemon sends until it closes the connection (or `seconds` pass).
-        func readUntilClosed(seconds: Double = 10) -> (text: String, closed: Bool) {
+        func readUntilClosed(seconds: Double = 10) -> (text: String, closed: Bool) { read(seconds: seconds) { _ in false } }
+
+        /// Reads until `enough` says so, the daemon closes the connection, or `seconds` pass.
+        func read(seconds: Double, until enough: ([UInt8]) -> Bool) -> (text: String, closed: Bool) {
             var out: [UInt8] = []
             let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline {
+            while Date() < deadline && !enough(out) {
                 var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
                 guard poll(&fds, 1, 100) > 0 else { continue }
                 var chunk = [UInt8](repeating: 0, count: 4096)
@@ -128,37 +119,35 @@ struct HostileClientTests {
         await running.shutDown()
     }
 
-    @Test func anOversizedFrameClosesOnlyThatConnection() async throws {
-        let running = try await Running(limits: .init())
+    /// A client sends `bytes` and stops: the daemon tells it `saying` and closes that
+    /// connection, and goes on serving everyone else.
+    func expectCutOff(limits: DaemonServer.Limits = .init(), sending bytes: [UInt8], saying: String) async throws {
+        let running = try await Running(limits: limits)
         try await onThread {
             let raw = try Raw(running.socket)
-            _ = raw.send([UInt8](repeating: UInt8(ascii: "a"), count: 10 << 20))  // 10 MB, no newline
+            _ = raw.send(bytes)
             let (text, closed) = raw.readUntilClosed()
             #expect(closed)
-            #expect(text.contains("frame over"))
+            #expect(text.contains(saying))
             try stillServes(running)
         }
         await running.shutDown()
+    }
+
+    @Test func anOversizedFrameClosesOnlyThatConnection() async throws {
+        try await expectCutOff(sending: [UInt8](repeating: UInt8(ascii: "a"), count: 10 << 20), saying: "frame over")  // 10 MB, no newline
     }
 
     @Test func aHalfSentFrameIsCutOffAtItsDeadline() async throws {
         var limits = DaemonServer.Limits()
         limits.frameDeadline = 0.5
-        let running = try await Running(limits: limits)
-        try await onThread {
-            let raw = try Raw(running.socket)
-            #expect(raw.send(Array("{\"rpc\":\"holdpoint.rpc/v1\",\"id\":1,\"meth".utf8)))
-            let (text, closed) = raw.readUntilClosed(seconds: 10)
-            #expect(closed)
-            #expect(text.contains("not finished within"))
-            try stillServes(running)
-        }
-        await running.shutDown()
+        try await expectCutOff(limits: limits, sending: Array("{\"rpc\":\"holdpoint.rpc/v1\",\"id\":1,\"meth".utf8), saying: "not finished within")
     }
 
     @Test func connectionsPastTheCapAreTurnedAwayAndTheDaemonRecovers() async throws {
         var limits = DaemonServer.Limits()
         limits.maximumConnections = 50
+        limits.maximumConnectionsPerUser = 100
         let running = try await Running(limits: limits)
         try await onThread {
             var idle: [Raw] = []
@@ -183,6 +172,23 @@ struct HostileClientTests {
                 if !served { usleep(20_000) }
             }
             #expect(served)
+        }
+        await running.shutDown()
+    }
+
+    @Test func oneUserCannotTakeEveryPlace() async throws {
+        var limits = DaemonServer.Limits()
+        limits.maximumConnectionsPerUser = 5
+        let running = try await Running(limits: limits)
+        try await onThread {
+            let mine = try (0..<5).map { _ in try Raw(running.socket) }
+            for raw in mine { #expect(raw.send(Array("{\"rpc\":\"holdpoint.rpc/v1\",\"id\":1,\"method\":\"hello\"}\n".utf8))) }
+            for raw in mine { #expect(raw.readLine().contains("\"result\"")) }
+            let sixth = try Raw(running.socket)
+            let (text, closed) = sixth.readUntilClosed()
+            #expect(closed)
+            #expect(text.contains("already holds 5 connections"))
+            _ = mine.count
         }
         await running.shutDown()
     }
