@@ -135,17 +135,17 @@ private func handle(_ key: Key, _ state: inout ConsoleState) -> [Effect] {
         state.tierFilter = state.tierFilter.next
         state.rebuildRows()
     case .char("j"), .down:
-        if state.focus == .detail { state.detailScroll += 1 } else { moveSelection(&state, by: 1) }
+        if state.focus == .detail { state.detailScroll = min(state.detailScroll + 1, detailScrollLimit(state)) } else { moveSelection(&state, by: 1) }
     case .char("k"), .up:
         if state.focus == .detail { state.detailScroll = max(0, state.detailScroll - 1) } else { moveSelection(&state, by: -1) }
     case .pageDown, .char(" "):
-        if state.focus == .detail { state.detailScroll += pageSize(state) } else { moveSelection(&state, by: pageSize(state)) }
+        if state.focus == .detail { state.detailScroll = min(state.detailScroll + pageSize(state), detailScrollLimit(state)) } else { moveSelection(&state, by: pageSize(state)) }
     case .pageUp:
         if state.focus == .detail { state.detailScroll = max(0, state.detailScroll - pageSize(state)) } else { moveSelection(&state, by: -pageSize(state)) }
     case .char("g"), .home:
         if state.focus == .detail { state.detailScroll = 0 } else { moveSelection(&state, by: Int.min / 2) }
     case .char("G"), .end:
-        if state.focus == .detail { state.detailScroll = Int.max / 2 } else { moveSelection(&state, by: Int.max / 2) }
+        if state.focus == .detail { state.detailScroll = detailScrollLimit(state) } else { moveSelection(&state, by: Int.max / 2) }
     case .char("a"):
         guard let r = state.selected else { break }
         guard r.state == .pending else {

@@ -246,7 +246,7 @@ func detailLines(_ r: StoredRequest, state: ConsoleState, width: Int) -> [Detail
         raw.append(DetailLine(text: "expires in \(countdown(left)) (at \(Clock.iso8601(r.expiresAt ?? state.now))); no answer = denied; approvals \(r.votes.filter { $0.verdict == .approve }.count)/\(r.requiredApprovals)", role: left <= max(1, (r.expiresAt ?? 0) - r.createdAt) / 5 ? .danger : .normal))
     default:
         if let by = r.closedBy {
-            raw.append(DetailLine(text: "\(r.state.rawValue) by \(SafeText.escape(by))\(r.closedVia.map { " (\(SafeText.escape($0)))" } ?? "") at \(Clock.iso8601(r.closedAt ?? 0))\(r.closedReason.map { ": " + SafeText.escape($0) } ?? "")", role: .muted))
+            raw.append(DetailLine(text: "\(r.state.rawValue) by \(SafeText.escape(by))\(r.closedVia.map { " (\(SafeText.escape($0)))" } ?? "") at \(Clock.iso8601(r.closedAt ?? 0))\(r.closedReason.flatMap { $0.isEmpty ? nil : ": " + SafeText.escape($0) } ?? "")", role: .muted))
         }
     }
     let tags = badges(for: r, firstTime: state.snapshot.firstTime.contains(r.id))
@@ -327,6 +327,15 @@ func detailLines(_ r: StoredRequest, state: ConsoleState, width: Int) -> [Detail
         }
     }
     return out
+}
+
+/// How far the detail pane can scroll: its lines less those that fit. `update` keeps the
+/// scroll within it, so a scroll past the end never has to be undone key by key.
+func detailScrollLimit(_ state: ConsoleState) -> Int {
+    guard let r = state.selected else { return 0 }
+    let layout = Layout(width: state.width, height: state.height)
+    let width = layout.sideBySide ? layout.detailWidth : layout.width
+    return max(0, detailLines(r, state: state, width: width - 1).count - max(1, layout.bodyHeight - 1))
 }
 
 private func drawDetail(_ state: ConsoleState, _ grid: inout CellGrid, layout: Layout, x: Int, width: Int) {

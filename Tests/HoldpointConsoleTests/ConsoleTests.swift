@@ -309,3 +309,35 @@ func assertSnapshot(_ grid: CellGrid, named name: String, sourceLocation: Source
         #expect(ThemeColor.terminalDefault.index(forColors: 256) == -1)
     }
 }
+
+/// Defects an on-call reviewer met (issue 13), each shown on the screen.
+struct ConsoleDefectTests {
+    /// The detail pane's title line, e.g. "▌Details  lines 1–36 of 56".
+    func detailTitle(_ state: ConsoleState) -> String {
+        render(state).text.split(separator: "\n")[1].components(separatedBy: "│").dropFirst().joined()
+    }
+
+    @Test func scrollingBackUpFromTheBottomMovesAtOnce() {
+        var state = Sample.state(width: 120, height: 24)
+        _ = update(&state, .key(.enter))
+        _ = update(&state, .key(.char("G")))
+        let bottom = detailTitle(state)
+        #expect(!bottom.contains("lines 1–"))
+        _ = update(&state, .key(.char("k")))
+        #expect(detailTitle(state) != bottom)  // one key up is one line up, not a no-op
+        for _ in 0..<50 { _ = update(&state, .key(.char("j"))) }
+        #expect(detailTitle(state) == bottom)
+        _ = update(&state, .key(.pageUp))
+        #expect(detailTitle(state) != bottom)
+    }
+
+    @Test func aDecisionWithoutAReasonHasNoDanglingColon() {
+        var approved = Sample.decided
+        approved.closedReason = ""
+        var state = Sample.state(requests: [approved])
+        _ = update(&state, .key(.enter))
+        let screen = render(state).text
+        #expect(screen.contains("approved by bob"))
+        #expect(!screen.contains("Z:"))
+    }
+}
