@@ -51,7 +51,10 @@ struct Demo: ParsableCommand {
         state.productionEnvironments = policy.productionEnvironments
         let status = ConsoleRuntime.run(backend: ServiceReviewBackend(service: LocalQueue(store: store, policy: policy, identity: reviewer, protection: { _ in .none })), initial: state, theme: theme, useColor: console.useColor && theme.name != "monochrome")
         agent.stop()
-        Terminal.print("The demo queue is kept at \(queuePath). Look at what you did:\n  holdpoint list --queue \(queuePath)\n  holdpoint audit tail --queue \(queuePath)\n  holdpoint audit verify --queue \(queuePath)")
+        // Named as this binary was run (`swift run` puts nothing on PATH), so the lines can be
+        // pasted as they are.
+        let me = GlobalSettings.executablePath ?? "holdpoint"
+        Terminal.print("The demo queue is kept at \(queuePath). Look at what you did:\n  \(me) list --queue \(queuePath)\n  \(me) audit tail --queue \(queuePath)\n  \(me) audit verify --queue \(queuePath)")
         throw ExitCode(status)
     }
 }

@@ -154,8 +154,10 @@ struct List: ParsableCommand {
         Terminal.print(Terminal.pad("ID", 27) + Terminal.pad("STATE", 10) + Terminal.pad("TIER", 11) + Terminal.pad("AGENT", 16) + Terminal.pad("ENV", 12) + "ACTION")
         for r in requests {
             let what = SafeText.escape(QueueOutput.what(r))
+            // The action is the last column and is printed whole: a cut could hide exactly
+            // the part being approved (`…policy-arn arn:aws:iam::aws:` without the policy).
             Terminal.print(Terminal.pad(r.id, 27) + Terminal.pad(r.state.rawValue, 10) + Terminal.pad(r.tier.rawValue, 11)
-                + Terminal.pad(String(SafeText.escape(r.agentID).prefix(15)), 16) + Terminal.pad(String(SafeText.escape(r.environment).prefix(11)), 12) + String(what.prefix(80)))
+                + Terminal.pad(Terminal.shorten(SafeText.escape(r.agentID), 15), 16) + Terminal.pad(Terminal.shorten(SafeText.escape(r.environment), 11), 12) + what)
         }
     }
 }

@@ -31,6 +31,11 @@ enum Terminal {
         }
     }
 
+    /// `text` cut to `width` characters, the last of them `…` when anything was cut.
+    static func shorten(_ text: String, _ width: Int) -> String {
+        text.count <= width ? text : String(text.prefix(max(0, width - 1))) + "…"
+    }
+
     static func pad(_ text: String, _ width: Int) -> String {
         text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }

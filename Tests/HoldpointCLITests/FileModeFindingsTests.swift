@@ -150,3 +150,16 @@ import Testing
         #expect(result.stderr.contains("signed audit head"))
     }
 }
+
+/// `holdpoint list` as a reviewer reads it in a terminal (issue 13, defect 11).
+struct ListOutputTests {
+    @Test func theActionIsPrintedWholeAndCutColumnsSaySo() throws {
+        let env = try QueueEnv()
+        let command = "aws iam attach-role-policy --role-name deploy-bot-production-eu --policy-arn arn:aws:iam::aws:policy/AdministratorAccess"
+        let submitted = try env.run(["submit", "--command", command, "--agent", "a-very-long-agent-identifier-7f3"])
+        #expect(submitted.status == 5)
+        let listed = try env.run(["list"])
+        #expect(listed.stdout.contains(command))
+        #expect(listed.stdout.contains("a-very-long-ag… "))
+    }
+}
