@@ -21,4 +21,16 @@ static inline int hp_err(void) { return ERR; }
 static inline int hp_ok(void) { return OK; }
 static inline int hp_key_code_yes(void) { return KEY_CODE_YES; }
 static inline int hp_setlocale_all(void) { return setlocale(LC_ALL, "") != NULL; }
+
+// Whether $TERM names a terminal the console can draw on, checked before initscr (which on
+// failure prints a bare "Error opening terminal" and exits): 0 usable, 1 unknown to terminfo,
+// 2 no cursor addressing (TERM=dumb, a printing terminal).
+int setupterm(const char *, int, int *);
+char *tigetstr(const char *);
+static inline int hp_terminal_check(void) {
+    int error = 0;
+    if (setupterm(NULL, 1, &error) != OK) return 1;
+    char *cup = tigetstr("cup");
+    return (cup == NULL || cup == (char *)-1) ? 2 : 0;
+}
 #endif

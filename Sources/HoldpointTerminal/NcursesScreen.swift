@@ -12,6 +12,16 @@ public final class NcursesScreen {
 
     /// Starts curses mode. `useColor` false (NO_COLOR, a monochrome theme) paints with
     /// bold, reverse and underline only.
+    /// Why the console cannot run in this terminal (`$TERM`), or nil when it can.
+    public static func terminalProblem() -> String? {
+        let term = ProcessInfo.processInfo.environment["TERM"] ?? ""
+        switch hp_terminal_check() {
+        case 0: return nil
+        case 2: return "the terminal TERM=\(term) cannot place the cursor, which the console needs; use a full terminal (e.g. TERM=xterm-256color), or `holdpoint list` and `holdpoint decide`"
+        default: return "the terminal TERM=\(term.isEmpty ? "(unset)" : term) is not in this machine's terminfo; set TERM to one it knows (e.g. xterm-256color, screen-256color) or install its entry (ncurses-term)"
+        }
+    }
+
     public init(theme: Theme, useColor: Bool) {
         _ = hp_setlocale_all()  // before initscr, or UTF-8 and wide characters break
         initscr()

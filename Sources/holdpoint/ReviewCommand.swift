@@ -73,6 +73,10 @@ struct ConsoleOptions: ParsableArguments {
             Terminal.error("the review console needs a terminal (use `holdpoint list` and `holdpoint decide` from scripts)")
             throw ExitCode(ExitCodes.usage)
         }
+        if let problem = NcursesScreen.terminalProblem() {
+            Terminal.error(problem)
+            throw ExitCode(ExitCodes.usage)
+        }
     }
 }
 

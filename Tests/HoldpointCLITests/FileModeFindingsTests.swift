@@ -163,3 +163,18 @@ struct ListOutputTests {
         #expect(listed.stdout.contains("a-very-long-ag… "))
     }
 }
+
+/// The console in terminals it cannot draw on (issue 13, defect 12), on a real pty.
+struct ConsoleTerminalTests {
+    @Test(arguments: [("dumb", "cannot place the cursor"), ("no-such-terminal-xyz", "not in this machine's terminfo")])
+    func aTerminalTheConsoleCannotUseIsRefusedByName(term: String, message: String) throws {
+        let env = try QueueEnv()
+        let command = "\(CLI.binary.path) review --queue \(env.queue)"
+        // Bounded: a console that draws anyway would wait for keys forever.
+        let result = try CLI.run(["20", "/usr/bin/script", "-qec", command, "/dev/null"], environment: ["TERM": term],
+                                 executable: URL(fileURLWithPath: "/usr/bin/timeout"))
+        #expect(result.status == 64)
+        #expect(result.stdout.contains(message))
+        #expect(!result.stdout.contains("Error opening terminal"))
+    }
+}
