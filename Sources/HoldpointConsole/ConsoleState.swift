@@ -155,8 +155,13 @@ public struct ConsoleState: Sendable {
     /// Rebuilds `rows` from the snapshot and filters; keeps the selection where it can.
     mutating func rebuildRows() {
         var groups: [Group: [StoredRequest]] = [:]
+        var hidden: [Group: Int] = [:]
         for r in snapshot.requests {
-            guard let g = Self.group(of: r), matchesFilter(r) else { continue }
+            guard let g = Self.group(of: r) else { continue }
+            guard matchesFilter(r) else {
+                hidden[g, default: 0] += 1
+                continue
+            }
             groups[g, default: []].append(r)
         }
         groups[.gated]?.sort { ($0.expiresAt ?? .infinity, $0.id) < ($1.expiresAt ?? .infinity, $1.id) }
@@ -164,7 +169,8 @@ public struct ConsoleState: Sendable {
         groups[.supervised]?.sort { $0.createdAt > $1.createdAt }
         groups[.decided]?.sort { ($0.closedAt ?? $0.createdAt) > ($1.closedAt ?? $1.createdAt) }
         if var decided = groups[.decided], decided.count > 200 { decided.removeLast(decided.count - 200); groups[.decided] = decided }
-        counts = groups.mapValues(\.count)
+        // The header counts what is there, whatever the filter shows.
+        counts = groups.mapValues(\.count).merging(hidden) { $0 + $1 }
         var out: [ListRow] = []
         for g in Group.allCases {
             switch (tierFilter, g) {
@@ -174,7 +180,12 @@ public struct ConsoleState: Sendable {
             let members = groups[g] ?? []
             out.append(.heading(g, count: members.count))
             if members.isEmpty {
-                out.append(.empty(g == .gated ? "nothing waiting for you" : "none"))
+                // Never "nothing waiting" while the filter hides what is waiting.
+                if let n = hidden[g], n > 0 {
+                    out.append(.empty("no match for “\(SafeText.escape(filterText))”: \(n) hidden by the filter"))
+                } else {
+                    out.append(.empty(g == .gated ? "nothing waiting for you" : "none"))
+                }
             }
             for r in members { out.append(.request(id: r.id, group: g)) }
         }

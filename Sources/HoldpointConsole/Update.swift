@@ -43,8 +43,12 @@ public func update(_ state: inout ConsoleState, _ event: ConsoleEvent) -> [Effec
         return []
     case .snapshot(let snapshot):
         let previousSelection = state.selectedID
+        let before = state.byID
         state.now = snapshot.now
         state.apply(snapshot)
+        // A request that changed (a vote, a decision, a run) has a longer history now: what
+        // was loaded is dropped, and reloaded below when it is the one on screen.
+        for id in state.histories.keys where state.byID[id] != before[id] { state.histories[id] = nil }
         var effects: [Effect] = []
         let pending = Set(snapshot.requests.filter { $0.state == .pending }.map(\.id))
         if let seen = state.seenPending, !pending.subtracting(seen).isEmpty, state.bellEnabled {

@@ -340,4 +340,28 @@ struct ConsoleDefectTests {
         #expect(screen.contains("approved by bob"))
         #expect(!screen.contains("Z:"))
     }
+
+    @Test func theHistoryOfARequestThatChangedIsLoadedAgain() {
+        var state = Sample.state(requests: [Sample.costExplorer])
+        let id = Sample.costExplorer.id
+        _ = update(&state, .history(id: id, entries: []))
+        // Unchanged: the loaded history stands.
+        #expect(update(&state, .snapshot(ReviewSnapshot(requests: [Sample.costExplorer], haltedAgents: [], firstTime: [], now: Sample.now))) == [])
+        var approved = Sample.costExplorer
+        approved.state = .approved
+        approved.closedBy = "bob"
+        let effects = update(&state, .snapshot(ReviewSnapshot(requests: [approved], haltedAgents: [], firstTime: [], now: Sample.now)))
+        #expect(effects.contains(.loadHistory(id: id)))
+    }
+
+    @Test func aFilterThatHidesWaitingRequestsSaysSo() {
+        var state = Sample.state()
+        _ = update(&state, .key(.char("/")))
+        for c in "zzz" { _ = update(&state, .key(.char(c))) }
+        _ = update(&state, .key(.enter))
+        let screen = render(state).text
+        #expect(!screen.contains("nothing waiting for you"))
+        #expect(screen.contains("no match for “zzz”: 3 hidden by the filter"))
+        #expect(state.counts[.gated] == 3)  // the header still counts what waits
+    }
 }
