@@ -209,16 +209,16 @@ func queueCall<T>(_ body: () throws(StoreError) -> T) throws -> T {
     } catch {
         switch error.kind {
         case .notPermitted:
-            Terminal.error("not permitted: \(error.description)")
+            Terminal.error("not permitted: \(SafeText.escape(error.description))")
             throw ExitCode(ExitCodes.notPermitted)
         case .badInput:
-            Terminal.error("bad input: \(error.description)")
+            Terminal.error("bad input: \(SafeText.escape(error.description))")
             throw ExitCode(ExitCodes.badInput)
         case .usage:
-            Terminal.error("usage: \(error.description)")
+            Terminal.error("usage: \(SafeText.escape(error.description))")
             throw ExitCode(ExitCodes.usage)
         case .unavailable, .schemaTooNew, .notFound:
-            Terminal.error("queue unavailable: \(error.description)")
+            Terminal.error("queue unavailable: \(SafeText.escape(error.description))")
             throw ExitCode(ExitCodes.unavailable)
         }
     }
