@@ -184,11 +184,12 @@ struct HostileClientTests {
             let mine = try (0..<5).map { _ in try Raw(running.socket) }
             for raw in mine { #expect(raw.send(Array("{\"rpc\":\"holdpoint.rpc/v1\",\"id\":1,\"method\":\"hello\"}\n".utf8))) }
             for raw in mine { #expect(raw.readLine().contains("\"result\"")) }
-            let sixth = try Raw(running.socket)
-            let (text, closed) = sixth.readUntilClosed()
-            #expect(closed)
-            #expect(text.contains("already holds 5 connections"))
-            _ = mine.count
+            try withExtendedLifetime(mine) {  // the five stay open while the sixth knocks
+                let sixth = try Raw(running.socket)
+                let (text, closed) = sixth.readUntilClosed()
+                #expect(closed)
+                #expect(text.contains("already holds 5 connections"))
+            }
         }
         await running.shutDown()
     }
