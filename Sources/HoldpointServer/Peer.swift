@@ -1,5 +1,6 @@
 import Foundation
 import HoldpointCore
+import Synchronization
 
 /// Who is at the other end of a connection, as the kernel says (`SO_PEERCRED`): never what
 /// the client says of itself.
@@ -23,7 +24,7 @@ public struct Peer: Sendable, Equatable {
     /// user. Accounts that exist only in a directory service (LDAP, SSSD) are therefore not
     /// resolved: such a caller is `uid-N`, with only its numeric groups, and can be named as a
     /// reviewer only through a local group. docs/serve.md says so.
-    public static func resolve(uid: UInt32, gid: UInt32, pid: Int32, accounts: LocalAccounts = .read()) -> Peer {
+    public static func resolve(uid: UInt32, gid: UInt32, pid: Int32, accounts: LocalAccounts = .current()) -> Peer {
         let entry = accounts.users[uid]
         let user = entry?.name ?? "uid-\(uid)"
         var groups = Set([accounts.groupName(gid)])
@@ -70,12 +71,55 @@ public struct LocalAccounts: Sendable {
         }
     }
 
-    /// `/etc/passwd` and `/etc/group` as they are now (read for every connection, so an
-    /// account change needs no restart).
-    public static func read() -> LocalAccounts {
-        LocalAccounts(passwd: (try? String(contentsOfFile: "/etc/passwd", encoding: .utf8)) ?? "",
-                      group: (try? String(contentsOfFile: "/etc/group", encoding: .utf8)) ?? "")
+    /// `/etc/passwd` and `/etc/group` (or the files at `passwd` and `group`) as they are now.
+    public static func read(passwd: String = "/etc/passwd", group: String = "/etc/group") -> LocalAccounts {
+        LocalAccounts(passwd: (try? String(contentsOfFile: passwd, encoding: .utf8)) ?? "",
+                      group: (try? String(contentsOfFile: group, encoding: .utf8)) ?? "")
     }
 
+    /// The account files as they are now, read again only when one of them changed (checked
+    /// at every connection, so an account change needs no restart; parsing them at every
+    /// connection was a tenth of the daemon's time per hook).
+    public static func current() -> LocalAccounts { cache.current() }
+
     func groupName(_ gid: UInt32) -> String { groupNames[gid] ?? "gid-\(gid)" }
+
+    private static let cache = AccountsCache(passwd: "/etc/passwd", group: "/etc/group")
+}
+
+/// Parsed account files with the file versions they were parsed from: device, inode, size,
+/// modification and change times (tools such as `useradd` replace the file, a new inode;
+/// an edit in place changes its times).
+final class AccountsCache: Sendable {
+    private struct Version: Equatable {
+        var device: UInt64, inode: UInt64, size: Int64
+        var modified: timespec, changed: timespec
+        static func == (a: Version, b: Version) -> Bool {
+            a.device == b.device && a.inode == b.inode && a.size == b.size
+                && a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec
+                && a.changed.tv_sec == b.changed.tv_sec && a.changed.tv_nsec == b.changed.tv_nsec
+        }
+    }
+    private let passwd: String, group: String
+    private let state = Mutex<(versions: [Version?], accounts: LocalAccounts)?>(nil)
+
+    init(passwd: String, group: String) {
+        self.passwd = passwd
+        self.group = group
+    }
+
+    func current() -> LocalAccounts {
+        let versions = [passwd, group].map(Self.version)
+        if let cached = state.withLock({ $0 }), cached.versions == versions { return cached.accounts }
+        let accounts = LocalAccounts.read(passwd: passwd, group: group)
+        state.withLock { $0 = (versions, accounts) }
+        return accounts
+    }
+
+    private static func version(_ path: String) -> Version? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Version(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+                       modified: info.st_mtim, changed: info.st_ctim)
+    }
 }

@@ -12,8 +12,9 @@ enum HookBenchmark {
 
     /// Spawns `binary arguments` with `input` on stdin and waits for it with wait4 (for its CPU time).
     static func spawn(_ binary: String, _ arguments: [String], input: String, environment: [String: String]) throws -> Run {
+        let inputPath = try inputFile(input)  // written before the clock starts: not the hook's time
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let pid = try start(binary, arguments, input: input, environment: environment)
+        let pid = try start(binary, arguments, inputPath: inputPath, environment: environment)
         var status: Int32 = 0
         var usage = rusage()
         wait4(pid, &status, 0, &usage)
@@ -25,8 +26,17 @@ enum HookBenchmark {
     /// Starts `binary arguments` with `input` on stdin (stdout and stderr discarded) and
     /// returns its pid without waiting.
     static func start(_ binary: String, _ arguments: [String], input: String, environment: [String: String]) throws -> pid_t {
+        try start(binary, arguments, inputPath: inputFile(input), environment: environment)
+    }
+
+    /// A file holding `input`, for a child's stdin.
+    private static func inputFile(_ input: String) throws -> String {
         let inputPath = NSTemporaryDirectory() + "hp-hook-input-\(getpid())-\(UInt(bitPattern: input.hashValue)).json"
         try input.write(toFile: inputPath, atomically: true, encoding: .utf8)
+        return inputPath
+    }
+
+    private static func start(_ binary: String, _ arguments: [String], inputPath: String, environment: [String: String]) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
