@@ -114,25 +114,37 @@ public enum TextWidth {
         return out + "…"
     }
 
-    /// Wraps `text` into lines of at most `width` cells, at spaces where possible.
-    public static func wrap(_ text: String, width: Int) -> [String] {
+    /// Wraps `text` into lines of at most `width` cells, at spaces where possible; lines
+    /// after the first of each paragraph get `continuation` cells (they are indented more).
+    public static func wrap(_ text: String, width: Int, continuation: Int? = nil) -> [String] {
         guard width > 4 else { return [truncate(text, to: width)] }
+        let later = max(4, continuation ?? width)
         var lines: [String] = []
-        for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for whole in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            // A paragraph's leading spaces are its indent, kept on each of its lines.
+            let indent = String(whole.prefix { $0 == " " }.prefix(max(0, width - 8)))
+            let paragraph = whole.dropFirst(indent.count)
+            let start = lines.count
+            defer { for i in start..<lines.count { lines[i] = indent + lines[i] } }
+            let width = width - indent.count, later = later - indent.count
             var line = ""
             var used = 0
+            var limit = width
+            func breakLine() {
+                lines.append(line)
+                line = ""
+                used = 0
+                limit = later
+            }
             for word in paragraph.split(separator: " ", omittingEmptySubsequences: false) {
                 let w = of(String(word))
-                if used > 0 && used + 1 + w > width {
-                    lines.append(line)
-                    line = ""
-                    used = 0
-                }
-                if w > width {
+                if used > 0 && used + 1 + w > limit { breakLine() }
+                if w > limit {
                     // A word longer than the line: hard-break it, nothing is cut off.
+                    if used > 0 { line += " "; used += 1 }
                     for c in word {
                         let cw = of(c)
-                        if used + cw > width { lines.append(line); line = ""; used = 0 }
+                        if used + cw > limit { breakLine() }
                         line.append(c)
                         used += cw
                     }

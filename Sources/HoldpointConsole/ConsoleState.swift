@@ -1,3 +1,4 @@
+import Foundation
 import HoldpointCore
 import HoldpointStore
 
@@ -29,6 +30,8 @@ public enum Effect: Sendable, Equatable {
     case loadHistory(id: String)
     case refresh
     case bell
+    /// Put `text` on the reviewer's clipboard (OSC 52, so it works over SSH).
+    case copy(String)
     case quit
 }
 
@@ -68,14 +71,59 @@ public enum TierFilter: String, Sendable, CaseIterable {
 
 public enum Pane: Sendable, Equatable { case list, detail }
 
+/// The approve dialog: what must be typed, if anything, and an optional note.
+public struct ApproveDialog: Sendable, Equatable {
+    public var id: String
+    /// What must be typed (a target's name) for destructive or irreversible actions; nil:
+    /// press y or Enter.
+    public var confirmation: String?
+    public var typed = ""
+    /// An optional note, recorded with the vote (Tab moves to it).
+    public var note = ""
+    public var editingNote = false
+
+    public init(id: String, confirmation: String?, typed: String = "", note: String = "", editingNote: Bool = false) {
+        self.id = id
+        self.confirmation = confirmation
+        self.typed = typed
+        self.note = note
+        self.editingNote = editingNote
+    }
+}
+
 /// A dialog on top of the screen. Each holds what the reviewer has typed so far.
 public enum Modal: Sendable, Equatable {
     case help
-    /// `confirmation` is what must be typed (a target's name) for destructive actions; nil: press y.
-    case approve(id: String, confirmation: String?, typed: String)
-    case reject(id: String, reason: String)
+    case approve(ApproveDialog)
+    /// Rejects every request in `ids` (one, the identical copies of a row, or a whole run)
+    /// with one reason.
+    case reject(ids: [String], scope: String, reason: String)
     case halt(agent: String, reason: String)
     case resume(agent: String)
+    /// After a long streak of approvals: the reviewer types `yes` to say they are still
+    /// reading each request; then the approval they asked for continues.
+    case attention(then: ApproveDialog, typed: String)
+}
+
+/// The fatigue guards (from the policy's `approvals`; 0 turns one off).
+public struct AttentionGuards: Sendable, Equatable {
+    /// An irreversible action cannot be approved until its detail has been on screen this long.
+    public var minReadSeconds: Double = 2
+    /// After this many approvals within `streakWindow` seconds, the console asks whether the
+    /// reviewer is still reading.
+    public var streakLimit: Int = 10
+    public var streakWindow: Double = 300
+
+    public init(minReadSeconds: Double = 2, streakLimit: Int = 10, streakWindow: Double = 300) {
+        self.minReadSeconds = minReadSeconds
+        self.streakLimit = streakLimit
+        self.streakWindow = streakWindow
+    }
+
+    /// The guards a policy's `approvals` sets.
+    public init(_ approvals: ApprovalRules) {
+        self.init(minReadSeconds: approvals.minReadTime, streakLimit: approvals.attentionCheckAfter, streakWindow: approvals.attentionCheckWithin)
+    }
 }
 
 public struct Flash: Sendable, Equatable {
@@ -86,7 +134,9 @@ public struct Flash: Sendable, Equatable {
 /// One line of the list: a group heading or a request.
 public enum ListRow: Sendable, Equatable {
     case heading(Group, count: Int)
-    case request(id: String, group: Group)
+    /// A request; `copies` are the ids of identical pending requests (same agent, same
+    /// action) folded into this row.
+    case request(id: String, group: Group, copies: [String] = [])
     case empty(String)
 }
 
@@ -102,6 +152,9 @@ public struct ConsoleState: Sendable {
     /// Environment names shown with production's emphasis (lower-case): the policy's
     /// `production_environments`, so a site's `prd-eu` stands out as `production` does.
     public var productionEnvironments = Policy.defaultProductionEnvironments
+    /// Times are shown in this zone: the reviewer's own, or UTC (`review --utc`).
+    public var timeZone: TimeZone = .gmt
+    public var guards = AttentionGuards()
 
     public private(set) var snapshot = ReviewSnapshot(requests: [], haltedAgents: [], firstTime: [], now: 0)
     /// Requests by id, and the list as shown: derived from the snapshot and the filters,
@@ -114,6 +167,10 @@ public struct ConsoleState: Sendable {
     public var focus: Pane = .list
     public var listTop = 0
     public var detailScroll = 0
+    /// Columns added to the list pane (`>`) or taken from it (`<`).
+    public var splitShift = 0
+    /// The detail pane takes the whole body (`z`).
+    public var zoomed = false
     public var filterText = ""
     public var editingFilter = false
     public var tierFilter: TierFilter = .all
@@ -122,6 +179,12 @@ public struct ConsoleState: Sendable {
     public var histories: [String: [AuditEntry]] = [:]
     public var quitting = false
     var seenPending: Set<String>?
+    /// When each request's detail was first on screen (the reading guard).
+    public internal(set) var detailShownAt: [String: Double] = [:]
+    /// This session's recent approvals (the streak guard).
+    public internal(set) var approvalTimes: [Double] = []
+    /// Set when the reviewer has just confirmed they are reading; recorded with the vote.
+    var attentionConfirmed: Int?
 
     public init(queueName: String, reviewer: Identity, width: Int, height: Int, now: Double) {
         self.queueName = queueName
@@ -171,6 +234,21 @@ public struct ConsoleState: Sendable {
         if var decided = groups[.decided], decided.count > 200 { decided.removeLast(decided.count - 200); groups[.decided] = decided }
         // The header counts what is there, whatever the filter shows.
         counts = groups.mapValues(\.count).merging(hidden) { $0 + $1 }
+        // Identical pending requests (same agent, same action) fold into one row: the most
+        // urgent stands for them.
+        var copies: [String: [String]] = [:]
+        if let gated = groups[.gated] {
+            var first: [String: String] = [:]
+            var kept: [StoredRequest] = []
+            for r in gated {
+                let key = r.agentID + "\u{1F}" + r.actionSHA256
+                if let leader = first[key] { copies[leader, default: []].append(r.id) } else {
+                    first[key] = r.id
+                    kept.append(r)
+                }
+            }
+            groups[.gated] = kept
+        }
         var out: [ListRow] = []
         for g in Group.allCases {
             switch (tierFilter, g) {
@@ -178,7 +256,7 @@ public struct ConsoleState: Sendable {
             default: continue
             }
             let members = groups[g] ?? []
-            out.append(.heading(g, count: members.count))
+            out.append(.heading(g, count: members.reduce(0) { $0 + 1 + (copies[$1.id]?.count ?? 0) }))
             if members.isEmpty {
                 // Never "nothing waiting" while the filter hides what is waiting.
                 if let n = hidden[g], n > 0 {
@@ -187,11 +265,11 @@ public struct ConsoleState: Sendable {
                     out.append(.empty(g == .gated ? "nothing waiting for you" : "none"))
                 }
             }
-            for r in members { out.append(.request(id: r.id, group: g)) }
+            for r in members { out.append(.request(id: r.id, group: g, copies: copies[r.id] ?? [])) }
         }
         rows = out
-        if selectedID == nil || !rows.contains(where: { if case .request(let id, _) = $0 { return id == selectedID } else { return false } }) {
-            selectedID = rows.lazy.compactMap { if case .request(let id, _) = $0 { return id } else { return nil } }.first
+        if selectedID == nil || !rows.contains(where: { if case .request(let id, _, _) = $0 { return id == selectedID } else { return false } }) {
+            selectedID = rows.lazy.compactMap { if case .request(let id, _, _) = $0 { return id } else { return nil } }.first
             detailScroll = 0
         }
     }
@@ -209,6 +287,28 @@ public struct ConsoleState: Sendable {
 
     var selectedRowIndex: Int? {
         guard let selectedID else { return nil }
-        return rows.firstIndex { if case .request(let id, _) = $0 { return id == selectedID } else { return false } }
+        return rows.firstIndex { if case .request(let id, _, _) = $0 { return id == selectedID } else { return false } }
+    }
+
+    /// The pending requests as listed (most urgent first), one per row.
+    public var pendingRowIDs: [String] {
+        rows.compactMap { if case .request(let id, .gated, _) = $0 { return id } else { return nil } }
+    }
+
+    /// The identical copies folded into `id`'s row.
+    func copies(of id: String) -> [String] {
+        for row in rows { if case .request(id, _, let copies) = row { return copies } }
+        return []
+    }
+
+    /// Pending requests, how many, and the soonest deadline: the header and the title.
+    public var waiting: (count: Int, soonest: Double?) {
+        let pending = snapshot.requests.filter { $0.state == .pending }
+        return (pending.count, pending.compactMap(\.expiresAt).min())
+    }
+
+    /// Whether the detail pane is on screen: beside the list, zoomed, or opened.
+    var detailVisible: Bool {
+        Layout(width: width, height: height).sideBySide || zoomed || focus == .detail
     }
 }

@@ -9,18 +9,33 @@ public struct Layout: Sendable {
 
     public let width: Int
     public let height: Int
+    /// Columns the reviewer moved the split by (`<` `>`), before clamping.
+    public let splitShift: Int
+    /// The detail pane takes the whole body (`z`).
+    public let zoomed: Bool
 
-    public init(width: Int, height: Int) {
+    public init(width: Int, height: Int, splitShift: Int = 0, zoomed: Bool = false) {
         self.width = width
         self.height = height
+        self.splitShift = splitShift
+        self.zoomed = zoomed
+    }
+
+    public init(_ state: ConsoleState) {
+        self.init(width: state.width, height: state.height, splitShift: state.splitShift, zoomed: state.zoomed)
     }
 
     public var tooSmall: Bool { width < Self.minimumWidth || height < Self.minimumHeight }
-    /// Side by side from 100 columns; below that the detail pane takes the whole body.
-    public var sideBySide: Bool { width >= 100 }
+    /// Side by side from 100 columns; below that one pane takes the whole body (compact).
+    public var sideBySide: Bool { width >= 100 && !zoomed }
     public var bodyTop: Int { 1 }
     public var bodyHeight: Int { max(0, height - 3) }
-    public var listWidth: Int { sideBySide ? min(90, width / 2) : width }
+    /// The list gets a little more than half: its rows carry the commands.
+    var defaultListWidth: Int { min(110, width * 60 / 100) }
+    /// Each pane keeps at least 40 columns.
+    public var listWidth: Int { sideBySide ? max(40, min(width - 41, defaultListWidth + splitShift)) : width }
+    /// The shift as applied, after clamping (so `<` after hitting the edge acts at once).
+    public var effectiveShift: Int { sideBySide ? listWidth - defaultListWidth : splitShift }
     public var detailX: Int { sideBySide ? listWidth + 1 : 0 }
     public var detailWidth: Int { sideBySide ? width - listWidth - 1 : width }
     /// Rows of the list itself (below the pane's title line).
@@ -31,20 +46,20 @@ public struct Layout: Sendable {
 /// through `SafeText` before it reaches the grid.
 public func render(_ state: ConsoleState) -> CellGrid {
     var grid = CellGrid(width: state.width, height: state.height)
-    let layout = Layout(width: state.width, height: state.height)
-    if layout.tooSmall {
+    if Layout(state).tooSmall {
         let lines = ["Terminal too small: \(state.width)x\(state.height)", "Holdpoint needs at least \(Layout.minimumWidth)x\(Layout.minimumHeight).", "Enlarge the window, or press q to quit."]
         for (i, line) in lines.enumerated() where i < state.height {
             grid.put(TextWidth.truncate(line, to: state.width), x: 0, y: i, role: i == 0 ? .danger : .normal, bold: i == 0)
         }
         return grid
     }
+    let layout = Layout(state)
     drawHeader(state, &grid)
     if layout.sideBySide {
         drawList(state, &grid, layout: layout, x: 0, width: layout.listWidth)
         for y in layout.bodyTop..<(layout.bodyTop + layout.bodyHeight) { grid.put("│", x: layout.listWidth, y: y, role: .muted) }
         drawDetail(state, &grid, layout: layout, x: layout.detailX, width: layout.detailWidth)
-    } else if state.focus == .detail, state.selected != nil {
+    } else if state.zoomed || state.focus == .detail, state.selected != nil {
         drawDetail(state, &grid, layout: layout, x: 0, width: layout.width)
     } else {
         drawList(state, &grid, layout: layout, x: 0, width: layout.width)
@@ -57,19 +72,47 @@ public func render(_ state: ConsoleState) -> CellGrid {
 
 // MARK: - Header and footer
 
+/// The terminal's title: the number waiting first, so a reviewer in another window or tmux
+/// tab sees it.
+public func terminalTitle(_ state: ConsoleState) -> String {
+    let waiting = state.waiting.count
+    return waiting > 0 ? "(\(waiting)) holdpoint review" : "holdpoint review"
+}
+
+/// The header keeps what matters at any width: the number waiting and the soonest deadline
+/// on the left, the clock and live/offline on the right. The other counts, the reviewer and
+/// the queue fill the middle when they fit, in that order.
 private func drawHeader(_ state: ConsoleState, _ grid: inout CellGrid) {
     grid.fill(y: 0, role: .header)
     let c = state.counts
-    let clock = Clock.iso8601(state.now).dropFirst(11).prefix(8)
-    let parts = [
-        " Holdpoint review",
-        "queue \(SafeText.escape(state.queueName))",
+    let waiting = state.waiting
+    var left = " Holdpoint review │ \(waiting.count) waiting"
+    if let soonest = waiting.soonest { left += " · next expiry \(countdown(soonest - state.now))" }
+    let clock = "\(Times.clock(state.now, state)) \(Times.zoneName(state, at: state.now)) │ "
+    let live = state.live ? "● live " : "○ OFFLINE "
+    let right = clock + live
+    let optional = [
+        "blocked \(c[.blocked] ?? 0) · supervised \(c[.supervised] ?? 0) · decided \(c[.decided] ?? 0)",
         "reviewer \(SafeText.escape(state.reviewer.user)) via \(SafeText.escape(state.reviewer.via))",
-        "gated \(c[.gated] ?? 0) · blocked \(c[.blocked] ?? 0) · supervised \(c[.supervised] ?? 0) · decided \(c[.decided] ?? 0)",
-        "\(clock) UTC",
-        state.live ? "● live" : "○ offline",
+        "queue \(SafeText.escape(state.queueName))",
     ]
-    grid.put(TextWidth.truncate(parts.joined(separator: " │ "), to: state.width), x: 0, y: 0, role: .header, bold: true)
+    var room = state.width - TextWidth.of(left) - TextWidth.of(right) - 3
+    var middle = ""
+    for part in optional {
+        let cost = TextWidth.of(part) + 3
+        if cost <= room {
+            middle += " │ " + part
+            room -= cost
+        } else if part.hasPrefix("queue "), room >= 20 {
+            // The queue's path is cut at the front: its file name is what tells queues apart.
+            middle += " │ queue …" + String(part.dropFirst(6).suffix(room - 11))
+            room = 0
+        }
+    }
+    grid.put(TextWidth.truncate(left + middle, to: max(0, state.width - TextWidth.of(right))), x: 0, y: 0, role: .header, bold: true)
+    let x = grid.put(clock, x: max(0, state.width - TextWidth.of(right)), y: 0, role: .header, bold: true)
+    // Offline is the one thing on this line that must not be missed.
+    grid.put(live, x: x, y: 0, role: state.live ? .header : .danger, bold: true)
 }
 
 private func drawStatus(_ state: ConsoleState, _ grid: inout CellGrid) {
@@ -93,27 +136,50 @@ private func drawStatus(_ state: ConsoleState, _ grid: inout CellGrid) {
 private func drawFooter(_ state: ConsoleState, _ grid: inout CellGrid) {
     let y = state.height - 1
     grid.fill(y: y, role: .footer)
-    var items: [(String, String)]
+    var items: [(key: String, action: String, short: String, rank: Int)]
     if let modal = state.modal {
         switch modal {
-        case .help: items = [("any key", "close")]
-        case .approve(_, let confirmation, _): items = confirmation == nil ? [("y/Enter", "approve"), ("n/Esc", "cancel")] : [("type", "the name"), ("Enter", "approve"), ("Esc", "cancel")]
-        case .reject, .halt: items = [("type", "the reason"), ("Enter", "confirm"), ("Esc", "cancel")]
-        case .resume: items = [("y/Enter", "resume"), ("n/Esc", "cancel")]
+        case .help: items = [("any key", "close", "close", 9)]
+        case .approve(let dialog):
+            if dialog.editingNote {
+                items = [("type", "a note", "note", 9), ("Tab", "back", "back", 5), ("Enter", "approve", "approve", 9), ("Esc", "cancel", "cancel", 9)]
+            } else if dialog.confirmation == nil {
+                items = [("y/Enter", "approve", "approve", 9), ("Tab", "add a note", "note", 5), ("n/Esc", "cancel", "cancel", 9)]
+            } else {
+                items = [("type", "the name", "name", 9), ("Tab", "add a note", "note", 5), ("Enter", "approve", "approve", 9), ("Esc", "cancel", "cancel", 9)]
+            }
+        case .attention: items = [("type", "yes", "yes", 9), ("Enter", "go on", "go on", 9), ("Esc", "cancel", "cancel", 9)]
+        case .reject, .halt: items = [("type", "the reason", "reason", 9), ("Enter", "confirm", "confirm", 9), ("Esc", "cancel", "cancel", 9)]
+        case .resume: items = [("y/Enter", "resume", "resume", 9), ("n/Esc", "cancel", "cancel", 9)]
         }
     } else if state.editingFilter {
-        items = [("Enter", "keep filter"), ("Esc", "clear")]
+        items = [("Enter", "keep filter", "keep", 9), ("Esc", "clear", "clear", 9)]
     } else {
-        let canAct = state.selected?.state == .pending
-        items = Keymap.bindings.filter { $0.inFooter && (!$0.needsSelection || state.selected != nil) && (canAct || ($0.keys != "a" && $0.keys != "r")) }
-            .map { ($0.keys, $0.action) }
+        let selected = state.selected
+        items = Keymap.bindings.compactMap { binding in
+            guard let rank = binding.footerRank else { return nil }
+            switch binding.needs {
+            case .nothing: break
+            case .selection: guard selected != nil else { return nil }
+            case .pending: guard selected?.state == .pending else { return nil }
+            }
+            return (binding.keys, binding.action, binding.short, rank)
+        }
     }
+    // Full words if they fit; else short words; else the lowest ranks go first. Help and
+    // quit stay at any width.
+    func width(_ list: [(key: String, action: String, short: String, rank: Int)], short: Bool) -> Int {
+        list.reduce(1) { $0 + TextWidth.of($1.key) + 1 + TextWidth.of(short ? $1.short : $1.action) + 2 }
+    }
+    var short = width(items, short: false) > state.width
+    while short, width(items, short: true) > state.width, let lowest = items.indices.min(by: { items[$0].rank < items[$1].rank }) {
+        items.remove(at: lowest)
+    }
+    if width(items, short: false) <= state.width { short = false }
     var x = 1
-    for (key, action) in items {
-        let needed = TextWidth.of(key) + TextWidth.of(action) + 3
-        if x + needed > state.width { break }
-        x = grid.put(key, x: x, y: y, role: .footer, bold: true)
-        x = grid.put(" " + action + "  ", x: x, y: y, role: .footer)
+    for item in items {
+        x = grid.put(item.key, x: x, y: y, role: .footer, bold: true, maxX: state.width)
+        x = grid.put(" " + (short ? item.short : item.action) + "  ", x: x, y: y, role: .footer, maxX: state.width)
     }
 }
 
@@ -155,19 +221,19 @@ private func drawList(_ state: ConsoleState, _ grid: inout CellGrid, layout: Lay
     grid.put(TextWidth.truncate(title + (state.tierFilter == .all ? "" : " (\(state.tierFilter.rawValue))"), to: width), x: x, y: titleY, role: state.focus == .list ? .accent : .muted, bold: true, maxX: x + width)
     let top = state.listTop
     let visible = layout.listHeight
-    for i in 0..<visible {
-        let rowIndex = top + i
-        guard rowIndex < state.rows.count else { break }
+    let shown = state.rows.dropFirst(top).prefix(visible)
+    let columns = RowColumns(shown.compactMap { if case .request(let id, _, _) = $0 { return state.byID[id] } else { return nil } }, width: width)
+    for (i, row) in shown.enumerated() {
         let y = titleY + 1 + i
-        switch state.rows[rowIndex] {
+        switch row {
         case .heading(let group, let count):
             let role: StyleRole = group == .gated && count > 0 ? .warning : .heading
             grid.put(TextWidth.truncate("\(group.rawValue) (\(count))", to: width), x: x, y: y, role: role, bold: true, maxX: x + width)
         case .empty(let text):
             grid.put(TextWidth.truncate("   " + text, to: width), x: x, y: y, role: .muted, maxX: x + width)
-        case .request(let id, _):
+        case .request(let id, _, let copies):
             guard let r = state.byID[id] else { continue }
-            drawRow(r, state: state, grid: &grid, x: x, y: y, width: width, selected: id == state.selectedID)
+            drawRow(r, copies: copies.count, columns: columns, state: state, grid: &grid, x: x, y: y, width: width, selected: id == state.selectedID)
         }
     }
     if state.rows.count > visible, visible > 0 {
@@ -176,10 +242,35 @@ private func drawList(_ state: ConsoleState, _ grid: inout CellGrid, layout: Lay
     }
 }
 
-private func drawRow(_ r: StoredRequest, state: ConsoleState, grid: inout CellGrid, x: Int, y: Int, width: Int, selected: Bool) {
+/// The widths of a row's columns, from what is on screen: agent and environment take what
+/// their longest value needs (up to a cap), so the action gets every column left.
+struct RowColumns {
+    var agent: Int
+    var environment: Int
+
+    init(_ requests: [StoredRequest], width: Int) {
+        let cap = width < 56 ? 8 : 12
+        agent = min(cap, max(5, requests.map { TextWidth.of(SafeText.escape($0.agentID)) }.max() ?? 5))
+        environment = min(cap - 2, max(4, requests.map { TextWidth.of(SafeText.escape($0.environment)) }.max() ?? 4))
+    }
+}
+
+/// How alarming a request is at a glance: !! (destructive, irreversible or data loss), !
+/// (a warning badge), or nothing. The badges themselves are in the detail pane.
+func severityMark(_ tags: [(String, StyleRole)]) -> (String, StyleRole) {
+    if tags.contains(where: { $0.1 == .danger }) { return ("!!", .danger) }
+    if tags.contains(where: { $0.1 == .warning }) { return ("! ", .warning) }
+    return ("  ", .normal)
+}
+
+private func drawRow(_ r: StoredRequest, copies: Int, columns: RowColumns, state: ConsoleState, grid: inout CellGrid, x: Int, y: Int, width: Int, selected: Bool) {
     let end = x + width
     if selected { grid.fill(y: y, x: x, width: width, role: .selection) }
     func role(_ r: StyleRole) -> StyleRole { selected ? .selection : r }
+    func cell(_ text: String, _ width: Int) -> String {
+        let cut = TextWidth.truncate(text, to: width)
+        return cut + String(repeating: " ", count: max(0, width - TextWidth.of(cut)) + 1)
+    }
     var cx = grid.put(selected ? "▸ " : "  ", x: x, y: y, role: role(.accent), bold: true, maxX: end)
     // Time left (pending), or the outcome.
     switch r.state {
@@ -187,31 +278,25 @@ private func drawRow(_ r: StoredRequest, state: ConsoleState, grid: inout CellGr
         let left = (r.expiresAt ?? state.now) - state.now
         let window = max(1, (r.expiresAt ?? state.now) - r.createdAt)
         let urgent = left <= window / 5
-        cx = grid.put(countdown(left).padding(toLength: 9, withPad: " ", startingAt: 0), x: cx, y: y, role: role(urgent ? .danger : .normal), bold: urgent, maxX: end)
+        cx = grid.put(cell(countdown(left), 8), x: cx, y: y, role: role(urgent ? .danger : .normal), bold: urgent, maxX: end)
     default:
-        cx = grid.put(r.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0), x: cx, y: y,
-                      role: role(r.state == .approved ? .success : r.state == .allowed ? .muted : .danger), maxX: end)
+        cx = grid.put(cell(r.state.rawValue, 8), x: cx, y: y, role: role(r.state == .approved ? .success : r.state == .allowed ? .muted : .danger), maxX: end)
     }
-    let agent = TextWidth.truncate(SafeText.escape(r.agentID), to: 11)
-    cx = grid.put(agent + String(repeating: " ", count: max(1, 12 - TextWidth.of(agent))), x: cx, y: y, role: role(.normal), maxX: end)
+    cx = grid.put(cell(SafeText.escape(r.agentID), columns.agent), x: cx, y: y, role: role(.normal), maxX: end)
     let production = state.productionEnvironments.contains(r.environment.lowercased())
-    let env = TextWidth.truncate(SafeText.escape(r.environment), to: 10)
-    cx = grid.put(env + String(repeating: " ", count: max(1, 11 - TextWidth.of(env))), x: cx, y: y, role: role(production ? .production : .muted), bold: production, maxX: end)
+    cx = grid.put(cell(SafeText.escape(r.environment), columns.environment), x: cx, y: y, role: role(production ? .production : .muted), bold: production, maxX: end)
     let tags = badges(for: r, firstTime: state.snapshot.firstTime.contains(r.id))
+    let mark = severityMark(tags)
+    cx = grid.put(mark.0 + " ", x: cx, y: y, role: role(mark.1), bold: true, maxX: end)
+    if copies > 0 { cx = grid.put("×\(copies + 1) ", x: cx, y: y, role: role(.warning), bold: true, maxX: end) }
+    // The action takes the rest of the row; badges follow only when they fit whole (the
+    // detail pane always lists them).
     let action = r.document["action"]
     var what = SafeText.escape(action?["command"]?.stringValue ?? action?["operation"]?.stringValue ?? "?")
     if let target = action?["targets"]?.arrayValue?.first?.stringValue, !what.contains(target) { what += " → " + SafeText.escape(target) }
-    // The action gets most of the row; badges take what is left, and the rest are counted.
-    let room = end - cx
-    let whatWidth = min(TextWidth.of(what), max(room * 3 / 5, room - TextWidth.of(tags.map(\.0).joined(separator: " ")) - 1))
-    cx = grid.put(TextWidth.truncate(what, to: whatWidth), x: cx, y: y, role: role(.normal), maxX: end) + 1
-    for (i, (text, tagRole)) in tags.enumerated() {
-        let remaining = tags.count - i
-        let reserve = remaining > 1 ? 4 : 0
-        guard cx + TextWidth.of(text) + reserve <= end else {
-            if cx + 3 <= end { grid.put("+\(remaining)", x: cx, y: y, role: role(.warning), bold: true, maxX: end) }
-            break
-        }
+    cx = grid.put(TextWidth.truncate(what, to: end - cx), x: cx, y: y, role: role(.normal), maxX: end) + 1
+    for (text, tagRole) in tags {
+        guard cx + TextWidth.of(text) <= end else { break }
         cx = grid.put(text, x: cx, y: y, role: role(tagRole), bold: true, maxX: end) + 1
     }
 }
@@ -239,30 +324,44 @@ func detailLines(_ r: StoredRequest, state: ConsoleState, width: Int) -> [Detail
         raw.append(DetailLine(text: SafeText.escape(value, keepNewlines: true), role: role, bold: bold, indent: indent))
     }
 
-    raw.append(DetailLine(text: "\(r.id)  \(r.state.rawValue.uppercased())  tier \(r.tier.rawValue)  class \(r.operationClass.rawValue)", role: r.tier == .gated ? .warning : .accent, bold: true))
+    // At the top, without scrolling: what would run, where, and why it is risky.
+    raw.append(DetailLine(text: "\(r.id) · \(r.state.rawValue.uppercased()) · tier \(r.tier.rawValue) · class \(r.operationClass.rawValue)", role: r.tier == .gated ? .warning : .accent, bold: true))
     switch r.state {
     case .pending:
         let left = (r.expiresAt ?? state.now) - state.now
-        raw.append(DetailLine(text: "expires in \(countdown(left)) (at \(Clock.iso8601(r.expiresAt ?? state.now))); no answer = denied; approvals \(r.votes.filter { $0.verdict == .approve }.count)/\(r.requiredApprovals)", role: left <= max(1, (r.expiresAt ?? 0) - r.createdAt) / 5 ? .danger : .normal))
+        raw.append(DetailLine(text: "expires in \(countdown(left)) (at \(Times.clock(r.expiresAt ?? state.now, state))); no answer = denied · approvals \(r.votes.filter { $0.verdict == .approve }.count) of \(r.requiredApprovals)", role: left <= max(1, (r.expiresAt ?? 0) - r.createdAt) / 5 ? .danger : .normal))
     default:
         if let by = r.closedBy {
-            raw.append(DetailLine(text: "\(r.state.rawValue) by \(SafeText.escape(by))\(r.closedVia.map { " (\(SafeText.escape($0)))" } ?? "") at \(Clock.iso8601(r.closedAt ?? 0))\(r.closedReason.flatMap { $0.isEmpty ? nil : ": " + SafeText.escape($0) } ?? "")", role: .muted))
+            raw.append(DetailLine(text: "\(r.state.rawValue) by \(SafeText.escape(by))\(r.closedVia.map { " (\(SafeText.escape($0)))" } ?? "") \(Times.moment(r.closedAt ?? 0, state))\(r.closedReason.flatMap { $0.isEmpty ? nil : ": " + SafeText.escape($0) } ?? "")", role: .muted))
         }
     }
+    if let command = action?["command"]?.stringValue {
+        raw.append(DetailLine(text: "$ " + SafeText.escape(command, keepNewlines: true), role: .accent, bold: true))
+    } else if let operation = action?["operation"]?.stringValue {
+        raw.append(DetailLine(text: "operation " + SafeText.escape(operation), role: .accent, bold: true))
+    }
+    let production = state.productionEnvironments.contains(r.environment.lowercased())
+    raw.append(DetailLine(text: "in \(SafeText.escape(r.environment)) · agent \(SafeText.escape(r.agentID)) · submitted \(Times.moment(r.createdAt, state))", role: production ? .production : .normal, bold: production))
     let tags = badges(for: r, firstTime: state.snapshot.firstTime.contains(r.id))
     if !tags.isEmpty { raw.append(DetailLine(text: tags.map { "[\($0.0)]" }.joined(separator: " "), role: .danger, bold: true)) }
+    // The top three rules that held it, the strictest first.
+    let strictness: [Tier: Int] = [.blocked: 0, .gated: 1, .supervised: 2, .autonomous: 3]
+    let top = r.reasons.enumerated().sorted { (strictness[$0.element.tier] ?? 4, $0.offset) < (strictness[$1.element.tier] ?? 4, $1.offset) }.prefix(3)
+    for (_, reason) in top {
+        raw.append(DetailLine(text: "• \(reason.message) (\(reason.rule))", role: reason.tier == .blocked ? .danger : reason.tier == .gated ? .warning : .normal, indent: 2))
+    }
+    if r.reasons.count > 3 { raw.append(DetailLine(text: "  and \(r.reasons.count - 3) more under Policy below", role: .muted, indent: 2)) }
 
     heading("What — exactly as it will run")
     field("command", action?["command"]?.stringValue, role: .accent)
     field("operation", action?["operation"]?.stringValue)
     field("kind", action?["kind"]?.stringValue)
     if let targets = action?["targets"]?.arrayValue?.compactMap(\.stringValue), !targets.isEmpty { field("targets", targets.joined(separator: ", ")) }
-    let production = state.productionEnvironments.contains(r.environment.lowercased())
     field("environment", r.environment, role: production ? .production : .normal)
     let agent = doc["agent"]
     field("agent", [r.agentID, agent?["name"]?.stringValue, agent?["mode"]?.stringValue.map { "mode \($0)" }, agent?["session"]?.stringValue.map { "session \($0)" }].compactMap { $0 }.joined(separator: ", "))
     field("on behalf of", agent?["on_behalf_of"]?.stringValue)
-    field("submitted by", r.submittedBy + " at " + Clock.iso8601(r.createdAt))
+    field("submitted by", r.submittedBy + " at " + Times.stamp(r.createdAt, state) + " " + Times.zoneName(state, at: r.createdAt))
     field("summary", doc["summary"]?.stringValue)
 
     heading("Why — the agent's reasoning")
@@ -305,24 +404,29 @@ func detailLines(_ r: StoredRequest, state: ConsoleState, width: Int) -> [Detail
     for reason in r.reasons { text("\(reason.tier.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(reason.rule): \(reason.message)", role: reason.tier == .blocked ? .danger : reason.tier == .gated ? .warning : .normal) }
     if !r.votes.isEmpty {
         heading("Votes")
-        for vote in r.votes { text("\(vote.verdict.rawValue) by \(vote.reviewer) (\(vote.via)) at \(Clock.iso8601(vote.at))\(vote.reason.isEmpty ? "" : ": " + vote.reason)") }
+        for vote in r.votes { text("\(vote.verdict.rawValue) by \(vote.reviewer) (\(vote.via)) \(Times.moment(vote.at, state))\(vote.reason.isEmpty ? "" : ": " + vote.reason)") }
     }
     heading("History")
     if let history = state.histories[r.id] {
         for entry in history {
-            text("#\(entry.seq) \(Clock.iso8601(Double(entry.atMillis) / 1000).dropFirst(11)) \(entry.event) by \(entry.actor) (\(entry.via))", role: .muted)
+            text("#\(entry.seq) \(Times.clock(Double(entry.atMillis) / 1000, state)) \(entry.event) by \(entry.actor) (\(entry.via))", role: .muted)
         }
     } else {
         text("loading…", role: .muted)
     }
     heading("Raw request")
-    for line in JSONWriter.pretty(doc).split(separator: "\n", omittingEmptySubsequences: false) { text(String(line), role: .muted) }
+    // Each line keeps its nesting: the leading spaces become the line's indent, which the
+    // wrapping below would otherwise drop.
+    for line in JSONWriter.pretty(doc).split(separator: "\n", omittingEmptySubsequences: false) {
+        let depth = line.prefix { $0 == " " }.count
+        text(String(line.dropFirst(depth)), role: .muted, indent: 2 + depth)
+    }
 
     // Wrap everything to the pane: nothing is cut off, long lines continue below.
     var out: [DetailLine] = []
     for line in raw {
         let available = max(8, width - line.indent - 1)
-        for (i, piece) in TextWidth.wrap(line.text, width: available).enumerated() {
+        for (i, piece) in TextWidth.wrap(line.text, width: available, continuation: available - 2).enumerated() {
             out.append(DetailLine(text: piece, role: line.role, bold: line.bold, indent: line.indent + (i > 0 ? 2 : 0)))
         }
     }
@@ -333,7 +437,7 @@ func detailLines(_ r: StoredRequest, state: ConsoleState, width: Int) -> [Detail
 /// scroll within it, so a scroll past the end never has to be undone key by key.
 func detailScrollLimit(_ state: ConsoleState) -> Int {
     guard let r = state.selected else { return 0 }
-    let layout = Layout(width: state.width, height: state.height)
+    let layout = Layout(state)
     let width = layout.sideBySide ? layout.detailWidth : layout.width
     return max(0, detailLines(r, state: state, width: width - 1).count - max(1, layout.bodyHeight - 1))
 }
@@ -349,7 +453,7 @@ private func drawDetail(_ state: ConsoleState, _ grid: inout CellGrid, layout: L
     let visible = max(1, layout.bodyHeight - 1)
     let maxScroll = max(0, lines.count - visible)
     let scroll = min(state.detailScroll, maxScroll)
-    let title = (state.focus == .detail ? "▌Details" : " Details") + "  lines \(scroll + 1)–\(min(lines.count, scroll + visible)) of \(lines.count)"
+    let title = (state.focus == .detail ? "▌Details" : " Details") + (state.zoomed ? " (zoomed: z or Esc returns)" : "") + "  lines \(scroll + 1)–\(min(lines.count, scroll + visible)) of \(lines.count)"
     grid.put(TextWidth.truncate(title, to: width), x: x, y: titleY, role: state.focus == .detail ? .accent : .muted, bold: true, maxX: x + width)
     for i in 0..<visible {
         let index = scroll + i
@@ -364,30 +468,59 @@ private func drawDetail(_ state: ConsoleState, _ grid: inout CellGrid, layout: L
 private func drawModal(_ modal: Modal, _ state: ConsoleState, _ grid: inout CellGrid) {
     var lines: [(String, StyleRole, Bool)] = []
     var title = ""
+    func what(_ r: StoredRequest) -> String {
+        SafeText.escape(r.document["action"]?["command"]?.stringValue ?? r.document["action"]?["operation"]?.stringValue ?? "?")
+    }
     switch modal {
     case .help:
         title = "Keys"
-        for binding in Keymap.bindings { lines.append(("\(binding.keys.padding(toLength: 12, withPad: " ", startingAt: 0)) \(binding.action)", .dialog, false)) }
-        lines.append(("Esc         back / cancel", .dialog, false))
+        let rows = Keymap.bindings.map { ($0.keys, $0.action) } + [("Esc", "back / cancel")]
+        let keyWidth = rows.map { TextWidth.of($0.0) }.max() ?? 0
+        let entries = rows.map { $0.0 + String(repeating: " ", count: keyWidth - TextWidth.of($0.0)) + "  " + $0.1 }
+        // Two columns when one would not fit the screen.
+        if entries.count + 7 > state.height {
+            let half = (entries.count + 1) / 2
+            let columnWidth = (entries.prefix(half).map(TextWidth.of).max() ?? 0) + 3
+            for i in 0..<half {
+                let first = entries[i]
+                let second = i + half < entries.count ? entries[i + half] : ""
+                lines.append((first + String(repeating: " ", count: max(0, columnWidth - TextWidth.of(first))) + second, .dialog, false))
+            }
+        } else {
+            for entry in entries { lines.append((entry, .dialog, false)) }
+        }
         lines.append(("", .dialog, false))
         lines.append(("Gated requests expire when nobody answers: silence is a denial.", .dialog, false))
-    case .approve(let id, let confirmation, let typed):
-        guard let r = state.byID[id] else { return }
-        title = "Approve \(id)?"
-        let what = r.document["action"]?["command"]?.stringValue ?? r.document["action"]?["operation"]?.stringValue ?? "?"
+    case .approve(let dialog):
+        guard let r = state.byID[dialog.id] else { return }
+        title = "Approve \(dialog.id)?"
         lines.append(("This will let the agent run, in \(SafeText.escape(r.environment)):", .dialog, false))
-        lines.append(("  " + SafeText.escape(what), .dialog, true))
+        lines.append(("  " + what(r), .dialog, true))
         let tags = badges(for: r, firstTime: false).map(\.0).joined(separator: " ")
         if !tags.isEmpty { lines.append(("  " + tags, .danger, true)) }
         lines.append(("", .dialog, false))
-        if let confirmation {
+        if let confirmation = dialog.confirmation {
             lines.append(("This cannot be undone. Type \(confirmation) to approve:", .dialog, true))
-            lines.append(("> " + SafeText.escape(typed) + "▏", .input, false))
+            lines.append(("> " + SafeText.escape(dialog.typed) + (dialog.editingNote ? "" : "▏"), .input, false))
         } else {
             lines.append(("Press y to approve as \(SafeText.escape(state.reviewer.user)), Esc to cancel.", .dialog, true))
         }
-    case .reject(let id, let reason):
-        title = "Reject \(id)"
+        lines.append(("Note (optional, Tab): " + SafeText.escape(dialog.note) + (dialog.editingNote ? "▏" : ""), dialog.editingNote ? .input : .dialog, false))
+    case .attention(let dialog, let typed):
+        title = "Still reading?"
+        let streak = state.approvalTimes.filter { state.now - $0 < state.guards.streakWindow }.count
+        lines.append(("You have approved \(streak) requests in the last \(Int(state.guards.streakWindow / 60)) minutes.", .dialog, false))
+        lines.append(("Each approval lets an agent act in production. Type yes if you are still", .dialog, false))
+        lines.append(("reading each request; your answer is recorded with the next approval.", .dialog, false))
+        if let r = state.byID[dialog.id] { lines.append(("Next: " + what(r), .dialog, true)) }
+        lines.append(("> " + SafeText.escape(typed) + "▏", .input, false))
+    case .reject(let ids, let scope, let reason):
+        title = ids.count == 1 ? "Reject \(ids[0])" : "Reject \(scope)"
+        if let first = ids.first, let r = state.byID[first] {
+            lines.append(("The agent asked to run, in \(SafeText.escape(r.environment)):", .dialog, false))
+            lines.append(("  " + what(r), .dialog, true))
+        }
+        if ids.count > 1 { lines.append(("All \(ids.count) are rejected with the same reason.", .warning, true)) }
         lines.append(("Why? The reason goes back to the agent and into the audit log.", .dialog, false))
         lines.append(("> " + SafeText.escape(reason) + "▏", .input, false))
     case .halt(let agent, let reason):

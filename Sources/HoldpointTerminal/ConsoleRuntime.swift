@@ -53,7 +53,10 @@ public enum ConsoleRuntime {
         signal(SIGPIPE, SIG_IGN)
 
         let screen = NcursesScreen(theme: theme, useColor: useColor)
+        screen.pushTitle()
+        var title = ""
         defer {
+            screen.popTitle()
             screen.close()
             close(wakeRead)
             close(fds[1])
@@ -89,6 +92,7 @@ public enum ConsoleRuntime {
                     switch effect {
                     case .quit: state.quitting = true
                     case .bell: screen.bell()
+                    case .copy(let text): screen.copyToClipboard(text)
                     case .refresh: refresh()
                     case .loadHistory(let id):
                         if let entries = try? backend.history(id: id) { pending.append(.history(id: id, entries: entries)) }
@@ -110,6 +114,11 @@ public enum ConsoleRuntime {
             }
             if state.quitting { break }
             screen.paint(render(state))
+            let wanted = terminalTitle(state)
+            if wanted != title {
+                title = wanted
+                screen.setTitle(title)
+            }
 
             var polls = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
                          pollfd(fd: feed, events: Int16(POLLIN), revents: 0)]
@@ -136,6 +145,8 @@ public enum ConsoleRuntime {
                     let size = screen.size
                     pending.append(.resized(width: size.width, height: size.height))
                 case .key(let key):
+                    // The clock first: the reading guard measures from it, to the key.
+                    pending.append(.tick(now: Clock.now()))
                     pending.append(.key(key))
                 }
             }

@@ -142,6 +142,38 @@ public final class NcursesScreen {
 
     public func bell() { beep() }
 
+    /// Sets the terminal's title (OSC 2), which tmux and window managers show.
+    public func setTitle(_ title: String) {
+        // The title is built by the console from counts; control characters cannot be in it,
+        // but it is filtered anyway: nothing raw reaches the terminal.
+        let clean = title.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F && !(0x80..<0xA0).contains($0.value) }
+        sendControl("\u{1B}]2;" + String(String.UnicodeScalarView(clean)) + "\u{07}")
+    }
+
+    /// Puts `text` on the clipboard of the reviewer's own terminal (OSC 52), which works over
+    /// SSH and through tmux (with `set-clipboard on`). Base64 carries it, so no byte of it
+    /// reaches the terminal as a control.
+    public func copyToClipboard(_ text: String) {
+        sendControl("\u{1B}]52;c;" + Data(text.utf8).base64EncodedString() + "\u{07}")
+    }
+
+    /// Saves the terminal's title on xterm's title stack, to be restored at exit.
+    public func pushTitle() { sendControl("\u{1B}[22;0t") }
+    public func popTitle() { sendControl("\u{1B}[23;0t") }
+
+    /// Writes an escape sequence that ncurses does not know, after what ncurses has sent.
+    private func sendControl(_ sequence: String) {
+        guard open else { return }
+        fflush(nil)  // every stream: what ncurses buffered goes first
+        let bytes = Array(sequence.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            if written <= 0 { break }
+            offset += written
+        }
+    }
+
     /// Restores the terminal. Safe to call more than once.
     public func close() {
         guard open else { return }

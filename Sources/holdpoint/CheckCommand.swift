@@ -141,10 +141,7 @@ enum VerdictText {
         if classification.dataLoss { flags.append("DATA LOSS") }
         if !flags.isEmpty { lines.append("  flags        \(Terminal.styled(flags.joined(separator: " "), "1;31"))") }
         lines.append("  rules")
-        let width = min(32, classification.reasons.map(\.rule.count).max() ?? 0)
-        for reason in classification.reasons {
-            lines.append("    \(Terminal.pad(reason.tier.rawValue, 10)) \(Terminal.pad(reason.rule, width))  \(SafeText.escape(reason.message))")
-        }
+        lines += Terminal.ruleLines(classification.reasons)
         return lines.joined(separator: "\n")
     }
 }

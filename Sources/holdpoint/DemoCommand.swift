@@ -49,6 +49,8 @@ struct Demo: ParsableCommand {
         var state = ConsoleState(queueName: "demo " + queuePath, reviewer: reviewer, width: 80, height: 24, now: Clock.now())
         state.bellEnabled = console.bellEnabled
         state.productionEnvironments = policy.productionEnvironments
+        state.timeZone = console.timeZone
+        state.guards = AttentionGuards(policy.approvals)
         let status = ConsoleRuntime.run(backend: ServiceReviewBackend(service: LocalQueue(store: store, policy: policy, identity: reviewer, protection: { _ in .none })), initial: state, theme: theme, useColor: console.useColor && theme.name != "monochrome")
         agent.stop()
         // Named as this binary was run (`swift run` puts nothing on PATH), so the lines can be

@@ -59,7 +59,7 @@ enum PolicyExplanation {
             for (production, mode) in [(true, AgentMode.supervised), (true, .autonomous), (false, .supervised), (false, .autonomous)] {
                 row += Terminal.pad(TierTable.tier(for: opClass, production: production, mode: mode, policy: policy).rawValue, 18)
             }
-            out.append("  " + row)
+            out.append("  " + row.trimmingCharacters(in: .whitespaces))
         }
         out.append("")
         out.append("Destructive-action patterns:")
@@ -83,7 +83,7 @@ enum PolicyExplanation {
         out.append("")
         out.append("Rule packs:")
         for pack in policy.rules.packs {
-            out.append("  \(Terminal.pad(pack.name, 12)) \(pack.rules.count) rules  \(pack.description.trimmingCharacters(in: .whitespacesAndNewlines))")
+            out.append("  \(Terminal.pad(pack.name, 12)) \(Terminal.padLeft(String(pack.rules.count), 3)) rules  \(pack.description.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         return out.joined(separator: "\n")
     }

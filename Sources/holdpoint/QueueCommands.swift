@@ -53,7 +53,7 @@ struct Submit: ParsableCommand {
             Terminal.print(JSONWriter.pretty(QueueOutput.json(stored)))
         } else {
             Terminal.print(QueueOutput.summary(stored))
-            for reason in stored.reasons { Terminal.print("    \(Terminal.pad(reason.tier.rawValue, 10)) \(reason.rule)  \(SafeText.escape(reason.message))") }
+            for line in Terminal.ruleLines(stored.reasons) { Terminal.print(line) }
         }
     }
 }

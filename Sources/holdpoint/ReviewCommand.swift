@@ -43,6 +43,12 @@ struct ConsoleOptions: ParsableArguments {
     @Flag(name: .customLong("no-bell"), help: "Do not ring the terminal bell when a new gated request arrives. Env: HOLDPOINT_BELL=0.")
     var noBell = false
 
+    @Flag(name: .customLong("utc"), help: "Show times in UTC instead of this machine's local time zone (TZ).")
+    var utc = false
+
+    /// The zone the console shows times in.
+    var timeZone: TimeZone { utc ? .gmt : .current }
+
     var bellEnabled: Bool { !noBell && ProcessInfo.processInfo.environment["HOLDPOINT_BELL"] != "0" }
 
     /// The theme, or exit 78 naming the file, line and key that is wrong.
@@ -114,7 +120,7 @@ struct Review: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "review",
         abstract: "The review console: triage and decide pending gated actions by keyboard.",
-        discussion: "Keys: j/k move, Tab switch pane, Enter open, a approve, r reject, H halt/resume agent, / filter, t tier filter, ? help, q quit."
+        discussion: "Keys: j/k move, n/N next/previous waiting, Tab switch pane, Enter open, z zoom, < > move the split, a approve (Tab: add a note), r reject, R reject the whole run, H halt/resume agent, y/Y copy command/id, / filter, t tier filter, ? help, q quit."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -128,10 +134,13 @@ struct Review: ParsableCommand {
         let reviewer = try queueCall { () throws(StoreError) in try service.whoAmI() }
         var state = ConsoleState(queueName: global.settings.socketPath.map { "socket \($0)" } ?? global.queuePath, reviewer: reviewer, width: 80, height: 24, now: Clock.now())
         state.bellEnabled = console.bellEnabled
-        // The policy only decides which environments look like production here; a reviewer
-        // whose policy does not load still gets the console, with the built-in names.
+        state.timeZone = console.timeZone
+        // The policy only decides which environments look like production here and the
+        // fatigue guards; a reviewer whose policy does not load still gets the console, with
+        // the built-in names and guards. (Through the daemon, the built-in ones.)
         if global.settings.socketPath == nil, let policy = try? PolicyLoader.load(policyFile: global.policyPath) {
             state.productionEnvironments = policy.productionEnvironments
+            state.guards = AttentionGuards(policy.approvals)
         }
         let status = ConsoleRuntime.run(backend: ServiceReviewBackend(service: service), initial: state, theme: theme, useColor: console.useColor && theme.name != "monochrome")
         throw ExitCode(status)

@@ -40,6 +40,18 @@ enum Terminal {
         text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }
 
+    /// `text` right-aligned in `width` columns (numbers in a column).
+    static func padLeft(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+    }
+
+    /// Every rule that fired, one per line: tier, rule id and message in aligned columns
+    /// (`check` and `submit` print the same table).
+    static func ruleLines(_ reasons: [Reason], indent: String = "    ") -> [String] {
+        let width = min(32, reasons.map(\.rule.count).max() ?? 0)
+        return reasons.map { "\(indent)\(pad($0.tier.rawValue, 10)) \(pad($0.rule, width))  \(SafeText.escape($0.message))" }
+    }
+
     /// Reads standard input up to `limit` bytes; one byte more means the input is too large.
     static func readStandardInput(limit: Int) throws -> [UInt8] {
         var bytes: [UInt8] = []

@@ -66,8 +66,11 @@ enum ShellQuote {
                                width: width, height: height, environment: environment)
     }
 
+    /// A policy without the reading guard, for tests that type faster than a person reads.
+    static let quickPolicy = "approvals:\n  allow_self_approval: true\n  min_read_time: 0\n"
+
     @Test func approveWithTypedConfirmationIsRecordedWithTheReviewersIdentity() throws {
-        let env = try QueueEnv()
+        let env = try QueueEnv(policy: Self.quickPolicy)
         #expect(try env.run(["submit"], stdin: CheckCommandTests.costExplorer).status == 5)
         let session = try review(env)
         try session.waitFor("Gated — awaiting decision (1)")
@@ -112,11 +115,144 @@ enum ShellQuote {
         try session.waitFor("kubectl create")
         try session.keys("a")
         try session.waitFor("Approve \(r.id)?")
-        // Someone else decides first, from another process.
+        // Someone else decides first, from another process: the open dialog closes by
+        // itself and says who won, before this reviewer presses anything.
         #expect(try env.run(["decide", r.id, "reject", "--reason", "not during the freeze"]).status == 0)
-        try session.keys("y")
-        try session.waitFor("Already decided by \(Self.me) at")
+        let screen = try session.waitFor("Already decided by \(Self.me) ")
+        #expect(!screen.contains("Approve \(r.id)?"))
+        #expect(screen.contains(": rejected"))
         #expect(try env.list().first?["state"] == .string("rejected"))
+    }
+
+    /// Approve, approve, approve: the cursor moves on by itself after each decision.
+    @Test func approveNextApproveWithoutMovingTheCursor() throws {
+        let env = try QueueEnv(policy: Self.quickPolicy)
+        let ids = try (1...3).map { try env.submit("kubectl create deployment web-\($0) --image=nginx", agent: "ci").id }
+        let session = try review(env)
+        try session.waitFor("web-3")
+        for id in ids {
+            try session.keys("a")
+            try session.waitFor("Approve \(id)?")
+            try session.keys("y")
+            try session.waitFor("Approved \(id)")
+        }
+        #expect(Set(try env.list(["--state", "approved"]).compactMap { $0["id"]?.stringValue }) == Set(ids))
+        let title = try session.tmux(["display-message", "-p", "-t", session.name, "#{pane_title}"])
+        #expect(title.hasPrefix("holdpoint review"))  // none waiting: no count in the title
+    }
+
+    /// The header at 80, 120 and 200 columns: the count, the clock and live; offline when
+    /// the daemon goes away. The terminal title carries the count.
+    @Test(.enabled(if: OSUsers.available, "needs root to run the daemon as its own user"))
+    func theHeaderShowsTheCountAndLiveOrOfflineAtEveryWidth() throws {
+        let served = try ServedQueue(policy: "approvals:\n  reviewers: [\"@hp-reviewers\", \"\(Self.me)\"]\n")
+        defer { served.stop() }
+        for n in 1...2 {
+            let result = try CLI.run(["submit", "--socket", served.socket, "--command", "rm -rf /srv/cache-\(n)", "--agent", "bot"], environment: [:])
+            #expect(result.status == 5)
+        }
+        let session = try TmuxSession("\(ShellQuote.quote(CLI.binary.path)) review --socket \(ShellQuote.quote(served.socket)) --theme \(ShellQuote.quote(CLI.packageRoot.appendingPathComponent("themes/dark.yaml").path))",
+                                      width: 80, height: 24, environment: ["TERM": "xterm-256color", "HOLDPOINT_BELL": "0"])
+        for width in [80, 120, 200] {
+            try session.resize(width, 30)
+            let screen = try session.waitFor("● live")
+            let header = screen.split(separator: "\n").first.map(String.init) ?? ""
+            #expect(header.contains("2 waiting · next expiry"), "\(width): \(header)")
+            #expect(header.hasSuffix("● live"), "\(width): \(header)")
+            #expect(header.count <= width)
+        }
+        let title = try session.tmux(["display-message", "-p", "-t", session.name, "#{pane_title}"])
+        #expect(title.hasPrefix("(2) holdpoint review"))
+        served.kill9()
+        let screen = try session.waitFor("○ OFFLINE")
+        #expect(screen.split(separator: "\n").first?.hasSuffix("○ OFFLINE") == true)
+    }
+
+    /// The reading guard, end to end: with a long minimum, typing the name is not enough.
+    @Test func anIrreversibleActionCannotBeApprovedUnread() throws {
+        let env = try QueueEnv(policy: "approvals:\n  allow_self_approval: true\n  min_read_time: 1h\n")
+        #expect(try env.run(["submit"], stdin: CheckCommandTests.costExplorer).status == 5)
+        let session = try review(env)
+        try session.waitFor("Gated — awaiting decision (1)")
+        try session.keys("a")
+        try session.type("prod-cost-explorer-cn-north-1")
+        try session.keys("Enter")
+        try session.waitFor("Read it first: this cannot be undone")
+        #expect(try env.list(["--state", "pending"]).count == 1)
+    }
+
+    /// `y` puts the command on the clipboard through OSC 52 (tmux keeps it as a buffer).
+    @Test func yCopiesTheCommandThroughTheTerminal() throws {
+        let env = try QueueEnv()
+        _ = try env.submit("helm uninstall payments")
+        let session = try review(env)
+        try session.tmux(["set-option", "-g", "set-clipboard", "on"])
+        try session.waitFor("helm uninstall payments")
+        try session.keys("y")
+        try session.waitFor("Copied the command")
+        #expect(try session.tmux(["show-buffer"]) == "helm uninstall payments")
+    }
+
+    /// The ten-request drill of issue 13: approve 6 reversible, type the targets of 2
+    /// irreversible, reject 2 with reasons, in list order, never pressing g or scrolling.
+    /// It counts the keys a reviewer presses.
+    @Test func theTenRequestDrill() throws {
+        let env = try QueueEnv(policy: Self.quickPolicy)
+        enum Step { case approve, confirm(String), reject(String) }
+        func irreversible(_ command: String, target: String) -> String {
+            #"{"schema":"holdpoint.action/v1","agent":{"id":"ops","mode":"supervised"},"environment":"production","action":{"kind":"shell","command":"\#(command)","targets":["\#(target)"]},"impact":{"reversible":false}}"#
+        }
+        var plan: [(id: String, step: Step)] = []
+        func reversible(_ n: Int) throws { plan.append((try env.submit("kubectl create deployment web-\(n) --image=nginx", agent: "ci").id, .approve)) }
+        func confirm(_ command: String, _ target: String) throws {
+            let result = try env.run(["submit", "--json"], stdin: irreversible(command, target: target))
+            plan.append(((try JSONReader.parse(result.stdout))["id"]?.stringValue ?? "", .confirm(target)))
+        }
+        func reject(_ command: String, _ reason: String) throws { plan.append((try env.submit(command, agent: "bot").id, .reject(reason))) }
+        try reversible(1); try reversible(2)
+        try confirm("kubectl delete pvc data-postgres-0", "data-postgres-0")
+        try reversible(3)
+        try reject("git push --force origin main", "use a revert commit")
+        try reversible(4)
+        try confirm("rm -rf /srv/app/releases/2024-01", "/srv/app/releases/2024-01")
+        try reversible(5)
+        try reject("helm uninstall payments", "payments is live: needs a change ticket")
+        try reversible(6)
+        #expect(plan.count == 10 && plan.allSatisfy { !$0.id.isEmpty })
+        #expect(try env.list(["--state", "pending"]).count == 10)  // all ten wait for a human
+
+        let session = try review(env)
+        try session.waitFor("web-6")
+        var commandKeys = 0, typed = 0
+        for (id, step) in plan {
+            switch step {
+            case .approve:
+                try session.keys("a", "y")
+                commandKeys += 2
+                try session.waitFor("Approved \(id)")
+            case .confirm(let target):
+                try session.keys("a")
+                try session.type(target)
+                try session.keys("Enter")
+                commandKeys += 2
+                typed += target.count
+                try session.waitFor("Approved \(id)")
+            case .reject(let reason):
+                try session.keys("r")
+                try session.type(reason)
+                try session.keys("Enter")
+                commandKeys += 2
+                typed += reason.count
+                try session.waitFor("Rejected \(id)")
+            }
+        }
+        let approved = Set(try env.list(["--state", "approved"]).compactMap { $0["id"]?.stringValue })
+        let rejected = Set(try env.list(["--state", "rejected"]).compactMap { $0["id"]?.stringValue })
+        #expect(approved == Set(plan.filter { if case .reject = $0.step { return false } else { return true } }.map(\.id)))
+        #expect(rejected == Set(plan.filter { if case .reject = $0.step { return true } else { return false } }.map(\.id)))
+        // 2 keys per decision (a y, a … Enter, r … Enter) and the typing: no g, no scrolling.
+        #expect(commandKeys == 20)
+        print("drill: 10 decisions, \(commandKeys) keys plus \(typed) typed characters")
     }
 
     @Test func escapeSequencesFromAgentsAreShownEscaped() throws {
@@ -126,6 +262,7 @@ enum ShellQuote {
         let session = try review(env)
         let screen = try session.waitFor("evil\\e[2J")
         #expect(screen.contains("Holdpoint review"))          // not cleared by \e[2J
+        #expect(screen.contains("1 waiting"))
         #expect(screen.contains("\\e]0;pwned\\x07"))
         #expect(screen.contains("<U+202E>fdp.exe"))
         #expect(screen.contains("hi\\e[1;1H\\e[2Kspoofed"))

@@ -116,13 +116,14 @@ func assertSnapshot(_ grid: CellGrid, named name: String, sourceLocation: Source
         _ = update(&state, .key(.char("g")))
         while state.selectedID != Sample.costExplorer.id { _ = update(&state, .key(.char("j"))) }
         _ = update(&state, .key(.char("a")))
-        #expect(state.modal == .approve(id: Sample.costExplorer.id, confirmation: "prod-cost-explorer-cn-north-1", typed: ""))
+        #expect(state.modal == .approve(ApproveDialog(id: Sample.costExplorer.id, confirmation: "prod-cost-explorer-cn-north-1")))
         #expect(update(&state, .key(.char("y"))).isEmpty)  // y is just a letter here
         #expect(update(&state, .key(.enter)).isEmpty)       // "y" is not the name
         #expect(state.flash?.text.contains("Type prod-cost-explorer-cn-north-1 exactly") == true)
         _ = update(&state, .key(.backspace))
         for c in "prod-cost-explorer-cn-north-1" { _ = update(&state, .key(.char(c))) }
-        #expect(update(&state, .key(.enter)) == [.decide(id: Sample.costExplorer.id, verdict: .approve, reason: "")])
+        _ = update(&state, .tick(now: Sample.now + 5))  // read for 5 s
+        #expect(update(&state, .key(.enter)) == [.decide(id: Sample.costExplorer.id, verdict: .approve, reason: "[console: detail read 5s]")])
         #expect(state.modal == nil)
     }
 
@@ -131,7 +132,7 @@ func assertSnapshot(_ grid: CellGrid, named name: String, sourceLocation: Source
         let plain = Sample.stored("01JD0000000000000000000009", #"{"schema":"holdpoint.action/v1","agent":{"id":"a","mode":"supervised"},"environment":"production","action":{"kind":"shell","command":"kubectl apply -f deploy.yaml"}}"#, tier: .gated)
         _ = update(&state, .snapshot(ReviewSnapshot(requests: [plain], haltedAgents: [], firstTime: [], now: Sample.now)))
         _ = update(&state, .key(.char("a")))
-        #expect(state.modal == .approve(id: plain.id, confirmation: nil, typed: ""))
+        #expect(state.modal == .approve(ApproveDialog(id: plain.id, confirmation: nil)))
         _ = update(&state, .key(.escape))
         #expect(state.modal == nil)
         _ = update(&state, .key(.char("a")))
@@ -174,8 +175,8 @@ func assertSnapshot(_ grid: CellGrid, named name: String, sourceLocation: Source
         won.closedBy = "bob"
         won.closedAt = Sample.now - 5
         #expect(update(&state, .decided(.notPending(won))) == [.refresh])
-        #expect(state.flash?.text == "Already decided by bob at 2025-11-24T15:59:55Z: approved")
-        #expect(render(state).text.contains("Already decided by bob at 2025-11-24T15:59:55Z: approved"))
+        #expect(state.flash?.text == "Already decided by bob 5s ago (15:59:55): approved")
+        #expect(render(state).text.contains("Already decided by bob 5s ago (15:59:55): approved"))
     }
 
     @Test func filterAndTierFilterNarrowTheList() {

@@ -82,6 +82,13 @@ public struct ApprovalRules: Sendable, Equatable {
     /// How long an approval may wait to be used. An approval not used within this is stale:
     /// the hook or `exec` must ask again (an approval is for now, not for later).
     public var validFor: Double = 15 * 60
+    /// The console's fatigue guards. An irreversible action cannot be approved until its
+    /// detail has been on screen this long (0: off).
+    public var minReadTime: Double = 2
+    /// After this many approvals within `attentionCheckWithin` seconds the console asks
+    /// the reviewer to confirm they are still reading (0: off).
+    public var attentionCheckAfter: Int = 10
+    public var attentionCheckWithin: Double = 5 * 60
 
     public init() {}
 

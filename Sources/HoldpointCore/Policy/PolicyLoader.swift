@@ -218,7 +218,8 @@ public enum PolicyLoader {
     }
 
     private static func applyApprovals(_ node: Node, to approvals: inout ApprovalRules, walker: YAMLWalker) {
-        let keys: Set<String> = ["required", "reject_threshold", "allow_self_approval", "timeouts", "reviewers", "valid_for"]
+        let keys: Set<String> = ["required", "reject_threshold", "allow_self_approval", "timeouts", "reviewers", "valid_for",
+                                 "min_read_time", "attention_check_after", "attention_check_within"]
         for (key, _, value) in walker.mapping(node, "approvals", allowed: keys) ?? [] {
             switch key {
             case "required": approvals.required = walker.int(value, "approvals.required", minimum: 1) ?? approvals.required
@@ -226,6 +227,9 @@ public enum PolicyLoader {
             case "allow_self_approval": approvals.allowSelfApproval = walker.bool(value, "approvals.allow_self_approval") ?? approvals.allowSelfApproval
             case "reviewers": approvals.reviewers = walker.stringList(value, "approvals.reviewers") ?? approvals.reviewers
             case "valid_for": approvals.validFor = walker.duration(value, "approvals.valid_for") ?? approvals.validFor
+            case "min_read_time": approvals.minReadTime = walker.duration(value, "approvals.min_read_time", allowZero: true) ?? approvals.minReadTime
+            case "attention_check_after": approvals.attentionCheckAfter = walker.int(value, "approvals.attention_check_after", minimum: 0) ?? approvals.attentionCheckAfter
+            case "attention_check_within": approvals.attentionCheckWithin = walker.duration(value, "approvals.attention_check_within") ?? approvals.attentionCheckWithin
             default:
                 for (tierName, tierNode, durationNode) in walker.mapping(value, "approvals.timeouts") ?? [] {
                     guard let tier = Tier(rawValue: tierName) else {

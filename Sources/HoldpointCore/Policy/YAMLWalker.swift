@@ -173,10 +173,12 @@ public final class YAMLWalker {
     }
 
     /// A duration: `90` or `90s`, `15m`, `2h`, `1d`. Returns seconds.
-    func duration(_ node: Node, _ context: String) -> Double? {
+    /// A duration such as 90s, 15m, 2h or 1d; with `allowZero`, 0 (or 0s) turns a guard off.
+    func duration(_ node: Node, _ context: String, allowZero: Bool = false) -> Double? {
         guard let text = string(node, context) else { return nil }
-        if let seconds = Durations.parse(text), seconds > 0 { return seconds }
-        fail(node, "\(context): expected a positive duration such as 90s, 15m, 2h or 1d, got '\(text)'")
+        if allowZero, text == "0" { return 0 }
+        if let seconds = Durations.parse(text), seconds > 0 || (allowZero && seconds == 0) { return seconds }
+        fail(node, "\(context): expected a \(allowZero ? "" : "positive ")duration such as \(allowZero ? "0, " : "")90s, 15m, 2h or 1d, got '\(text)'")
         return nil
     }
 
