@@ -350,7 +350,7 @@ func detailLines(_ r: StoredRequest, state: ConsoleState, width: Int) -> [Detail
     for (_, reason) in top {
         raw.append(DetailLine(text: "• \(reason.message) (\(reason.rule))", role: reason.tier == .blocked ? .danger : reason.tier == .gated ? .warning : .normal, indent: 2))
     }
-    if r.reasons.count > 3 { raw.append(DetailLine(text: "  and \(r.reasons.count - 3) more under Policy below", role: .muted, indent: 2)) }
+    if r.reasons.count > 3 { raw.append(DetailLine(text: "and \(r.reasons.count - 3) more under Policy below", role: .muted, indent: 2)) }
 
     heading("What — exactly as it will run")
     field("command", action?["command"]?.stringValue, role: .accent)

@@ -27,8 +27,11 @@ struct TriageTests {
     @Test func theRawRequestKeepsItsNesting() {
         var state = Sample.state(width: 120, height: 40, requests: [Sample.costExplorer])
         _ = update(&state, .key(.char("z")))
-        _ = update(&state, .key(.char("G")))
-        let lines = render(state).lines
+        var lines: [String] = []
+        for _ in 0..<20 {
+            lines += render(state).lines
+            _ = update(&state, .key(.pageDown))
+        }
         let agent = lines.first { $0.contains("\"agent\": {") }
         let name = lines.first { $0.contains("\"name\": \"Kiro\"") }
         let indent = { (line: String?) in line.map { $0.prefix { $0 == " " }.count } ?? -1 }
@@ -60,14 +63,18 @@ struct TriageTests {
     @Test func theCommandIsTheWidestThingOnTheRow() {
         let state = Sample.state()
         let row = line(state, containing: "kiro-7f3") ?? ""
-        #expect(row.contains("aws cloudformation delete-stack --"))
+        #expect(row.contains("aws cloudformation delete-stack -"))  // 34 of the list's 72 columns
         #expect(!row.contains("+"))
         var selected = state
         selected.selectedID = Sample.costExplorer.id
-        let screen = render(selected).text
-        #expect(screen.contains("$ aws cloudformation delete-stack --stack-name prod-cost-explorer-cn-north-1"))
-        #expect(screen.contains("[DESTRUCTIVE] [IRREVERSIBLE] [DATA LOSS]"))
-        #expect(screen.contains("• "))
+        // The top of the detail pane, as the reviewer sees it without a key.
+        let layout = Layout(selected)
+        let top = render(selected).lines.dropFirst(2).prefix(24).map { String($0.dropFirst(layout.detailX + 1)) }.joined(separator: "\n")
+        let command = top.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+        #expect(command.contains("$ aws cloudformation delete-stack --stack-name prod-cost-explorer-cn-north-1"), "\(top)")
+        #expect(command.contains("[DESTRUCTIVE] [IRREVERSIBLE] [DATA LOSS]"), "\(top)")
+        #expect(top.components(separatedBy: "• ").count - 1 == min(3, Sample.costExplorer.reasons.count), "\(top)")
+        #expect(Sample.costExplorer.reasons.count >= 3)
     }
 
     /// Defect 6: at 80 columns the footer still has filter, tier, help and quit.
@@ -209,12 +216,13 @@ struct TriageTests {
     }
 
     @Test func anApprovalCanCarryANote() {
-        var state = Sample.state(requests: [Self.plain(1, "kubectl apply -f a.yaml")])
+        let request = Self.plain(1, "kubectl apply -f a.yaml")
+        var state = Sample.state(requests: [request])
         _ = update(&state, .key(.char("a")))
         _ = update(&state, .key(.tab))
         for ch in "checked with Ana" { _ = update(&state, .key(.char(ch))) }
         #expect(render(state).text.contains("Note (optional, Tab): checked with Ana"))
-        #expect(update(&state, .key(.enter)) == [.decide(id: Self.plain(1, "").id, verdict: .approve, reason: "checked with Ana")])
+        #expect(update(&state, .key(.enter)) == [.decide(id: request.id, verdict: .approve, reason: "checked with Ana")])
     }
 
     /// An irreversible action cannot be approved in its first seconds on screen.
@@ -263,7 +271,7 @@ struct TriageTests {
     }
 
     @Test func timesAreLocalWithAgesAndTheTitleCountsWhatWaits() throws {
-        var state = Sample.state()
+        var state = Sample.state(width: 200, height: 40)
         state.timeZone = try #require(TimeZone(secondsFromGMT: 3600))
         let screen = render(state).text
         #expect(screen.contains("17:00:00 +01:00"))

@@ -76,7 +76,8 @@ enum BuiltinSourceGenerator {
     static let packFields: Set<String> = ["name", "description", "rules", "sqlClients", "operationVerbs"]
     static let policyFields: Set<String> = ["profile", "destructiveActions", "changeMagnitude", "environmentRules", "productionEnvironments",
                                             "confidenceThreshold", "tierOverrides", "approvals", "rules", "sources"]
-    static let approvalFields: Set<String> = ["required", "rejectionsToReject", "allowSelfApproval", "timeouts", "reviewers", "validFor"]
+    static let approvalFields: Set<String> = ["required", "rejectionsToReject", "allowSelfApproval", "timeouts", "reviewers", "validFor",
+                                              "minReadTime", "attentionCheckAfter", "attentionCheckWithin"]
 
     static func source(_ policy: Policy) -> String {
         var out = """
@@ -170,6 +171,9 @@ enum BuiltinSourceGenerator {
         out += "        policy.approvals.timeouts = [\(timeouts.isEmpty ? ":" : timeouts.joined(separator: ", "))]\n"
         out += "        policy.approvals.reviewers = \(stringArray(a.reviewers))\n"
         out += "        policy.approvals.validFor = \(a.validFor)\n"
+        out += "        policy.approvals.minReadTime = \(a.minReadTime)\n"
+        out += "        policy.approvals.attentionCheckAfter = \(a.attentionCheckAfter)\n"
+        out += "        policy.approvals.attentionCheckWithin = \(a.attentionCheckWithin)\n"
         out += "        policy.sources = \(stringArray(policy.sources))\n"
         out += "        return policy\n    }\n"
         return out

@@ -262,6 +262,9 @@ enum CompiledBuiltins {
         policy.approvals.timeouts = [.gated: 900.0]
         policy.approvals.reviewers = []
         policy.approvals.validFor = 900.0
+        policy.approvals.minReadTime = 2.0
+        policy.approvals.attentionCheckAfter = 10
+        policy.approvals.attentionCheckWithin = 300.0
         policy.sources = ["(built-in) default-policy.yaml"]
         return policy
     }
