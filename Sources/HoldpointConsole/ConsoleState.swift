@@ -277,6 +277,8 @@ public struct ConsoleState: Sendable {
     mutating func apply(_ snapshot: ReviewSnapshot) {
         self.snapshot = snapshot
         byID = Dictionary(snapshot.requests.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
+        let pending = snapshot.requests.filter { $0.state == .pending }
+        waiting = (pending.count, pending.compactMap(\.expiresAt).min())
         rebuildRows()
     }
 
@@ -301,11 +303,9 @@ public struct ConsoleState: Sendable {
         return []
     }
 
-    /// Pending requests, how many, and the soonest deadline: the header and the title.
-    public var waiting: (count: Int, soonest: Double?) {
-        let pending = snapshot.requests.filter { $0.state == .pending }
-        return (pending.count, pending.compactMap(\.expiresAt).min())
-    }
+    /// Pending requests, how many, and the soonest deadline: the header and the title
+    /// (worked out once per snapshot, not per frame).
+    public private(set) var waiting: (count: Int, soonest: Double?) = (0, nil)
 
     /// Whether the detail pane is on screen: beside the list, zoomed, or opened.
     var detailVisible: Bool {
