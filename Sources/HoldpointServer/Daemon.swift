@@ -233,7 +233,8 @@ public final class Daemon: Sendable {
             if request.state != .pending { return request }
             let now = Clock.now()
             if let expiresAt = request.expiresAt, now >= expiresAt {
-                await expireDue()
+                // A failure here ends the wait with the error: the caller denies.
+                if try await blocking({ () throws(StoreError) in try store.expireIfDue(id: id, now: now) }) { changed(decisions: true) }
                 continue
             }
             if let giveUpAt, now >= giveUpAt { return request }

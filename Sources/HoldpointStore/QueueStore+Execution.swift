@@ -12,8 +12,9 @@ extension QueueStore {
     /// within its `valid_for` window, or else one still pending. Newest first; nil when
     /// there is none.
     public func reusable(agent: String, environment: String, actionSHA256: String, now: Double = Clock.now()) throws(StoreError) -> StoredRequest? {
-        try expireDue(now: now)
-        return try read { db in
+        // No expiry pass here: a hook must not pay for everyone's backlog. An overdue pending
+        // request is simply not reused (it is expired by the next writes, or a reader).
+        try read { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT * FROM requests
                 WHERE action_sha256 = ? AND agent_id = ? AND environment = ?
@@ -24,6 +25,7 @@ extension QueueStore {
                 let id: String = row["id"]
                 let candidate = try Rows.decode(row, votes: Rows.votes(for: [id], db: db)[id] ?? [])
                 if candidate.state == .approved && candidate.approvalIsStale(now: now) { continue }
+                if candidate.state == .pending, let expiresAt = candidate.expiresAt, expiresAt <= now { continue }
                 return candidate
             }
             return nil

@@ -348,6 +348,12 @@ public final class QueueStore: Sendable {
         try write { db, audit in
             try expireDue(db, audit: audit, now: now)
             guard var stored = try Rows.fetch(id: id, db: db) else { return .notFound }
+            if stored.state == .pending, let expiresAt = stored.expiresAt, expiresAt <= now {
+                // Overdue, whether or not this write's batch reached it: a vote now is too late.
+                try expire(id, db: db, audit: audit, now: now)
+                guard let expired = try Rows.fetch(id: id, db: db) else { return .notFound }
+                return .notPending(expired)
+            }
             guard stored.state == .pending else { return .notPending(stored) }
             if let refusal = DecisionRule.admit(reviewer: reviewer.user, groups: reviewer.groups, verdict: verdict, reason: reason, submittedBy: stored.submittedBy,
                                                 onBehalfOf: stored.onBehalfOf, earlier: stored.votes, rules: stored.approvalRules) {
@@ -380,23 +386,55 @@ public final class QueueStore: Sendable {
         }
     }
 
-    /// Turns every pending request whose deadline has passed into `expired`: implicit denial.
+    /// How many overdue requests one write expires on its way (`expireDue(_:audit:now:)`):
+    /// enough that a busy queue keeps up, few enough that no agent's write waits behind a
+    /// backlog (100k overdue requests once made the next hook take 8 s).
+    static let expiryBatchInWrite = 32
+    /// How many `expireDue(now:)` expires per transaction: other writers get the lock
+    /// between batches.
+    static let expiryBatch = 500
+
+    /// Turns every pending request whose deadline has passed into `expired`: implicit
+    /// denial. In batches, each its own transaction, so writers interleave with a long backlog.
     @discardableResult
     public func expireDue(now: Double = Clock.now()) throws(StoreError) -> Int {
-        let due = try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM requests WHERE state = 'pending' AND expires_at <= ?", arguments: [now]) ?? 0 }
-        guard due > 0 else { return 0 }
-        return try write { db, audit in try expireDue(db, audit: audit, now: now) }
+        var total = 0
+        while true {
+            let due = try read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM requests WHERE state = 'pending' AND expires_at <= ? LIMIT 1)", arguments: [now]) ?? 0
+            }
+            guard due > 0 else { return total }
+            let expired = try write { db, audit in try expireDue(db, audit: audit, now: now, limit: Self.expiryBatch) }
+            total += expired
+            if expired == 0 { return total }
+        }
     }
 
+    /// Expires request `id` if it is pending and overdue (a waiter at its own deadline
+    /// need not wait for anyone else's backlog). Returns whether it expired it.
     @discardableResult
-    func expireDue(_ db: Database, audit: AuditWriter, now: Double) throws -> Int {
-        let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM requests WHERE state = 'pending' AND expires_at <= ? ORDER BY expires_at"), arguments: [now])
-        for id in ids {
-            try db.execute(sql: "UPDATE requests SET state = 'expired', closed_by = 'expiry', closed_at = expires_at, closed_reason = 'no decision before the deadline' WHERE id = ?", arguments: [id])
-            try audit.append(event: "expired", requestID: id, actor: Identity(user: "holdpoint", via: "deadline"), at: now,
-                             details: .object([("reason", .string("no decision before the deadline: denied"))]))
+    public func expireIfDue(id: String, now: Double = Clock.now()) throws(StoreError) -> Bool {
+        try write { db, audit in
+            guard let stored = try Rows.fetch(id: id, db: db), stored.state == .pending, let expiresAt = stored.expiresAt, expiresAt <= now else { return false }
+            try expire(id, db: db, audit: audit, now: now)
+            return true
         }
+    }
+
+    /// Expires up to `limit` overdue requests (the oldest deadlines first) inside the caller's
+    /// transaction. A request that is itself being decided is expired by `decide` whatever
+    /// the batch held, so a bounded batch never lets an overdue request be approved.
+    @discardableResult
+    func expireDue(_ db: Database, audit: AuditWriter, now: Double, limit: Int = QueueStore.expiryBatchInWrite) throws -> Int {
+        let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM requests WHERE state = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?"), arguments: [now, limit])
+        for id in ids { try expire(id, db: db, audit: audit, now: now) }
         return ids.count
+    }
+
+    private func expire(_ id: String, db: Database, audit: AuditWriter, now: Double) throws {
+        try db.execute(sql: "UPDATE requests SET state = 'expired', closed_by = 'expiry', closed_at = expires_at, closed_reason = 'no decision before the deadline' WHERE id = ?", arguments: [id])
+        try audit.append(event: "expired", requestID: id, actor: Identity(user: "holdpoint", via: "deadline"), at: now,
+                         details: .object([("reason", .string("no decision before the deadline: denied"))]))
     }
 
     // MARK: - The kill switch
@@ -482,7 +520,7 @@ public final class QueueStore: Sendable {
             if request.state != .pending { return request }
             let now = Clock.now()
             if let expiresAt = request.expiresAt, now >= expiresAt {
-                try expireDue(now: now)
+                try expireIfDue(id: id, now: now)
                 continue
             }
             if let giveUpAt, now >= giveUpAt { return request }

@@ -166,6 +166,35 @@ let carol = Identity(user: "carol", via: "local")
         #expect(swept.state == .expired)
     }
 
+    /// A backlog of overdue requests never lands on one agent's write: each write expires a
+    /// small batch; the request being decided, or waited for, is expired on its own; a
+    /// sweep expires the rest in batches. (Issue 19: 100k overdue once cost the next hook 8 s.)
+    @Test func aBacklogOfOverdueRequestsIsExpiredInBoundedBatches() throws {
+        let f = try Fixture()
+        var rules = ApprovalRules()
+        rules.timeouts[.gated] = 60
+        let backlog = try (0..<100).map { try f.gated(rules, now: 1_000 + Double($0) * 0.001, command: "rm -rf /srv/old-\($0)") }
+        func pending() throws -> Int { try f.store.list(RequestFilter(states: [.pending])).count }
+        // (list does not expire by itself: QueueService.list sweeps before it reads.)
+        _ = try f.gated(rules, now: 2_000, command: "rm -rf /srv/new")
+        #expect(try pending() == 100 + 1 - QueueStore.expiryBatchInWrite)
+        // The newest of the backlog is expired last by batches, but a vote on it is late at once.
+        let last = try #require(backlog.last)
+        guard case .notPending(let late) = try f.store.decide(id: last.id, verdict: .approve, reviewer: alice, reason: "", now: 2_001) else {
+            Issue.record("an overdue request outside the batch was approved")
+            return
+        }
+        #expect(late.state == .expired)
+        // A waiter at its own deadline does not wait for the backlog either.
+        let secondLast = backlog[98]
+        #expect(try f.store.waitForDecision(id: secondLast.id)?.state == .expired)
+        // The sweep takes the rest, each batch its own transaction.
+        let before = try pending()
+        #expect(try f.store.expireDue(now: 2_002) == before - 1)  // all but the new one
+        #expect(try pending() == 1)
+        #expect(try f.store.verifyAudit(publicKeyHex: nil, requireHead: true).intact)
+    }
+
     @Test func haltStopsPendingRequestsAndRefusesNewOnesUntilResumed() throws {
         let f = try Fixture()
         let mine = try f.gated(agent: "bot-1")
