@@ -168,6 +168,21 @@ public struct DaemonClient: QueueService {
         return identity
     }
 
+    /// What the daemon's policy says a console should show: production's environment names
+    /// and the fatigue guards (`approvals.min_read_time`, `attention_check_after`,
+    /// `attention_check_within`); nil from a daemon that does not say.
+    public func consoleSettings() throws(StoreError) -> (productionEnvironments: Set<String>, approvals: ApprovalRules)? {
+        guard let console = try connection.call(.hello)["console"],
+              let names = console["production_environments"]?.arrayValue?.compactMap(\.stringValue),
+              let minRead = console["min_read_time"]?.numberValue, let after = console["attention_check_after"]?.numberValue,
+              let within = console["attention_check_within"]?.numberValue, after >= 0, after < 1_000_000 else { return nil }
+        var approvals = ApprovalRules()
+        approvals.minReadTime = minRead
+        approvals.attentionCheckAfter = Int(after)
+        approvals.attentionCheckWithin = within
+        return (Set(names), approvals)
+    }
+
     public func classify(_ r: ActionRequest) throws(StoreError) -> (Classification, requiredApprovals: Int) {
         guard let c = Wire.classification(from: try connection.call(.classify, .object([("request", request(r))]))) else { throw bad(.classify) }
         return c

@@ -85,8 +85,15 @@ public final class Daemon: Sendable {
         let store = self.store
         switch method {
         case .hello:
+            // What a console shows by the daemon's policy: production's names and the
+            // fatigue guards (a client's own policy is never read in socket mode).
+            let approvals = policy.approvals
             return .object([("server", .string("holdpoint serve")), ("rpc", .string(Wire.version)), ("identity", Wire.identity(caller)),
-                            ("reviewer", .bool(isReviewer(peer)))])
+                            ("reviewer", .bool(isReviewer(peer))),
+                            ("console", .object([("production_environments", .array(policy.productionEnvironments.sorted().map(JSONValue.string))),
+                                                 ("min_read_time", .number(approvals.minReadTime)),
+                                                 ("attention_check_after", .number(Double(approvals.attentionCheckAfter))),
+                                                 ("attention_check_within", .number(approvals.attentionCheckWithin))]))])
         case .classify:
             let request = try actionRequest(params)
             let (classification, required) = classify(request, peer: peer)

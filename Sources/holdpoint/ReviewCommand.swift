@@ -137,8 +137,13 @@ struct Review: ParsableCommand {
         state.timeZone = console.timeZone
         // The policy only decides which environments look like production here and the
         // fatigue guards; a reviewer whose policy does not load still gets the console, with
-        // the built-in names and guards. (Through the daemon, the built-in ones.)
-        if global.settings.socketPath == nil, let policy = try? PolicyLoader.load(policyFile: global.policyPath) {
+        // the built-in names and guards. Through the daemon, its policy's.
+        if let daemon = service as? DaemonClient {
+            if let settings = try? daemon.consoleSettings() {
+                state.productionEnvironments = settings.productionEnvironments
+                state.guards = AttentionGuards(settings.approvals)
+            }
+        } else if let policy = try? PolicyLoader.load(policyFile: global.policyPath) {
             state.productionEnvironments = policy.productionEnvironments
             state.guards = AttentionGuards(policy.approvals)
         }

@@ -181,6 +181,21 @@ enum ShellQuote {
         #expect(try env.list(["--state", "pending"]).count == 1)
     }
 
+    /// Through the daemon the guards are the daemon's policy's: the client brings none.
+    @Test(.enabled(if: OSUsers.available, "needs root to run the daemon as its own user"))
+    func throughTheDaemonTheGuardsComeFromItsPolicy() throws {
+        let served = try ServedQueue(policy: "approvals:\n  reviewers: [\"\(Self.me)\"]\n  min_read_time: 1h\n")
+        defer { served.stop() }
+        #expect(try CLI.run(["submit", "--socket", served.socket], stdin: Array(CheckCommandTests.costExplorer.utf8), environment: [:]).status == 5)
+        let session = try TmuxSession("\(ShellQuote.quote(CLI.binary.path)) review --socket \(ShellQuote.quote(served.socket)) --theme \(ShellQuote.quote(CLI.packageRoot.appendingPathComponent("themes/dark.yaml").path))",
+                                      environment: ["TERM": "xterm-256color", "HOLDPOINT_BELL": "0"])
+        try session.waitFor("Gated — awaiting decision (1)")
+        try session.keys("a")
+        try session.type("prod-cost-explorer-cn-north-1")
+        try session.keys("Enter")
+        try session.waitFor("Read it first: this cannot be undone; it can be approved in 36")
+    }
+
     /// `y` puts the command on the clipboard through OSC 52 (tmux keeps it as a buffer).
     @Test func yCopiesTheCommandThroughTheTerminal() throws {
         let env = try QueueEnv()
