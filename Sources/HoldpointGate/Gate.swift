@@ -48,9 +48,9 @@ public struct Gate: Sendable {
 
     /// Decides `request` (classified as `classification`), holding a gated action up to `hold`
     /// seconds. `deadline` caps the request's own expiry (as `submit --timeout` does).
-    public func admit(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules,
+    public func admit(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules, redactor: Redactor,
                       hold: Double, deadline: Double? = nil) throws(StoreError) -> Outcome {
-        switch try begin(request, classification: classification, approvals: approvals, deadline: deadline) {
+        switch try begin(request, classification: classification, approvals: approvals, redactor: redactor, deadline: deadline) {
         case .decided(let outcome):
             return outcome
         case .waiting(let pending):
@@ -69,8 +69,11 @@ public struct Gate: Sendable {
         case waiting(StoredRequest)
     }
 
-    public func begin(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules,
+    /// `request` is classified as it is (`classification`) and stored without its secrets
+    /// (`redactor`); its hash stays the real action's.
+    public func begin(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules, redactor: Redactor,
                       deadline: Double? = nil) throws(StoreError) -> Step {
+        let request = request.redacted(by: redactor)
         if classification.tier == .gated, try store.halt(for: request.agentID) == nil,
            let existing = try store.reusable(agent: request.agentID, environment: request.environment, actionSHA256: request.actionSHA256) {
             if existing.state == .approved { return .decided(try use(existing)) }

@@ -64,7 +64,8 @@ public struct LocalQueue: QueueService {
     public func submit(_ request: ActionRequest, timeout: Double?) throws(StoreError) -> StoredRequest {
         let (classification, _) = try classify(request)
         let now = Clock.now()
-        return try store.submit(request, classification: classification, approvals: policy.approvals, submitter: identity,
+        // Classified as it is; stored and shown without its secrets.
+        return try store.submit(request.redacted(by: policy.redactor), classification: classification, approvals: policy.approvals, submitter: identity,
                                 deadline: timeout.map { now + $0 }, now: now)
     }
 
@@ -75,7 +76,7 @@ public struct LocalQueue: QueueService {
     public func admit(_ request: ActionRequest, consumer: String, hold: Double, timeout: Double?) throws(StoreError) -> Gate.Outcome {
         let (classification, _) = try classify(request)
         return try Gate(store: store, identity: identity, consumer: consumer)
-            .admit(request, classification: classification, approvals: policy.approvals, hold: hold, deadline: timeout.map { Clock.now() + $0 })
+            .admit(request, classification: classification, approvals: policy.approvals, redactor: policy.redactor, hold: hold, deadline: timeout.map { Clock.now() + $0 })
     }
 
     public func consume(id: String, actionSHA256: String, consumer: String) throws(StoreError) -> ConsumeResult {

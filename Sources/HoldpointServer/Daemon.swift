@@ -103,9 +103,10 @@ public final class Daemon: Sendable {
             let (classification, _) = classify(request, peer: peer)
             let approvals = policy.approvals
             let timeout = try duration(params["timeout"], "timeout")
+            let redacted = request.redacted(by: policy.redactor)  // classified as it is, stored without its secrets
             let stored = try await blocking { () throws(StoreError) in
                 let now = Clock.now()
-                return try store.submit(request, classification: classification, approvals: approvals, submitter: caller,
+                return try store.submit(redacted, classification: classification, approvals: approvals, submitter: caller,
                                         deadline: timeout.map { now + $0 }, now: now)
             }
             changed(decisions: false)
@@ -212,8 +213,9 @@ public final class Daemon: Sendable {
         let (classification, _) = classify(request, peer: peer)
         let gate = Gate(store: store, identity: caller, consumer: consumer)
         let approvals = policy.approvals
+        let redactor = policy.redactor
         let step = try await blocking { () throws(StoreError) in
-            try gate.begin(request, classification: classification, approvals: approvals, deadline: timeout.map { Clock.now() + $0 })
+            try gate.begin(request, classification: classification, approvals: approvals, redactor: redactor, deadline: timeout.map { Clock.now() + $0 })
         }
         changed(decisions: false)
         switch step {

@@ -39,6 +39,7 @@ struct CheckRun: Equatable {
         let classification: Classification
         let required: Int
         let request: ActionRequest
+        var redactor = Redactor()  // through the daemon: the built-in patterns
         if global.socketPath != nil {
             // The daemon classifies, with its policy.
             let service = try global.service(classifying: true, creating: true)
@@ -46,14 +47,17 @@ struct CheckRun: Equatable {
             (classification, required) = try queueCall { () throws(StoreError) in try service.classify(request) }
         } else {
             let policy = try global.loadPolicy()
+            redactor = policy.redactor
             request = try RequestInput.read(command: command, agent: agent)
             classification = Classifier(policy: policy, protection: global.selfProtection(workingDirectory: request.workingDirectory)).classify(request)
             required = classification.tier == .gated ? policy.approvals.required : 0
         }
+        // Shown without its secrets (the hash stays the real action's).
+        let shown = request.redacted(by: redactor)
         if json {
-            Terminal.print(JSONWriter.pretty(VerdictJSON.check(request: request, classification: classification, requiredApprovals: required)))
+            Terminal.print(JSONWriter.pretty(VerdictJSON.check(request: shown, classification: classification, requiredApprovals: required)))
         } else {
-            Terminal.print(VerdictText.render(request: request, classification: classification))
+            Terminal.print(VerdictText.render(request: shown, classification: classification))
         }
         throw ExitCode(VerdictJSON.exitCode(for: classification.tier))
     }

@@ -114,6 +114,11 @@ public struct Policy: Sendable {
     /// Tier overrides: [production-like?][mode][class] → tier.
     public var tierOverrides: [Bool: [AgentMode: [OperationClass: Tier]]] = [:]
     public var approvals = ApprovalRules()
+    /// What is taken out of requests before they are stored or shown: the built-in secret
+    /// patterns and the policy's `redact.patterns`.
+    public var redactor = Redactor()
+    /// The policy's own `redact.patterns`, as written (for `policy explain`).
+    public var redactPatterns: [String] = []
     public var rules: RuleSet
     /// Where each layer came from, for `policy explain`.
     public var sources: [String] = []

@@ -38,7 +38,7 @@ public enum BuiltinData {
 /// Loads the effective policy: built-in defaults, then a policy file on top.
 public enum PolicyLoader {
     static let topLevelKeys: Set<String> = [
-        "profile", "agent_constraints", "approvals", "confidence_threshold", "production_environments", "tiers", "rule_packs",
+        "profile", "agent_constraints", "approvals", "redact", "confidence_threshold", "production_environments", "tiers", "rule_packs",
     ]
 
     /// The built-in policy with `file` (if any) layered on top. Every problem in any layer
@@ -130,6 +130,7 @@ public enum PolicyLoader {
                 }
             case "agent_constraints": applyAgentConstraints(value, to: &updated, walker: walker)
             case "approvals": applyApprovals(value, to: &updated.approvals, walker: walker)
+            case "redact": applyRedact(value, to: &updated, walker: walker)
             case "confidence_threshold": updated.confidenceThreshold = walker.double(value, "confidence_threshold", minimum: 0, maximum: 1)
             case "production_environments":
                 updated.productionEnvironments = Set((walker.stringList(value, "production_environments") ?? []).map { $0.lowercased() })
@@ -214,6 +215,23 @@ public enum PolicyLoader {
                     policy.environmentRules[envName.lowercased()] = rule
                 }
             }
+        }
+    }
+
+    /// `redact: {patterns: [regex, …]}`: added to the built-in secret patterns.
+    private static func applyRedact(_ node: Node, to policy: inout Policy, walker: YAMLWalker) {
+        for (key, _, value) in walker.mapping(node, "redact", allowed: ["patterns"]) ?? [] where key == "patterns" {
+            guard let texts = walker.stringList(value, "redact.patterns") else { continue }
+            var extra: [(name: String, pattern: Regex<AnyRegexOutput>)] = []
+            for (index, text) in texts.enumerated() {
+                do {
+                    extra.append((name: "policy-\(index + 1)", pattern: try Redactor.compile(text)))
+                    policy.redactPatterns.append(text)
+                } catch {
+                    walker.fail(value, "redact.patterns[\(index)]: '\(text)' is not a regular expression: \(error)")
+                }
+            }
+            policy.redactor = Redactor(extra: extra)
         }
     }
 

@@ -67,8 +67,11 @@ public struct ActionRequest: Sendable, Equatable {
     /// The `action` object exactly as received; what `action_sha256` covers.
     public var actionObject: JSONValue { document["action"] ?? .object([]) }
 
-    /// SHA-256 of the canonical `action` object: what an approval is bound to.
-    public var actionSHA256: String { ActionHash.sha256(of: actionObject) }
+    /// SHA-256 of the canonical `action` object: what an approval is bound to. For a
+    /// redacted request, the hash of the real action it was redacted from.
+    public var actionSHA256: String { realActionSHA256 ?? ActionHash.sha256(of: actionObject) }
+    /// Set by `redacted(by:)`: the document no longer holds the real action.
+    var realActionSHA256: String?
 
     /// A one-line statement of the action, for lists and messages.
     public var whatText: String { command ?? operation ?? "(no command)" }
