@@ -1,5 +1,5 @@
 import Foundation
-import HoldpointCore
+@testable import HoldpointCore
 import Testing
 
 struct RedactorTests {
@@ -23,6 +23,12 @@ struct RedactorTests {
         #expect(!out.contains(secret), "\(out)")
         #expect(out.contains("‹redacted:"), "\(out)")
         _ = name
+    }
+
+    /// The built-ins compile lazily (most hooks never need one): each must compile.
+    @Test func everyBuiltInPatternCompiles() {
+        #expect(redactor.patterns.count >= 11)
+        for pattern in redactor.patterns { #expect(pattern.expression.regex != nil, "\(pattern.name)") }
     }
 
     @Test func textWithoutSecretsIsUnchanged() {
