@@ -239,26 +239,23 @@ enum ShellQuote {
         let session = try review(env)
         try session.waitFor("web-6")
         var commandKeys = 0, typed = 0
+        /// `key`, then `text` typed, then Enter: a decision that needs typing.
+        func typing(_ key: String, _ text: String, until flash: String) throws {
+            try session.keys(key)
+            try session.type(text)
+            try session.keys("Enter")
+            commandKeys += 2
+            typed += text.count
+            try session.waitFor(flash)
+        }
         for (id, step) in plan {
             switch step {
             case .approve:
                 try session.keys("a", "y")
                 commandKeys += 2
                 try session.waitFor("Approved \(id)")
-            case .confirm(let target):
-                try session.keys("a")
-                try session.type(target)
-                try session.keys("Enter")
-                commandKeys += 2
-                typed += target.count
-                try session.waitFor("Approved \(id)")
-            case .reject(let reason):
-                try session.keys("r")
-                try session.type(reason)
-                try session.keys("Enter")
-                commandKeys += 2
-                typed += reason.count
-                try session.waitFor("Rejected \(id)")
+            case .confirm(let target): try typing("a", target, until: "Approved \(id)")
+            case .reject(let reason): try typing("r", reason, until: "Rejected \(id)")
             }
         }
         let approved = Set(try env.list(["--state", "approved"]).compactMap { $0["id"]?.stringValue })
