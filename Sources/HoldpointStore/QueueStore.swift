@@ -287,23 +287,29 @@ public final class QueueStore: Sendable {
     /// Records a classified request. Gated requests wait with a deadline; a halted agent's
     /// requests are recorded as halted. Returns the request as stored (acknowledged).
     public func submit(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules,
-                       submitter: Identity, deadline: Double? = nil, now: Double = Clock.now()) throws(StoreError) -> StoredRequest {
+                       submitter: Identity, deadline: Double? = nil, limits: [RateLimit] = [], now: Double = Clock.now()) throws(StoreError) -> StoredRequest {
         // Everything that depends only on what was submitted is encoded before taking the
         // write lock, which every other writer waits on.
-        let verdict = Rows.verdictJSON(classification, actionSHA256: request.actionSHA256)
-        let encoded = Rows.EncodedColumns(document: JSONWriter.compact(request.document), verdict: JSONWriter.compact(verdict),
-                                          approvalRules: JSONWriter.compact(Rows.rulesJSON(approvals)))
-        let canonicalDocument = JSONWriter.canonical(request.document)
-        let canonicalVerdict = JSONWriter.canonical(verdict)
-        // The entry recording an immediate outcome (a halt's entry names the halt, which
-        // only the transaction knows).
-        let outcome: (event: String, details: String)? = switch classification.tier {
-        case .autonomous, .supervised: ("allowed", JSONWriter.canonical(.object([("tier", .string(classification.tier.rawValue))])))
-        case .blocked: ("blocked", JSONWriter.canonical(.object([("rules", .array(classification.reasons.filter { $0.tier == .blocked }.map { .string($0.rule) }))])))
-        case .gated: nil
-        }
+        let prepared = Prepared(request, classification, approvals)
+        let limits = limits.filter { $0.applies(to: request.agentID, classification.operationClass) }
         return try write { db, audit in
             try expireDue(db, audit: audit, now: now)
+            // Rate limits count the queue inside this transaction: two racing requests that
+            // would cross a limit cannot both get under it.
+            var prepared = prepared
+            if let over = try overLimit(limits, request: request, classification: classification, db: db, now: now) {
+                prepared = Prepared(request, over.classification, approvals)
+                if over.halt {
+                    let reason = over.classification.reasons.last?.message ?? "rate limit"
+                    let actor = Identity(user: "holdpoint", via: "rate limit")
+                    try db.execute(sql: "INSERT OR REPLACE INTO halts (agent, reason, by, at) VALUES (?, ?, ?, ?)", arguments: [request.agentID, reason, actor.user, now])
+                    try audit.append(event: "agent_halted", requestID: nil, actor: actor, at: now,
+                                     details: .object([("agent", .string(request.agentID)), ("reason", .string(reason))]))
+                }
+            }
+            let classification = prepared.classification
+            let encoded = prepared.encoded, canonicalDocument = prepared.canonicalDocument
+            let canonicalVerdict = prepared.canonicalVerdict, outcome = prepared.outcome
             let id = RequestID.make(now: now)
             let halt = try activeHalt(db, agent: request.agentID)
             var state: RequestState
@@ -341,6 +347,57 @@ public final class QueueStore: Sendable {
     }
 
     // MARK: - Deciding
+
+    /// A submission's encoded columns and audit texts, worked out from its classification.
+    struct Prepared {
+        let classification: Classification
+        let encoded: Rows.EncodedColumns
+        let canonicalDocument: String
+        let canonicalVerdict: String
+        /// The entry recording an immediate outcome (a halt's entry names the halt, which
+        /// only the transaction knows).
+        let outcome: (event: String, details: String)?
+
+        init(_ request: ActionRequest, _ classification: Classification, _ approvals: ApprovalRules) {
+            self.classification = classification
+            let verdict = Rows.verdictJSON(classification, actionSHA256: request.actionSHA256)
+            encoded = Rows.EncodedColumns(document: JSONWriter.compact(request.document), verdict: JSONWriter.compact(verdict),
+                                          approvalRules: JSONWriter.compact(Rows.rulesJSON(approvals)))
+            canonicalDocument = JSONWriter.canonical(request.document)
+            canonicalVerdict = JSONWriter.canonical(verdict)
+            outcome = switch classification.tier {
+            case .autonomous, .supervised: ("allowed", JSONWriter.canonical(.object([("tier", .string(classification.tier.rawValue))])))
+            case .blocked: ("blocked", JSONWriter.canonical(.object([("rules", .array(classification.reasons.filter { $0.tier == .blocked }.map { .string($0.rule) }))])))
+            case .gated: nil
+            }
+        }
+    }
+
+    /// The first limit this request would go over, with the classification it then gets
+    /// (its reason names the count and the window), and whether the agent is to be halted.
+    /// Counted: the agent's requests of the limit's classes in the window that were let
+    /// through or are waiting (blocked, rejected or expired ones did nothing).
+    func overLimit(_ limits: [RateLimit], request: ActionRequest, classification: Classification, db: Database, now: Double) throws
+        -> (classification: Classification, halt: Bool)? {
+        for limit in limits {
+            var sql = "SELECT count(*) FROM requests WHERE agent_id = ? AND created_at > ? AND state IN ('allowed','pending','approved','running','succeeded','failed')"
+            var arguments: [any DatabaseValueConvertible] = [request.agentID, now - limit.window]
+            if let classes = limit.classes {
+                sql += " AND operation_class IN (\(classes.map { _ in "?" }.joined(separator: ",")))"
+                arguments += classes.map(\.rawValue).sorted()
+            }
+            let count = try Int.fetchOne(db, sql: sql, arguments: StatementArguments(arguments)) ?? 0
+            guard count >= limit.max else { continue }
+            var over = classification
+            let tier: Tier = limit.onExceed == .gated ? .gated : .blocked
+            over.tier = max(over.tier, tier)
+            over.reasons.append(Reason(rule: "rate-limit",
+                                       message: "\(count) \(limit.counted) by \(request.agentID) in the last \(Durations.format(limit.window)) (limit \(limit.max))\(limit.onExceed == .halt ? ": agent halted" : "")",
+                                       tier: tier))
+            return (over, limit.onExceed == .halt)
+        }
+        return nil
+    }
 
     /// Records one reviewer's vote, exactly once, under the rules the request was submitted
     /// with. A request that is no longer pending (decided, expired, halted) is never changed.

@@ -74,6 +74,9 @@ enum PolicyExplanation {
             let allowed = rule.allowedOperations.map { $0.map(\.rawValue).sorted().joined(separator: ", ") } ?? "(any)"
             out.append("Environment \(name): runs without approval: \(allowed); never: \(rule.blockedOperations.map(\.rawValue).sorted().joined(separator: ", "))")
         }
+        for limit in policy.limits {
+            out.append("Rate limit: at most \(limit.max) \(limit.counted) per \(Durations.format(limit.window)) for agents matching \(limit.agent) → over it: \(limit.onExceed.rawValue)")
+        }
         out.append("Redaction: built-in secret patterns (\(policy.redactor.patterns.count - policy.redactPatterns.count))\(policy.redactPatterns.isEmpty ? "" : " and the policy's: " + policy.redactPatterns.map { "/\($0)/" }.joined(separator: ", "))")
         if let threshold = policy.confidenceThreshold {
             out.append("Confidence threshold: \(JSONWriter.formatNumber(threshold)) (a less confident write is gated)")

@@ -195,6 +195,33 @@ let carol = Identity(user: "carol", via: "local")
         #expect(try f.store.verifyAudit(publicKeyHex: nil, requireHead: true).intact)
     }
 
+    /// Rate limits (issue 14): counted from the queue per agent and class over a sliding
+    /// window; over the limit a request is gated, blocked, or halts its agent.
+    @Test func rateLimitsCountTheQueue() throws {
+        let f = try Fixture()
+        let read = Classification(tier: .autonomous, operationClass: .read, reasons: [], destructive: false, irreversible: false, dataLoss: false)
+        let limits = [RateLimit(agent: "bot-*", classes: [.read], max: 2, window: 600, onExceed: .gated)]
+        func submit(_ agent: String, at now: Double, _ limits: [RateLimit] = limits) throws -> StoredRequest {
+            try f.store.submit(try f.request("ls", agent: agent), classification: read, approvals: ApprovalRules(), submitter: f.agent, limits: limits, now: now)
+        }
+        #expect(try submit("bot-1", at: 1_000).state == .allowed)
+        #expect(try submit("bot-1", at: 1_001).state == .allowed)
+        let third = try submit("bot-1", at: 1_002)
+        #expect(third.state == .pending)
+        #expect(third.reasons.last?.message == "2 read requests by bot-1 in the last 10m (limit 2)")
+        #expect(try submit("bot-2", at: 1_003).state == .allowed)     // another agent counts apart
+        #expect(try submit("other", at: 1_004).state == .allowed)     // not matched by bot-*
+        #expect(try submit("bot-1", at: 1_700).state == .allowed)     // the window slid past
+        let blocking = [RateLimit(classes: nil, max: 1, window: 60, onExceed: .blocked)]
+        #expect(try submit("c", at: 2_000, blocking).state == .allowed)
+        #expect(try submit("c", at: 2_001, blocking).state == .blocked)
+        let halting = [RateLimit(max: 1, window: 60, onExceed: .halt)]
+        #expect(try submit("d", at: 3_000, halting).state == .allowed)
+        #expect(try submit("d", at: 3_001, halting).state == .halted)
+        #expect(try f.store.halt(for: "d")?.reason.contains("agent halted") == true)
+        #expect(try f.store.verifyAudit(publicKeyHex: nil, requireHead: true).intact)
+    }
+
     @Test func haltStopsPendingRequestsAndRefusesNewOnesUntilResumed() throws {
         let f = try Fixture()
         let mine = try f.gated(agent: "bot-1")

@@ -119,6 +119,8 @@ public struct Policy: Sendable {
     public var redactor = Redactor()
     /// The policy's own `redact.patterns`, as written (for `policy explain`).
     public var redactPatterns: [String] = []
+    /// Gateway rate limits (`limits:`), checked when a request is recorded.
+    public var limits: [RateLimit] = []
     public var rules: RuleSet
     /// Where each layer came from, for `policy explain`.
     public var sources: [String] = []

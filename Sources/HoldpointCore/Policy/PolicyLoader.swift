@@ -38,7 +38,7 @@ public enum BuiltinData {
 /// Loads the effective policy: built-in defaults, then a policy file on top.
 public enum PolicyLoader {
     static let topLevelKeys: Set<String> = [
-        "profile", "agent_constraints", "approvals", "redact", "confidence_threshold", "production_environments", "tiers", "rule_packs",
+        "profile", "agent_constraints", "approvals", "redact", "limits", "confidence_threshold", "production_environments", "tiers", "rule_packs",
     ]
 
     /// The built-in policy with `file` (if any) layered on top. Every problem in any layer
@@ -131,6 +131,7 @@ public enum PolicyLoader {
             case "agent_constraints": applyAgentConstraints(value, to: &updated, walker: walker)
             case "approvals": applyApprovals(value, to: &updated.approvals, walker: walker)
             case "redact": applyRedact(value, to: &updated, walker: walker)
+            case "limits": updated.limits = limits(value, walker: walker)
             case "confidence_threshold": updated.confidenceThreshold = walker.double(value, "confidence_threshold", minimum: 0, maximum: 1)
             case "production_environments":
                 updated.productionEnvironments = Set((walker.stringList(value, "production_environments") ?? []).map { $0.lowercased() })
@@ -216,6 +217,48 @@ public enum PolicyLoader {
                 }
             }
         }
+    }
+
+    /// `limits: [{agent, class, max, per, on_exceed}, …]`
+    private static func limits(_ node: Node, walker: YAMLWalker) -> [RateLimit] {
+        guard case .sequence(let items) = node else {
+            walker.fail(node, "limits: expected a list of limits")
+            return []
+        }
+        var out: [RateLimit] = []
+        for (index, item) in items.enumerated() {
+            let context = "limits[\(index)]"
+            var agent = "*", classes: Set<OperationClass>?, max: Int?, window: Double?, onExceed = RateLimit.Exceed.gated
+            for (key, _, value) in walker.mapping(item, context, allowed: ["agent", "class", "max", "per", "on_exceed"]) ?? [] {
+                switch key {
+                case "agent": agent = walker.string(value, "\(context).agent") ?? agent
+                case "class":
+                    let names = walker.stringList(value, "\(context).class") ?? []
+                    if names != ["*"] {
+                        var set = Set<OperationClass>()
+                        for name in names {
+                            if let c = OperationClass(rawValue: name) { set.insert(c) } else {
+                                walker.fail(value, "\(context).class: unknown operation class '\(name)' (expected \(OperationClass.allCases.map(\.rawValue).joined(separator: ", ")) or *)")
+                            }
+                        }
+                        classes = set
+                    }
+                case "max": max = walker.int(value, "\(context).max", minimum: 0)
+                case "per": window = walker.duration(value, "\(context).per")
+                default:
+                    let text = walker.string(value, "\(context).on_exceed") ?? ""
+                    if let e = RateLimit.Exceed(rawValue: text) { onExceed = e } else {
+                        walker.fail(value, "\(context).on_exceed: expected gated, blocked or halt, got '\(text)'")
+                    }
+                }
+            }
+            guard let max, let window else {
+                walker.fail(item, "\(context): needs max and per (e.g. max: 3, per: 1h)")
+                continue
+            }
+            out.append(RateLimit(agent: agent, classes: classes, max: max, window: window, onExceed: onExceed))
+        }
+        return out
     }
 
     /// `redact: {patterns: [regex, …]}`: added to the built-in secret patterns.

@@ -1,0 +1,40 @@
+/// A gateway rate limit (`limits:` in the policy): at most `max` requests of `classes` by
+/// one agent matching `agent` within `window` seconds, counted from the queue itself, so
+/// every process and host that shares the queue counts against the same limit.
+public struct RateLimit: Sendable, Equatable {
+    /// What happens to the request that would go over.
+    public enum Exceed: String, Sendable, CaseIterable {
+        /// It waits for a human (the reason names the count and the window).
+        case gated
+        /// It never runs.
+        case blocked
+        /// The agent is halted (the kill switch) and the reviewers are told why.
+        case halt
+    }
+
+    public var agent: Glob
+    /// The classes counted together; nil: every class (`["*"]`).
+    public var classes: Set<OperationClass>?
+    public var max: Int
+    public var window: Double
+    public var onExceed: Exceed
+
+    public init(agent: String = "*", classes: Set<OperationClass>? = nil, max: Int, window: Double, onExceed: Exceed = .gated) {
+        self.agent = Glob(agent)
+        self.classes = classes
+        self.max = max
+        self.window = window
+        self.onExceed = onExceed
+    }
+
+    /// Whether this limit counts `agentID`'s requests of `operationClass`.
+    public func applies(to agentID: String, _ operationClass: OperationClass) -> Bool {
+        agent.matches(agentID) && (classes?.contains(operationClass) ?? true)
+    }
+
+    /// "3 delete requests" / "30 requests": what is counted, for reasons and `policy explain`.
+    public var counted: String {
+        guard let classes else { return "requests" }
+        return classes.map(\.rawValue).sorted().joined(separator: "/") + " requests"
+    }
+}
