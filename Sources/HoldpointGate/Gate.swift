@@ -48,9 +48,9 @@ public struct Gate: Sendable {
 
     /// Decides `request` (classified as `classification`), holding a gated action up to `hold`
     /// seconds. `deadline` caps the request's own expiry (as `submit --timeout` does).
-    public func admit(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules, redactor: Redactor, limits: [RateLimit],
+    public func admit(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules, redactor: Redactor, gateway: GatewayRules,
                       hold: Double, deadline: Double? = nil) throws(StoreError) -> Outcome {
-        switch try begin(request, classification: classification, approvals: approvals, redactor: redactor, limits: limits, deadline: deadline) {
+        switch try begin(request, classification: classification, approvals: approvals, redactor: redactor, gateway: gateway, deadline: deadline) {
         case .decided(let outcome):
             return outcome
         case .waiting(let pending):
@@ -70,8 +70,8 @@ public struct Gate: Sendable {
     }
 
     /// `request` is classified as it is (`classification`) and stored without its secrets
-    /// (`redactor`); its hash stays the real action's. `limits` are the policy's rate limits.
-    public func begin(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules, redactor: Redactor, limits: [RateLimit],
+    /// (`redactor`); its hash stays the real action's. `gateway` holds the checks that count the queue (rate limits, first-time).
+    public func begin(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules, redactor: Redactor, gateway: GatewayRules,
                       deadline: Double? = nil) throws(StoreError) -> Step {
         let request = request.redacted(by: redactor)
         if classification.tier == .gated, try store.halt(for: request.agentID) == nil,
@@ -79,7 +79,7 @@ public struct Gate: Sendable {
             if existing.state == .approved { return .decided(try use(existing)) }
             return .waiting(existing)
         }
-        let stored = try store.submit(request, classification: classification, approvals: approvals, submitter: identity, deadline: deadline, limits: limits)
+        let stored = try store.submit(request, classification: classification, approvals: approvals, submitter: identity, deadline: deadline, gateway: gateway)
         switch stored.state {
         case .allowed: return .decided(.allowed(stored))
         case .pending: return .waiting(stored)

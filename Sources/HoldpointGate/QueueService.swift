@@ -66,7 +66,7 @@ public struct LocalQueue: QueueService {
         let now = Clock.now()
         // Classified as it is; stored and shown without its secrets.
         return try store.submit(request.redacted(by: policy.redactor), classification: classification, approvals: policy.approvals, submitter: identity,
-                                deadline: timeout.map { now + $0 }, limits: policy.limits, now: now)
+                                deadline: timeout.map { now + $0 }, gateway: policy.gateway(for: request.environment), now: now)
     }
 
     public func wait(id: String, timeout: Double?) throws(StoreError) -> StoredRequest? {
@@ -76,7 +76,7 @@ public struct LocalQueue: QueueService {
     public func admit(_ request: ActionRequest, consumer: String, hold: Double, timeout: Double?) throws(StoreError) -> Gate.Outcome {
         let (classification, _) = try classify(request)
         return try Gate(store: store, identity: identity, consumer: consumer)
-            .admit(request, classification: classification, approvals: policy.approvals, redactor: policy.redactor, limits: policy.limits, hold: hold, deadline: timeout.map { Clock.now() + $0 })
+            .admit(request, classification: classification, approvals: policy.approvals, redactor: policy.redactor, gateway: policy.gateway(for: request.environment), hold: hold, deadline: timeout.map { Clock.now() + $0 })
     }
 
     public func consume(id: String, actionSHA256: String, consumer: String) throws(StoreError) -> ConsumeResult {

@@ -104,11 +104,11 @@ public final class Daemon: Sendable {
             let approvals = policy.approvals
             let timeout = try duration(params["timeout"], "timeout")
             let redacted = request.redacted(by: policy.redactor)  // classified as it is, stored without its secrets
-            let limits = policy.limits
+            let gateway = policy.gateway(for: request.environment)
             let stored = try await blocking { () throws(StoreError) in
                 let now = Clock.now()
                 return try store.submit(redacted, classification: classification, approvals: approvals, submitter: caller,
-                                        deadline: timeout.map { now + $0 }, limits: limits, now: now)
+                                        deadline: timeout.map { now + $0 }, gateway: gateway, now: now)
             }
             changed(decisions: false)
             return stored.wireJSON
@@ -214,9 +214,9 @@ public final class Daemon: Sendable {
         let (classification, _) = classify(request, peer: peer)
         let gate = Gate(store: store, identity: caller, consumer: consumer)
         let approvals = policy.approvals
-        let redactor = policy.redactor, limits = policy.limits
+        let redactor = policy.redactor, gateway = policy.gateway(for: request.environment)
         let step = try await blocking { () throws(StoreError) in
-            try gate.begin(request, classification: classification, approvals: approvals, redactor: redactor, limits: limits, deadline: timeout.map { Clock.now() + $0 })
+            try gate.begin(request, classification: classification, approvals: approvals, redactor: redactor, gateway: gateway, deadline: timeout.map { Clock.now() + $0 })
         }
         changed(decisions: false)
         switch step {

@@ -287,11 +287,11 @@ public final class QueueStore: Sendable {
     /// Records a classified request. Gated requests wait with a deadline; a halted agent's
     /// requests are recorded as halted. Returns the request as stored (acknowledged).
     public func submit(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules,
-                       submitter: Identity, deadline: Double? = nil, limits: [RateLimit] = [], now: Double = Clock.now()) throws(StoreError) -> StoredRequest {
+                       submitter: Identity, deadline: Double? = nil, gateway: GatewayRules = .none, now: Double = Clock.now()) throws(StoreError) -> StoredRequest {
         // Everything that depends only on what was submitted is encoded before taking the
         // write lock, which every other writer waits on.
         let prepared = Prepared(request, classification, approvals)
-        let limits = limits.filter { $0.applies(to: request.agentID, classification.operationClass) }
+        let limits = gateway.limits.filter { $0.applies(to: request.agentID, classification.operationClass) }
         return try write { db, audit in
             try expireDue(db, audit: audit, now: now)
             // Rate limits count the queue inside this transaction: two racing requests that
@@ -306,6 +306,9 @@ public final class QueueStore: Sendable {
                     try audit.append(event: "agent_halted", requestID: nil, actor: actor, at: now,
                                      details: .object([("agent", .string(request.agentID)), ("reason", .string(reason))]))
                 }
+            }
+            if let tier = gateway.firstTime, let first = try firstTime(request, classification: prepared.classification, tier: tier, db: db) {
+                prepared = Prepared(request, first, approvals)
             }
             let classification = prepared.classification
             let encoded = prepared.encoded, canonicalDocument = prepared.canonicalDocument
@@ -397,6 +400,24 @@ public final class QueueStore: Sendable {
             return (over, limit.onExceed == .halt)
         }
         return nil
+    }
+
+    /// The classification of an agent's first action of its class in this environment
+    /// (FIRST TIME: never approved or run there before), or nil when it is not the first,
+    /// is a read, or is already at least `tier`.
+    func firstTime(_ request: ActionRequest, classification: Classification, tier: Tier, db: Database) throws -> Classification? {
+        guard classification.operationClass != .read, classification.tier < tier else { return nil }
+        let seen = try Int.fetchOne(db, sql: """
+            SELECT count(*) FROM (SELECT 1 FROM requests WHERE agent_id = ? AND operation_class = ? AND environment = ?
+              AND state IN ('allowed','approved','running','succeeded','failed') LIMIT 1)
+            """, arguments: [request.agentID, classification.operationClass.rawValue, request.environment]) ?? 0
+        guard seen == 0 else { return nil }
+        var first = classification
+        first.tier = tier
+        first.reasons.append(Reason(rule: "first-time",
+                                    message: "FIRST TIME: \(request.agentID) has never had a \(classification.operationClass.rawValue) approved or run in \(request.environment)",
+                                    tier: tier))
+        return first
     }
 
     /// Records one reviewer's vote, exactly once, under the rules the request was submitted

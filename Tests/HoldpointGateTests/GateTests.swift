@@ -29,10 +29,10 @@ import Testing
     var gate: Gate { Gate(store: store, identity: agent, consumer: "hook test") }
 
     @Test func allowedAndBlockedAreRecordedAndAnsweredAtOnce() throws {
-        let allowed = try gate.admit(try request("ls"), classification: classification(.autonomous), approvals: ApprovalRules(), redactor: Redactor(), limits: [], hold: 10)
+        let allowed = try gate.admit(try request("ls"), classification: classification(.autonomous), approvals: ApprovalRules(), redactor: Redactor(), gateway: .none, hold: 10)
         #expect(allowed.mayRun)
         #expect(allowed.request.state == .allowed)
-        let blocked = try gate.admit(try request("rm -rf /"), classification: classification(.blocked), approvals: ApprovalRules(), redactor: Redactor(), limits: [], hold: 10)
+        let blocked = try gate.admit(try request("rm -rf /"), classification: classification(.blocked), approvals: ApprovalRules(), redactor: Redactor(), gateway: .none, hold: 10)
         #expect(!blocked.mayRun)
         #expect(blocked.request.state == .blocked)
         #expect(GateMessage.text(for: blocked).contains("blocked by policy"))
@@ -41,28 +41,28 @@ import Testing
 
     @Test func aGatedActionWaitsThenItsApprovalIsUsedOnceForThatActionOnly() throws {
         let rm = try request("rm -rf /srv/data")
-        let first = try gate.admit(rm, classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), limits: [], hold: 0.05)
+        let first = try gate.admit(rm, classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), gateway: .none, hold: 0.05)
         guard case .pending(let pending) = first else { Issue.record("expected pending, got \(first)"); return }
         #expect(GateMessage.text(for: first).contains("awaiting approval ID \(pending.id)"))
         // Retried before a decision: the same request, not a duplicate.
-        let again = try gate.admit(rm, classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), limits: [], hold: 0)
+        let again = try gate.admit(rm, classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), gateway: .none, hold: 0)
         #expect(again.request.id == pending.id)
 
         _ = try store.decide(id: pending.id, verdict: .approve, reviewer: reviewer, reason: "go")
         // A different action gets no free pass.
-        let other = try gate.admit(try request("rm -rf /srv/other"), classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), limits: [], hold: 0)
+        let other = try gate.admit(try request("rm -rf /srv/other"), classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), gateway: .none, hold: 0)
         #expect(!other.mayRun)
         #expect(other.request.id != pending.id)
         // Another agent's identical action neither.
-        let otherAgent = try gate.admit(try request("rm -rf /srv/data", agent: "bot-2"), classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), limits: [], hold: 0)
+        let otherAgent = try gate.admit(try request("rm -rf /srv/data", agent: "bot-2"), classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), gateway: .none, hold: 0)
         #expect(!otherAgent.mayRun)
 
-        let retry = try gate.admit(rm, classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), limits: [], hold: 0)
+        let retry = try gate.admit(rm, classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), gateway: .none, hold: 0)
         guard case .approved(let used) = retry else { Issue.record("expected the approval to be used, got \(retry)"); return }
         #expect(used.id == pending.id)
         #expect(used.consumedBy == "hook test")
         // Used once: the next identical attempt needs a new approval.
-        let third = try gate.admit(rm, classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), limits: [], hold: 0)
+        let third = try gate.admit(rm, classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), gateway: .none, hold: 0)
         #expect(!third.mayRun)
         #expect(third.request.id != pending.id)
     }
@@ -79,17 +79,17 @@ import Testing
             }
         }
         decider.start()
-        let outcome = try gate.admit(rm, classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), limits: [], hold: 10)
+        let outcome = try gate.admit(rm, classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), gateway: .none, hold: 10)
         #expect(outcome.request.state == .rejected)
         #expect(GateMessage.text(for: outcome).contains("not on a Friday"))
     }
 
     @Test func aHaltedAgentCannotUseItsApproval() throws {
         let rm = try request("rm -rf /srv/data")
-        let pending = try gate.admit(rm, classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), limits: [], hold: 0).request
+        let pending = try gate.admit(rm, classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), gateway: .none, hold: 0).request
         _ = try store.decide(id: pending.id, verdict: .approve, reviewer: reviewer, reason: "go")
         _ = try store.halt(agent: "bot", reason: "incident", by: reviewer)
-        let outcome = try gate.admit(rm, classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), limits: [], hold: 0)
+        let outcome = try gate.admit(rm, classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), gateway: .none, hold: 0)
         #expect(!outcome.mayRun)
         #expect(outcome.request.state == .halted)
     }

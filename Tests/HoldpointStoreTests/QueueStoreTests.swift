@@ -202,7 +202,7 @@ let carol = Identity(user: "carol", via: "local")
         let read = Classification(tier: .autonomous, operationClass: .read, reasons: [], destructive: false, irreversible: false, dataLoss: false)
         let limits = [RateLimit(agent: "bot-*", classes: [.read], max: 2, window: 600, onExceed: .gated)]
         func submit(_ agent: String, at now: Double, _ limits: [RateLimit] = limits) throws -> StoredRequest {
-            try f.store.submit(try f.request("ls", agent: agent), classification: read, approvals: ApprovalRules(), submitter: f.agent, limits: limits, now: now)
+            try f.store.submit(try f.request("ls", agent: agent), classification: read, approvals: ApprovalRules(), submitter: f.agent, gateway: GatewayRules(limits: limits), now: now)
         }
         #expect(try submit("bot-1", at: 1_000).state == .allowed)
         #expect(try submit("bot-1", at: 1_001).state == .allowed)
@@ -220,6 +220,27 @@ let carol = Identity(user: "carol", via: "local")
         #expect(try submit("d", at: 3_001, halting).state == .halted)
         #expect(try f.store.halt(for: "d")?.reason.contains("agent halted") == true)
         #expect(try f.store.verifyAudit(publicKeyHex: nil, requireHead: true).intact)
+    }
+
+    /// An agent's first action of a class in an environment waits for a human (FIRST TIME);
+    /// once one was approved or ran there, the next is judged as usual. Reads are exempt.
+    @Test func anAgentsFirstActionOfAClassIsGated() throws {
+        let f = try Fixture()
+        let patch = Classification(tier: .supervised, operationClass: .patch, reasons: [], destructive: false, irreversible: false, dataLoss: false)
+        let read = Classification(tier: .autonomous, operationClass: .read, reasons: [], destructive: false, irreversible: false, dataLoss: false)
+        let gateway = GatewayRules(firstTime: .gated)
+        func submit(_ c: Classification, agent: String = "new-bot", at now: Double) throws -> StoredRequest {
+            try f.store.submit(try f.request("kubectl scale deploy/api --replicas=3", agent: agent), classification: c, approvals: ApprovalRules(), submitter: f.agent, gateway: gateway, now: now)
+        }
+        #expect(try submit(read, at: 1_000).state == .allowed)
+        let first = try submit(patch, at: 1_001)
+        #expect(first.state == .pending)
+        #expect(first.reasons.last?.message == "FIRST TIME: new-bot has never had a patch approved or run in production")
+        #expect(try submit(patch, at: 1_002).state == .pending)  // still nothing approved
+        _ = try f.store.decide(id: first.id, verdict: .approve, reviewer: alice, reason: "ok", now: 1_003)
+        #expect(try submit(patch, at: 1_004).state == .allowed)
+        #expect(try submit(patch, agent: "other-bot", at: 1_005).state == .pending)
+        #expect(try f.store.submit(try f.request(agent: "x"), classification: patch, approvals: ApprovalRules(), submitter: f.agent, gateway: .none, now: 1_006).state == .allowed)
     }
 
     @Test func haltStopsPendingRequestsAndRefusesNewOnesUntilResumed() throws {

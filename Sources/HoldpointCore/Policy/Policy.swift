@@ -121,6 +121,9 @@ public struct Policy: Sendable {
     public var redactPatterns: [String] = []
     /// Gateway rate limits (`limits:`), checked when a request is recorded.
     public var limits: [RateLimit] = []
+    /// `anomaly.first_time`: the least tier of an agent's first action of a class in
+    /// production (default gated); nil: off.
+    public var firstTime: Tier? = .gated
     public var rules: RuleSet
     /// Where each layer came from, for `policy explain`.
     public var sources: [String] = []

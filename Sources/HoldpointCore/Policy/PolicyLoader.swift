@@ -38,7 +38,7 @@ public enum BuiltinData {
 /// Loads the effective policy: built-in defaults, then a policy file on top.
 public enum PolicyLoader {
     static let topLevelKeys: Set<String> = [
-        "profile", "agent_constraints", "approvals", "redact", "limits", "confidence_threshold", "production_environments", "tiers", "rule_packs",
+        "profile", "agent_constraints", "approvals", "redact", "limits", "anomaly", "confidence_threshold", "production_environments", "tiers", "rule_packs",
     ]
 
     /// The built-in policy with `file` (if any) layered on top. Every problem in any layer
@@ -132,6 +132,16 @@ public enum PolicyLoader {
             case "approvals": applyApprovals(value, to: &updated.approvals, walker: walker)
             case "redact": applyRedact(value, to: &updated, walker: walker)
             case "limits": updated.limits = limits(value, walker: walker)
+            case "anomaly":
+                for (key, _, setting) in walker.mapping(value, "anomaly", allowed: ["first_time"]) ?? [] where key == "first_time" {
+                    let text = walker.string(setting, "anomaly.first_time") ?? ""
+                    switch text {
+                    case "off": updated.firstTime = nil
+                    case "gated": updated.firstTime = .gated
+                    case "blocked": updated.firstTime = .blocked
+                    default: walker.fail(setting, "anomaly.first_time: expected gated, blocked or off, got '\(text)'")
+                    }
+                }
             case "confidence_threshold": updated.confidenceThreshold = walker.double(value, "confidence_threshold", minimum: 0, maximum: 1)
             case "production_environments":
                 updated.productionEnvironments = Set((walker.stringList(value, "production_environments") ?? []).map { $0.lowercased() })

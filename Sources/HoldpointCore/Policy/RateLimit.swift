@@ -38,3 +38,29 @@ public struct RateLimit: Sendable, Equatable {
         return classes.map(\.rawValue).sorted().joined(separator: "/") + " requests"
     }
 }
+
+/// The gateway checks that count the queue when a request is recorded (layer 3): they
+/// need the queue's history, so the store applies them inside its write transaction.
+public struct GatewayRules: Sendable {
+    /// The policy's rate limits.
+    public var limits: [RateLimit]
+    /// An agent's first action of a class (other than read) in this environment gets at
+    /// least this tier (`anomaly.first_time`); nil: no first-time check here.
+    public var firstTime: Tier?
+
+    public init(limits: [RateLimit] = [], firstTime: Tier? = nil) {
+        self.limits = limits
+        self.firstTime = firstTime
+    }
+
+    /// No gateway checks.
+    public static let none = GatewayRules()
+}
+
+extension Policy {
+    /// The gateway checks for a request in `environment`: the limits everywhere, the
+    /// first-time check in production-like environments.
+    public func gateway(for environment: String) -> GatewayRules {
+        GatewayRules(limits: limits, firstTime: isProduction(environment) ? firstTime : nil)
+    }
+}
