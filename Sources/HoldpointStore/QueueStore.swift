@@ -310,6 +310,9 @@ public final class QueueStore: Sendable {
             if let tier = gateway.firstTime, let first = try firstTime(request, classification: prepared.classification, tier: tier, db: db) {
                 prepared = Prepared(request, first, approvals)
             }
+            if let budget = gateway.budget, let over = try overBudget(budget, request: request, classification: prepared.classification, db: db, now: now) {
+                prepared = Prepared(request, over, approvals)
+            }
             let classification = prepared.classification
             let encoded = prepared.encoded, canonicalDocument = prepared.canonicalDocument
             let canonicalVerdict = prepared.canonicalVerdict, outcome = prepared.outcome
@@ -400,6 +403,38 @@ public final class QueueStore: Sendable {
             return (over, limit.onExceed == .halt)
         }
         return nil
+    }
+
+    /// The classification of a request whose declared impact would take its agent past the
+    /// day's budget in its environment (UTC day), with the running total in its reason; nil
+    /// when it stays within, declares nothing, or is already at least the budget's tier.
+    func overBudget(_ budget: Budget, request: ActionRequest, classification: Classification, db: Database, now: Double) throws -> Classification? {
+        guard classification.tier < budget.onExceed else { return nil }
+        let dayStart = (now / 86_400).rounded(.down) * 86_400
+        func spent(_ path: String) throws -> Double {
+            try Double.fetchOne(db, sql: """
+                SELECT coalesce(sum(json_extract(document, ?)), 0) FROM requests
+                WHERE agent_id = ? AND environment = ? AND created_at >= ? AND state IN ('allowed','pending','approved','running','succeeded','failed')
+                """, arguments: [path, request.agentID, request.environment, dayStart]) ?? 0
+        }
+        var messages: [String] = []
+        if let cap = budget.costUSD, let cost = request.impact.costUSD, cost > 0 {
+            let before = try spent("$.impact.cost_usd")
+            if before + cost > cap {
+                messages.append("$\(JSONWriter.formatNumber(before)) declared today + $\(JSONWriter.formatNumber(cost)) would pass the $\(JSONWriter.formatNumber(cap)) daily cost cap")
+            }
+        }
+        if let cap = budget.resourcesAffected, let count = request.impact.resourcesAffected, count > 0 {
+            let before = try spent("$.impact.resources_affected")
+            if before + count > cap {
+                messages.append("\(JSONWriter.formatNumber(before)) resources today + \(JSONWriter.formatNumber(count)) would pass the daily cap of \(JSONWriter.formatNumber(cap))")
+            }
+        }
+        guard !messages.isEmpty else { return nil }
+        var over = classification
+        over.tier = budget.onExceed
+        over.reasons.append(Reason(rule: "budget", message: "budget of \(request.agentID) in \(request.environment): " + messages.joined(separator: "; "), tier: budget.onExceed))
+        return over
     }
 
     /// The classification of an agent's first action of its class in this environment

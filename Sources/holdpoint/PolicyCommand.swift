@@ -77,6 +77,10 @@ enum PolicyExplanation {
         for limit in policy.limits {
             out.append("Rate limit: at most \(limit.max) \(limit.counted) per \(Durations.format(limit.window)) for agents matching \(limit.agent) → over it: \(limit.onExceed.rawValue)")
         }
+        if let budget = policy.budget {
+            let caps = [budget.costUSD.map { "$\(JSONWriter.formatNumber($0)) declared cost" }, budget.resourcesAffected.map { "\(JSONWriter.formatNumber($0)) resources" }].compactMap { $0 }
+            out.append("Budget per agent, environment and UTC day: \(caps.isEmpty ? "no caps" : caps.joined(separator: ", ")) → over it: \(budget.onExceed.rawValue)")
+        }
         out.append("First time: \(policy.firstTime.map { "an agent's first action of a class (other than read) in production is \($0.rawValue) (FIRST TIME)" } ?? "off")")
         out.append("Redaction: built-in secret patterns (\(policy.redactor.patterns.count - policy.redactPatterns.count))\(policy.redactPatterns.isEmpty ? "" : " and the policy's: " + policy.redactPatterns.map { "/\($0)/" }.joined(separator: ", "))")
         if let threshold = policy.confidenceThreshold {

@@ -31,4 +31,23 @@ import Testing
         #expect(try env.run(["policy", "explain"]).stdout.contains("Rate limit: at most 3 read requests per 1h for agents matching bot → over it: blocked"))
         #expect(try env.run(["audit", "verify"]).status == 0)
     }
+
+    /// Six racing requests declaring $30 each against a $100 daily budget: three run, the
+    /// others wait for a human with the running total in their reason.
+    @Test func racingRequestsCrossABudgetExactlyOnce() throws {
+        let env = try QueueEnv(policy: "budgets:\n  cost_usd: 100\n  on_exceed: gated\n")
+        let statuses = Mutex<[Int32]>([])
+        DispatchQueue.concurrentPerform(iterations: 6) { i in
+            let request = #"{"schema":"holdpoint.action/v1","agent":{"id":"spender","mode":"supervised"},"environment":"staging","action":{"kind":"shell","command":"kubectl scale deploy/w\#(i) --replicas=9"},"impact":{"cost_usd":30}}"#
+            let status = (try? env.run(["submit"], stdin: request).status) ?? -1
+            statuses.withLock { $0.append(status) }
+        }
+        let all = statuses.withLock { $0 }
+        #expect(all.filter { $0 == 0 }.count == 3, "\(all)")
+        #expect(all.filter { $0 == 5 }.count == 3, "\(all)")
+        // Oldest first: the first held saw $90 let through; waiting requests count too.
+        let held = try env.list(["--state", "pending"]).map(JSONWriter.compact)
+        #expect(held.first?.contains("$90 declared today + $30 would pass the $100 daily cost cap") == true, "\(held)")
+        #expect(held.allSatisfy { $0.contains("would pass the $100 daily cost cap") })
+    }
 }

@@ -243,6 +243,26 @@ let carol = Identity(user: "carol", via: "local")
         #expect(try f.store.submit(try f.request(agent: "x"), classification: patch, approvals: ApprovalRules(), submitter: f.agent, gateway: .none, now: 1_006).state == .allowed)
     }
 
+    /// A daily budget per agent and environment, from declared impact (UTC day).
+    @Test func aBudgetCapsWhatAnAgentDeclaresPerDay() throws {
+        let f = try Fixture()
+        let patch = Classification(tier: .supervised, operationClass: .patch, reasons: [], destructive: false, irreversible: false, dataLoss: false)
+        let gateway = GatewayRules(budget: Budget(costUSD: 100, resourcesAffected: 10, onExceed: .gated))
+        func submit(cost: Double, resources: Double = 1, environment: String = "production", at now: Double) throws -> StoredRequest {
+            let request = try ActionRequestDecoder.decode(Array(#"{"schema":"holdpoint.action/v1","agent":{"id":"b","mode":"supervised"},"environment":"\#(environment)","action":{"kind":"shell","command":"x"},"impact":{"cost_usd":\#(cost),"resources_affected":\#(resources)}}"#.utf8))
+            return try f.store.submit(request, classification: patch, approvals: ApprovalRules(), submitter: f.agent, gateway: gateway, now: now)
+        }
+        let day = 86_400.0 * 20_000
+        #expect(try submit(cost: 60, at: day + 10).state == .allowed)
+        let over = try submit(cost: 50, at: day + 20)
+        #expect(over.state == .pending)
+        #expect(over.reasons.last?.message == "budget of b in production: $60 declared today + $50 would pass the $100 daily cost cap")
+        #expect(try submit(cost: 40, at: day + 30).state == .pending)   // 60 + 50 waiting + 40 > 100
+        #expect(try submit(cost: 50, environment: "staging", at: day + 40).state == .allowed)  // its own budget
+        #expect(try submit(cost: 0, resources: 20, environment: "dev", at: day + 50).state == .pending)  // resources cap
+        #expect(try submit(cost: 60, at: day + 86_400).state == .allowed)  // a new UTC day
+    }
+
     @Test func haltStopsPendingRequestsAndRefusesNewOnesUntilResumed() throws {
         let f = try Fixture()
         let mine = try f.gated(agent: "bot-1")

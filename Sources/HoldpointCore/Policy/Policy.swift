@@ -124,6 +124,8 @@ public struct Policy: Sendable {
     /// `anomaly.first_time`: the least tier of an agent's first action of a class in
     /// production (default gated); nil: off.
     public var firstTime: Tier? = .gated
+    /// `budgets:`: daily caps on declared cost and resources per agent and environment.
+    public var budget: Budget?
     public var rules: RuleSet
     /// Where each layer came from, for `policy explain`.
     public var sources: [String] = []

@@ -38,7 +38,7 @@ public enum BuiltinData {
 /// Loads the effective policy: built-in defaults, then a policy file on top.
 public enum PolicyLoader {
     static let topLevelKeys: Set<String> = [
-        "profile", "agent_constraints", "approvals", "redact", "limits", "anomaly", "confidence_threshold", "production_environments", "tiers", "rule_packs",
+        "profile", "agent_constraints", "approvals", "redact", "limits", "anomaly", "budgets", "confidence_threshold", "production_environments", "tiers", "rule_packs",
     ]
 
     /// The built-in policy with `file` (if any) layered on top. Every problem in any layer
@@ -132,6 +132,20 @@ public enum PolicyLoader {
             case "approvals": applyApprovals(value, to: &updated.approvals, walker: walker)
             case "redact": applyRedact(value, to: &updated, walker: walker)
             case "limits": updated.limits = limits(value, walker: walker)
+            case "budgets":
+                var budget = Budget()
+                for (key, _, setting) in walker.mapping(value, "budgets", allowed: ["cost_usd", "resources_affected", "on_exceed"]) ?? [] {
+                    switch key {
+                    case "cost_usd": budget.costUSD = walker.double(setting, "budgets.cost_usd", minimum: 0)
+                    case "resources_affected": budget.resourcesAffected = walker.double(setting, "budgets.resources_affected", minimum: 0)
+                    default:
+                        let text = walker.string(setting, "budgets.on_exceed") ?? ""
+                        if text == "gated" || text == "blocked", let tier = Tier(rawValue: text) { budget.onExceed = tier } else {
+                            walker.fail(setting, "budgets.on_exceed: expected gated or blocked, got '\(text)'")
+                        }
+                    }
+                }
+                updated.budget = budget
             case "anomaly":
                 for (key, _, setting) in walker.mapping(value, "anomaly", allowed: ["first_time"]) ?? [] where key == "first_time" {
                     let text = walker.string(setting, "anomaly.first_time") ?? ""

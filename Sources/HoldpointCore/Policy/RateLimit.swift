@@ -39,6 +39,21 @@ public struct RateLimit: Sendable, Equatable {
     }
 }
 
+/// A daily budget (`budgets:`): what one agent may declare in one environment per UTC day,
+/// summed from the `impact` of its requests that ran, run or wait.
+public struct Budget: Sendable, Equatable {
+    public var costUSD: Double?
+    public var resourcesAffected: Double?
+    /// The tier of the request that would cross a cap: gated or blocked.
+    public var onExceed: Tier
+
+    public init(costUSD: Double? = nil, resourcesAffected: Double? = nil, onExceed: Tier = .gated) {
+        self.costUSD = costUSD
+        self.resourcesAffected = resourcesAffected
+        self.onExceed = onExceed
+    }
+}
+
 /// The gateway checks that count the queue when a request is recorded (layer 3): they
 /// need the queue's history, so the store applies them inside its write transaction.
 public struct GatewayRules: Sendable {
@@ -47,10 +62,13 @@ public struct GatewayRules: Sendable {
     /// An agent's first action of a class (other than read) in this environment gets at
     /// least this tier (`anomaly.first_time`); nil: no first-time check here.
     public var firstTime: Tier?
+    /// The daily budget, if the policy sets one.
+    public var budget: Budget?
 
-    public init(limits: [RateLimit] = [], firstTime: Tier? = nil) {
+    public init(limits: [RateLimit] = [], firstTime: Tier? = nil, budget: Budget? = nil) {
         self.limits = limits
         self.firstTime = firstTime
+        self.budget = budget
     }
 
     /// No gateway checks.
@@ -61,6 +79,6 @@ extension Policy {
     /// The gateway checks for a request in `environment`: the limits everywhere, the
     /// first-time check in production-like environments.
     public func gateway(for environment: String) -> GatewayRules {
-        GatewayRules(limits: limits, firstTime: isProduction(environment) ? firstTime : nil)
+        GatewayRules(limits: limits, firstTime: isProduction(environment) ? firstTime : nil, budget: budget)
     }
 }
