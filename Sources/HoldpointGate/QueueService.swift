@@ -58,14 +58,14 @@ public struct LocalQueue: QueueService {
 
     public func classify(_ request: ActionRequest) throws(StoreError) -> (Classification, requiredApprovals: Int) {
         let classification = Classifier(policy: policy, protection: protection(request.workingDirectory)).classify(request)
-        return (classification, classification.tier == .gated ? policy.approvals.required : 0)
+        return (classification, classification.tier == .gated ? policy.approvals.applying(to: classification).required : 0)
     }
 
     public func submit(_ request: ActionRequest, timeout: Double?) throws(StoreError) -> StoredRequest {
         let (classification, _) = try classify(request)
         let now = Clock.now()
         // Classified as it is; stored and shown without its secrets.
-        return try store.submit(request.redacted(by: policy.redactor), classification: classification, approvals: policy.approvals, submitter: identity,
+        return try store.submit(request.redacted(by: policy.redactor), classification: classification, approvals: policy.approvals.applying(to: classification), submitter: identity,
                                 deadline: timeout.map { now + $0 }, gateway: policy.gateway(for: request.environment), now: now)
     }
 
@@ -76,7 +76,7 @@ public struct LocalQueue: QueueService {
     public func admit(_ request: ActionRequest, consumer: String, hold: Double, timeout: Double?) throws(StoreError) -> Gate.Outcome {
         let (classification, _) = try classify(request)
         return try Gate(store: store, identity: identity, consumer: consumer)
-            .admit(request, classification: classification, approvals: policy.approvals, redactor: policy.redactor, gateway: policy.gateway(for: request.environment), hold: hold, deadline: timeout.map { Clock.now() + $0 })
+            .admit(request, classification: classification, approvals: policy.approvals.applying(to: classification), redactor: policy.redactor, gateway: policy.gateway(for: request.environment), hold: hold, deadline: timeout.map { Clock.now() + $0 })
     }
 
     public func consume(id: String, actionSHA256: String, consumer: String) throws(StoreError) -> ConsumeResult {

@@ -101,7 +101,7 @@ public final class Daemon: Sendable {
         case .submit:
             let request = try actionRequest(params)
             let (classification, _) = classify(request, peer: peer)
-            let approvals = policy.approvals
+            let approvals = policy.approvals.applying(to: classification)
             let timeout = try duration(params["timeout"], "timeout")
             let redacted = request.redacted(by: policy.redactor)  // classified as it is, stored without its secrets
             let gateway = policy.gateway(for: request.environment)
@@ -213,7 +213,7 @@ public final class Daemon: Sendable {
         let timeout = try duration(params["timeout"], "timeout")
         let (classification, _) = classify(request, peer: peer)
         let gate = Gate(store: store, identity: caller, consumer: consumer)
-        let approvals = policy.approvals
+        let approvals = policy.approvals.applying(to: classification)
         let redactor = policy.redactor, gateway = policy.gateway(for: request.environment)
         let step = try await blocking { () throws(StoreError) in
             try gate.begin(request, classification: classification, approvals: approvals, redactor: redactor, gateway: gateway, deadline: timeout.map { Clock.now() + $0 })
@@ -267,7 +267,7 @@ public final class Daemon: Sendable {
 
     private func classify(_ request: ActionRequest, peer: Peer) -> (Classification, Int) {
         let classification = Classifier(policy: policy, protection: protection(request.workingDirectory, peer.home)).classify(request)
-        return (classification, classification.tier == .gated ? policy.approvals.required : 0)
+        return (classification, classification.tier == .gated ? policy.approvals.applying(to: classification).required : 0)
     }
 
     private func actionRequest(_ params: JSONValue) throws(StoreError) -> ActionRequest {

@@ -477,9 +477,10 @@ public final class QueueStore: Sendable {
                                  details: .object([("verdict", .string(verdict.rawValue)), ("refusal", .string(refusal.description))]))
                 return .refused(refusal, stored)
             }
-            let vote = Vote(reviewer: reviewer.user, via: reviewer.via, verdict: verdict, reason: reason, at: now, actionSHA256: stored.actionSHA256)
-            try db.execute(sql: "INSERT INTO votes (request_id, reviewer, via, verdict, reason, at, action_sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [id, vote.reviewer, vote.via, vote.verdict.rawValue, vote.reason, vote.at, vote.actionSHA256])
+            let vote = Vote(reviewer: reviewer.user, via: reviewer.via, verdict: verdict, reason: reason, at: now, actionSHA256: stored.actionSHA256,
+                            groups: reviewer.groups)
+            try db.execute(sql: "INSERT INTO votes (request_id, reviewer, via, verdict, reason, at, action_sha256, groups) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [id, vote.reviewer, vote.via, vote.verdict.rawValue, vote.reason, vote.at, vote.actionSHA256, vote.groups.joined(separator: ",")])
             stored.votes.append(vote)
             try audit.append(event: "vote", requestID: id, actor: reviewer, at: now,
                              details: .object([("verdict", .string(verdict.rawValue)), ("reason", .string(reason)), ("action_sha256", .string(stored.actionSHA256))]))

@@ -74,7 +74,8 @@ enum Rows {
             let sql = "SELECT * FROM votes WHERE request_id IN (\(chunk.map { _ in "?" }.joined(separator: ","))) ORDER BY at"
             for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(chunk)) {
                 let vote = Vote(reviewer: row["reviewer"], via: row["via"], verdict: Verdict(rawValue: row["verdict"]) ?? .reject,
-                                reason: row["reason"], at: row["at"], actionSHA256: row["action_sha256"])
+                                reason: row["reason"], at: row["at"], actionSHA256: row["action_sha256"],
+                                groups: (row["groups"] as String?).map { $0.split(separator: ",").map(String.init) } ?? [])
                 out[row["request_id"], default: []].append(vote)
             }
         }
@@ -137,6 +138,7 @@ enum Rows {
             ("reviewers", .array(rules.reviewers.map { .string($0) })),
             ("timeouts", .object(rules.timeouts.sorted { $0.key < $1.key }.map { ($0.key.rawValue, .number($0.value)) })),
             ("valid_for", .number(rules.validFor)),
+            ("one_from_each", .array(rules.oneFromEach.map { .string($0) })),
         ])
     }
 
@@ -148,6 +150,7 @@ enum Rows {
         rules.reviewers = value["reviewers"]?.arrayValue?.compactMap(\.stringValue) ?? []
         // Requests stored before approvals expired keep the default window.
         rules.validFor = value["valid_for"]?.numberValue ?? rules.validFor
+        rules.oneFromEach = value["one_from_each"]?.arrayValue?.compactMap(\.stringValue) ?? []
         for (key, seconds) in value["timeouts"]?.objectValue ?? [] {
             if let tier = Tier(rawValue: key), let n = seconds.numberValue { rules.timeouts[tier] = n }
         }

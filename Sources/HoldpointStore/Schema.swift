@@ -78,6 +78,10 @@ enum Schema {
                 CREATE INDEX requests_action ON requests (action_sha256, agent_id, state);
                 """)
         }
+        // v3: a vote keeps its reviewer's groups, for `one_from_each` rules.
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: "ALTER TABLE votes ADD COLUMN groups TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }()
 }

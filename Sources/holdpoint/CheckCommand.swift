@@ -50,7 +50,7 @@ struct CheckRun: Equatable {
             redactor = policy.redactor
             request = try RequestInput.read(command: command, agent: agent)
             classification = Classifier(policy: policy, protection: global.selfProtection(workingDirectory: request.workingDirectory)).classify(request)
-            required = classification.tier == .gated ? policy.approvals.required : 0
+            required = classification.tier == .gated ? policy.approvals.applying(to: classification).required : 0
         }
         // Shown without its secrets (the hash stays the real action's).
         let shown = request.redacted(by: redactor)

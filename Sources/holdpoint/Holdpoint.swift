@@ -3,6 +3,7 @@ import Foundation
 import HoldpointCore
 import HoldpointGate
 import HoldpointRPC
+import HoldpointServer
 import HoldpointStore
 
 struct Holdpoint: AsyncParsableCommand {
@@ -248,7 +249,12 @@ enum SystemIdentity {
         } else if let tty = ttyname(STDIN_FILENO) {
             via = "tty \(String(cString: tty))"
         }
-        return Identity(user: user, via: via)
+        // Groups as the daemon resolves them (from /etc/group, not NSS: see `Peer.resolve`),
+        // for `@group` reviewers and `one_from_each` rules. Under sudo, the sudo user's.
+        let accounts = LocalAccounts.current()
+        let account = accounts.users.first { $0.value.name == user }.map { ($0.key, $0.value.gid) } ?? (uid, getgid())
+        let groups = Peer.resolve(uid: account.0, gid: account.1, pid: getpid(), accounts: accounts).groups
+        return Identity(user: user, via: via, groups: groups)
     }
 
     static func userName(_ uid: uid_t) -> String {

@@ -117,7 +117,7 @@ struct HookRun: Equatable {
                 let store = try QueueStore(path: global.queuePath, auditHeadPath: global.auditPath)
                 kept.store = store
                 let gate = Gate(store: store, identity: SystemIdentity.current(), consumer: consumer)
-                outcome = try gate.admit(request, classification: classification, approvals: policy.approvals, redactor: policy.redactor, gateway: policy.gateway(for: request.environment), hold: hold)
+                outcome = try gate.admit(request, classification: classification, approvals: policy.approvals.applying(to: classification), redactor: policy.redactor, gateway: policy.gateway(for: request.environment), hold: hold)
             } catch {
                 return .deny(reason: "holdpoint: denied (fail closed): the approval queue is unavailable (\(error.description)); nothing runs until it is back")
             }

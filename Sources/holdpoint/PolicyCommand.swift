@@ -77,6 +77,15 @@ enum PolicyExplanation {
         for limit in policy.limits {
             out.append("Rate limit: at most \(limit.max) \(limit.counted) per \(Durations.format(limit.window)) for agents matching \(limit.agent) → over it: \(limit.onExceed.rawValue)")
         }
+        if !policy.approvals.oneFromEach.isEmpty { out.append("Approvals: one from each of \(policy.approvals.oneFromEach.joined(separator: ", "))") }
+        for rule in policy.approvals.rules {
+            let scope = (rule.classes.map(\.rawValue).sorted() + rule.ruleIDs.sorted().map { "rule \($0)" }).joined(separator: ", ")
+            var parts: [String] = []
+            if let k = rule.required { parts.append("\(k) approvals") }
+            if let reviewers = rule.reviewers { parts.append("reviewers \(reviewers.joined(separator: ", "))") }
+            if !rule.oneFromEach.isEmpty { parts.append("one from each of \(rule.oneFromEach.joined(separator: ", "))") }
+            out.append("Approvals for \(scope): \(parts.joined(separator: "; "))")
+        }
         if let budget = policy.budget {
             let caps = [budget.costUSD.map { "$\(JSONWriter.formatNumber($0)) declared cost" }, budget.resourcesAffected.map { "\(JSONWriter.formatNumber($0)) resources" }].compactMap { $0 }
             out.append("Budget per agent, environment and UTC day: \(caps.isEmpty ? "no caps" : caps.joined(separator: ", ")) → over it: \(budget.onExceed.rawValue)")

@@ -77,7 +77,7 @@ enum BuiltinSourceGenerator {
     static let policyFields: Set<String> = ["profile", "destructiveActions", "changeMagnitude", "environmentRules", "productionEnvironments",
                                             "confidenceThreshold", "tierOverrides", "approvals", "rules", "sources", "redactor", "redactPatterns", "limits", "firstTime", "budget"]
     static let approvalFields: Set<String> = ["required", "rejectionsToReject", "allowSelfApproval", "timeouts", "reviewers", "validFor",
-                                              "minReadTime", "attentionCheckAfter", "attentionCheckWithin"]
+                                              "minReadTime", "attentionCheckAfter", "attentionCheckWithin", "oneFromEach", "rules"]
 
     static func source(_ policy: Policy) -> String {
         var out = """

@@ -61,4 +61,16 @@ struct RedactorTests {
         try "redact:\n  patterns: ['([unclosed']\n".write(toFile: bad, atomically: true, encoding: .utf8)
         #expect(throws: ConfigError.self) { try PolicyLoader.load(policyFile: bad) }
     }
+
+    @Test func approvalRulesLoadFromThePolicy() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hp-rules-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("p.yaml").path
+        try "approvals:\n  rules:\n    - class: [iam]\n      required: 2\n      one_from_each: [\"@security\", \"@sre\"]\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let policy = try PolicyLoader.load(policyFile: file)
+        #expect(policy.approvals.rules == [ApprovalRule(classes: [.iam], required: 2, oneFromEach: ["@security", "@sre"])])
+        try "approvals:\n  rules:\n    - required: 2\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(throws: ConfigError.self) { try PolicyLoader.load(policyFile: file) }
+    }
 }

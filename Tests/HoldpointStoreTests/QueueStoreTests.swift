@@ -263,6 +263,35 @@ let carol = Identity(user: "carol", via: "local")
         #expect(try submit(cost: 60, at: day + 86_400).state == .allowed)  // a new UTC day
     }
 
+    /// `approvals.rules`: IAM changes need one security and one SRE approver; two
+    /// approvals from security alone do not approve it.
+    @Test func oneApproverFromEachGroup() throws {
+        let f = try Fixture()
+        var approvals = ApprovalRules()
+        approvals.rules = [ApprovalRule(classes: [.iam], oneFromEach: ["@security", "@sre"])]
+        let iam = Classification(tier: .gated, operationClass: .iam, reasons: [Reason(rule: "aws-iam", message: "iam", tier: .gated)],
+                                 destructive: false, irreversible: false, dataLoss: false)
+        let effective = approvals.applying(to: iam)
+        #expect(effective.required == 2 && effective.oneFromEach == ["@security", "@sre"])
+        let r = try f.store.submit(try f.request("aws iam attach-role-policy --role-name x --policy-arn y"), classification: iam, approvals: effective, submitter: f.agent, now: 1_000)
+        let ana = Identity(user: "ana", via: "local", groups: ["security"])
+        let sam = Identity(user: "sam", via: "local", groups: ["security"])
+        let rio = Identity(user: "rio", via: "local", groups: ["sre", "ops"])
+        guard case .recorded(let one) = try f.store.decide(id: r.id, verdict: .approve, reviewer: ana, reason: "", now: 1_001) else { Issue.record("ana"); return }
+        #expect(one.state == .pending)
+        guard case .recorded(let two) = try f.store.decide(id: r.id, verdict: .approve, reviewer: sam, reason: "", now: 1_002) else { Issue.record("sam"); return }
+        #expect(two.state == .pending)  // two approvals, both security: no SRE yet
+        guard case .recorded(let three) = try f.store.decide(id: r.id, verdict: .approve, reviewer: rio, reason: "", now: 1_003) else { Issue.record("rio"); return }
+        #expect(three.state == .approved)
+        // The groups and the rule survive a reload from the file.
+        let reloaded = try #require(try f.store.request(id: r.id))
+        #expect(reloaded.approvalRules.oneFromEach == ["@security", "@sre"])
+        #expect(reloaded.votes.map(\.groups) == [["security"], ["security"], ["sre", "ops"]])
+        // A delete is not an IAM change: the global rules hold.
+        let delete = Classification(tier: .gated, operationClass: .delete, reasons: [], destructive: true, irreversible: true, dataLoss: true)
+        #expect(approvals.applying(to: delete).oneFromEach.isEmpty)
+    }
+
     @Test func haltStopsPendingRequestsAndRefusesNewOnesUntilResumed() throws {
         let f = try Fixture()
         let mine = try f.gated(agent: "bot-1")

@@ -89,12 +89,52 @@ public struct ApprovalRules: Sendable, Equatable {
     /// the reviewer to confirm they are still reading (0: off).
     public var attentionCheckAfter: Int = 10
     public var attentionCheckWithin: Double = 5 * 60
+    /// An approval from each of these (logins or `@group`s) is needed, besides `required`
+    /// distinct approvals (`one_from_each`, e.g. security and SRE for IAM changes).
+    public var oneFromEach: [String] = []
+    /// Per class or rule: its own k, reviewers and groups (`approvals.rules`).
+    public var rules: [ApprovalRule] = []
 
     public init() {}
+
+    /// The rules for a request classified as `classification`: these, with every matching
+    /// entry of `rules` applied (the stricter k, the rule's reviewers, its groups added).
+    public func applying(to classification: Classification) -> ApprovalRules {
+        var out = self
+        out.rules = []
+        for rule in rules where rule.matches(classification) {
+            if let k = rule.required { out.required = max(out.required, k) }
+            if let reviewers = rule.reviewers { out.reviewers = reviewers }
+            for entry in rule.oneFromEach where !out.oneFromEach.contains(entry) { out.oneFromEach.append(entry) }
+        }
+        out.required = max(out.required, out.oneFromEach.count)
+        return out
+    }
 
     /// Whether `user`, a member of `groups`, is one of the reviewers.
     public func isReviewer(_ user: String, groups: [String] = []) -> Bool {
         reviewers.isEmpty || reviewers.contains(user) || groups.contains { reviewers.contains("@" + $0) }
+    }
+}
+
+/// One entry of `approvals.rules`: for requests of `classes` or that fired one of `ruleIDs`.
+public struct ApprovalRule: Sendable, Equatable {
+    public var classes: Set<OperationClass>
+    public var ruleIDs: Set<String>
+    public var required: Int?
+    public var reviewers: [String]?
+    public var oneFromEach: [String]
+
+    public init(classes: Set<OperationClass> = [], ruleIDs: Set<String> = [], required: Int? = nil, reviewers: [String]? = nil, oneFromEach: [String] = []) {
+        self.classes = classes
+        self.ruleIDs = ruleIDs
+        self.required = required
+        self.reviewers = reviewers
+        self.oneFromEach = oneFromEach
+    }
+
+    public func matches(_ classification: Classification) -> Bool {
+        classes.contains(classification.operationClass) || classification.reasons.contains { ruleIDs.contains($0.rule) }
     }
 }
 

@@ -302,9 +302,36 @@ public enum PolicyLoader {
         }
     }
 
+    /// `approvals.rules: [{class: [...], rule: [...], required, reviewers, one_from_each}]`
+    private static func approvalRules(_ node: Node, walker: YAMLWalker) -> [ApprovalRule] {
+        guard let items = walker.list(node, "approvals.rules") else { return [] }
+        var out: [ApprovalRule] = []
+        for (index, item) in items.enumerated() {
+            let context = "approvals.rules[\(index)]"
+            var rule = ApprovalRule()
+            for (key, _, value) in walker.mapping(item, context, allowed: ["class", "rule", "required", "reviewers", "one_from_each"]) ?? [] {
+                switch key {
+                case "class":
+                    for name in walker.stringList(value, "\(context).class") ?? [] {
+                        if let c = OperationClass(rawValue: name) { rule.classes.insert(c) } else {
+                            walker.fail(value, "\(context).class: unknown operation class '\(name)'")
+                        }
+                    }
+                case "rule": rule.ruleIDs = Set(walker.stringList(value, "\(context).rule") ?? [])
+                case "required": rule.required = walker.int(value, "\(context).required", minimum: 1)
+                case "reviewers": rule.reviewers = walker.stringList(value, "\(context).reviewers")
+                default: rule.oneFromEach = walker.stringList(value, "\(context).one_from_each") ?? []
+                }
+            }
+            if rule.classes.isEmpty && rule.ruleIDs.isEmpty { walker.fail(item, "\(context): name a class or a rule it applies to") }
+            out.append(rule)
+        }
+        return out
+    }
+
     private static func applyApprovals(_ node: Node, to approvals: inout ApprovalRules, walker: YAMLWalker) {
         let keys: Set<String> = ["required", "reject_threshold", "allow_self_approval", "timeouts", "reviewers", "valid_for",
-                                 "min_read_time", "attention_check_after", "attention_check_within"]
+                                 "min_read_time", "attention_check_after", "attention_check_within", "one_from_each", "rules", "escalate_after"]
         for (key, _, value) in walker.mapping(node, "approvals", allowed: keys) ?? [] {
             switch key {
             case "required": approvals.required = walker.int(value, "approvals.required", minimum: 1) ?? approvals.required
@@ -315,6 +342,9 @@ public enum PolicyLoader {
             case "min_read_time": approvals.minReadTime = walker.duration(value, "approvals.min_read_time", allowZero: true) ?? approvals.minReadTime
             case "attention_check_after": approvals.attentionCheckAfter = walker.int(value, "approvals.attention_check_after", minimum: 0) ?? approvals.attentionCheckAfter
             case "attention_check_within": approvals.attentionCheckWithin = walker.duration(value, "approvals.attention_check_within") ?? approvals.attentionCheckWithin
+            case "one_from_each": approvals.oneFromEach = walker.stringList(value, "approvals.one_from_each") ?? approvals.oneFromEach
+            case "escalate_after": break  // notifications (issue 15): accepted, not acted on yet
+            case "rules": approvals.rules = approvalRules(value, walker: walker)
             default:
                 for (tierName, tierNode, durationNode) in walker.mapping(value, "approvals.timeouts") ?? [] {
                     guard let tier = Tier(rawValue: tierName) else {

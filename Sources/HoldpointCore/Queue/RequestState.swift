@@ -60,8 +60,11 @@ public struct Vote: Sendable, Equatable {
     public var reason: String
     public var at: Double
     public var actionSHA256: String
+    /// The reviewer's groups when they voted, for `one_from_each` rules.
+    public var groups: [String]
 
-    public init(reviewer: String, via: String, verdict: Verdict, reason: String, at: Double, actionSHA256: String) {
+    public init(reviewer: String, via: String, verdict: Verdict, reason: String, at: Double, actionSHA256: String, groups: [String] = []) {
+        self.groups = groups
         self.reviewer = reviewer
         self.via = via
         self.verdict = verdict
@@ -107,8 +110,15 @@ public enum DecisionRule {
     public static func outcome(of votes: [Vote], rules: ApprovalRules) -> RequestState {
         let rejections = Set(votes.filter { $0.verdict == .reject }.map(\.reviewer)).count
         if rejections >= rules.rejectionsToReject { return .rejected }
-        let approvals = Set(votes.filter { $0.verdict == .approve }.map(\.reviewer)).count
-        if approvals >= rules.required { return .approved }
-        return .pending
+        let approving = votes.filter { $0.verdict == .approve }
+        guard Set(approving.map(\.reviewer)).count >= rules.required else { return .pending }
+        // One approver from each named group (a login or @group), when the rules ask for it.
+        for entry in rules.oneFromEach {
+            let covered = approving.contains { vote in
+                entry.hasPrefix("@") ? vote.groups.contains(String(entry.dropFirst())) : vote.reviewer == entry
+            }
+            if !covered { return .pending }
+        }
+        return .approved
     }
 }
