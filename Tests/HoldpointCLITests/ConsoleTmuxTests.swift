@@ -69,6 +69,12 @@ enum ShellQuote {
     /// A policy without the reading guard, for tests that type faster than a person reads.
     static let quickPolicy = "approvals:\n  allow_self_approval: true\n  min_read_time: 0\n"
 
+    /// The console through a daemon's socket.
+    func review(socket: String, width: Int = 120, height: Int = 40) throws -> TmuxSession {
+        try TmuxSession("\(ShellQuote.quote(CLI.binary.path)) review --socket \(ShellQuote.quote(socket)) --theme \(ShellQuote.quote(CLI.packageRoot.appendingPathComponent("themes/dark.yaml").path))",
+                        width: width, height: height, environment: ["TERM": "xterm-256color", "HOLDPOINT_BELL": "0"])
+    }
+
     @Test func approveWithTypedConfirmationIsRecordedWithTheReviewersIdentity() throws {
         let env = try QueueEnv(policy: Self.quickPolicy)
         #expect(try env.run(["submit"], stdin: CheckCommandTests.costExplorer).status == 5)
@@ -151,8 +157,7 @@ enum ShellQuote {
             let result = try CLI.run(["submit", "--socket", served.socket, "--command", "rm -rf /srv/cache-\(n)", "--agent", "bot"], environment: [:])
             #expect(result.status == 5)
         }
-        let session = try TmuxSession("\(ShellQuote.quote(CLI.binary.path)) review --socket \(ShellQuote.quote(served.socket)) --theme \(ShellQuote.quote(CLI.packageRoot.appendingPathComponent("themes/dark.yaml").path))",
-                                      width: 80, height: 24, environment: ["TERM": "xterm-256color", "HOLDPOINT_BELL": "0"])
+        let session = try review(socket: served.socket, width: 80, height: 24)
         for width in [80, 120, 200] {
             try session.resize(width, 30)
             let screen = try session.waitFor("● live")
@@ -187,8 +192,7 @@ enum ShellQuote {
         let served = try ServedQueue(policy: "approvals:\n  reviewers: [\"\(Self.me)\"]\n  min_read_time: 1h\n")
         defer { served.stop() }
         #expect(try CLI.run(["submit", "--socket", served.socket], stdin: Array(CheckCommandTests.costExplorer.utf8), environment: [:]).status == 5)
-        let session = try TmuxSession("\(ShellQuote.quote(CLI.binary.path)) review --socket \(ShellQuote.quote(served.socket)) --theme \(ShellQuote.quote(CLI.packageRoot.appendingPathComponent("themes/dark.yaml").path))",
-                                      environment: ["TERM": "xterm-256color", "HOLDPOINT_BELL": "0"])
+        let session = try review(socket: served.socket)
         try session.waitFor("Gated — awaiting decision (1)")
         try session.keys("a")
         try session.type("prod-cost-explorer-cn-north-1")
