@@ -184,6 +184,8 @@ public enum Wire {
             ("states", .array(f.states.map { .string($0.rawValue) }.sorted { $0.stringValue ?? "" < $1.stringValue ?? "" })),
             ("tiers", .array(f.tiers.map { .string($0.rawValue) }.sorted { $0.stringValue ?? "" < $1.stringValue ?? "" })),
             ("agent", f.agent.map(JSONValue.string) ?? .null), ("limit", f.limit.map { .number(Double($0)) } ?? .null),
+            ("first", f.first.map { .number(Double($0)) } ?? .null),
+            ("after", f.after.map { .object([("created_at", .number($0.createdAt)), ("id", .string($0.id))]) } ?? .null),
         ])
     }
 
@@ -198,7 +200,12 @@ public enum Wire {
             f.tiers.insert(tier)
         }
         f.agent = v["agent"]?.stringValue
-        f.limit = v["limit"]?.numberValue.map { Int($0) }
+        f.limit = v["limit"]?.numberValue.flatMap { $0.isFinite && abs($0) < 1e9 ? Int($0) : nil }
+        f.first = v["first"]?.numberValue.flatMap { $0.isFinite && abs($0) < 1e9 ? Int($0) : nil }
+        if let after = v["after"], after != .null {
+            guard let at = after["created_at"]?.numberValue, let id = after["id"]?.stringValue else { return nil }
+            f.after = (at, id)
+        }
         return f
     }
 

@@ -54,12 +54,17 @@ enum Rows {
             clauses.append("agent_id = ?")
             arguments.append(agent)
         }
+        if let after = filter.after {
+            clauses.append("(created_at, id) > (?, ?)")
+            arguments += [after.createdAt, after.id]
+        }
         var sql = "SELECT * FROM requests"
         if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
         if let limit = filter.limit {
             sql = "SELECT * FROM (\(sql) ORDER BY created_at DESC, id DESC LIMIT \(max(0, limit))) ORDER BY created_at, id"
         } else {
             sql += " ORDER BY created_at, id"
+            if let first = filter.first { sql += " LIMIT \(max(0, first))" }
         }
         let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments))
         let allVotes = try votes(for: rows.map { $0["id"] }, db: db)

@@ -82,6 +82,11 @@ enum Schema {
         migrator.registerMigration("v3") { db in
             try db.execute(sql: "ALTER TABLE votes ADD COLUMN groups TEXT NOT NULL DEFAULT ''")
         }
+        // v4: lists read in creation order, a page at a time (`list`, the console's recent
+        // requests), without sorting the whole table for each page.
+        migrator.registerMigration("v4") { db in
+            try db.execute(sql: "CREATE INDEX requests_created ON requests (created_at, id)")
+        }
         return migrator
     }()
 }

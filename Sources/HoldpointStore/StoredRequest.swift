@@ -121,12 +121,19 @@ public struct RequestFilter: Sendable {
     public var tiers: Set<Tier> = []
     public var agent: String?
     public var limit: Int?
+    /// A page, oldest first: at most `first` requests after `after` (a request's creation
+    /// time and id). For reading a long list without holding all of it (`list`).
+    public var first: Int?
+    public var after: (createdAt: Double, id: String)?
 
-    public init(states: Set<RequestState> = [], tiers: Set<Tier> = [], agent: String? = nil, limit: Int? = nil) {
+    public init(states: Set<RequestState> = [], tiers: Set<Tier> = [], agent: String? = nil, limit: Int? = nil,
+                first: Int? = nil, after: (createdAt: Double, id: String)? = nil) {
         self.states = states
         self.tiers = tiers
         self.agent = agent
         self.limit = limit
+        self.first = first
+        self.after = after
     }
 }
 

@@ -8,8 +8,8 @@ enum Terminal {
         FileHandle.standardError.write(Data(("holdpoint: " + message + "\n").utf8))
     }
 
-    static func print(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    static func print(_ text: String, terminator: String = "\n") {
+        FileHandle.standardOutput.write(Data((text + terminator).utf8))
     }
 
     static let colorEnabled: Bool = {

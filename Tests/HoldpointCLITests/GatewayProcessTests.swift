@@ -1,5 +1,6 @@
 import Foundation
 import HoldpointCore
+import HoldpointStore
 import Synchronization
 import Testing
 
@@ -49,5 +50,25 @@ import Testing
         let held = try env.list(["--state", "pending"]).map(JSONWriter.compact)
         #expect(held.first?.contains("$90 declared today + $30 would pass the $100 daily cost cap") == true, "\(held)")
         #expect(held.allSatisfy { $0.contains("would pass the $100 daily cost cap") })
+    }
+}
+
+/// `list --json` streams page by page (issue 19): the same document as reading all at once.
+@Suite(.serialized) struct ListStreamingTests {
+    @Test func aLongListStreamsTheSameDocument() throws {
+        let env = try QueueEnv()
+        let store = try QueueStore(path: env.queue)
+        let read = Classification(tier: .autonomous, operationClass: .read, reasons: [], destructive: false, irreversible: false, dataLoss: false)
+        // 1,201 requests: two full pages and one, some sharing a creation time (the cursor
+        // is the time and the id).
+        for i in 0..<1_201 {
+            let request = try ActionRequest.shellCommand("ls /srv/\(i)", environment: "production", agentID: "bot", mode: .autonomous)
+            _ = try store.submit(request, classification: read, approvals: ApprovalRules(), submitter: Identity(user: "t", via: "test"), now: 1_000 + Double(i / 3))
+        }
+        let streamed = try env.run(["list", "--json"])
+        let whole = try env.run(["list", "--json", "--limit", "100000"])
+        #expect(streamed.status == 0)
+        #expect(streamed.stdout == whole.stdout)
+        #expect((try JSONReader.parse(streamed.stdout)).arrayValue?.count == 1_201)
     }
 }
