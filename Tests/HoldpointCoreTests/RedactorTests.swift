@@ -48,29 +48,25 @@ struct RedactorTests {
         #expect(other.redacted(by: redactor).actionSHA256 != shown.actionSHA256)
     }
 
-    @Test func thePolicyAddsPatternsAndRefusesBadOnes() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hp-redact-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let good = dir.appendingPathComponent("good.yaml").path
-        try "redact:\n  patterns: ['(?i)x-internal-token: (\\S+)']\n".write(toFile: good, atomically: true, encoding: .utf8)
-        let policy = try PolicyLoader.load(policyFile: good)
-        #expect(policy.redactor.redact("curl -H X-Internal-Token: abc123 https://x") == "curl -H X-Internal-Token: ‹redacted:policy-1› https://x")
-        #expect(policy.redactor.redact("--password=p4ss") == "--password=‹redacted:password›")  // the built-ins stay
-        let bad = dir.appendingPathComponent("bad.yaml").path
-        try "redact:\n  patterns: ['([unclosed']\n".write(toFile: bad, atomically: true, encoding: .utf8)
-        #expect(throws: ConfigError.self) { try PolicyLoader.load(policyFile: bad) }
+    /// Loads `yaml` as a policy file.
+    func load(_ yaml: String) throws -> Policy {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("hp-policy-\(UUID().uuidString).yaml").path
+        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        return try PolicyLoader.load(policyFile: file)
     }
 
+    @Test func thePolicyAddsPatternsAndRefusesBadOnes() throws {
+        let policy = try load("redact:\n  patterns: ['(?i)x-internal-token: (\\S+)']\n")
+        #expect(policy.redactor.redact("curl -H X-Internal-Token: abc123 https://x") == "curl -H X-Internal-Token: ‹redacted:policy-1› https://x")
+        #expect(policy.redactor.redact("--password=p4ss") == "--password=‹redacted:password›")  // the built-ins stay
+        #expect(throws: ConfigError.self) { try load("redact:\n  patterns: ['([unclosed']\n") }
+    }
+
+    /// `approvals.rules` (in this file because it shares the loading helper).
     @Test func approvalRulesLoadFromThePolicy() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hp-rules-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let file = dir.appendingPathComponent("p.yaml").path
-        try "approvals:\n  rules:\n    - class: [iam]\n      required: 2\n      one_from_each: [\"@security\", \"@sre\"]\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let policy = try PolicyLoader.load(policyFile: file)
+        let policy = try load("approvals:\n  rules:\n    - class: [iam]\n      required: 2\n      one_from_each: [\"@security\", \"@sre\"]\n")
         #expect(policy.approvals.rules == [ApprovalRule(classes: [.iam], required: 2, oneFromEach: ["@security", "@sre"])])
-        try "approvals:\n  rules:\n    - required: 2\n".write(toFile: file, atomically: true, encoding: .utf8)
-        #expect(throws: ConfigError.self) { try PolicyLoader.load(policyFile: file) }
+        #expect(throws: ConfigError.self) { try load("approvals:\n  rules:\n    - required: 2\n") }
     }
 }
