@@ -210,7 +210,7 @@ public struct ConsoleState: Sendable {
         guard !filterText.isEmpty else { return true }
         let needle = filterText.lowercased()
         let action = r.document["action"]
-        let haystack = [r.agentID, r.environment, action?["command"]?.stringValue ?? "", action?["operation"]?.stringValue ?? "",
+        let haystack = [r.agentID, r.environment, ActionText.what(action), action?["operation"]?.stringValue ?? "",
                         r.document["summary"]?.stringValue ?? "", r.id, r.state.rawValue]
         return haystack.contains { $0.lowercased().contains(needle) }
     }

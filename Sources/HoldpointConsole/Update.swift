@@ -271,7 +271,7 @@ private func handle(_ key: Key, _ state: inout ConsoleState) -> [Effect] {
     case .char("y"), .char("Y"):
         guard let r = state.selected else { break }
         let action = r.document["action"]
-        let text = key == .char("Y") ? r.id : (action?["command"]?.stringValue ?? action?["operation"]?.stringValue ?? "")
+        let text = key == .char("Y") ? r.id : ActionText.what(action)
         // Agent text goes to the clipboard as it is shown: escaped when it is not clean.
         effects.append(.copy(SafeText.isClean(text) ? text : SafeText.escape(text)))
         state.flash = Flash(text: key == .char("Y") ? "Copied the id \(r.id)" : "Copied the command", role: .success)

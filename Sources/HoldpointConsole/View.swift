@@ -205,7 +205,10 @@ public func badges(for r: StoredRequest, firstTime: Bool) -> [(String, StyleRole
         if r.document["rollback"]?["plan"]?.stringValue?.isEmpty ?? true { out.append(("NO ROLLBACK", .warning)) }
     }
     if r.reasons.contains(where: { $0.rule == "low-confidence" }) { out.append(("LOW CONFIDENCE", .warning)) }
-    if firstTime { out.append(("FIRST TIME", .accent)) }
+    if firstTime || r.reasons.contains(where: { $0.rule == "first-time" }) { out.append(("FIRST TIME", .accent)) }
+    if r.reasons.contains(where: { $0.rule == "off-plan" }) { out.append(("OFF PLAN", .danger)) }
+    if r.reasons.contains(where: { $0.rule == "plan" }) { out.append(("IN PLAN", .accent)) }
+    if r.document["action"]?["operation"]?.stringValue == Plan.operation { out.append(("PLAN", .accent)) }
     return out
 }
 
@@ -292,7 +295,7 @@ private func drawRow(_ r: StoredRequest, copies: Int, columns: RowColumns, state
     // The action takes the rest of the row; badges follow only when they fit whole (the
     // detail pane always lists them).
     let action = r.document["action"]
-    var what = SafeText.escape(action?["command"]?.stringValue ?? action?["operation"]?.stringValue ?? "?")
+    var what = SafeText.escape(ActionText.what(action))
     if let target = action?["targets"]?.arrayValue?.first?.stringValue, !what.contains(target) { what += " → " + SafeText.escape(target) }
     cx = grid.put(TextWidth.truncate(what, to: end - cx), x: cx, y: y, role: role(.normal), maxX: end) + 1
     for (text, tagRole) in tags {
@@ -335,8 +338,11 @@ func detailLines(_ r: StoredRequest, state: ConsoleState, width: Int) -> [Detail
             raw.append(DetailLine(text: "\(r.state.rawValue) by \(SafeText.escape(by))\(r.closedVia.map { " (\(SafeText.escape($0)))" } ?? "") \(Times.moment(r.closedAt ?? 0, state))\(r.closedReason.flatMap { $0.isEmpty ? nil : ": " + SafeText.escape($0) } ?? "")", role: .muted))
         }
     }
+    let planSteps = action?["operation"]?.stringValue == Plan.operation ? action?["steps"]?.arrayValue ?? [] : nil
     if let command = action?["command"]?.stringValue {
         raw.append(DetailLine(text: "$ " + SafeText.escape(command, keepNewlines: true), role: .accent, bold: true))
+    } else if let planSteps {
+        raw.append(DetailLine(text: "plan of \(planSteps.count) step\(planSteps.count == 1 ? "" : "s"): approving it approves no step; each gated step is still its own decision", role: .accent, bold: true))
     } else if let operation = action?["operation"]?.stringValue {
         raw.append(DetailLine(text: "operation " + SafeText.escape(operation), role: .accent, bold: true))
     }
@@ -353,6 +359,10 @@ func detailLines(_ r: StoredRequest, state: ConsoleState, width: Int) -> [Detail
     if r.reasons.count > 3 { raw.append(DetailLine(text: "and \(r.reasons.count - 3) more under Policy below", role: .muted, indent: 2)) }
 
     heading("What — exactly as it will run")
+    for (index, step) in (planSteps ?? []).enumerated() {
+        let intent = step["intent"]?.stringValue.map { "  — " + SafeText.escape($0) } ?? ""
+        raw.append(DetailLine(text: "step \(index + 1)  $ " + SafeText.escape(ActionText.what(step["action"])) + intent, role: .accent, indent: 2))
+    }
     field("command", action?["command"]?.stringValue, role: .accent)
     field("operation", action?["operation"]?.stringValue)
     field("kind", action?["kind"]?.stringValue)
@@ -469,7 +479,7 @@ private func drawModal(_ modal: Modal, _ state: ConsoleState, _ grid: inout Cell
     var lines: [(String, StyleRole, Bool)] = []
     var title = ""
     func what(_ r: StoredRequest) -> String {
-        SafeText.escape(r.document["action"]?["command"]?.stringValue ?? r.document["action"]?["operation"]?.stringValue ?? "?")
+        SafeText.escape(ActionText.what(r.document["action"]))
     }
     switch modal {
     case .help:

@@ -73,13 +73,14 @@ public struct Gate: Sendable {
     /// (`redactor`); its hash stays the real action's. `gateway` holds the checks that count the queue (rate limits, first-time).
     public func begin(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules, redactor: Redactor, gateway: GatewayRules,
                       deadline: Double? = nil) throws(StoreError) -> Step {
+        let planKey = Plan.key(of: request)
         let request = request.redacted(by: redactor)
         if classification.tier == .gated, try store.halt(for: request.agentID) == nil,
            let existing = try store.reusable(agent: request.agentID, environment: request.environment, actionSHA256: request.actionSHA256) {
             if existing.state == .approved { return .decided(try use(existing)) }
             return .waiting(existing)
         }
-        let stored = try store.submit(request, classification: classification, approvals: approvals, submitter: identity, deadline: deadline, gateway: gateway)
+        let stored = try store.submit(request, classification: classification, approvals: approvals, submitter: identity, deadline: deadline, gateway: gateway, planKey: planKey)
         switch stored.state {
         case .allowed: return .decided(.allowed(stored))
         case .pending: return .waiting(stored)
@@ -108,8 +109,38 @@ public struct Gate: Sendable {
 
 /// What the agent (the model behind it) is told, worded so it can act on it.
 public enum GateMessage {
+    /// The same for a plan (Claude Code leaving plan mode): a refused plan is replanned.
+    static func planText(for outcome: Gate.Outcome, now: Double) -> String {
+        let r = outcome.request
+        let steps = r.reasons.filter { $0.tier >= .gated }.prefix(3).map(\.message).joined(separator: "; ")
+        switch outcome {
+        case .allowed, .approved:
+            return "holdpoint: plan \(r.id) holds. Each step is still checked when it runs; a step that needs a human waits for one, and an action that is in no step of this plan is OFF PLAN."
+        case .pending:
+            let deadline = r.expiresAt.map { " before \(Clock.iso8601($0))" } ?? ""
+            return "holdpoint: plan awaiting approval ID \(r.id) (\(steps)); present the same plan again once approved. A human reviewer decides in `holdpoint review`\(deadline); without a decision it is denied. Do not start any step meanwhile."
+        case .refused(_, let why):
+            return "holdpoint: plan denied: \(why)"
+        case .denied:
+            switch r.state {
+            case .blocked:
+                return "holdpoint: plan refused (\(steps)); request \(r.id). A step of it never runs here, with or without approval. Replan without that step (a smaller, reversible change), or ask the user to do it themselves."
+            case .rejected:
+                let vote = r.votes.last { $0.verdict == .reject }
+                return "holdpoint: plan rejected by \(vote?.reviewer ?? r.closedBy ?? "a reviewer"): \(vote?.reason ?? r.closedReason ?? ""); request \(r.id). Replan with the reviewer's objection in mind."
+            case .expired:
+                return "holdpoint: plan \(r.id) expired: no reviewer decided before the deadline, which is a denial. Ask the user before going on."
+            case .halted:
+                return "holdpoint: agent \(r.agentID) is halted (\(r.closedReason ?? "kill switch")); plan \(r.id) is refused. Stop and wait for a human."
+            default:
+                return "holdpoint: plan \(r.id) is \(r.state.rawValue); denied"
+            }
+        }
+    }
+
     public static func text(for outcome: Gate.Outcome, now: Double = Clock.now()) -> String {
         let r = outcome.request
+        if r.document["action"]?["operation"]?.stringValue == Plan.operation { return planText(for: outcome, now: now) }
         switch outcome {
         case .allowed:
             return "holdpoint: allowed (\(r.tier.rawValue); request \(r.id), recorded)"

@@ -66,7 +66,7 @@ public struct LocalQueue: QueueService {
         let now = Clock.now()
         // Classified as it is; stored and shown without its secrets.
         return try store.submit(request.redacted(by: policy.redactor), classification: classification, approvals: policy.approvals.applying(to: classification), submitter: identity,
-                                deadline: timeout.map { now + $0 }, gateway: policy.gateway(for: request.environment), now: now)
+                                deadline: timeout.map { now + $0 }, gateway: policy.gateway(for: request.environment), planKey: Plan.key(of: request), now: now)
     }
 
     public func wait(id: String, timeout: Double?) throws(StoreError) -> StoredRequest? {

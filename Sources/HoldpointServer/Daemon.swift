@@ -105,10 +105,11 @@ public final class Daemon: Sendable {
             let timeout = try duration(params["timeout"], "timeout")
             let redacted = request.redacted(by: policy.redactor)  // classified as it is, stored without its secrets
             let gateway = policy.gateway(for: request.environment)
+            let planKey = Plan.key(of: request)
             let stored = try await blocking { () throws(StoreError) in
                 let now = Clock.now()
                 return try store.submit(redacted, classification: classification, approvals: approvals, submitter: caller,
-                                        deadline: timeout.map { now + $0 }, gateway: gateway, now: now)
+                                        deadline: timeout.map { now + $0 }, gateway: gateway, planKey: planKey, now: now)
             }
             changed(decisions: false)
             return stored.wireJSON

@@ -286,18 +286,26 @@ public final class QueueStore: Sendable {
 
     /// Records a classified request. Gated requests wait with a deadline; a halted agent's
     /// requests are recorded as halted. Returns the request as stored (acknowledged).
+    /// `planKey` is `Plan.key` of the action before redaction, to place it in its agent's plan.
     public func submit(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules,
-                       submitter: Identity, deadline: Double? = nil, gateway: GatewayRules = .none, now: Double = Clock.now()) throws(StoreError) -> StoredRequest {
+                       submitter: Identity, deadline: Double? = nil, gateway: GatewayRules = .none, planKey: String? = nil,
+                       now: Double = Clock.now()) throws(StoreError) -> StoredRequest {
         // Everything that depends only on what was submitted is encoded before taking the
         // write lock, which every other writer waits on.
         let prepared = Prepared(request, classification, approvals)
+        // A plan runs nothing: it counts against no limit or budget and is no first action.
+        let isPlan = classification.planSteps != nil
+        let gateway = isPlan ? .none : gateway
         let limits = gateway.limits.filter { $0.applies(to: request.agentID, classification.operationClass) }
         return try write { db, audit in
             try expireDue(db, audit: audit, now: now)
             // Rate limits count the queue inside this transaction: two racing requests that
             // would cross a limit cannot both get under it.
             var prepared = prepared
-            if let over = try overLimit(limits, request: request, classification: classification, db: db, now: now) {
+            if let rules = gateway.plans, let placed = try placeInPlan(request, key: planKey, classification: prepared.classification, rules: rules, db: db, now: now) {
+                prepared = Prepared(request, placed, approvals)
+            }
+            if let over = try overLimit(limits, request: request, classification: prepared.classification, db: db, now: now) {
                 prepared = Prepared(request, over.classification, approvals)
                 if over.halt {
                     let reason = over.classification.reasons.last?.message ?? "rate limit"
@@ -340,6 +348,7 @@ public final class QueueStore: Sendable {
                 closedBy: halt.map { $0.by }, closedVia: nil, closedAt: halt == nil ? nil : now, closedReason: halt.map { "agent halted: \($0.reason)" },
                 consumedAt: nil)
             try Rows.insert(stored, encoded: encoded, db: db)
+            if state == .allowed { try learn(fromRequest: id, db: db, now: now) }
             try audit.append(event: "submitted", requestID: id, actor: submitter, at: now, canonicalDetails: canonicalDocument)
             try audit.append(event: "classified", requestID: id, actor: submitter, at: now, canonicalDetails: canonicalVerdict)
             switch state {
@@ -386,8 +395,11 @@ public final class QueueStore: Sendable {
     func overLimit(_ limits: [RateLimit], request: ActionRequest, classification: Classification, db: Database, now: Double) throws
         -> (classification: Classification, halt: Bool)? {
         for limit in limits {
-            var sql = "SELECT count(*) FROM requests WHERE agent_id = ? AND created_at > ? AND state IN ('allowed','pending','approved','running','succeeded','failed')"
-            var arguments: [any DatabaseValueConvertible] = [request.agentID, now - limit.window]
+            var sql = """
+                SELECT count(*) FROM requests WHERE agent_id = ? AND created_at > ? AND state IN ('allowed','pending','approved','running','succeeded','failed')
+                AND json_extract(document, '$.action.operation') IS NOT ?
+                """
+            var arguments: [any DatabaseValueConvertible] = [request.agentID, now - limit.window, Plan.operation]
             if let classes = limit.classes {
                 sql += " AND operation_class IN (\(classes.map { _ in "?" }.joined(separator: ",")))"
                 arguments += classes.map(\.rawValue).sorted()
@@ -415,7 +427,8 @@ public final class QueueStore: Sendable {
             try Double.fetchOne(db, sql: """
                 SELECT coalesce(sum(json_extract(document, ?)), 0) FROM requests
                 WHERE agent_id = ? AND environment = ? AND created_at >= ? AND state IN ('allowed','pending','approved','running','succeeded','failed')
-                """, arguments: [path, request.agentID, request.environment, dayStart]) ?? 0
+                AND json_extract(document, '$.action.operation') IS NOT ?
+                """, arguments: [path, request.agentID, request.environment, dayStart, Plan.operation]) ?? 0
         }
         var messages: [String] = []
         if let cap = budget.costUSD, let cost = request.impact.costUSD, cost > 0 {
@@ -437,22 +450,65 @@ public final class QueueStore: Sendable {
         return over
     }
 
-    /// The classification of an agent's first action of its class in this environment
-    /// (FIRST TIME: never approved or run there before), or nil when it is not the first,
-    /// is a read, or is already at least `tier`.
+    /// The classification of an agent's first action of its class in this environment, or
+    /// with a program it has never run there (FIRST TIME: never approved or run there
+    /// before); nil when it is neither, is a read, or is already at least `tier`.
     func firstTime(_ request: ActionRequest, classification: Classification, tier: Tier, db: Database) throws -> Classification? {
         guard classification.operationClass != .read, classification.tier < tier else { return nil }
         let seen = try Int.fetchOne(db, sql: """
             SELECT count(*) FROM (SELECT 1 FROM requests WHERE agent_id = ? AND operation_class = ? AND environment = ?
-              AND state IN ('allowed','approved','running','succeeded','failed') LIMIT 1)
-            """, arguments: [request.agentID, classification.operationClass.rawValue, request.environment]) ?? 0
-        guard seen == 0 else { return nil }
-        var first = classification
-        first.tier = tier
-        first.reasons.append(Reason(rule: "first-time",
-                                    message: "FIRST TIME: \(request.agentID) has never had a \(classification.operationClass.rawValue) approved or run in \(request.environment)",
-                                    tier: tier))
-        return first
+              AND state IN ('allowed','approved','running','succeeded','failed')
+              AND json_extract(document, '$.action.operation') IS NOT ? LIMIT 1)
+            """, arguments: [request.agentID, classification.operationClass.rawValue, request.environment, Plan.operation]) ?? 0
+        if seen == 0 {
+            return classification.adding(Reason(rule: "first-time",
+                                                message: "FIRST TIME: \(request.agentID) has never had a \(classification.operationClass.rawValue) approved or run in \(request.environment)",
+                                                tier: tier))
+        }
+        var newPrograms: [String] = []
+        for program in classification.programs {
+            let known = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM agent_programs WHERE agent_id = ? AND environment = ? AND program = ?"),
+                                         arguments: [request.agentID, request.environment, program]) ?? 0
+            if known == 0 { newPrograms.append(program) }
+        }
+        guard !newPrograms.isEmpty else { return nil }
+        return classification.adding(Reason(rule: "first-time",
+                                            message: "FIRST TIME: \(request.agentID) has never run \(newPrograms.joined(separator: ", ")) in \(request.environment)",
+                                            tier: tier))
+    }
+
+    /// What the gateway learns from request `id` once it may run (allowed or approved): the
+    /// programs its agent has now run in its environment, and, for a plan, the plan that
+    /// now holds for the agent. Read from the stored verdict, inside the same transaction.
+    func learn(fromRequest id: String, db: Database, now: Double) throws {
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO agent_programs (agent_id, environment, program)
+            SELECT requests.agent_id, requests.environment, programs.value FROM requests, json_each(requests.verdict, '$.programs') AS programs
+            WHERE requests.id = ?
+            """, arguments: [id])
+        try db.execute(sql: """
+            INSERT OR REPLACE INTO plans (request_id, agent_id, at, steps)
+            SELECT id, agent_id, ?, json_extract(verdict, '$.plan_steps') FROM requests
+            WHERE id = ? AND json_extract(verdict, '$.plan_steps') IS NOT NULL
+            """, arguments: [now, id])
+    }
+
+    /// Where the action stands against its agent's latest approved plan (within
+    /// `rules.validFor`): "in approved plan P, step 3 of 5", or OFF PLAN, which raises an
+    /// action that changes anything to `rules.offPlan` (set in production). Nil without a plan.
+    func placeInPlan(_ request: ActionRequest, key: String?, classification: Classification, rules: PlanRules, db: Database, now: Double) throws -> Classification? {
+        guard let plan = try Row.fetchOne(db.cachedStatement(sql: "SELECT request_id, steps FROM plans WHERE agent_id = ? AND at > ? ORDER BY at DESC LIMIT 1"),
+                                          arguments: [request.agentID, now - rules.validFor]) else { return nil }
+        let planID: String = plan["request_id"]
+        let stepsText: String = plan["steps"]
+        let steps = (try? JSONReader.parse(Array(stepsText.utf8)).arrayValue?.compactMap(\.stringValue)) ?? []
+        if let key, let index = steps.firstIndex(of: key) {
+            return classification.adding(Reason(rule: "plan", message: "in approved plan \(planID), step \(index + 1) of \(steps.count)", tier: .autonomous))
+        }
+        let raise = classification.operationClass == .read ? nil : rules.offPlan
+        return classification.adding(Reason(rule: "off-plan",
+                                            message: "OFF PLAN: matches no step of \(request.agentID)'s approved plan \(planID) (\(steps.count) step\(steps.count == 1 ? "" : "s"))",
+                                            tier: raise ?? classification.tier))
     }
 
     /// Records one reviewer's vote, exactly once, under the rules the request was submitted
@@ -492,6 +548,7 @@ public final class QueueStore: Sendable {
                 stored.closedAt = now
                 stored.closedReason = reason
                 try Rows.close(stored, db: db)
+                if outcome == .approved { try learn(fromRequest: id, db: db, now: now) }
                 let approvers = stored.votes.filter { $0.verdict == verdict }.map { JSONValue.string($0.reviewer) }
                 try audit.append(event: outcome.rawValue, requestID: id, actor: reviewer, at: now,
                                  details: .object([("reason", .string(reason)), ("by", .array(approvers)), ("action_sha256", .string(stored.actionSHA256))]))

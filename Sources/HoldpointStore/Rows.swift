@@ -125,14 +125,19 @@ enum Rows {
                     actionSHA256: r.actionSHA256)
     }
 
+    /// Beside what the reviewer reads, the verdict keeps what the gateway learns from a
+    /// request once it may run: the programs it runs, and for a plan its steps' keys.
     static func verdictJSON(_ c: Classification, actionSHA256: String) -> JSONValue {
-        .object([
+        var members: [(key: String, value: JSONValue)] = [
             ("tier", .string(c.tier.rawValue)),
             ("operation_class", .string(c.operationClass.rawValue)),
             ("reasons", .array(c.reasons.map { .object([("rule", .string($0.rule)), ("message", .string($0.message)), ("tier", .string($0.tier.rawValue))]) })),
             ("flags", .object([("destructive", .bool(c.destructive)), ("irreversible", .bool(c.irreversible)), ("data_loss", .bool(c.dataLoss))])),
             ("action_sha256", .string(actionSHA256)),
-        ])
+        ]
+        if !c.programs.isEmpty { members.append(("programs", .array(c.programs.map { .string($0) }))) }
+        if let steps = c.planSteps { members.append(("plan_steps", .array(steps.map { .string($0) }))) }
+        return .object(members)
     }
 
     static func rulesJSON(_ rules: ApprovalRules) -> JSONValue {

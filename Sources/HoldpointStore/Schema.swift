@@ -87,6 +87,27 @@ enum Schema {
         migrator.registerMigration("v4") { db in
             try db.execute(sql: "CREATE INDEX requests_created ON requests (created_at, id)")
         }
+        // v5: layer 1 and the first-time check for programs. Both are indexes of the
+        // requests table, kept in the transaction that lets a request run: the programs each
+        // agent has run in each environment, and each agent's approved plans (a step is a
+        // hash of what it does, never its text: `Plan.key`).
+        migrator.registerMigration("v5") { db in
+            try db.execute(sql: """
+                CREATE TABLE agent_programs (
+                    agent_id TEXT NOT NULL,
+                    environment TEXT NOT NULL,
+                    program TEXT NOT NULL,
+                    PRIMARY KEY (agent_id, environment, program)
+                ) WITHOUT ROWID;
+                CREATE TABLE plans (
+                    request_id TEXT PRIMARY KEY REFERENCES requests(id),
+                    agent_id TEXT NOT NULL,
+                    at REAL NOT NULL,
+                    steps TEXT NOT NULL
+                );
+                CREATE INDEX plans_agent ON plans (agent_id, at);
+                """)
+        }
         return migrator
     }()
 }

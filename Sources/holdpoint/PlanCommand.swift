@@ -8,18 +8,37 @@ struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Judge an agent's plan (a list of intended actions) before any step runs.",
-        subcommands: [Check.self]
+        subcommands: [Check.self, Submit.self]
     )
+
+    /// The plan request for the holdpoint.plan/v1 document on stdin; bad input exits 65.
+    static func readPlan() throws -> ActionRequest {
+        if isatty(STDIN_FILENO) == 1 {
+            Terminal.error("pipe a holdpoint.plan/v1 document on stdin")
+            throw ExitCode(ExitCodes.usage)
+        }
+        do {
+            return try Plan.request(fromDocument: try Terminal.readStandardInput(limit: ActionRequest.maximumSize))
+        } catch let error as RequestError {
+            Terminal.error("bad plan: \(SafeText.escape(error.description))")
+            throw ExitCode(ExitCodes.badInput)
+        }
+    }
+
+    /// A holdpoint.plan/v1 document, as `plan check --help` and `plan submit --help` show it.
+    static let documentHelp = """
+        Reads a holdpoint.plan/v1 document on stdin: {"schema":"holdpoint.plan/v1", "agent":{…},
+        "environment":"production", "summary":"…", "steps":[{"intent":"…", "action":{…}}, …]}. Each
+        step is a holdpoint.action/v1 request without the fields the plan gives once (agent,
+        environment); a step may name its own environment.
+        """
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check",
             abstract: "Classify every step of a plan at once; a plan with a blocked step is refused.",
             discussion: """
-            Reads a holdpoint.plan/v1 document on stdin: {"schema":"holdpoint.plan/v1", "agent":{…},
-            "environment":"production", "steps":[{"intent":"…", "action":{…}}, …]}. Each step is a
-            holdpoint.action/v1 request without the fields the plan gives once (agent, environment);
-            a step may override them. Nothing is queued.
+            \(PlanCommand.documentHelp) Nothing is queued.
             Exit: 0 every step may run, 5 some step needs approval, 2 some step is blocked (replan
             before running any step), 64 usage, 65 bad input, 78 policy error.
             """
@@ -31,17 +50,8 @@ struct PlanCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            if isatty(STDIN_FILENO) == 1 {
-                Terminal.error("pipe a holdpoint.plan/v1 document on stdin")
-                throw ExitCode(ExitCodes.usage)
-            }
-            let steps: [PlanStep]
-            do {
-                steps = try PlanStep.read(try Terminal.readStandardInput(limit: ActionRequest.maximumSize))
-            } catch let error as RequestError {
-                Terminal.error("bad plan: \(SafeText.escape(error.description))")
-                throw ExitCode(ExitCodes.badInput)
-            }
+            let plan = try PlanCommand.readPlan()
+            let steps = plan.plan ?? []
             var judged: [(step: PlanStep, classification: Classification)] = []
             var redactor = Redactor()
             if global.settings.socketPath != nil {
@@ -101,40 +111,63 @@ struct PlanCommand: ParsableCommand {
             return lines.joined(separator: "\n")
         }
     }
-}
 
-/// One step of a plan: the request it would make, and the agent's intent.
-struct PlanStep {
-    var request: ActionRequest
-    var intent: String?
+    struct Submit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "submit",
+            abstract: "Put a plan before a reviewer as one request; a plan with a blocked step is refused.",
+            discussion: """
+            \(PlanCommand.documentHelp) The plan is queued as one request (action.operation
+            "holdpoint:plan") whose reasons list every step, the riskiest first. Approving it approves
+            no step: each gated step is still its own decision, but shows "in approved plan P, step 3
+            of 5", and in production an action that matches no step of the agent's approved plan is
+            OFF PLAN and waits for a human (policy key plans:). A plan with no gated step holds at once.
+            Exit: 0 the plan holds (allowed, or approved with --wait), 1 rejected, 2 refused (a step is
+            blocked: replan), 3 expired, 4 halted, 5 waiting for a reviewer (without --wait).
+            """
+        )
 
-    static let schema = "holdpoint.plan/v1"
+        @OptionGroup var global: GlobalOptions
 
-    /// The steps of a `holdpoint.plan/v1` document, each a full action request: the plan's
-    /// agent and environment, then the step's own fields over them.
-    static func read(_ bytes: [UInt8]) throws(RequestError) -> [PlanStep] {
-        let document: JSONValue
-        do { document = try JSONReader.parse(bytes) } catch { throw RequestError(field: nil, message: "not JSON: \(error)") }
-        guard document["schema"]?.stringValue == schema else { throw RequestError(field: "schema", message: "expected \"\(schema)\"") }
-        guard let steps = document["steps"]?.arrayValue, !steps.isEmpty else { throw RequestError(field: "steps", message: "expected a non-empty list of steps") }
-        guard steps.count <= 200 else { throw RequestError(field: "steps", message: "\(steps.count) steps: at most 200") }
-        var out: [PlanStep] = []
-        for (index, step) in steps.enumerated() {
-            guard case .object(let fields) = step else { throw RequestError(field: "steps[\(index)]", message: "expected an object") }
-            var members: [(key: String, value: JSONValue)] = [("schema", .string(ActionRequest.schemaName))]
-            for key in ["agent", "environment"] { if let value = document[key] { members.append((key, value)) } }
-            for field in fields where field.key != "intent" {
-                members.removeAll { $0.key == field.key }
-                members.append(field)
-            }
-            let intent = step["intent"]?.stringValue
-            if let intent, !members.contains(where: { $0.key == "summary" }) { members.append(("summary", .string(intent))) }
-            do {
-                out.append(PlanStep(request: try ActionRequestDecoder.decode(.object(members)), intent: intent))
-            } catch {
-                throw RequestError(field: "steps[\(index)]", message: error.description)
-            }
+        @Flag(name: .long, help: "Block until the plan is decided or expires.")
+        var wait = false
+
+        @Option(name: .long, help: ArgumentHelp("With --wait: give up after this long (90, 90s, 15m); the plan then expires, which is a denial.", valueName: "duration"))
+        var timeout: String?
+
+        @Flag(name: .long, help: "Print one JSON document.")
+        var json = false
+
+        func validate() throws {
+            if let timeout, Durations.parse(timeout) == nil { throw ValidationError("--timeout: expected a duration such as 90, 90s or 15m, got '\(timeout)'") }
+            if timeout != nil && !wait { throw ValidationError("--timeout goes with --wait") }
         }
-        return out
+
+        func run() throws {
+            let plan = try PlanCommand.readPlan()
+            let service = try global.service(classifying: true, creating: true)
+            var stored = try queueCall { () throws(StoreError) in try service.submit(plan, timeout: timeout.flatMap(Durations.parse)) }
+            if wait && stored.state == .pending {
+                if !json { Terminal.error("waiting for approval of plan \(stored.id)…") }
+                stored = try Waiter.wait(for: stored.id, service: service, timeout: nil)
+            }
+            if json {
+                Terminal.print(JSONWriter.pretty(QueueOutput.json(stored)))
+            } else {
+                let count = plan.plan?.count ?? 0
+                let waiting = stored.reasons.filter { $0.tier == .gated }.count
+                let headline = switch stored.state {
+                case .blocked: "plan refused: a step is blocked. Replan before running any step."
+                case .pending: "plan waits for a reviewer: \(waiting) of \(count) steps need a human"
+                case .allowed: "plan holds: \(count) step\(count == 1 ? "" : "s"), none needs approval"
+                case .approved: "plan approved: each gated step is still its own decision"
+                default: "plan \(stored.state.rawValue)"
+                }
+                Terminal.print(headline)
+                Terminal.print(QueueOutput.summary(stored))
+                for line in Terminal.ruleLines(stored.reasons) { Terminal.print(line) }
+            }
+            throw ExitCode(QueueOutput.exitCode(for: stored.state))
+        }
     }
 }

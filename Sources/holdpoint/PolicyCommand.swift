@@ -90,7 +90,8 @@ enum PolicyExplanation {
             let caps = [budget.costUSD.map { "$\(JSONWriter.formatNumber($0)) declared cost" }, budget.resourcesAffected.map { "\(JSONWriter.formatNumber($0)) resources" }].compactMap { $0 }
             out.append("Budget per agent, environment and UTC day: \(caps.isEmpty ? "no caps" : caps.joined(separator: ", ")) → over it: \(budget.onExceed.rawValue)")
         }
-        out.append("First time: \(policy.firstTime.map { "an agent's first action of a class (other than read) in production is \($0.rawValue) (FIRST TIME)" } ?? "off")")
+        out.append("First time: \(policy.firstTime.map { "an agent's first action of a class (other than read), or with a program it never ran, in production is \($0.rawValue) (FIRST TIME)" } ?? "off")")
+        out.append("Plans: an approved plan holds \(Durations.format(policy.plans.validFor)); \(policy.plans.offPlan.map { "a change that is no step of it is \($0.rawValue) in production (OFF PLAN)" } ?? "actions off it are flagged OFF PLAN")")
         out.append("Redaction: built-in secret patterns (\(policy.redactor.patterns.count - policy.redactPatterns.count))\(policy.redactPatterns.isEmpty ? "" : " and the policy's: " + policy.redactPatterns.map { "/\($0)/" }.joined(separator: ", "))")
         if let threshold = policy.confidenceThreshold {
             out.append("Confidence threshold: \(JSONWriter.formatNumber(threshold)) (a less confident write is gated)")

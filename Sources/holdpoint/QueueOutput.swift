@@ -84,7 +84,6 @@ enum QueueOutput {
     }
 
     static func what(_ r: StoredRequest) -> String {
-        let action = r.document["action"]
-        return action?["command"]?.stringValue ?? action?["operation"]?.stringValue ?? "?"
+        ActionText.what(r.document["action"])
     }
 }

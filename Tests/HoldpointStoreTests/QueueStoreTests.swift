@@ -243,6 +243,63 @@ let carol = Identity(user: "carol", via: "local")
         #expect(try f.store.submit(try f.request(agent: "x"), classification: patch, approvals: ApprovalRules(), submitter: f.agent, gateway: .none, now: 1_006).state == .allowed)
     }
 
+    /// FIRST TIME covers programs too: an agent that has had patches approved still waits
+    /// for a human the first time it runs a program it never ran in that environment.
+    @Test func anAgentsFirstUseOfAProgramIsGated() throws {
+        let f = try Fixture()
+        func patch(_ programs: [String]) -> Classification {
+            Classification(tier: .supervised, operationClass: .patch, reasons: [], destructive: false, irreversible: false, dataLoss: false, programs: programs)
+        }
+        let gateway = GatewayRules(firstTime: .gated)
+        func submit(_ programs: [String], at now: Double) throws -> StoredRequest {
+            try f.store.submit(try f.request("x", agent: "bot"), classification: patch(programs), approvals: ApprovalRules(), submitter: f.agent, gateway: gateway, now: now)
+        }
+        let first = try submit(["kubectl"], at: 1_000)
+        #expect(first.state == .pending)  // the first patch at all
+        _ = try f.store.decide(id: first.id, verdict: .approve, reviewer: alice, reason: "ok", now: 1_001)
+        #expect(try submit(["kubectl"], at: 1_002).state == .allowed)
+        let helm = try submit(["kubectl", "helm"], at: 1_003)
+        #expect(helm.state == .pending)
+        #expect(helm.reasons.first?.message == "FIRST TIME: bot has never run helm in production")
+        _ = try f.store.decide(id: helm.id, verdict: .approve, reviewer: alice, reason: "ok", now: 1_004)
+        #expect(try submit(["helm"], at: 1_005).state == .allowed)
+        #expect(try f.store.verifyAudit(publicKeyHex: nil, requireHead: true).intact)
+    }
+
+    /// An approved plan: a later action that is one of its steps says which; one that is
+    /// none is OFF PLAN, and a change off plan waits for a human where `offPlan` is set. A
+    /// plan counts against no rate limit, and stops counting once `validFor` has passed.
+    @Test func anApprovedPlanPlacesTheAgentsLaterActions() throws {
+        let f = try Fixture()
+        let policy = try PolicyLoader.load(policyFile: nil)
+        let plan = try Plan.request(fromDocument: Array(#"{"schema":"holdpoint.plan/v1","agent":{"id":"kiro"},"environment":"production","steps":[{"action":{"kind":"shell","command":"kubectl get pods"}},{"action":{"kind":"shell","command":"kubectl rollout restart deploy/api"}}]}"#.utf8))
+        let limit = [RateLimit(max: 1, window: 3_600)]
+        let gateway = GatewayRules(limits: limit, plans: PlanRules(validFor: 600, offPlan: .gated))
+        let planVerdict = Classifier(policy: policy).classify(plan)
+        let submittedPlan = try f.store.submit(plan, classification: planVerdict, approvals: ApprovalRules(), submitter: f.agent, gateway: gateway, now: 1_000)
+        #expect(submittedPlan.state == .pending)
+        _ = try f.store.decide(id: submittedPlan.id, verdict: .approve, reviewer: alice, reason: "plan ok", now: 1_001)
+
+        func run(_ command: String, at now: Double, tier: Tier = .supervised, opClass: OperationClass = .patch, rules: GatewayRules = gateway) throws -> StoredRequest {
+            let request = try ActionRequest.shellCommand(command, environment: "production", agentID: "kiro", mode: .supervised)
+            let c = Classification(tier: tier, operationClass: opClass, reasons: [], destructive: false, irreversible: false, dataLoss: false)
+            return try f.store.submit(request, classification: c, approvals: ApprovalRules(), submitter: f.agent, gateway: rules, planKey: Plan.key(of: request), now: now)
+        }
+        let inPlan = try run("kubectl rollout restart deploy/api", at: 1_002)
+        #expect(inPlan.state == .allowed)  // the plan was not counted against the limit of 1
+        #expect(inPlan.reasons.map(\.message) == ["in approved plan \(submittedPlan.id), step 2 of 2"])
+        let offPlan = try run("kubectl delete deploy/api", at: 1_003, rules: GatewayRules(plans: gateway.plans))
+        #expect(offPlan.state == .pending)
+        #expect(offPlan.reasons.first?.message == "OFF PLAN: matches no step of kiro's approved plan \(submittedPlan.id) (2 steps)")
+        let offPlanRead = try run("kubectl get nodes", at: 1_004, tier: .autonomous, opClass: .read, rules: GatewayRules(plans: gateway.plans))
+        #expect(offPlanRead.state == .allowed && offPlanRead.reasons.first?.rule == "off-plan")  // flagged only
+        let flaggedOnly = try run("kubectl delete deploy/api", at: 1_005, rules: GatewayRules(plans: PlanRules(validFor: 600, offPlan: nil)))
+        #expect(flaggedOnly.state == .allowed && flaggedOnly.reasons.first?.rule == "off-plan")
+        let later = try run("kubectl delete deploy/api", at: 1_700, rules: GatewayRules(plans: gateway.plans))
+        #expect(later.state == .allowed && later.reasons.isEmpty)  // the plan no longer holds
+        #expect(try f.store.verifyAudit(publicKeyHex: nil, requireHead: true).intact)
+    }
+
     /// A daily budget per agent and environment, from declared impact (UTC day).
     @Test func aBudgetCapsWhatAnAgentDeclaresPerDay() throws {
         let f = try Fixture()

@@ -24,14 +24,32 @@ public struct Classification: Sendable, Equatable {
     public var destructive: Bool
     public var irreversible: Bool
     public var dataLoss: Bool
+    /// The programs a shell action runs (basenames, in order found): the gateway's
+    /// first-time check asks whether the agent ever ran each one.
+    public var programs: [String]
+    /// For a plan: each step's `planKey`, in order.
+    public var planSteps: [String]?
 
-    public init(tier: Tier, operationClass: OperationClass, reasons: [Reason], destructive: Bool, irreversible: Bool, dataLoss: Bool) {
+    public init(tier: Tier, operationClass: OperationClass, reasons: [Reason], destructive: Bool, irreversible: Bool, dataLoss: Bool,
+                programs: [String] = [], planSteps: [String]? = nil) {
         self.tier = tier
         self.operationClass = operationClass
         self.reasons = reasons
         self.destructive = destructive
         self.irreversible = irreversible
         self.dataLoss = dataLoss
+        self.programs = programs
+        self.planSteps = planSteps
+    }
+
+    /// The classification with `reason` added in its place (most restrictive first), its
+    /// tier raised to the reason's when that is stricter.
+    public func adding(_ reason: Reason) -> Classification {
+        var out = self
+        let at = out.reasons.firstIndex { $0.tier < reason.tier } ?? out.reasons.count
+        out.reasons.insert(reason, at: at)
+        out.tier = max(out.tier, reason.tier)
+        return out
     }
 }
 
@@ -48,6 +66,7 @@ public struct Classifier: Sendable {
     }
 
     public func classify(_ request: ActionRequest) -> Classification {
+        if let steps = request.plan { return classify(plan: request, steps: steps) }
         let findings = analyze(request)
         // Environment names are nearly always lower-case ASCII already: then no copy is made.
         let environment = request.environment.utf8.allSatisfy({ $0 < 0x80 && !($0 >= 0x41 && $0 <= 0x5A) })
@@ -59,6 +78,7 @@ public struct Classifier: Sendable {
         var irreversible = request.impact.reversible == false
         var dataLoss = request.impact.dataLoss == true
         var operationClass = OperationClass.read
+        var programs: [String] = []
 
         for finding in findings {
             var tier = TierTable.tier(for: finding.effect.operationClass, production: production, mode: request.agentMode, policy: policy)
@@ -71,6 +91,7 @@ public struct Classifier: Sendable {
             irreversible = irreversible || finding.effect.irreversible
             dataLoss = dataLoss || finding.effect.dataLoss
             if finding.effect.operationClass.severity > operationClass.severity { operationClass = finding.effect.operationClass }
+            if let program = finding.program, !programs.contains(program) { programs.append(program) }
         }
 
         // The policy's destructive-action patterns look at everything that is not a read.
@@ -139,7 +160,41 @@ public struct Classifier: Sendable {
             reasons: reasons,
             destructive: destructive,
             irreversible: irreversible,
-            dataLoss: dataLoss)
+            dataLoss: dataLoss,
+            programs: programs)
+    }
+
+    /// A plan is as strict as its strictest step. Its reasons are one per step, the riskiest
+    /// first, each naming the step and its strictest rule, so the reviewer reads every step.
+    /// A plan that names no command is read by a human in production. A plan runs no
+    /// program, so it lists none (the first-time check learns from what runs).
+    func classify(plan: ActionRequest, steps: [PlanStep]) -> Classification {
+        let production = policy.isProduction(plan.environment)
+        guard !steps.isEmpty else {
+            return Classification(tier: production ? .gated : .supervised, operationClass: .unknown,
+                                  reasons: [Reason(rule: "plan-unchecked", message: "the plan names no command Holdpoint can check; a human reads it", tier: production ? .gated : .supervised)],
+                                  destructive: false, irreversible: false, dataLoss: false, planSteps: [])
+        }
+        var judged: [(index: Int, classification: Classification, what: String)] = []
+        for (index, step) in steps.enumerated() {
+            judged.append((index, classify(step.request), step.request.whatText))
+        }
+        var combined = Classification(tier: .autonomous, operationClass: .read, reasons: [], destructive: false, irreversible: false, dataLoss: false,
+                                      planSteps: steps.map { Plan.key(of: $0.request) })
+        for entry in judged.sorted(by: { ($0.classification.tier, -$0.index) > ($1.classification.tier, -$1.index) }) {
+            let c = entry.classification
+            let top = c.reasons.first
+            let what = entry.what.count > 120 ? String(entry.what.prefix(119)) + "…" : entry.what
+            combined.reasons.append(Reason(rule: top?.rule ?? "plan-step",
+                                           message: "step \(entry.index + 1) of \(steps.count) `\(what)`: \(top?.message ?? "no rule matched")",
+                                           tier: c.tier))
+            combined.tier = max(combined.tier, c.tier)
+            if c.operationClass.severity > combined.operationClass.severity { combined.operationClass = c.operationClass }
+            combined.destructive = combined.destructive || c.destructive
+            combined.irreversible = combined.irreversible || c.irreversible
+            combined.dataLoss = combined.dataLoss || c.dataLoss
+        }
+        return combined
     }
 
     /// The texts one after another, copied once into a string of the right size: string

@@ -12,6 +12,8 @@ public struct Finding: Sendable, Equatable {
     /// The subject as found. Only writes are held against the policy's destructive
     /// patterns, so most subjects are never read: a command's words are joined when asked.
     var subjectSource: Subject
+    /// The program whose rules found this (a shell command's basename), if any.
+    public var program: String?
 
     public init(rule: String, message: String, effect: RuleEffect, subject: String) {
         self.init(rule: rule, message: message, effect: effect, subject: .text(subject))
@@ -33,7 +35,7 @@ public struct Finding: Sendable, Equatable {
     }
 
     public static func == (lhs: Finding, rhs: Finding) -> Bool {
-        lhs.rule == rhs.rule && lhs.message == rhs.message && lhs.effect == rhs.effect && lhs.subject == rhs.subject
+        lhs.program == rhs.program && lhs.rule == rhs.rule && lhs.message == rhs.message && lhs.effect == rhs.effect && lhs.subject == rhs.subject
     }
 }
 

@@ -452,6 +452,10 @@ struct ShellAnalyzer {
     // MARK: - Rules
 
     private func match(program: String, args: [ShellWord], command: SimpleCommand, subject: Subject, depth: Int, into findings: inout [Finding]) {
+        let first = findings.count
+        // What this program's rules found, and what they found inside it that no inner
+        // program claims, is this program's.
+        defer { for i in first..<findings.count where findings[i].program == nil { findings[i].program = program } }
         let view = ArgumentView(args)
         var matchedOrdinary = false
         var firstFallback: SharedRule?

@@ -166,6 +166,8 @@ public struct Policy: Sendable {
     public var firstTime: Tier? = .gated
     /// `budgets:`: daily caps on declared cost and resources per agent and environment.
     public var budget: Budget?
+    /// `plans:`: how long an approved plan holds, and what an action off it gets.
+    public var plans = PlanRules()
     public var rules: RuleSet
     /// Where each layer came from, for `policy explain`.
     public var sources: [String] = []

@@ -38,7 +38,7 @@ public enum BuiltinData {
 /// Loads the effective policy: built-in defaults, then a policy file on top.
 public enum PolicyLoader {
     static let topLevelKeys: Set<String> = [
-        "profile", "agent_constraints", "approvals", "redact", "limits", "anomaly", "budgets", "confidence_threshold", "production_environments", "tiers", "rule_packs",
+        "profile", "agent_constraints", "approvals", "redact", "limits", "anomaly", "budgets", "confidence_threshold", "production_environments", "tiers", "rule_packs", "plans",
     ]
 
     /// The built-in policy with `file` (if any) layered on top. Every problem in any layer
@@ -154,6 +154,20 @@ public enum PolicyLoader {
                     case "gated": updated.firstTime = .gated
                     case "blocked": updated.firstTime = .blocked
                     default: walker.fail(setting, "anomaly.first_time: expected gated, blocked or off, got '\(text)'")
+                    }
+                }
+            case "plans":
+                for (key, _, setting) in walker.mapping(value, "plans", allowed: ["valid_for", "off_plan"]) ?? [] {
+                    switch key {
+                    case "valid_for":
+                        if let seconds = walker.duration(setting, "plans.valid_for") { updated.plans.validFor = seconds }
+                    default:
+                        let text = walker.string(setting, "plans.off_plan") ?? ""
+                        switch text {
+                        case "off": updated.plans.offPlan = nil
+                        case "gated", "blocked": updated.plans.offPlan = Tier(rawValue: text)
+                        default: walker.fail(setting, "plans.off_plan: expected gated, blocked or off, got '\(text)'")
+                        }
                     }
                 }
             case "confidence_threshold": updated.confidenceThreshold = walker.double(value, "confidence_threshold", minimum: 0, maximum: 1)

@@ -54,6 +54,23 @@ public struct Budget: Sendable, Equatable {
     }
 }
 
+/// What an agent's approved plan means for its later actions (`plans:`; layer 1). An action
+/// that matches a step of the agent's latest approved plan says so ("in approved plan P,
+/// step 3 of 5"); one that matches none is OFF PLAN, which in production raises an action
+/// that changes anything to `offPlan`.
+public struct PlanRules: Sendable, Equatable {
+    /// How long after its approval a plan counts (`plans.valid_for`, default 8h).
+    public var validFor: Double
+    /// The least tier of an off-plan action that is not a read, in production
+    /// (`plans.off_plan`, default gated); nil: only flagged.
+    public var offPlan: Tier?
+
+    public init(validFor: Double = 8 * 3600, offPlan: Tier? = .gated) {
+        self.validFor = validFor
+        self.offPlan = offPlan
+    }
+}
+
 /// The gateway checks that count the queue when a request is recorded (layer 3): they
 /// need the queue's history, so the store applies them inside its write transaction.
 public struct GatewayRules: Sendable {
@@ -64,11 +81,15 @@ public struct GatewayRules: Sendable {
     public var firstTime: Tier?
     /// The daily budget, if the policy sets one.
     public var budget: Budget?
+    /// Plans: how long one holds, and the least tier of an off-plan action here (nil: off
+    /// plan is only flagged here); nil: plans are not looked at.
+    public var plans: PlanRules?
 
-    public init(limits: [RateLimit] = [], firstTime: Tier? = nil, budget: Budget? = nil) {
+    public init(limits: [RateLimit] = [], firstTime: Tier? = nil, budget: Budget? = nil, plans: PlanRules? = nil) {
         self.limits = limits
         self.firstTime = firstTime
         self.budget = budget
+        self.plans = plans
     }
 
     /// No gateway checks.
@@ -76,9 +97,11 @@ public struct GatewayRules: Sendable {
 }
 
 extension Policy {
-    /// The gateway checks for a request in `environment`: the limits everywhere, the
-    /// first-time check in production-like environments.
+    /// The gateway checks for a request in `environment`: the limits and plans everywhere,
+    /// the first-time check and off-plan raising in production-like environments.
     public func gateway(for environment: String) -> GatewayRules {
-        GatewayRules(limits: limits, firstTime: isProduction(environment) ? firstTime : nil, budget: budget)
+        let production = isProduction(environment)
+        return GatewayRules(limits: limits, firstTime: production ? firstTime : nil, budget: budget,
+                            plans: PlanRules(validFor: plans.validFor, offPlan: production ? plans.offPlan : nil))
     }
 }

@@ -63,6 +63,8 @@ public struct ActionRequest: Sendable, Equatable {
     public var confidence: Double?
     /// The whole document as received.
     public var document: JSONValue
+    /// For a plan (`action.operation` "holdpoint:plan"): its steps, each a request.
+    public var plan: [PlanStep]? = nil
 
     /// The `action` object exactly as received; what `action_sha256` covers.
     public var actionObject: JSONValue { document["action"] ?? .object([]) }
@@ -74,7 +76,7 @@ public struct ActionRequest: Sendable, Equatable {
     var realActionSHA256: String?
 
     /// A one-line statement of the action, for lists and messages.
-    public var whatText: String { command ?? operation ?? "(no command)" }
+    public var whatText: String { ActionText.what(actionObject) }
 }
 
 /// A request that cannot be accepted, naming the field at fault.

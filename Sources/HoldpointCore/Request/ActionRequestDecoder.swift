@@ -91,6 +91,11 @@ public enum ActionRequestDecoder {
             throw RequestError(field: "confidence", message: "expected a number from 0 to 1, got \(JSONWriter.formatNumber(confidence))")
         }
 
+        var plan: [PlanStep]?
+        if kind == .other, operation == Plan.operation, let action = document["action"] {
+            plan = try Plan.steps(of: action, document: document)
+        }
+
         return ActionRequest(
             agentID: agentID,
             agentName: try fields.optionalString("agent.name"),
@@ -110,7 +115,8 @@ public enum ActionRequestDecoder {
             alternatives: alternatives,
             rollback: rollback,
             confidence: confidence,
-            document: document
+            document: document,
+            plan: plan
         )
     }
 }

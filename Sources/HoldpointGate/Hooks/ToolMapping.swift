@@ -12,9 +12,12 @@ public enum ToolMapping {
     /// Shell tools across clients: the command line goes through the shell analysis.
     static let shellTools: Set<String> = ["Bash", "shell", "run_shell_command", "exec_command", "local_shell", "container.exec", "unified_exec"]
     /// Tools that only read (files, searches, the web); they run on their own.
-    static let readTools: Set<String> = ["Read", "Glob", "Grep", "LS", "NotebookRead", "WebSearch", "WebFetch", "TodoWrite", "TodoRead", "ExitPlanMode",
+    static let readTools: Set<String> = ["Read", "Glob", "Grep", "LS", "NotebookRead", "WebSearch", "WebFetch", "TodoWrite", "TodoRead",
                                          "read_file", "read_many_files", "list_directory", "glob", "search_file_content", "google_web_search", "web_fetch",
                                          "grep", "ls", "view_image", "update_plan"]
+
+    /// Tools that end a client's planning: what they carry is the agent's plan (layer 1).
+    static let planTools: Set<String> = ["ExitPlanMode"]
 
     public static func request(for call: ToolCall, environment: String, agentID: String, mode: AgentMode) throws(RequestError) -> ActionRequest {
         var action: [(key: String, value: JSONValue)] = []
@@ -22,6 +25,18 @@ public enum ToolMapping {
         var reasoning: [String] = []
         let input = call.input
         let name = call.toolName
+
+        var agent: [(key: String, value: JSONValue)] = [("id", .string(agentID)), ("name", .string(call.client.displayName)), ("mode", .string(mode.rawValue))]
+        if let session = call.session { agent.append(("session", .string(session))) }
+        var hook: [(key: String, value: JSONValue)] = [("client", .string(call.client.rawValue)), ("event", .string(call.event)), ("tool_name", .string(name))]
+        if let id = call.callID { hook.append(("call_id", .string(id))) }
+
+        if planTools.contains(name) {
+            // Leaving plan mode: the plan is judged (and, where it needs one, put before a
+            // human) as one request, its steps the commands it names.
+            let text = input["plan"]?.stringValue ?? ""
+            return try Plan.request(text: text, agent: .object(agent), environment: environment, extra: [("hook", .object(hook))])
+        }
 
         if shellTools.contains(name) {
             let command = try commandLine(input["command"], tool: name)
@@ -49,10 +64,6 @@ public enum ToolMapping {
         }
         if !action.contains(where: { $0.key == "cwd" }), let cwd = call.cwd { action.append(("cwd", .string(cwd))) }
 
-        var agent: [(key: String, value: JSONValue)] = [("id", .string(agentID)), ("name", .string(call.client.displayName)), ("mode", .string(mode.rawValue))]
-        if let session = call.session { agent.append(("session", .string(session))) }
-        var hook: [(key: String, value: JSONValue)] = [("client", .string(call.client.rawValue)), ("event", .string(call.event)), ("tool_name", .string(name))]
-        if let id = call.callID { hook.append(("call_id", .string(id))) }
         var document: [(key: String, value: JSONValue)] = [
             ("schema", .string(ActionRequest.schemaName)),
             ("agent", .object(agent)),
