@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 // Holdpoint: a hold point for AI agents in production.
 //
-// The module graph points one way (see README "Layout"):
+// The module graph points one way (see docs/architecture.md):
 //   HoldpointCore  (domain: requests, policy, tiers, shell analysis; no storage, no terminal)
 //   HoldpointStore (the SQLite queue and the audit log; knows no terminal)
 //   HoldpointConsole (the review console as pure state, update and view into a cell grid)

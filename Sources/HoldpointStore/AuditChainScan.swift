@@ -8,11 +8,9 @@ import HoldpointCore
 /// and the checkpoints that name it (a checkpoint must carry its entry's exact hash).
 ///
 /// This is the loop `audit verify` spends its time in, so it reads columns straight from
-/// SQLite's row buffer (no `Row`, no `String` per column) and rebuilds each entry's hashed
-/// text in one reused buffer. The text is byte for byte the one `AuditEntry.hash` builds for
-/// the writer; the audit tests hold the two to that (`entriesWithHostileTextVerifyIntact`,
-/// and every tampering test) and `AuditEntry.hash` to RFC 8785
-/// (`theHashedTextIsExactlyTheCanonicalJSON`).
+/// SQLite's row buffer (no `Row`, no `String` per column) and hashes each entry with
+/// `AuditEntryText`, the one definition the writer uses too, in one reused buffer. The audit
+/// tests hold that text to RFC 8785 (`theHashedTextIsExactlyTheCanonicalJSON`).
 struct AuditChainScan {
     /// How far the chain is intact, or the first entry that is not and why.
     struct Outcome {
@@ -34,9 +32,6 @@ struct AuditChainScan {
         var text: [UInt8] = []
         text.reserveCapacity(8192)
         var hex = [UInt8](repeating: 0, count: 64)
-        // Held in locals so the loop neither checks the globals' initialisation nor retains them.
-        let (openActor, atMs, details, event, prev) = (Self.openActor, Self.atMs, Self.details, Self.event, Self.prev)
-        let (requestID, null, seqKey, via) = (Self.requestID, Self.null, Self.seqKey, Self.via)
         while try step(row, db) {
             let seq = sqlite3_column_int64(row, 0)
             let expected = outcome.lastSeq + 1
@@ -48,35 +43,12 @@ struct AuditChainScan {
                 outcome.failure = (seq, "entry \(seq): does not follow entry \(seq - 1) (chain broken: reordered, inserted or replaced)")
                 return outcome
             }
-            // {"actor","at_ms","details","event","prev","request_id","seq","via"}: see AuditEntry.hash.
-            text.removeAll(keepingCapacity: true)
-            text.append(contentsOf: openActor)
-            JSONWriter.appendString(utf8: column(row, 4), to: &text)
-            text.append(contentsOf: atMs)
-            appendDecimal(sqlite3_column_int64(row, 1), to: &text)
-            text.append(contentsOf: details)
-            // The details (most of the bytes) go to the hash where SQLite holds them, uncopied.
-            var hasher = SHA256()
-            text.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-            hasher.update(bufferPointer: column(row, 6))
-            text.removeAll(keepingCapacity: true)
-            text.append(contentsOf: event)
-            JSONWriter.appendString(utf8: column(row, 2), to: &text)
-            text.append(contentsOf: prev)
-            text.append(contentsOf: previous)
-            text.append(contentsOf: requestID)
-            if sqlite3_column_type(row, 3) == SQLITE_NULL {
-                text.append(contentsOf: null)
-            } else {
-                JSONWriter.appendString(utf8: column(row, 3), to: &text)
+            let digest = previous.withUnsafeBytes { previousBytes in
+                AuditEntryText(actor: column(row, 4), atMillis: sqlite3_column_int64(row, 1), canonicalDetails: column(row, 6),
+                               event: column(row, 2), previous: previousBytes,
+                               requestID: sqlite3_column_type(row, 3) == SQLITE_NULL ? nil : column(row, 3),
+                               seq: seq, via: column(row, 5)).digest(scratch: &text)
             }
-            text.append(contentsOf: seqKey)
-            appendDecimal(seq, to: &text)
-            text.append(contentsOf: via)
-            JSONWriter.appendString(utf8: column(row, 5), to: &text)
-            text.append(UInt8(ascii: "}"))
-            text.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-            let digest = hasher.finalize()
             var index = 0
             for byte in digest {
                 hex[index] = ActionHash.hexDigit(byte >> 4)
@@ -129,39 +101,6 @@ struct AuditChainScan {
         guard let bytes = sqlite3_column_blob(row, index) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         return UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(row, index)))
     }
-
-    /// Appends `value` in decimal, without the `String` that `String(value)` allocates.
-    private static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
-        if value < 0 {
-            out.append(contentsOf: String(value).utf8)
-            return
-        }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var n = UInt64(value)
-            var start = buffer.count
-            repeat {
-                start -= 1
-                buffer[start] = UInt8(ascii: "0") + UInt8(n % 10)
-                n /= 10
-            } while n > 0
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
-        }
-    }
-
-    // The fixed parts of the hashed text, as bytes once (a string literal's `.utf8` view
-    // is appended byte by byte).
-    private static let openActor = Array(#"{"actor":"#.utf8)
-    private static let atMs = Array(#","at_ms":"#.utf8)
-    private static let details = Array(#","details":"#.utf8)
-    private static let event = Array(#","event":"#.utf8)
-    private static let prev = Array(#","prev":""#.utf8)
-    private static let requestID = Array(#"","request_id":"#.utf8)
-    private static let null = Array("null".utf8)
-    private static let seqKey = Array(#","seq":"#.utf8)
-    private static let via = Array(#","via":"#.utf8)
 
     /// Byte-for-byte equality (memcmp: the generic `elementsEqual` walks an iterator).
     private static func same(_ bytes: UnsafeRawBufferPointer, _ other: UnsafeRawBufferPointer) -> Bool {

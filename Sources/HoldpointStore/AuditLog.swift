@@ -71,26 +71,11 @@ public struct AuditEntry: Sendable, Equatable {
                   canonicalDetails: JSONWriter.canonical(details), previous: previousHash)
     }
 
-    /// The canonical text of the entry, built directly (keys in JCS order), and its SHA-256.
-    /// `AuditChainScan` builds the same text from stored bytes to verify: change both together.
+    /// The entry's hash: SHA-256 of its canonical text (`AuditEntryText`).
     static func hash(seq: Int64, atMillis: Int64, event: String, requestID: String?, actor: String, via: String,
                      canonicalDetails: String, previous: String) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(canonicalDetails.utf8.count + 320)
-        bytes.append(contentsOf: #"{"actor":"#.utf8)
-        JSONWriter.appendString(actor, to: &bytes)
-        bytes.append(contentsOf: #","at_ms":\#(atMillis),"details":"#.utf8)
-        bytes.append(contentsOf: canonicalDetails.utf8)
-        bytes.append(contentsOf: #","event":"#.utf8)
-        JSONWriter.appendString(event, to: &bytes)
-        bytes.append(contentsOf: #","prev":""#.utf8)
-        bytes.append(contentsOf: previous.utf8)
-        bytes.append(contentsOf: #"","request_id":"#.utf8)
-        if let requestID { JSONWriter.appendString(requestID, to: &bytes) } else { bytes.append(contentsOf: "null".utf8) }
-        bytes.append(contentsOf: #","seq":\#(seq),"via":"#.utf8)
-        JSONWriter.appendString(via, to: &bytes)
-        bytes.append(UInt8(ascii: "}"))
-        return ActionHash.sha256(bytes: bytes)
+        AuditEntryText.hash(seq: seq, atMillis: atMillis, event: event, requestID: requestID, actor: actor, via: via,
+                            canonicalDetails: canonicalDetails, previous: previous)
     }
 
     public var json: JSONValue {

@@ -348,7 +348,7 @@ public final class QueueStore: Sendable {
                 closedBy: halt.map { $0.by }, closedVia: nil, closedAt: halt == nil ? nil : now, closedReason: halt.map { "agent halted: \($0.reason)" },
                 consumedAt: nil)
             try Rows.insert(stored, encoded: encoded, db: db)
-            if state == .allowed { try learn(fromRequest: id, db: db, now: now) }
+            if state == .allowed { try learn(agent: request.agentID, environment: request.environment, classification, requestID: id, db: db, now: now) }
             try audit.append(event: "submitted", requestID: id, actor: submitter, at: now, canonicalDetails: canonicalDocument)
             try audit.append(event: "classified", requestID: id, actor: submitter, at: now, canonicalDetails: canonicalVerdict)
             switch state {
@@ -475,6 +475,19 @@ public final class QueueStore: Sendable {
         return classification.adding(Reason(rule: "first-time",
                                             message: "FIRST TIME: \(request.agentID) has never run \(newPrograms.joined(separator: ", ")) in \(request.environment)",
                                             tier: tier))
+    }
+
+    /// `learn(fromRequest:db:now:)` for a request being recorded as allowed, from its
+    /// classification in hand rather than its stored verdict.
+    func learn(agent: String, environment: String, _ classification: Classification, requestID: String, db: Database, now: Double) throws {
+        for program in classification.programs {
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO agent_programs (agent_id, environment, program) VALUES (?, ?, ?)")
+                .execute(arguments: [agent, environment, program])
+        }
+        if let steps = classification.planSteps {
+            try db.execute(sql: "INSERT OR REPLACE INTO plans (request_id, agent_id, at, steps) VALUES (?, ?, ?, ?)",
+                           arguments: [requestID, agent, now, JSONWriter.compact(.array(steps.map { .string($0) }))])
+        }
     }
 
     /// What the gateway learns from request `id` once it may run (allowed or approved): the

@@ -6,7 +6,7 @@ import HoldpointGate
 ///
 /// ArgumentParser builds its model of a command by reflection, and in a binary this size
 /// that costs more than the classification itself: about 2 ms of `check`'s time and more of
-/// a hook's (README "Benchmarks"). This reader understands only plain, well-formed calls —
+/// a hook's (docs/performance.md). This reader understands only plain, well-formed calls —
 /// `--name value`, `--name=value`, `--json`, the client word — and answers nil for anything
 /// else (help, a typo, a missing value, a value that looks like an option, a repeated
 /// option, a mode or number that does not parse), so that ArgumentParser parses that call

@@ -185,7 +185,7 @@ enum Environment {
 
 extension AgentMode: ExpressibleByArgument {}
 
-/// The contract's exit codes (see README "Exit codes").
+/// The contract's exit codes (see docs/queue-and-audit.md, "Exit codes").
 enum ExitCodes {
     static let allowed: Int32 = 0
     static let rejected: Int32 = 1

@@ -2,11 +2,11 @@ import Foundation
 import HoldpointCore
 import Testing
 
-/// The README's approval-node example, run as written with plain Python against a real queue.
+/// The approval-node example of docs/hooks.md, run as written with plain Python against a real queue.
 @Suite(.serialized) struct OrchestratorExampleTests {
-    /// The Python block under "## Any orchestrator" in README.md.
+    /// The Python block under "## Any orchestrator" in docs/hooks.md.
     static func example() throws -> String {
-        let readme = try String(contentsOf: CLI.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let readme = try String(contentsOf: CLI.packageRoot.appendingPathComponent("docs/hooks.md"), encoding: .utf8)
         guard let section = readme.range(of: "## Any orchestrator"),
               let start = readme.range(of: "```python\n", range: section.upperBound..<readme.endIndex),
               let end = readme.range(of: "\n```", range: start.upperBound..<readme.endIndex) else { return "" }

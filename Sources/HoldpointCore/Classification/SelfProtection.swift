@@ -10,7 +10,7 @@ import Foundation
 /// *blocked*, which also means audited: blocked actions are recorded like any other.
 ///
 /// This is defence in depth. In file mode anyone who can write the queue file can forge a
-/// decision; agents that must not be able to are run under another user (see README).
+/// decision; agents that must not be able to are run under another user (see docs/security.md).
 public struct SelfProtection: Sendable {
     /// Files no agent may change: the queue (with its -wal and -shm), the audit head, the policy.
     public var protectedFiles: [String]

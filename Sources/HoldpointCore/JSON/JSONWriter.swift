@@ -1,6 +1,6 @@
 /// Serialises `JSONValue`s: compact, pretty, or canonical.
 ///
-/// The canonical form is what `action_sha256` hashes (see README "Action hash"):
+/// The canonical form is what `action_sha256` hashes (see docs/queue-and-audit.md, "Action hash"):
 /// object members sorted by their UTF-16 code units, no insignificant whitespace,
 /// numbers written the way ECMAScript's `Number.prototype.toString` writes them,
 /// strings escaped minimally (only `"`, `\` and C0 controls). That is RFC 8785
