@@ -286,7 +286,7 @@ private func drawRow(_ r: StoredRequest, copies: Int, columns: RowColumns, state
         cx = grid.put(cell(r.state.rawValue, 8), x: cx, y: y, role: role(r.state == .approved ? .success : r.state == .allowed ? .muted : .danger), maxX: end)
     }
     cx = grid.put(cell(SafeText.escape(r.agentID), columns.agent), x: cx, y: y, role: role(.normal), maxX: end)
-    let production = state.productionEnvironments.contains(r.environment.lowercased())
+    let production = EnvironmentName.isProduction(EnvironmentName.normalize(r.environment), among: state.productionEnvironments)
     cx = grid.put(cell(SafeText.escape(r.environment), columns.environment), x: cx, y: y, role: role(production ? .production : .muted), bold: production, maxX: end)
     let tags = badges(for: r, firstTime: state.snapshot.firstTime.contains(r.id))
     let mark = severityMark(tags)
@@ -346,7 +346,7 @@ func detailLines(_ r: StoredRequest, state: ConsoleState, width: Int) -> [Detail
     } else if let operation = action?["operation"]?.stringValue {
         raw.append(DetailLine(text: "operation " + SafeText.escape(operation), role: .accent, bold: true))
     }
-    let production = state.productionEnvironments.contains(r.environment.lowercased())
+    let production = EnvironmentName.isProduction(EnvironmentName.normalize(r.environment), among: state.productionEnvironments)
     raw.append(DetailLine(text: "in \(SafeText.escape(r.environment)) · agent \(SafeText.escape(r.agentID)) · submitted \(Times.moment(r.createdAt, state))", role: production ? .production : .normal, bold: production))
     let tags = badges(for: r, firstTime: state.snapshot.firstTime.contains(r.id))
     if !tags.isEmpty { raw.append(DetailLine(text: tags.map { "[\($0.0)]" }.joined(separator: " "), role: .danger, bold: true)) }

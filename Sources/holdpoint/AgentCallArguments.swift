@@ -21,7 +21,7 @@ enum AgentCallArguments {
     }
 
     static func hook(_ arguments: [String]) -> HookRun? {
-        guard let words = read(arguments, values: hookOptions, flags: []),
+        guard let words = read(arguments, values: hookOptions, flags: ["allow-explicit"]),
               words.positionals.count == 1,
               let client = AgentClient(rawValue: words.positionals[0]),
               let agent = agentSettings(words.values) else { return nil }
@@ -30,7 +30,7 @@ enum AgentCallArguments {
             guard let seconds = Double(text), Hook.holdLimits.contains(seconds) else { return nil }
             hold = seconds
         }
-        return HookRun(global: globalSettings(words.values), agent: agent, client: client, hold: hold)
+        return HookRun(global: globalSettings(words.values), agent: agent, client: client, hold: hold, allowExplicit: words.flags.contains("allow-explicit"))
     }
 
     /// `GlobalOptions` and `AgentOptions` by their long names, then each command's own.

@@ -36,6 +36,9 @@ struct Hook: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds to hold a gated action waiting for a decision before denying it as awaiting approval.", valueName: "seconds"))
     var hold: Double = Hook.defaultHold
 
+    @Flag(name: .long, help: "Answer an explicit allow for actions Holdpoint lets run on their own too (by default only a human's approval is answered allow; otherwise the client's own permission rules still apply).")
+    var allowExplicit = false
+
     func validate() throws {
         guard Hook.holdLimits.contains(hold) else { throw ValidationError("--hold: expected 0 to 3600 seconds, got \(hold)") }
     }
@@ -44,7 +47,7 @@ struct Hook: ParsableCommand {
     static let defaultHold: Double = 45
     static let holdLimits: ClosedRange<Double> = 0...3600
 
-    var hookRun: HookRun { HookRun(global: global.settings, agent: agentOptions.settings, client: client, hold: hold) }
+    var hookRun: HookRun { HookRun(global: global.settings, agent: agentOptions.settings, client: client, hold: hold, allowExplicit: allowExplicit) }
 
     func run() throws {
         let kept = KeptUntilExit()
@@ -60,6 +63,8 @@ struct HookRun: Equatable {
     var agent: AgentSettings
     var client: AgentClient
     var hold: Double
+    /// `--allow-explicit`: answer "allow" for autonomous and supervised actions too.
+    var allowExplicit = false
 
     /// The watchdog: the answer must reach the client before its own timeout.
     var watchdogSeconds: UInt32 { UInt32(hold.rounded(.up)) + 5 }
@@ -123,7 +128,11 @@ struct HookRun: Equatable {
             }
         }
         let message = GateMessage.text(for: outcome)
-        return outcome.mayRun ? .allow(reason: message) : .deny(reason: message)
+        switch outcome {
+        case .approved: return .allow(reason: message)
+        case .allowed: return allowExplicit ? .allow(reason: message) : .noObjection(reason: message)
+        default: return outcome.mayRun ? .allow(reason: message) : .deny(reason: message)
+        }
     }
 }
 

@@ -51,13 +51,20 @@ import Testing
         return ""
     }
 
+    /// A read runs on its own and is recorded. Holdpoint answers no explicit "allow" for it
+    /// (that would skip Claude Code's own `ask` rules): no output, exit 0. `--allow-explicit`
+    /// opts in to "allow"; an approved action always gets it (see the next test).
     @Test func aReadIsAllowedAtOnceAndRecorded() throws {
         let env = try QueueEnv()
         let result = try env.run(["hook", "claude-code", "--env", "production"], stdin: Self.bash("ls -la"))
         #expect(result.status == 0)
-        #expect(Self.decision(result).decision == "allow", "\(result.stdout) \(result.stderr)")
+        #expect(result.stdout.isEmpty && Self.decision(result).decision == nil, "\(result.stdout) \(result.stderr)")
+        let explicit = try env.run(["hook", "claude-code", "--env", "production", "--allow-explicit"], stdin: Self.bash("ls -la"))
+        #expect(Self.decision(explicit).decision == "allow", "\(explicit.stdout) \(explicit.stderr)")
+        let gemini = try env.run(["hook", "gemini", "--env", "production"], stdin: Self.bash("ls -la").replacingOccurrences(of: "\"Bash\"", with: "\"run_shell_command\"").replacingOccurrences(of: "PreToolUse", with: "BeforeTool"))
+        #expect(gemini.stdout == "{}\n", "\(gemini.stdout) \(gemini.stderr)")
         let recorded = try env.list()
-        #expect(recorded.count == 1)
+        #expect(recorded.count == 3)
         #expect(recorded.first?["state"]?.stringValue == "allowed")
         #expect(recorded.first?["agent"]?["id"]?.stringValue == "claude-code")
         #expect(try env.run(["audit", "verify"]).status == 0)

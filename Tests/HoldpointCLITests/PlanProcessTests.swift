@@ -86,7 +86,7 @@ import Testing
         #expect(recorded["action"]?["steps"]?.arrayValue?.count == 2)
 
         let careful = try env.run(["hook", "claude-code", "--env", "production", "--hold", "0"], stdin: exitPlanMode("Look first: `kubectl get pods -n cost`."))
-        #expect(HookProcessTests.decision(careful).decision == "allow")
+        #expect(careful.status == 0 && careful.stdout.isEmpty)  // no objection: Claude Code's own plan approval follows
         #expect(try env.list(["--state", "allowed"]).count == 1)
     }
 

@@ -318,7 +318,7 @@ struct ServeProcessTests {
         let listed = Set(try served.pending().compactMap { $0["id"]?.stringValue })
         #expect(listed == Set(acknowledged))
         #expect(try served.run(as: OSUsers.reviewer, ["audit", "verify"]).status == 0)
-        let allowed = try served.run(as: OSUsers.agent, ["hook", "claude-code", "--env", "staging"], stdin: hookInput)
+        let allowed = try served.run(as: OSUsers.agent, ["hook", "claude-code", "--env", "staging", "--allow-explicit"], stdin: hookInput)
         #expect(allowed.stdout.contains("\"permissionDecision\":\"allow\""))
     }
 

@@ -234,19 +234,19 @@ func assertSnapshot(_ grid: CellGrid, named name: String, sourceLocation: Source
     }
 
     /// Production's emphasis follows the policy's `production_environments`, not only the
-    /// built-in names.
+    /// built-in names. Names are shown as compared: normalised (`Blue-EU` is `blue-eu`).
     @Test func productionEmphasisFollowsThePolicysEnvironmentNames() {
-        let eu = Sample.stored("01JD0000000000000000000012", #"{"schema":"holdpoint.action/v1","agent":{"id":"eu-bot","mode":"supervised"},"environment":"PRD-EU","action":{"kind":"shell","command":"rm -rf /srv/eu"}}"#)
+        let eu = Sample.stored("01JD0000000000000000000012", #"{"schema":"holdpoint.action/v1","agent":{"id":"eu-bot","mode":"supervised"},"environment":"Blue-EU","action":{"kind":"shell","command":"rm -rf /srv/eu"}}"#)
         var state = Sample.state(requests: [eu])
-        // The selected request's details: "environment: PRD-EU".
+        // The selected request's details: "environment: blue-eu".
         func environmentRole(_ state: ConsoleState) -> StyleRole? {
             let grid = render(state)
-            guard let y = grid.lines.firstIndex(where: { $0.contains("environment: PRD-EU") }),
-                  let x = grid.lines[y].range(of: "environment: PRD-EU").map({ grid.lines[y].distance(from: grid.lines[y].startIndex, to: $0.lowerBound) }) else { return nil }
+            guard let y = grid.lines.firstIndex(where: { $0.contains("environment: blue-eu") }),
+                  let x = grid.lines[y].range(of: "environment: blue-eu").map({ grid.lines[y].distance(from: grid.lines[y].startIndex, to: $0.lowerBound) }) else { return nil }
             return grid[x + 13, y].role
         }
         #expect(environmentRole(state) == .normal)
-        state.productionEnvironments = ["production", "prd-eu"]
+        state.productionEnvironments = ["production", "blue-eu"]
         #expect(environmentRole(state) == .production)
     }
 

@@ -109,6 +109,16 @@ import Testing
         #expect(try JSONReader.parse(HookAnswer.reply(.allow(reason: "ok"), client: .claudeCode).stdout)["hookSpecificOutput"]?["permissionDecision"]?.stringValue == "allow")
     }
 
+    /// No objection is not an approval: the clients that can say "no opinion" are told
+    /// nothing, so their own permission rules (Claude Code's `ask` entries, Gemini CLI's
+    /// confirmation) still apply. Only Cursor, which has no such answer, gets "allow".
+    @Test func noObjectionLeavesTheClientsOwnRulesInForce() throws {
+        #expect(HookAnswer.reply(.noObjection(reason: "ok"), client: .claudeCode) == HookReply(stdout: "", stderr: "", exitCode: 0))
+        #expect(HookAnswer.reply(.noObjection(reason: "ok"), client: .codex) == HookReply(stdout: "", stderr: "", exitCode: 0))
+        #expect(HookAnswer.reply(.noObjection(reason: "ok"), client: .gemini) == HookReply(stdout: "{}\n", stderr: "", exitCode: 0))
+        #expect(try JSONReader.parse(HookAnswer.reply(.noObjection(reason: "ok"), client: .cursor).stdout)["permission"]?.stringValue == "allow")
+    }
+
     @Test func codexBlocksWithExitTwoAndSaysNothingToAllow() {
         let deny = HookAnswer.reply(.deny(reason: "no"), client: .codex)
         #expect(deny.exitCode == 2)

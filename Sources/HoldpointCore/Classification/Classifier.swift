@@ -1,7 +1,7 @@
 import Foundation
 
 /// One rule that fired, and the tier it asks for.
-public struct Reason: Sendable, Equatable {
+public struct Reason: Sendable, Hashable {
     public var rule: String
     public var message: String
     public var tier: Tier
@@ -68,10 +68,9 @@ public struct Classifier: Sendable {
     public func classify(_ request: ActionRequest) -> Classification {
         if let steps = request.plan { return classify(plan: request, steps: steps) }
         let findings = analyze(request)
-        // Environment names are nearly always lower-case ASCII already: then no copy is made.
-        let environment = request.environment.utf8.allSatisfy({ $0 < 0x80 && !($0 >= 0x41 && $0 <= 0x5A) })
-            ? request.environment : request.environment.lowercased()
-        let production = policy.productionEnvironments.contains(environment)
+        // Normalised when the request was read; normalising again costs nothing then.
+        let environment = EnvironmentName.normalize(request.environment)
+        let production = EnvironmentName.isProduction(environment, among: policy.productionEnvironments)
         var reasons: [Reason] = []
         reasons.reserveCapacity(findings.count + 4)
         var destructive = request.impact.dataLoss == true
@@ -139,21 +138,7 @@ public struct Classifier: Sendable {
             reasons.append(Reason(rule: "no-analysis", message: "nothing in the request could be analysed", tier: production ? .gated : .supervised))
             operationClass = .unknown
         }
-        // Most restrictive first, in the order found within a tier, each reason once: an
-        // insertion sort in place, as there are only a handful.
-        for i in reasons.indices.dropFirst() {
-            var j = i
-            while j > 0 && reasons[j - 1].tier < reasons[j].tier {
-                reasons.swapAt(j - 1, j)
-                j -= 1
-            }
-        }
-        var kept = 0
-        for i in reasons.indices where !reasons[..<kept].contains(reasons[i]) {
-            reasons.swapAt(kept, i)
-            kept += 1
-        }
-        reasons.removeSubrange(kept...)
+        Self.orderStrictestFirst(&reasons)
         return Classification(
             tier: reasons.first?.tier ?? .gated,
             operationClass: operationClass,
@@ -195,6 +180,31 @@ public struct Classifier: Sendable {
             combined.dataLoss = combined.dataLoss || c.dataLoss
         }
         return combined
+    }
+
+    /// Most restrictive first, in the order found within a tier, each reason once. There
+    /// are usually a handful: sorted and de-duplicated in place by comparison. A hostile line
+    /// can give tens of thousands: then a stable sort and a set, in linear-logarithmic time.
+    static func orderStrictestFirst(_ reasons: inout [Reason]) {
+        guard reasons.count > 32 else {
+            for i in reasons.indices.dropFirst() {
+                var j = i
+                while j > 0 && reasons[j - 1].tier < reasons[j].tier {
+                    reasons.swapAt(j - 1, j)
+                    j -= 1
+                }
+            }
+            var kept = 0
+            for i in reasons.indices where !reasons[..<kept].contains(reasons[i]) {
+                reasons.swapAt(kept, i)
+                kept += 1
+            }
+            reasons.removeSubrange(kept...)
+            return
+        }
+        var seen = Set<Reason>()
+        let unique = reasons.filter { seen.insert($0).inserted }
+        reasons = unique.enumerated().sorted { ($0.element.tier, -$0.offset) > ($1.element.tier, -$1.offset) }.map(\.element)
     }
 
     /// The texts one after another, copied once into a string of the right size: string

@@ -17,12 +17,18 @@ enum OneLinerScanner {
         "subprocess.Popen(", "subprocess.getoutput(", "subprocess.getstatusoutput(", "commands.getoutput(", "pty.spawn(",
         "os.execvp(", "os.execv(", "os.execlp(", "os.spawnlp(",
         "execSync(", "execFileSync(", "spawnSync(", "spawn(", "execFile(", "exec(", "system(", "%x(", "IO.popen(", "Open3.capture2(", "Open3.popen3(", "shell_exec(", "passthru(", "proc_open(",
+        // Perl and Ruby call without parentheses: `system "rm -rf /"`, `exec 'cmd'`.
+        "system ", "exec ", "qx{", "qx(", "qx/",
     ]
 
     private static let deleteCalls = ["shutil.rmtree(", "rmtree(", "os.remove(", "os.unlink(", "os.rmdir(", "os.removedirs(", ".unlink(", "rmSync(", "rmdirSync(", "unlinkSync(", "fs.rm(", "fs.rmdir(", "FileUtils.rm", "File.delete(", "unlink ", "unlink(", "rmdir("]
     private static let destructiveDeleteCalls = ["shutil.rmtree(", "rmtree(", "rmSync(", "FileUtils.rm_rf", "FileUtils.rm_r", "os.removedirs("]
     private static let writeCalls = [".write(", ".write_text(", ".write_bytes(", "writeFileSync(", "writeFile(", "appendFileSync(", "File.write(", "open(", "requests.post(", "requests.put(", "requests.patch(", "requests.delete(", "urlopen(", "fetch("]
-    private static let opaqueCalls = ["eval(", "__import__(", "compile(", "Function(", "require('vm')", "importlib", "base64", "b64decode", "codecs.decode", "fromCharCode", "atob("]
+    private static let opaqueCalls = ["eval(", "__import__(", "compile(", "Function(", "require('vm')", "importlib", "base64", "b64decode", "codecs.decode", "fromCharCode", "atob(",
+                                      // Shell-capable modules under another name: the calls cannot be followed.
+                                      "import subprocess as", "from subprocess import", "import os as", "from os import", "import pty as", "from pty import",
+                                      "getattr(os", "getattr(subprocess", "= os.system", "= subprocess.",
+                                      "use IPC::", "IPC::Open", "Process.spawn", "syscall"]
 
     private static let writeModes = ["'w'", "\"w\"", "'a'", "\"a\"", "'wb'", "\"wb\"", "'ab'", "\"ab\"", "'w+'", "\"w+\"", "'r+'", "\"r+\"", "'x'", "\"x\""]
 
@@ -51,7 +57,7 @@ enum OneLinerScanner {
             let needle = Array(call.utf8)
             for start in occurrences(of: needle, in: bytes) {
                 // `exec(` inside `execSync(` was already handled by the longer name.
-                if call == "exec(" || call == "spawn(" || call == "system(" || call == "execFile(" {
+                if call == "exec(" || call == "spawn(" || call == "system(" || call == "execFile(" || call == "system " || call == "exec " {
                     if start > 0, isIdentifierByte(bytes[start - 1]) { continue }
                     if call == "exec(", !has(.marker, 1) {
                         // Python's exec() runs Python, not a shell: opaque.

@@ -107,7 +107,31 @@ enum SQLAnalyzer {
 
     private static let readStatements: Set<String> = ["SELECT", "SHOW", "DESCRIBE", "DESC", "VALUES", "TABLE", "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET", "RESET", "USE", "LISTEN", "UNLISTEN", "FETCH", "CLOSE", "\\META", "PRAGMA", "HELP", "STATUS", "CHECKSUM", "ATTACH", "DETACH"]
 
+    /// Functions with effects beyond the rows a query reads, wherever they are called
+    /// (`SELECT pg_terminate_backend(pid) FROM …` ends sessions; `lo_export` writes files).
+    static let sideEffectFunctions: [String: (rule: String, message: String, effect: RuleEffect)] = {
+        var table: [String: (rule: String, message: String, effect: RuleEffect)] = [:]
+        for name in ["PG_TERMINATE_BACKEND", "PG_CANCEL_BACKEND", "PG_DROP_REPLICATION_SLOT", "PG_PROMOTE", "PG_WAL_REPLAY_PAUSE"] {
+            table[name] = ("sql-admin-function", "\(name.lowercased()) ends sessions or changes replication", RuleEffect(operationClass: .delete, productionTier: .gated, destructive: true))
+        }
+        for name in ["PG_RELOAD_CONF", "SET_CONFIG", "PG_ROTATE_LOGFILE", "PG_SWITCH_WAL", "PG_CREATE_RESTORE_POINT"] {
+            table[name] = ("sql-admin-function", "\(name.lowercased()) changes the server's configuration or logs", RuleEffect(operationClass: .patch, productionTier: .gated))
+        }
+        for name in ["LO_EXPORT", "LO_IMPORT", "PG_READ_FILE", "PG_READ_BINARY_FILE", "PG_LS_DIR", "PG_WRITE_FILE", "DBLINK", "DBLINK_EXEC", "SYS_EXEC", "SYS_EVAL",
+                     "XP_CMDSHELL", "SP_CONFIGURE", "LOAD_FILE", "SP_OACREATE", "PG_EXECUTE_SERVER_PROGRAM"] {
+            table[name] = ("sql-server-side-code", "\(name.lowercased()) reads or writes the server's files, or runs code there", RuleEffect(operationClass: .unknown))
+        }
+        return table
+    }()
+
     static func classify(_ tokens: [Token]) -> Finding {
+        // A side-effecting function, or a program the server runs, outranks the statement's verb.
+        for (index, token) in tokens.enumerated() {
+            if let effect = sideEffectFunctions[token.word] { return finding(effect.rule, effect.message, effect.effect, tokens) }
+            if token.word == "PROGRAM", index > 0, ["TO", "FROM"].contains(tokens[index - 1].word) {
+                return finding("sql-server-side-code", "COPY … PROGRAM runs a shell command on the database server", RuleEffect(operationClass: .unknown), tokens)
+            }
+        }
         var verb = tokens[0].word
         var body = tokens
         if verb == "WITH" || verb == "EXPLAIN" {
@@ -131,12 +155,24 @@ enum SQLAnalyzer {
         let second = body.count > 1 ? body[1].word : ""
         switch verb {
         case "SELECT":
-            if topLevel.contains("INTO") && !topLevel.contains("OUTFILE") {
+            if topLevel.contains("OUTFILE") || topLevel.contains("DUMPFILE") {
+                return finding("sql-write-file", "SELECT … INTO OUTFILE writes a file on the database server", RuleEffect(operationClass: .patch, productionTier: .gated), tokens)
+            }
+            if topLevel.contains("INTO") {
                 return finding("sql-select-into", "SELECT … INTO creates a table", RuleEffect(operationClass: .create, productionTier: .gated), tokens)
             }
             return finding("sql-read", "reads data", RuleEffect(operationClass: .read), tokens)
         case "PRAGMA" where topLevel.contains("="):
             return finding("sql-pragma-write", "changes a database setting", RuleEffect(operationClass: .patch), tokens)
+        case "RESET" where ["MASTER", "SLAVE", "REPLICA", "BINARY", "PERSIST"].contains(second),
+             "PURGE" where second == "BINARY" || second == "MASTER":
+            return finding("sql-replication-reset", "\(verb) \(second) deletes binary logs or replication state", RuleEffect(operationClass: .delete, destructive: true, irreversible: true, dataLoss: true), tokens)
+        case "SHUTDOWN", "KILL":
+            return finding("sql-admin", "\(verb) stops the server or ends a session", RuleEffect(operationClass: .delete, productionTier: .gated, destructive: true), tokens)
+        case "STOP", "CHANGE", "FLUSH", "INSTALL", "UNINSTALL", "RESTART":
+            return finding("sql-admin", "\(verb) \(second) changes the server, its plugins or its replication", RuleEffect(operationClass: .patch, productionTier: .gated), tokens)
+        case "SYSTEM", "\\!":
+            return finding("sql-client-shell", "the client runs a shell command (\(verb))", RuleEffect(operationClass: .unknown), tokens)
         case _ where readStatements.contains(verb):
             return finding("sql-read", "reads data or controls the session (\(verb))", RuleEffect(operationClass: .read), tokens)
         case "INSERT", "REPLACE", "UPSERT", "MERGE", "LOAD":

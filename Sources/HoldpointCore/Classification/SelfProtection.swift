@@ -99,20 +99,27 @@ public struct SelfProtection: Sendable {
         // Lengths first: comparing unequal strings is a call into the runtime each time.
         let mentionsDecide = programWord == "decide" || args.contains { $0.text.utf8.count == 6 && $0.text == "decide" }
         let words = mentionsHoldpoint || mentionsDecide || isActive ? [ShellWord(text: programWord)] + args : []
-        // Built only when there is something to report: most commands have no finding.
-        var subject: String { ShellWord.joinedText(words) }
+        // Built only when there is something to report (most commands have no finding), and
+        // then once: rebuilt per argument, 40,000 arguments took seconds.
+        var built: String?
+        func subject() -> String {
+            if let built { return built }
+            let text = ShellWord.joinedText(words)
+            built = text
+            return text
+        }
         if mentionsHoldpoint {
-            findings += holdpointCommandFindings(words, cwd: cwd, subject: subject)
+            findings += holdpointCommandFindings(words, cwd: cwd, subject: subject())
         }
         if mentionsDecide, findings.isEmpty, let decide = words.firstIndex(where: { $0.text == "decide" }),
            words[(decide + 1)...].prefix(3).contains(where: { Self.looksLikeRequestID($0.text) }) {
-            findings.append(Self.blocked("holdpoint-admin-command", "looks like a Holdpoint decision (`decide ID …`) made by an agent", subject: subject))
+            findings.append(Self.blocked("holdpoint-admin-command", "looks like a Holdpoint decision (`decide ID …`) made by an agent", subject: subject()))
         }
         guard isActive else { return findings }
         let reader = Self.readers.contains(program)
         for word in args where !word.isDynamic {
             for candidate in Self.pathCandidates(word.text) {
-                if let finding = checkPath(candidate, writing: !reader, cwd: cwd, subject: subject) {
+                if let finding = checkPath(candidate, writing: !reader, cwd: cwd, subject: subject()) {
                     findings.append(finding)
                 }
             }
@@ -186,7 +193,7 @@ public struct SelfProtection: Sendable {
     // MARK: - Paths
 
     /// A finding when `path` is protected: writing a protected file, or touching the key at all.
-    func checkPath(_ raw: String, writing: Bool, cwd: String?, subject: String) -> Finding? {
+    func checkPath(_ raw: String, writing: Bool, cwd: String?, subject: @autoclosure () -> String) -> Finding? {
         let path = PathText.normalize(raw, relativeTo: cwd ?? workingDirectory, home: homeDirectory)
         let wildcard = raw.containsASCII("*") || raw.containsASCII("?")
         func hits(_ list: [String]) -> String? {
@@ -196,17 +203,17 @@ public struct SelfProtection: Sendable {
         }
         let identity = inspectFiles && !wildcard ? FileIdentity.of(path) : nil
         if let secret = hits(secretFiles) ?? identity.flatMap({ id in secretIdentities.firstIndex(of: id).map { secretFiles[$0] } }) {
-            return Self.blocked("holdpoint-signing-key", "an agent may not touch Holdpoint's audit signing key (\(secret))", subject: subject)
+            return Self.blocked("holdpoint-signing-key", "an agent may not touch Holdpoint's audit signing key (\(secret))", subject: subject())
         }
         guard writing else { return nil }
         if let file = hits(protectedFiles) ?? identity.flatMap({ id in protectedIdentities.firstIndex(of: id).map { protectedFiles[$0] } }) {
-            return Self.blocked("holdpoint-protected-file", "an agent may not change Holdpoint's own files (\(file)): the queue, the audit log and the policy are for humans", subject: subject)
+            return Self.blocked("holdpoint-protected-file", "an agent may not change Holdpoint's own files (\(file)): the queue, the audit log and the policy are for humans", subject: subject())
         }
         if let directory = protectedDirectories.first(where: { path == $0 || path.hasPrefix($0 + "/") || (wildcard && Glob(path).matches($0 + "/x")) }) {
-            return Self.blocked("holdpoint-protected-file", "an agent may not change files in Holdpoint's state directory (\(directory))", subject: subject)
+            return Self.blocked("holdpoint-protected-file", "an agent may not change files in Holdpoint's state directory (\(directory))", subject: subject())
         }
         if Self.hookSettings.contains(where: { $0.matches(path) }) {
-            return Self.blocked("agent-hook-settings", "an agent may not change its own hook settings (\(path)): that would switch the gate off", subject: subject)
+            return Self.blocked("agent-hook-settings", "an agent may not change its own hook settings (\(path)): that would switch the gate off", subject: subject())
         }
         return nil
     }

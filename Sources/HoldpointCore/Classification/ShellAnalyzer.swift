@@ -12,6 +12,9 @@ struct ShellAnalyzer {
     /// Where the command line runs, for relative paths.
     var cwd: String?
     static let maximumDepth = 12
+    /// Past this many findings a command line is not analysed further: it is `unknown`
+    /// (gated in production). Keeps every input up to the 1 MiB limit in bounded time.
+    static let maximumFindings = 2_000
 
     func analyze(_ line: String) -> [Finding] {
         var findings: [Finding] = []
@@ -32,6 +35,12 @@ struct ShellAnalyzer {
             findings.append(.unknown("shell-empty", "no command found", subject: line))
         }
         for command in script.commands {
+            if findings.count > Self.maximumFindings {
+                if !findings.contains(where: { $0.rule == "shell-too-large" }) {
+                    findings.append(.unknown("shell-too-large", "more than \(Self.maximumFindings) things to check: too large to analyse", subject: "(\(script.commands.count) commands)"))
+                }
+                return
+            }
             analyze(command: command, words: command.words, script: script, depth: depth, into: &findings)
         }
     }
@@ -39,12 +48,14 @@ struct ShellAnalyzer {
     // MARK: - One command
 
     private func analyze(command: SimpleCommand, words: [ShellWord], script: ShellScript, depth: Int, into findings: inout [Finding]) {
-        checkRedirections(command, into: &findings)
-        for assignment in command.assignments where assignment.name == "PATH" || assignment.name == "LD_PRELOAD" || assignment.name == "BASH_ENV" {
-            findings.append(.unknown("shell-environment-hijack", "sets \(assignment.name), which changes which code runs", subject: "\(assignment.name)=\(assignment.value.text)"))
+        guard depth <= Self.maximumDepth else {
+            // Wrappers nest without a new line to parse (`sudo sudo sudo …`): the same limit.
+            findings.append(.unknown("shell-too-deep", "commands nested more than \(Self.maximumDepth) levels deep", subject: .words(words)))
+            return
         }
+        checkRedirections(command, into: &findings)
         for assignment in command.assignments {
-            if let finding = SelfProtection.configurationVariable(assignment.name, subject: "\(assignment.name)=\(assignment.value.text)") { findings.append(finding) }
+            checkVariable(assignment.name, value: assignment.value, depth: depth, into: &findings)
         }
         guard let first = words.first else { return }
         let subject = Subject.words(words)
@@ -59,6 +70,10 @@ struct ShellAnalyzer {
         if Self.setsVariables(name) {
             for word in args {
                 if let finding = SelfProtection.configurationVariable(word.text, subject: subject.text) { findings.append(finding) }
+                if let eq = word.text.firstIndex(of: "="), eq != word.text.startIndex {
+                    checkVariable(String(word.text[..<eq]), value: ShellWord(text: String(word.text[word.text.index(after: eq)...]), isDynamic: word.isDynamic),
+                                  depth: depth, into: &findings)
+                }
             }
         }
         if first.text.containsASCII("/"), let text = protection.scriptText(first.text, cwd: cwd), text.hasPrefix("#!") {
@@ -73,6 +88,45 @@ struct ShellAnalyzer {
             return
         }
         match(program: name, args: args, command: command, subject: subject, depth: depth, into: &findings)
+    }
+
+    // MARK: - Variables that run code
+
+    /// Variables that change which code runs (the loader, the shell's start-up files, the
+    /// search path, interpreters' start-up options).
+    static let hijackVariables: Set<String> = ["PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "BASH_ENV", "ENV", "NODE_OPTIONS",
+                                               "PERL5OPT", "RUBYOPT", "PYTHONSTARTUP", "GIT_EXEC_PATH", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM"]
+    /// Variables whose value is a command line some program runs (git's ssh and editors,
+    /// pagers, askpass helpers, the prompt hook).
+    static let commandVariables: Set<String> = ["GIT_SSH_COMMAND", "GIT_SSH", "GIT_EDITOR", "GIT_SEQUENCE_EDITOR", "GIT_PAGER", "GIT_EXTERNAL_DIFF",
+                                                "GIT_ASKPASS", "SSH_ASKPASS", "SUDO_ASKPASS", "EDITOR", "VISUAL", "PAGER", "MANPAGER", "BROWSER",
+                                                "LESSOPEN", "LESSCLOSE", "PROMPT_COMMAND", "RSYNC_RSH", "CVS_RSH", "GIT_PROXY_COMMAND"]
+
+    /// A variable set for a command (`NAME=value cmd`, `env NAME=value`, `export NAME=value`):
+    /// a command line in a variable that runs one is analysed as one; a function exported
+    /// through the environment (`BASH_FUNC_name%%=() { … }`) has its body analysed; a
+    /// variable that changes which code runs is unknown.
+    private func checkVariable(_ name: String, value: ShellWord, depth: Int, into findings: inout [Finding]) {
+        let subject = "\(name)=\(value.text)"
+        if let finding = SelfProtection.configurationVariable(name, subject: subject) { findings.append(finding) }
+        if Self.hijackVariables.contains(name) {
+            findings.append(.unknown("shell-environment-hijack", "sets \(name), which changes which code runs", subject: subject))
+        } else if Self.commandVariables.contains(name) {
+            if value.isDynamic { findings.append(.unknown("shell-variable-command", "sets \(name) to a command only known at run time", subject: subject)) }
+            let before = findings.count
+            analyze(line: value.text, depth: depth + 1, into: &findings)
+            if findings.count == before {
+                findings.append(.unknown("shell-variable-command", "sets \(name) to a command Holdpoint found nothing in", subject: subject))
+            }
+        } else if name.hasPrefix("BASH_FUNC_") {
+            // `() { body; }`: the body runs whenever the function's name is called.
+            var body = Substring(value.text)
+            if let open = body.firstIndex(of: "{"), let close = body.lastIndex(of: "}"), open < close {
+                body = body[body.index(after: open)..<close]
+            }
+            findings.append(.unknown("shell-exported-function", "exports a shell function through the environment (\(name))", subject: subject))
+            analyze(line: String(body), depth: depth + 1, into: &findings)
+        }
     }
 
     /// Shell builtins that set or unset variables by name.
@@ -97,6 +151,11 @@ struct ShellAnalyzer {
             let writing = redirection.isOutput && !redirection.op.containsASCII("<") || redirection.op == "<>"
             if let finding = protection.checkPath(redirection.target.text, writing: writing, cwd: cwd, subject: "\(redirection.op) \(redirection.target.text)") {
                 findings.append(finding)
+            }
+            if writing, SensitivePaths.isPersistence(redirection.target.text) {
+                findings.append(SensitivePaths.persistenceWrite(redirection.target.text))
+            } else if !writing, SensitivePaths.isCredential(redirection.target.text) {
+                findings.append(SensitivePaths.credentialRead(redirection.target.text))
             }
         }
         for redirection in command.redirections where redirection.isOutput && !redirection.op.containsASCII("<") {
@@ -160,7 +219,7 @@ struct ShellAnalyzer {
     /// dictionary rather than a `switch` over the names: a string `switch` compares the name
     /// with every case in turn, some seventy comparisons for every ordinary program.
     enum Wrapper {
-        case privilege, switchUser, env, command, runner, holdpoint, timeout, taskset, xargs, busybox, watch, eval, source, shell, ssh, interpreter
+        case privilege, switchUser, env, command, runner, holdpoint, timeout, taskset, xargs, busybox, watch, eval, trap, source, shell, ssh, interpreter
     }
 
     static let wrappers: [String: Wrapper] = {
@@ -177,6 +236,7 @@ struct ShellAnalyzer {
             (.busybox, ["busybox", "toybox"]),
             (.watch, ["watch"]),
             (.eval, ["eval"]),
+            (.trap, ["trap"]),
             (.source, ["source", "."]),
             (.shell, ["sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "busybox-sh", "rbash"]),
             (.ssh, ["ssh"]),
@@ -226,11 +286,8 @@ struct ShellAnalyzer {
                     continue
                 }
                 if let eq = text.firstIndex(of: "="), eq != text.startIndex {
-                    let variable = String(text[..<eq])
-                    if ["PATH", "LD_PRELOAD", "BASH_ENV", "ENV"].contains(variable) {
-                        findings.append(.unknown("shell-environment-hijack", "sets \(variable), which changes which code runs", subject: text))
-                    }
-                    if let finding = SelfProtection.configurationVariable(variable, subject: text) { findings.append(finding) }
+                    checkVariable(String(text[..<eq]), value: ShellWord(text: String(text[text.index(after: eq)...]), isDynamic: rest[i].isDynamic),
+                                  depth: depth, into: &findings)
                     i += 1
                     continue
                 }
@@ -241,7 +298,8 @@ struct ShellAnalyzer {
                 let joined = ([splitString.text] + rest.map { Self.quote($0.text) }).joined(separator: " ")
                 analyze(line: joined, depth: depth + 1, into: &findings)
             } else if rest.isEmpty {
-                findings.append(Finding(rule: "read-only-command", message: "prints the environment", effect: RuleEffect(operationClass: .read), subject: subject))
+                findings.append(Finding(rule: "secret-environment", message: "prints environment variables, where tokens and keys live",
+                                        effect: RuleEffect(operationClass: .read, tier: .supervised, productionTier: .gated), subject: subject))
             } else {
                 inner(rest)
             }
@@ -318,6 +376,11 @@ struct ShellAnalyzer {
             }
             analyze(line: ShellWord.joinedText(args), depth: depth + 1, into: &findings)
             return true
+        case .trap:
+            // `trap 'cmd' EXIT`: cmd runs when the signal comes (or the shell exits).
+            guard let action = args.first, !["-l", "-p", "-", ""].contains(action.text), args.count >= 2 else { return false }
+            analyzeNested(action, depth: depth, subject: subject, into: &findings)
+            return true
         case .source:
             guard let file = args.first else { return false }
             findings.append(.unknown("shell-script-file", "reads and runs the script \(file.text) in the current shell", subject: subject))
@@ -327,6 +390,7 @@ struct ShellAnalyzer {
             analyzeShellInvocation(name: name, args: args, command: command, depth: depth, subject: subject, into: &findings)
             return true
         case .ssh:
+            embeddedCode(program: name, args: args, subject: subject, depth: depth, into: &findings)
             let rest = Self.skipOptions(args, for: name)
             guard rest.count >= 2 else {
                 findings.append(.unknown("shell-remote-shell", "opens an interactive remote shell", subject: subject))
@@ -456,6 +520,9 @@ struct ShellAnalyzer {
         // What this program's rules found, and what they found inside it that no inner
         // program claims, is this program's.
         defer { for i in first..<findings.count where findings[i].program == nil { findings[i].program = program } }
+        embeddedCode(program: program, args: args, subject: subject, depth: depth, into: &findings)
+        findings += SensitivePaths.findings(program: program, args: args)
+        if projectTask(program: program, args: args, subject: subject, depth: depth, into: &findings) { return }
         let view = ArgumentView(args)
         var matchedOrdinary = false
         var firstFallback: SharedRule?
@@ -498,6 +565,31 @@ struct ShellAnalyzer {
         }
     }
 
+    /// `make TARGET` and `npm run SCRIPT` (yarn, pnpm, bun): the recipe or script the
+    /// project defines is read and classified as if typed, on top of a supervised floor (the
+    /// project's own code runs). Returns true when it handled the command.
+    private func projectTask(program: String, args: [ShellWord], subject: Subject, depth: Int, into findings: inout [Finding]) -> Bool {
+        guard let task = ProjectTasks.task(program: program, args: args) else { return false }
+        findings.append(Finding(rule: "project-task", message: "runs the project's \(task.what)", effect: RuleEffect(operationClass: .read, tier: .supervised), subject: subject))
+        guard let text = protection.scriptText(task.file, cwd: cwd), let lines = task.lines(text) else {
+            findings.append(Finding(rule: "project-task", message: "what \(task.what) runs cannot be read here (\(task.file))",
+                                    effect: RuleEffect(operationClass: .read, tier: .supervised), subject: subject))
+            return true
+        }
+        for line in lines.prefix(64) { analyze(line: line, depth: depth + 1, into: &findings) }
+        return true
+    }
+
+    /// What a program runs from its own options or script (`EmbeddedCode`).
+    private func embeddedCode(program: String, args: [ShellWord], subject: Subject, depth: Int, into findings: inout [Finding]) {
+        for part in EmbeddedCode.parts(program: program, args: args) {
+            switch part {
+            case .shell(let line): analyze(line: line, depth: depth + 1, into: &findings)
+            case .finding(let rule, let message, let effect): findings.append(Finding(rule: rule, message: message, effect: effect, subject: subject))
+            }
+        }
+    }
+
     private func inner(_ words: [ShellWord], command: SimpleCommand, depth: Int, into findings: inout [Finding]) {
         var nested = command
         nested.redirections = []
@@ -517,6 +609,33 @@ struct ShellAnalyzer {
     }
 
     /// Returns true when SQL was found and analysed.
+    /// The database clients' own commands inside the SQL they are given: `\! cmd` (psql,
+    /// mysql) runs a shell command; `\o |cmd`, `\g |cmd`, `\w |cmd` and `\copy … program`
+    /// pipe to one; `\i file` runs SQL Holdpoint cannot see.
+    private func clientCommands(in sql: String, subject: Subject, into findings: inout [Finding]) {
+        guard sql.containsASCII("\\") else { return }
+        for line in sql.split(whereSeparator: { $0 == "\n" }) {
+            var rest = Substring(line)
+            while let slash = rest.firstIndex(of: "\\") {
+                let command = rest[rest.index(after: slash)...]
+                if command.hasPrefix("!") {
+                    analyze(line: String(command.dropFirst()), depth: 1, into: &findings)
+                    break
+                }
+                let word = command.prefix { $0.isLetter }
+                let argument = command.dropFirst(word.count).drop { $0 == " " }
+                if ["o", "out", "g", "w", "gx"].contains(word), argument.hasPrefix("|") {
+                    findings.append(.unknown("sql-client-shell", "the client pipes output to a shell command (\\\(word) |…)", subject: subject))
+                } else if word == "copy", argument.lowercased().contains("program") {
+                    findings.append(.unknown("sql-client-shell", "\\copy … program runs a shell command", subject: subject))
+                } else if ["i", "ir", "include", "include_relative"].contains(word) {
+                    findings.append(.unknown("sql-script", "runs SQL from the file \(argument.prefix(60)), which Holdpoint cannot see", subject: subject))
+                }
+                rest = command
+            }
+        }
+    }
+
     private func analyzeSQLClient(_ client: SQLClient, args: [ShellWord], command: SimpleCommand, subject: Subject, into findings: inout [Finding]) -> Bool {
         var texts: [ShellWord] = []
         var i = 0
@@ -530,6 +649,9 @@ struct ShellAnalyzer {
             }
             if let spec = client.flags.flatMap(\.spellings).first(where: { $0.hasPrefix("--") && word.text.hasPrefix($0 + "=") }) {
                 texts.append(ShellWord(text: String(word.text.dropFirst(spec.count + 1)), isDynamic: word.isDynamic))
+            } else if let spec = client.flags.flatMap(\.spellings).first(where: { $0.count == 2 && !$0.hasPrefix("--") && word.text.count > 2 && word.text.hasPrefix($0) }) {
+                // The value attached: `mysql -e"DROP DATABASE prod"`.
+                texts.append(ShellWord(text: String(word.text.dropFirst(spec.count)), isDynamic: word.isDynamic))
             } else if !word.text.hasPrefix("-") {
                 positionals.append(word)
             }
@@ -542,6 +664,7 @@ struct ShellAnalyzer {
             if text.isDynamic {
                 findings.append(.unknown("sql-dynamic", "SQL only known at run time", subject: subject))
             }
+            clientCommands(in: text.text, subject: subject, into: &findings)
             for finding in SQLAnalyzer.analyze(text.text) {
                 var finding = finding
                 finding.subjectSource = subject
@@ -611,7 +734,8 @@ struct ArgumentView {
     }
 
     private func hasFlag(_ spec: FlagSpec) -> Bool {
-        for i in all.indices where Self.isFlag(all[i], at: i, zone: flagZone) && spec.matches(all[i].text) { return true }
+        for i in all.indices where Self.isFlag(all[i], at: i, zone: flagZone)
+            && spec.matches(all[i].text, next: i + 1 < all.count && !all[i + 1].isDynamic ? all[i + 1].text : nil) { return true }
         return false
     }
 

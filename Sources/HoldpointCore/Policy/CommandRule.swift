@@ -8,6 +8,8 @@ public struct FlagSpec: Sendable, Equatable {
     /// like `-rf` (the letter of a one-letter flag such as `-f`), or only as written
     /// (`exactOnly`). Worked out once here, not at every token matched.
     private let forms: [Int16]
+    /// The spellings that carry a value (`--replicas=0`), split at the `=`.
+    private let withValues: [(name: String, value: String)]
     private static let equalsForm: Int16 = -1
     private static let exactOnly: Int16 = -2
 
@@ -21,11 +23,26 @@ public struct FlagSpec: Sendable, Equatable {
         }
         if start != text.utf8.endIndex { spellings.append(String(text[start...])) }
         self.spellings = spellings
+        withValues = spellings.compactMap { spelling in
+            guard let eq = spelling.firstIndex(of: "="), eq != spelling.startIndex else { return nil }
+            return (String(spelling[..<eq]), String(spelling[spelling.index(after: eq)...]))
+        }
         forms = spellings.map { spelling in
             if spelling.hasPrefix("--") || spelling.count > 2 { return FlagSpec.equalsForm }
             guard spelling.count == 2, let letter = spelling.utf8.last else { return FlagSpec.exactOnly }
             return Int16(letter)
         }
+    }
+
+    /// `matches(_:)`, and a spelling with a value (`--replicas=0`) also matches as two words
+    /// (`--replicas 0`, `next` being the word after `token`).
+    /// Spelled the same: everything else is worked out from the spellings.
+    public static func == (lhs: FlagSpec, rhs: FlagSpec) -> Bool { lhs.spellings == rhs.spellings }
+
+    public func matches(_ token: String, next: String?) -> Bool {
+        if matches(token) { return true }
+        guard let next, !withValues.isEmpty else { return false }
+        return withValues.contains { $0.name == token && $0.value == next }
     }
 
     public func matches(_ token: String) -> Bool {

@@ -174,8 +174,10 @@ public struct Policy: Sendable {
 
     public init(rules: RuleSet) { self.rules = rules }
 
+    /// Whether `environment` is, or is almost, one of `productionEnvironments`
+    /// (`EnvironmentName`).
     public func isProduction(_ environment: String) -> Bool {
-        productionEnvironments.contains(environment.lowercased())
+        EnvironmentName.isProduction(EnvironmentName.normalize(environment), among: productionEnvironments)
     }
 
     /// The environment rule for `environment`; production aliases share production's rule.
@@ -187,7 +189,7 @@ public struct Policy: Sendable {
     /// already knows (a classification asks once).
     func environmentRule(forLowercased lower: String, production: Bool? = nil) -> EnvironmentRule? {
         if let rule = environmentRules[lower] { return rule }
-        if production ?? productionEnvironments.contains(lower) { return environmentRules["production"] }
+        if production ?? EnvironmentName.isProduction(lower, among: productionEnvironments) { return environmentRules["production"] }
         return nil
     }
 

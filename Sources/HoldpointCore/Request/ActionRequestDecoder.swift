@@ -36,7 +36,8 @@ public enum ActionRequestDecoder {
             }
             mode = parsed
         }
-        let environment = try fields.requiredString("environment")
+        // Compared as normalised (`EnvironmentName`): "Production " is production.
+        let environment = EnvironmentName.normalize(try fields.requiredString("environment"))
         guard !environment.isEmpty else { throw RequestError(field: "environment", message: "must not be empty") }
         _ = try fields.requiredObject("action")
         let kindText = try fields.requiredString("action.kind")

@@ -13,6 +13,32 @@ extension StringProtocol {
     }
 }
 
+extension String {
+    /// Whether the text contains `needle`, comparing UTF-8 bytes (`memmem`): Foundation's
+    /// `contains(_:)` goes through NSString.
+    public func containsBytes(of needle: String) -> Bool {
+        var haystack = self
+        var needle = needle
+        return haystack.withUTF8 { hay in
+            needle.withUTF8 { pin in
+                guard let h = hay.baseAddress, let p = pin.baseAddress else { return pin.isEmpty }
+                guard hay.count >= pin.count else { return false }
+                // memchr to each candidate first byte, then memcmp (glibc's memmem is not
+                // visible to Swift without _GNU_SOURCE).
+                var offset = 0
+                let last = hay.count - pin.count
+                while offset <= last {
+                    guard let found = memchr(h + offset, Int32(p.pointee), last - offset + 1) else { return false }
+                    let at = UnsafePointer<UInt8>(found.assumingMemoryBound(to: UInt8.self)) - h
+                    if memcmp(h + at, p, pin.count) == 0 { return true }
+                    offset = at + 1
+                }
+                return false
+            }
+        }
+    }
+}
+
 extension UnsafeMutableBufferPointer<UInt8> {
     /// Copies `text`'s UTF-8 bytes in at `offset` and moves `offset` past them. For building
     /// a string of known length in one allocation (`String(unsafeUninitializedCapacity:)`).

@@ -179,16 +179,45 @@ public struct ShellParser {
         }
     }
 
+    /// Skips a balanced `(( … ))` or `${ … }`, still parsing the command substitutions inside
+    /// it (`${X:-$(cmd)}`, `$(( $(cmd) ))` run `cmd`), so that none of them hides a command.
     private mutating func skipBalanced(open: UInt8, close: UInt8, initialDepth: Int) {
         var level = initialDepth
+        var scratch: [UInt8] = []
+        var dynamic = false
         while let b = peek() {
+            switch b {
+            case UInt8(ascii: "$"):
+                readDollar(into: &scratch, dynamic: &dynamic)
+                scratch.removeAll(keepingCapacity: true)
+                continue
+            case UInt8(ascii: "`"):
+                readBackticks(into: &scratch)
+                scratch.removeAll(keepingCapacity: true)
+                continue
+            case UInt8(ascii: "\\"):
+                index = min(index + 2, bytes.count)
+                continue
+            case UInt8(ascii: "\""):
+                index += 1
+                readDoubleQuoted(into: &scratch, dynamic: &dynamic)
+                scratch.removeAll(keepingCapacity: true)
+                continue
+            case UInt8(ascii: "'") where open == UInt8(ascii: "{"):
+                index += 1
+                while let c = peek(), c != UInt8(ascii: "'") { index += 1 }
+                index = min(index + 1, bytes.count)
+                continue
+            default:
+                break
+            }
             index += 1
             if b == open { level += 1 } else if b == close {
                 level -= 1
                 if level == 0 { return }
             }
         }
-        problems.append("unterminated arithmetic expression")
+        problems.append(open == UInt8(ascii: "{") ? "unterminated parameter expansion" : "unterminated arithmetic expression")
     }
 
     private static let reservedSeparators: Set<String> = ["then", "else", "elif", "fi", "do", "done", "{", "}", "!", "if", "while", "until"]

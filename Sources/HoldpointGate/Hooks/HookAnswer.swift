@@ -2,13 +2,18 @@ import HoldpointCore
 
 /// What the hook tells the client: run the tool, or not and why.
 public enum HookDecision: Sendable, Equatable {
+    /// A human approved it: the client runs it without asking anyone again.
     case allow(reason: String)
+    /// Holdpoint has no objection (autonomous or supervised): the client's own permission
+    /// rules still apply. An explicit "allow" here would skip them (Claude Code's `ask`
+    /// entries), loosening what the client would have asked about.
+    case noObjection(reason: String)
     case deny(reason: String)
 
-    public var isAllow: Bool { if case .allow = self { return true } else { return false } }
+    public var isAllow: Bool { if case .deny = self { return false } else { return true } }
     public var reason: String {
         switch self {
-        case .allow(let reason), .deny(let reason): return reason
+        case .allow(let reason), .noObjection(let reason), .deny(let reason): return reason
         }
     }
 }
@@ -35,6 +40,8 @@ public enum HookAnswer {
         let reason = decision.reason
         switch client {
         case .claudeCode:
+            // No objection: exit 0 and no output, so Claude Code's own rules decide.
+            if case .noObjection = decision { return HookReply(stdout: "", stderr: "", exitCode: 0) }
             // Exit 0 with hookSpecificOutput; the deny reason is shown to the model.
             let output: JSONValue = .object([("hookSpecificOutput", .object([
                 ("hookEventName", .string("PreToolUse")),
@@ -49,10 +56,15 @@ public enum HookAnswer {
             if decision.isAllow { return HookReply(stdout: "", stderr: "", exitCode: 0) }
             return HookReply(stdout: "", stderr: reason + "\n", exitCode: 2)
         case .gemini:
+            // No objection: an empty object, which leaves Gemini CLI's own confirmation in place.
+            if case .noObjection = decision { return HookReply(stdout: "{}\n", stderr: "", exitCode: 0) }
             var members: [(key: String, value: JSONValue)] = [("decision", .string(decision.isAllow ? "allow" : "deny"))]
             members.append(("reason", .string(reason)))
             return HookReply(stdout: JSONWriter.compact(.object(members)) + "\n", stderr: "", exitCode: 0)
         case .cursor:
+            // Cursor's beforeShellExecution has no "no opinion" answer: a missing permission is
+            // not documented, so no objection is answered "allow" (Cursor's own allow list
+            // and auto-run settings are not consulted after a hook's allow).
             // Cursor renamed userMessage/agentMessage to user_message/agent_message; both are written.
             var members: [(key: String, value: JSONValue)] = [("permission", .string(decision.isAllow ? "allow" : "deny"))]
             if !decision.isAllow {

@@ -1,0 +1,103 @@
+import Foundation
+
+/// The tasks a project defines for its own build: a Makefile's targets, `package.json`'s
+/// scripts. Running one runs the command lines written there, which can be read and
+/// classified like any other.
+struct ProjectTasks {
+    /// What is run, for messages: "make target test", "npm script test".
+    var what: String
+    /// The file that defines it (relative to the working directory unless absolute).
+    var file: String
+    /// The command lines the task runs, from the file's text; nil when the file does not
+    /// define it.
+    var lines: (String) -> [String]?
+
+    static func task(program: String, args: [ShellWord]) -> ProjectTasks? {
+        switch program {
+        case "make", "gmake": return make(args)
+        case "npm", "yarn", "pnpm", "bun": return script(program, args)
+        default: return nil
+        }
+    }
+
+    static func make(_ args: [ShellWord]) -> ProjectTasks? {
+        var directory = ""
+        var file: String?
+        var targets: [String] = []
+        var i = 0
+        while i < args.count {
+            let text = args[i].text
+            if text == "-C" || text == "--directory", i + 1 < args.count { directory = args[i + 1].text + "/"; i += 2; continue }
+            if text == "-f" || text == "--file" || text == "--makefile", i + 1 < args.count { file = args[i + 1].text; i += 2; continue }
+            if text == "-j" || text == "-l" {
+                i += i + 1 < args.count && args[i + 1].text.first?.isNumber == true ? 2 : 1
+                continue
+            }
+            if text == "-o" || text == "-W" { i += 2; continue }
+            if !text.hasPrefix("-"), !text.contains("=") { targets.append(text) }
+            i += 1
+        }
+        if args.contains(where: \.isDynamic) { return nil }
+        let path = file.map { $0.hasPrefix("/") ? $0 : directory + $0 } ?? directory + "Makefile"
+        return ProjectTasks(what: "make target\(targets.count == 1 ? "" : "s") \(targets.isEmpty ? "(the default)" : targets.joined(separator: ", "))", file: path) { text in
+            recipes(in: text, targets: targets)
+        }
+    }
+
+    /// The recipe lines of `targets` (the first target when none is named), `@`, `-` and
+    /// `+` prefixes dropped; nil when a target is not in the file.
+    static func recipes(in makefile: String, targets: [String]) -> [String]? {
+        let lines = makefile.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var recipes: [String: [String]] = [:]
+        var order: [String] = []
+        var current: [String] = []
+        for line in lines {
+            if line.hasPrefix("\t") {
+                var command = line.dropFirst().drop { $0 == " " }
+                while let c = command.first, c == "@" || c == "-" || c == "+" { command = command.dropFirst() }
+                for target in current { recipes[target, default: []].append(String(command)) }
+                continue
+            }
+            guard !line.hasPrefix("#"), !line.hasPrefix(" "), let colon = line.firstIndex(of: ":"),
+                  !line[line.index(after: colon)...].hasPrefix("=") else {
+                if !line.trimmingCharacters(in: .whitespaces).isEmpty { current = [] }
+                continue
+            }
+            current = line[..<colon].split(separator: " ").map(String.init).filter { !$0.hasPrefix(".") && !$0.contains("%") && !$0.contains("$") }
+            for target in current where recipes[target] == nil {
+                recipes[target] = []
+                order.append(target)
+            }
+        }
+        let wanted = targets.isEmpty ? Array(order.prefix(1)) : targets
+        var out: [String] = []
+        for target in wanted {
+            guard let recipe = recipes[target] else { return nil }
+            out += recipe.filter { !$0.isEmpty }
+        }
+        return out
+    }
+
+    static func script(_ program: String, _ args: [ShellWord]) -> ProjectTasks? {
+        guard let first = args.first, !first.isDynamic else { return nil }
+        let name: String
+        switch first.text {
+        case "test", "t", "tst", "start", "stop", "restart": name = first.text == "t" || first.text == "tst" ? "test" : first.text
+        case "run", "run-script":
+            guard args.count >= 2, !args[1].isDynamic else { return nil }
+            name = args[1].text
+        default:
+            // `yarn lint`, `pnpm build`: a script name as the subcommand.
+            guard program != "npm", !first.text.hasPrefix("-"),
+                  !["install", "add", "remove", "upgrade", "up", "update", "dlx", "exec", "x", "create", "init", "publish", "link", "unlink", "global", "config", "set", "cache", "audit", "info", "why", "list", "ls", "outdated", "pack", "login", "logout", "patch", "rebuild", "import", "i", "ci", "uninstall", "rm", "prune"].contains(first.text)
+            else { return nil }
+            name = first.text
+        }
+        return ProjectTasks(what: "\(program) script \(name)", file: "package.json") { text in
+            guard let document = try? JSONReader.parse(Array(text.utf8)), let scripts = document["scripts"] else { return nil }
+            guard scripts[name]?.stringValue != nil else { return nil }
+            // npm runs `preNAME` and `postNAME` around it when they exist.
+            return ["pre" + name, name, "post" + name].compactMap { scripts[$0]?.stringValue }
+        }
+    }
+}
