@@ -17,6 +17,20 @@ enum SensitivePaths {
     static let credentialParts = ["/.ssh/id_", "/.gnupg/", "/run/secrets/", "/etc/ssh/ssh_host_", "/.password-store/", "/proc/self/environ"]
     static let credentialNames: Set<String> = [".env", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "credentials.json", "service-account.json", "terraform.tfvars"]
     static let credentialSuffixes = [".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".kdbx"]
+    /// The endings by their last path component: a path is held against only the endings
+    /// that could match it (one set lookup instead of twenty comparisons per argument).
+    static let credentialEndingsByName: [Substring: [String]] = Dictionary(grouping: credentialEndings) { ending in
+        ending.split(separator: "/").last ?? Substring(ending)
+    }
+    static let persistenceEndingsByName: [Substring: [String]] = Dictionary(grouping: persistenceEndings) { ending in
+        ending.split(separator: "/").last ?? Substring(ending)
+    }
+
+    /// The last component of `path`.
+    static func lastComponent(_ path: Substring) -> Substring {
+        path.utf8.lastIndex(of: UInt8(ascii: "/")).map { path[path.index(after: $0)...] } ?? path
+    }
+
     /// `.env.example` and friends hold no secrets.
     static let harmlessEnvSuffixes = [".example", ".sample", ".template", ".dist", ".defaults"]
 
@@ -35,31 +49,62 @@ enum SensitivePaths {
                                             "dirname", "basename", "touch", "mkdir", "echo", "printf", "find", "fd", "locate", "which", "type"]
     /// Programs whose last path argument is where they write.
     static let copiers: Set<String> = ["cp", "mv", "install", "ln", "rsync", "scp", "dd"]
+    /// Every program whose operands `findings` reads as places written.
+    static let writers: Set<String> = copiers.union(["tee", "sed", "perl"])
 
-    /// `path` as matched: `~` and `$HOME` expanded to a marker directory, so endings like
-    /// `/.aws/credentials` match them; relative paths get a leading `/`.
-    static func comparable(_ raw: String) -> String {
-        var path = raw
-        if path.hasPrefix("@") { path.removeFirst() }  // curl -d @file
-        if path.hasPrefix("~") { path = "/home/~" + path.dropFirst() }
-        for home in ["$HOME", "${HOME}"] where path.hasPrefix(home) { path = "/home/~" + path.dropFirst(home.count) }
-        if !path.hasPrefix("/") { path = "/" + path }
-        return path
+    /// Whether `text` could name one of these files at all: it has a `/` or a `.`, or is an
+    /// SSH key's bare name. Most arguments (`-la`, `status`, `main`) are turned away here
+    /// with two byte scans, before any comparison.
+    static func mayBePath(_ text: Substring) -> Bool {
+        text.containsASCII("/") || text.containsASCII(".") || text.utf8.starts(with: "id_".utf8)
     }
 
-    static func isCredential(_ raw: String) -> Bool {
-        let path = comparable(raw)
-        if credentialEndings.contains(where: { path.hasSuffix($0) }) || credentialParts.contains(where: { path.containsBytes(of: $0) }) { return true }
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        if credentialNames.contains(name) { return !name.hasSuffix(".pub") }
-        if name.hasPrefix(".env."), !harmlessEnvSuffixes.contains(where: { name.hasSuffix($0) }) { return true }
-        if name.hasPrefix("id_"), !name.hasSuffix(".pub"), path.containsBytes(of: "/.ssh/") { return true }
-        return credentialSuffixes.contains(where: { name.hasSuffix($0) }) && !name.hasSuffix(".pub")
+    /// The path in `raw` as compared: without the `@` of `curl -d @file`.
+    static func pathText(_ raw: Substring) -> Substring {
+        raw.utf8.first == UInt8(ascii: "@") ? raw.dropFirst() : raw
     }
 
-    static func isPersistence(_ raw: String) -> Bool {
-        let path = comparable(raw)
-        return persistenceEndings.contains(where: { path.hasSuffix($0) }) || persistenceParts.contains(where: { path.containsBytes(of: $0) })
+    /// `path` ends with `ending` (which starts with `/`), or is it without the leading `/`
+    /// (a relative `.aws/credentials`).
+    static func ends(_ path: Substring, with ending: String) -> Bool {
+        let p = path.utf8, e = ending.utf8
+        if p.count >= e.count, p.reversed().starts(with: e.reversed()) { return true }
+        return p.count == e.count - 1 && p.elementsEqual(e.dropFirst())
+    }
+
+    /// `path` contains `part` (which starts with `/`), or starts with it less the `/`.
+    static func has(_ path: Substring, _ part: String) -> Bool {
+        path.containsBytes(of: part) || path.utf8.starts(with: part.utf8.dropFirst())
+    }
+
+    /// `hasSuffix` on bytes: Character comparison walks grapheme boundaries.
+    static func endsBytes(_ text: Substring, _ suffix: String) -> Bool {
+        let t = text.utf8, s = suffix.utf8
+        return t.count >= s.count && t.reversed().starts(with: s.reversed())
+    }
+
+    static func isCredential(_ raw: String) -> Bool { isCredential(Substring(raw)) }
+
+    static func isCredential(_ raw: Substring) -> Bool {
+        guard mayBePath(raw) else { return false }
+        let path = pathText(raw)
+        let name = lastComponent(path)
+        if let endings = credentialEndingsByName[name], endings.contains(where: { ends(path, with: $0) }) { return true }
+        if path.containsASCII("/"), credentialParts.contains(where: { has(path, $0) }) { return true }
+        if endsBytes(name, ".pub") { return false }
+        if credentialNames.contains(String(name)) { return true }
+        if name.utf8.starts(with: ".env.".utf8), !harmlessEnvSuffixes.contains(where: { endsBytes(name, $0) }) { return true }
+        if name.utf8.starts(with: "id_".utf8), has(path, "/.ssh/") { return true }
+        return credentialSuffixes.contains(where: { endsBytes(name, $0) })
+    }
+
+    static func isPersistence(_ raw: String) -> Bool { isPersistence(Substring(raw)) }
+
+    static func isPersistence(_ raw: Substring) -> Bool {
+        guard mayBePath(raw) else { return false }
+        let path = pathText(raw)
+        if let endings = persistenceEndingsByName[lastComponent(path)], endings.contains(where: { ends(path, with: $0) }) { return true }
+        return path.containsASCII("/") && persistenceParts.contains(where: { has(path, $0) })
     }
 
     static func credentialRead(_ path: String) -> Finding {
@@ -76,29 +121,33 @@ enum SensitivePaths {
     /// schedule or login files it writes (`tee`, `cp`, `mv`, `dd of=`, `sed -i`, …).
     static func findings(program: String, args: [ShellWord]) -> [Finding] {
         var out: [Finding] = []
-        let paths = args.map { word -> String in
-            let text = word.text
-            // `--file=PATH`, `of=PATH`, `-F file=@PATH`.
-            if text.containsASCII("="), let eq = text.lastIndex(of: "=") {
+        /// The path an argument names: itself, or the value of `--file=PATH`, `of=PATH`.
+        func path(_ word: ShellWord) -> Substring {
+            let text = Substring(word.text)
+            if text.containsASCII("="), let eq = text.utf8.lastIndex(of: UInt8(ascii: "=")) {
                 let value = text[text.index(after: eq)...]
-                if value.containsASCII("/") || value.hasPrefix("@") || value.hasPrefix(".") { return String(value) }
+                if value.containsASCII("/") || value.hasPrefix("@") || value.hasPrefix(".") { return value }
             }
             return text
         }
         if !metadataOnly.contains(program) {
-            for path in paths where isCredential(path) {
-                out.append(credentialRead(path))
+            for word in args {
+                let candidate = path(word)
+                if isCredential(candidate) { out.append(credentialRead(String(candidate))) }
             }
         }
-        let writes: [String]
+        guard writers.contains(program) else { return out }
+        let operands = args.filter { !$0.text.hasPrefix("-") }
+        var writes: [Substring] = []
         switch program {
-        case "tee": writes = paths.filter { !$0.hasPrefix("-") }
-        case "sed", "perl" where args.contains(where: { $0.text.hasPrefix("-i") || $0.text == "--in-place" }): writes = paths.filter { !$0.hasPrefix("-") }
-        case _ where copiers.contains(program): writes = Array(paths.filter { !$0.hasPrefix("-") }.suffix(1)) + args.filter { $0.text.hasPrefix("of=") }.map { String($0.text.dropFirst(3)) }
-        default: writes = []
+        case "tee": writes = operands.map(path)
+        case "sed", "perl" where args.contains(where: { $0.text.hasPrefix("-i") || $0.text == "--in-place" }): writes = operands.map(path)
+        case _ where copiers.contains(program):
+            writes = operands.suffix(1).map(path) + args.filter { $0.text.hasPrefix("of=") }.map { Substring($0.text.dropFirst(3)) }
+        default: break
         }
-        for path in writes where isPersistence(path) {
-            out.append(persistenceWrite(path))
+        for target in writes where isPersistence(target) {
+            out.append(persistenceWrite(String(target)))
         }
         return out
     }

@@ -34,6 +34,10 @@ struct ShellAnalyzer {
         if script.commands.isEmpty && script.problems.isEmpty && !line.allSatisfy({ $0.isWhitespace }) {
             findings.append(.unknown("shell-empty", "no command found", subject: line))
         }
+        if script.commands.count > Self.maximumFindings {
+            findings.append(.unknown("shell-too-large", "\(script.commands.count) commands: too many to analyse", subject: "(\(script.commands.count) commands)"))
+            return
+        }
         for command in script.commands {
             if findings.count > Self.maximumFindings {
                 if !findings.contains(where: { $0.rule == "shell-too-large" }) {
@@ -147,6 +151,10 @@ struct ShellAnalyzer {
 
     /// Output redirections write files; to a block device they wipe it.
     private func checkRedirections(_ command: SimpleCommand, into findings: inout [Finding]) {
+        guard command.redirections.count <= Self.maximumFindings else {
+            findings.append(.unknown("shell-too-large", "\(command.redirections.count) redirections: too many to analyse", subject: "(\(command.redirections.count) redirections)"))
+            return
+        }
         for redirection in command.redirections where !redirection.target.isDynamic && !redirection.op.hasPrefix("<<") {
             let writing = redirection.isOutput && !redirection.op.containsASCII("<") || redirection.op == "<>"
             if let finding = protection.checkPath(redirection.target.text, writing: writing, cwd: cwd, subject: "\(redirection.op) \(redirection.target.text)") {
@@ -726,7 +734,7 @@ struct ArgumentView {
         if !shared.rule.contains.isEmpty {
             let hit = all.contains { word in
                 let lower = word.text.lowercased()
-                return shared.rule.contains.contains { lower.contains($0) }
+                return shared.rule.contains.contains { lower.containsBytes(of: $0) }
             }
             if !hit { return false }
         }

@@ -24,11 +24,11 @@ public enum EnvironmentName {
     public static func isProduction(_ name: String, among production: Set<String>) -> Bool {
         if production.contains(name) { return true }
         for known in production {
-            if name.hasPrefix(known), let next = name.utf8.dropFirst(known.utf8.count).first,
+            if name.utf8.starts(with: known.utf8), let next = name.utf8.dropFirst(known.utf8.count).first,
                next == 0x2D || next == 0x5F || next == 0x2E || next == 0x20 || next == 0x2F || (next >= 0x30 && next <= 0x39) {
                 return true
             }
-            if known.count >= 4, abs(known.count - name.count) <= 1, editDistance(name, known, atMost: 1) <= 1 { return true }
+            if known.utf8.count >= 4, abs(known.utf8.count - name.utf8.count) <= 1, editDistance(name, known, atMost: 1) <= 1 { return true }
         }
         return false
     }

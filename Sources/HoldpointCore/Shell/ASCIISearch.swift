@@ -13,28 +13,42 @@ extension StringProtocol {
     }
 }
 
+extension Substring {
+    /// `String.containsBytes(of:)` without copying the substring.
+    public func containsBytes(of needle: String) -> Bool {
+        utf8.withContiguousStorageIfAvailable { hay in
+            var needle = needle
+            return needle.withUTF8 { pin in UnsafeBufferPointer(rebasing: hay[...]).containsBytes(of: pin) }
+        } ?? String(self).containsBytes(of: needle)
+    }
+}
+
+extension UnsafeBufferPointer<UInt8> {
+    /// Whether these bytes contain `pin`: memchr to each candidate first byte, then memcmp
+    /// (glibc's memmem is not visible to Swift without _GNU_SOURCE).
+    func containsBytes(of pin: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let h = baseAddress, let p = pin.baseAddress else { return pin.isEmpty }
+        guard count >= pin.count else { return false }
+        var offset = 0
+        let last = count - pin.count
+        while offset <= last {
+            guard let found = memchr(h + offset, Int32(p.pointee), last - offset + 1) else { return false }
+            let at = UnsafePointer<UInt8>(found.assumingMemoryBound(to: UInt8.self)) - h
+            if memcmp(h + at, p, pin.count) == 0 { return true }
+            offset = at + 1
+        }
+        return false
+    }
+}
+
 extension String {
-    /// Whether the text contains `needle`, comparing UTF-8 bytes (`memmem`): Foundation's
+    /// Whether the text contains `needle`, comparing UTF-8 bytes: Foundation's
     /// `contains(_:)` goes through NSString.
     public func containsBytes(of needle: String) -> Bool {
         var haystack = self
         var needle = needle
         return haystack.withUTF8 { hay in
-            needle.withUTF8 { pin in
-                guard let h = hay.baseAddress, let p = pin.baseAddress else { return pin.isEmpty }
-                guard hay.count >= pin.count else { return false }
-                // memchr to each candidate first byte, then memcmp (glibc's memmem is not
-                // visible to Swift without _GNU_SOURCE).
-                var offset = 0
-                let last = hay.count - pin.count
-                while offset <= last {
-                    guard let found = memchr(h + offset, Int32(p.pointee), last - offset + 1) else { return false }
-                    let at = UnsafePointer<UInt8>(found.assumingMemoryBound(to: UInt8.self)) - h
-                    if memcmp(h + at, p, pin.count) == 0 { return true }
-                    offset = at + 1
-                }
-                return false
-            }
+            needle.withUTF8 { pin in hay.containsBytes(of: pin) }
         }
     }
 }

@@ -7,6 +7,10 @@
 public struct ShellParser {
     /// Nesting deeper than this (subshells in substitutions in subshells…) is refused.
     public static let maximumDepth = 24
+    /// A line with more commands than this is not parsed further (reported as a problem, so
+    /// the line is unknown): no agent's real command line comes near it, and parsing stays
+    /// bounded whatever the input.
+    public static let maximumCommands = 2_000
 
     /// The line being parsed, read in place: `parse` lends it for the parse's duration, and
     /// nothing the parser returns points into it.
@@ -327,6 +331,10 @@ public struct ShellParser {
         }
         if !command.words.isEmpty || !command.assignments.isEmpty || !command.redirections.isEmpty {
             commands.append(command)
+            if commands.count > Self.maximumCommands {
+                problems.append("more than \(Self.maximumCommands) commands: not analysed further")
+                index = bytes.count
+            }
         }
     }
 
