@@ -1,18 +1,20 @@
 import ArgumentParser
 import Foundation
 import HoldpointCore
+import HoldpointStore
 
 struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
-        abstract: "Validate a policy file or print the effective rules.",
-        subcommands: [Lint.self, Explain.self]
+        abstract: "Validate a policy file, test it against examples, replay history through it, or print the effective rules.",
+        subcommands: [Lint.self, Explain.self, Test.self, Replay.self]
     )
 
     struct Lint: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "lint",
-            abstract: "Check a policy file; every error with file:line:column. Exit 0 valid, 78 invalid."
+            abstract: "Check a policy file; every error with file:line:column. Exit 0 valid, 1 an example of its own fails, 78 invalid.",
+            discussion: "A policy's own `examples:` (commands with the tier each must get) are checked too; see `policy test`."
         )
 
         @Argument(help: ArgumentHelp("The policy file.", valueName: "file"))
@@ -22,11 +24,128 @@ struct PolicyCommand: ParsableCommand {
             do {
                 let policy = try PolicyLoader.load(policyFile: file)
                 Terminal.print("\(file): ok (profile \(policy.profile.rawValue), \(counted(policy.destructiveActions.count, "destructive pattern")), \(counted(policy.rules.ruleCount, "command rule")))")
-            } catch {
+                let failed = PolicyExamples.mismatches(policy.examples, policy: policy)
+                if !policy.examples.isEmpty {
+                    for mismatch in failed { Terminal.print(mismatch.description) }
+                    Terminal.print("examples: \(policy.examples.count - failed.count) of \(policy.examples.count) as expected")
+                }
+                if !failed.isEmpty { throw ExitCode(1) }
+            } catch let error as ConfigError {
                 for issue in error.issues { Terminal.print(issue.description) }
                 Terminal.error("\(error.issues.count) error\(error.issues.count == 1 ? "" : "s") in the policy")
                 throw ExitCode(ExitCodes.configuration)
             }
+        }
+    }
+
+    struct Test: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "test",
+            abstract: "Classify example commands and check each gets the tier it must. Exit 0 all as expected, 1 any not, 65 a bad examples file, 78 policy error.",
+            discussion: """
+            Each FILE is a YAML list of examples (or a mapping with `examples:`):
+              - {command: "terraform destroy -auto-approve", tier: blocked}
+              - {command: "kubectl get pods", env: production, mode: autonomous, at_most: supervised}
+              - {command: "psql -c 'DROP TABLE users'", at_least: gated}
+            env defaults to production and mode to autonomous. The policy is --policy (or
+            HOLDPOINT_POLICY), else the built-in default. Every mismatch is printed as
+            file:line with the tier it got and the rules that fired.
+            """
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: ArgumentHelp("Examples files.", valueName: "file"))
+        var files: [String]
+
+        func run() throws {
+            let policy = try global.loadPolicy()
+            var examples: [PolicyExample] = []
+            for file in files {
+                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                    Terminal.error("\(file): cannot read the file as UTF-8 text")
+                    throw ExitCode(ExitCodes.badInput)
+                }
+                do {
+                    examples += try PolicyExamples.parse(text: text, file: file)
+                } catch {
+                    for issue in error.issues { Terminal.print(issue.description) }
+                    throw ExitCode(ExitCodes.badInput)
+                }
+            }
+            let failed = PolicyExamples.mismatches(examples, policy: policy)
+            for mismatch in failed { Terminal.print(mismatch.description) }
+            Terminal.print("\(examples.count - failed.count) of \(examples.count) example\(examples.count == 1 ? "" : "s") as expected")
+            if !failed.isEmpty { throw ExitCode(1) }
+        }
+    }
+
+    struct Replay: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "replay",
+            abstract: "Run the queue's recorded actions through a candidate policy and show which would change tier.",
+            discussion: """
+            The candidate is --policy FILE (required). Reads the queue (file or --socket; in
+            socket mode the daemon's own policy is untouched) and reclassifies each recorded
+            request as the candidate would, printing those whose tier changes, stricter first.
+            Recorded requests are stored with their secrets redacted, so a rule that matches
+            only a secret's text can differ. Exit 0, 65 bad --since, 69 queue unavailable, 78 candidate invalid.
+            """
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(name: .long, help: ArgumentHelp("Only requests recorded within this long (90m, 7d).", valueName: "duration"))
+        var since: String?
+
+        @Flag(name: .long, help: "Print one JSON document.")
+        var json = false
+
+        func validate() throws {
+            if global.policy == nil && ProcessInfo.processInfo.environment["HOLDPOINT_POLICY"] == nil {
+                throw ValidationError("--policy FILE: the candidate policy to replay the history through")
+            }
+            if let since, Durations.parse(since) == nil { throw ValidationError("--since: expected a duration such as 90m or 7d, got '\(since)'") }
+        }
+
+        func run() throws {
+            let candidate = try global.loadPolicy()
+            var settings = global.settings
+            settings.policy = nil  // the candidate is ours to judge with, not the queue's policy
+            let service = try settings.service(classifying: false)
+            let cutoff = since.flatMap(Durations.parse).map { Clock.now() - $0 }
+            var changed: [(request: StoredRequest, now: Tier)] = []
+            var replayed = 0
+            var after: (createdAt: Double, id: String)?
+            while true {
+                let page = try queueCall { () throws(StoreError) in try service.list(RequestFilter(first: 500, after: after)) }
+                guard let last = page.last else { break }
+                after = (last.createdAt, last.id)
+                for stored in page where cutoff.map({ stored.createdAt >= $0 }) ?? true {
+                    guard let request = try? ActionRequestDecoder.decode(stored.document) else { continue }
+                    replayed += 1
+                    let tier = Classifier(policy: candidate).classify(request).tier
+                    if tier != stored.tier { changed.append((stored, tier)) }
+                }
+                if page.count < 500 { break }
+            }
+            changed.sort { ($0.now, $0.request.createdAt) > ($1.now, $1.request.createdAt) }
+            let stricter = changed.filter { $0.now > $0.request.tier }.count
+            if json {
+                Terminal.print(JSONWriter.pretty(.object([
+                    ("replayed", .number(Double(replayed))), ("stricter", .number(Double(stricter))), ("looser", .number(Double(changed.count - stricter))),
+                    ("changed", .array(changed.map { entry in .object([
+                        ("id", .string(entry.request.id)), ("was", .string(entry.request.tier.rawValue)), ("now", .string(entry.now.rawValue)),
+                        ("agent", .string(entry.request.agentID)), ("environment", .string(entry.request.environment)),
+                        ("action", .string(ActionText.what(entry.request.document["action"]))),
+                    ]) })),
+                ])))
+                return
+            }
+            for entry in changed {
+                Terminal.print("\(entry.request.id)  \(Terminal.pad(entry.request.tier.rawValue, 10)) → \(Terminal.pad(entry.now.rawValue, 10))  \(SafeText.escape(entry.request.environment))  \(SafeText.escape(String(ActionText.what(entry.request.document["action"]).prefix(100))))")
+            }
+            Terminal.print("\(replayed) recorded request\(replayed == 1 ? "" : "s") replayed: \(stricter) stricter, \(changed.count - stricter) looser, \(replayed - changed.count) unchanged")
         }
     }
 

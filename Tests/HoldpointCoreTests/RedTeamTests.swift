@@ -174,3 +174,34 @@ import Testing
         #expect(many.tier >= .gated && many.reasons.contains { $0.rule == "shell-too-large" })
     }
 }
+
+/// Policy authors see coverage: example files with the tier each command must get.
+@Suite struct PolicyExamplesTests {
+    /// The built-in packs' own examples hold under the default policy.
+    @Test func theBuiltInExamplesHold() throws {
+        let directory = TestData.resources.appendingPathComponent("examples")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }
+        #expect(!files.isEmpty)
+        for file in files {
+            let path = directory.appendingPathComponent(file).path
+            let examples = try PolicyExamples.parse(text: try String(contentsOfFile: path, encoding: .utf8), file: file)
+            #expect(examples.count > 40)
+            let failed = PolicyExamples.mismatches(examples, policy: TestData.defaultPolicy)
+            #expect(failed.isEmpty, "\(failed.map(\.description))")
+        }
+    }
+
+    /// A mismatch names the line, the expectation and what the command got; a policy's own
+    /// `examples:` load with it; a malformed example is refused by name.
+    @Test func mismatchesAreReportedWithTheirLine() throws {
+        let examples = try PolicyExamples.parse(text: "- {command: \"ls\", tier: gated}\n- {command: \"rm -rf /\", at_least: gated}\n", file: "x.yaml")
+        let failed = PolicyExamples.mismatches(examples, policy: TestData.defaultPolicy)
+        #expect(failed.count == 1)
+        #expect(failed.first?.description.hasPrefix("x.yaml:1: `ls` [production, autonomous]: expected gated, got autonomous") == true)
+        let policy = try TestData.policy("examples:\n  - {command: \"git status\", env: staging, mode: supervised, at_most: autonomous}\n")
+        #expect(policy.examples.count == 1 && policy.examples.first?.environment == "staging")
+        #expect(throws: ConfigError.self) { try PolicyExamples.parse(text: "- {command: ls, tier: maybe}\n", file: "bad.yaml") }
+        #expect(throws: ConfigError.self) { try PolicyExamples.parse(text: "- {command: ls}\n", file: "bad.yaml") }
+        #expect(throws: ConfigError.self) { try PolicyExamples.parse(text: "- {command: ls, tier: gated, at_most: gated}\n", file: "bad.yaml") }
+    }
+}

@@ -168,6 +168,8 @@ public struct Policy: Sendable {
     public var budget: Budget?
     /// `plans:`: how long an approved plan holds, and what an action off it gets.
     public var plans = PlanRules()
+    /// `examples:`: commands with the tier each must get, checked by `policy lint`.
+    public var examples: [PolicyExample] = []
     public var rules: RuleSet
     /// Where each layer came from, for `policy explain`.
     public var sources: [String] = []
