@@ -72,10 +72,14 @@ import Testing
         let store = self.store
         let reviewer = self.reviewer
         // A reviewer on its own thread (the hold blocks this one, as it blocks a hook process).
+        // It decides as soon as the held request is observable as pending (polled, bounded).
         let decider = Thread {
-            usleep(300_000)
-            if let pending = try? store.list(RequestFilter(states: [.pending])).first {
-                _ = try? store.decide(id: pending.id, verdict: .reject, reviewer: reviewer, reason: "not on a Friday")
+            for _ in 0..<500 {
+                if let pending = try? store.list(RequestFilter(states: [.pending])).first {
+                    _ = try? store.decide(id: pending.id, verdict: .reject, reviewer: reviewer, reason: "not on a Friday")
+                    return
+                }
+                usleep(10_000)
             }
         }
         decider.start()
