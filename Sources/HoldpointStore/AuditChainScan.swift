@@ -17,18 +17,32 @@ struct AuditChainScan {
         var entries: Int
         var checkpoints: Int
         var lastSeq: Int64
+        /// The hash of the last entry walked (the start's when none was).
+        var lastHash: [UInt8]
         var failure: (seq: Int64, problem: String)?
     }
 
-    static func run(_ db: Database) throws -> Outcome {
-        let statement = try db.makeStatement(sql: "SELECT seq, at_ms, event, request_id, actor, via, details, prev_hash, hash FROM audit ORDER BY seq")
+    /// Where a walk starts: the first entry's number and the hash it must follow. The whole
+    /// log starts at 1 after the genesis hash; the live log after an archive, past the last
+    /// segment's end.
+    struct Start {
+        var seq: Int64
+        var previousHash: String
+        static let genesis = Start(seq: 1, previousHash: AuditWriter.genesis)
+    }
+
+    /// Walks the entries from `start` to the end of the table, or through `last`.
+    static func run(_ db: Database, from start: Start = .genesis, through last: Int64 = .max) throws -> Outcome {
+        let statement = try db.makeStatement(sql: "SELECT seq, at_ms, event, request_id, actor, via, details, prev_hash, hash FROM audit WHERE seq >= ? AND seq <= ? ORDER BY seq")
+        try statement.setArguments([start.seq, last])
         let row = statement.sqliteStatement
         // Checkpoints are read alongside, both in sequence order: a merge, not a lookup per checkpoint.
-        let checkpoints = try db.makeStatement(sql: "SELECT seq, hash FROM audit_checkpoints ORDER BY seq")
+        let checkpoints = try db.makeStatement(sql: "SELECT seq, hash FROM audit_checkpoints WHERE seq >= ? AND seq <= ? ORDER BY seq")
+        try checkpoints.setArguments([start.seq, last])
         let checkpoint = checkpoints.sqliteStatement
         var checkpointPending = try step(checkpoint, db)
-        var outcome = Outcome(entries: 0, checkpoints: 0, lastSeq: 0, failure: nil)
-        var previous = Array(AuditWriter.genesis.utf8)
+        var outcome = Outcome(entries: 0, checkpoints: 0, lastSeq: start.seq - 1, lastHash: Array(start.previousHash.utf8), failure: nil)
+        var previous = Array(start.previousHash.utf8)
         var text: [UInt8] = []
         text.reserveCapacity(8192)
         var hex = [UInt8](repeating: 0, count: 64)
@@ -74,6 +88,7 @@ struct AuditChainScan {
             outcome.lastSeq = seq
             outcome.entries += 1
         }
+        outcome.lastHash = previous
         if checkpointPending {
             // A checkpoint signed an entry past the end: the tail was cut off.
             let signed = sqlite3_column_int64(checkpoint, 0)

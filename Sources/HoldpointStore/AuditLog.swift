@@ -164,11 +164,34 @@ extension QueueStore {
                 report.problem = problem
                 return report
             }
-            let chain = try AuditChainScan.run(db)
-            report.entries = chain.entries
+            // Archived segments first, oldest first, each continuing the one before; the live
+            // log continues the last of them.
+            var start = AuditChainScan.Start.genesis
+            for segment in try Self.segments(db) {
+                guard segment.firstSeq == start.seq else {
+                    return fail(start.seq, "entries \(start.seq)…\(segment.firstSeq - 1) are missing: no archive segment holds them")
+                }
+                let scanned: AuditChainScan.Outcome
+                do {
+                    scanned = try ArchiveFile.openForReading(segment.path).read { archive in
+                        try AuditChainScan.run(archive, from: start, through: segment.lastSeq)
+                    }
+                } catch {
+                    return fail(segment.firstSeq, "the archive segment \(segment.path) (entries \(segment.firstSeq)…\(segment.lastSeq)) cannot be read: \(error)")
+                }
+                report.entries += scanned.entries
+                report.checkpoints += scanned.checkpoints
+                if let failure = scanned.failure { return fail(failure.seq, "\(failure.problem) in the archive segment \(segment.path)") }
+                guard scanned.lastSeq == segment.lastSeq, String(decoding: scanned.lastHash, as: UTF8.self) == segment.lastHash else {
+                    return fail(scanned.lastSeq + 1, "the archive segment \(segment.path) does not hold entries \(segment.firstSeq)…\(segment.lastSeq) as the queue recorded them (replaced or cut short)")
+                }
+                start = AuditChainScan.Start(seq: segment.lastSeq + 1, previousHash: segment.lastHash)
+            }
+            let chain = try AuditChainScan.run(db, from: start)
+            report.entries += chain.entries
             if let failure = chain.failure { return fail(failure.seq, failure.problem) }
             let last = chain.lastSeq
-            report.checkpoints = chain.checkpoints
+            report.checkpoints += chain.checkpoints
             // Every checkpoint named its entry's exact hash (checked in the scan). Because each
             // hash covers all the entries before it, the newest checkpoint's signature vouches
             // for the whole chain; that one (and the head below) is checked cryptographically.

@@ -455,11 +455,8 @@ public final class QueueStore: Sendable {
     /// before); nil when it is neither, is a read, or is already at least `tier`.
     func firstTime(_ request: ActionRequest, classification: Classification, tier: Tier, db: Database) throws -> Classification? {
         guard classification.operationClass != .read, classification.tier < tier else { return nil }
-        let seen = try Int.fetchOne(db, sql: """
-            SELECT count(*) FROM (SELECT 1 FROM requests WHERE agent_id = ? AND operation_class = ? AND environment = ?
-              AND state IN ('allowed','approved','running','succeeded','failed')
-              AND json_extract(document, '$.action.operation') IS NOT ? LIMIT 1)
-            """, arguments: [request.agentID, classification.operationClass.rawValue, request.environment, Plan.operation]) ?? 0
+        let seen = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM agent_operations WHERE agent_id = ? AND environment = ? AND operation_class = ?"),
+                                    arguments: [request.agentID, request.environment, classification.operationClass.rawValue]) ?? 0
         if seen == 0 {
             return classification.adding(Reason(rule: "first-time",
                                                 message: "FIRST TIME: \(request.agentID) has never had a \(classification.operationClass.rawValue) approved or run in \(request.environment)",
@@ -480,6 +477,10 @@ public final class QueueStore: Sendable {
     /// `learn(fromRequest:db:now:)` for a request being recorded as allowed, from its
     /// classification in hand rather than its stored verdict.
     func learn(agent: String, environment: String, _ classification: Classification, requestID: String, db: Database, now: Double) throws {
+        if classification.planSteps == nil {
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO agent_operations (agent_id, environment, operation_class) VALUES (?, ?, ?)")
+                .execute(arguments: [agent, environment, classification.operationClass.rawValue])
+        }
         for program in classification.programs {
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO agent_programs (agent_id, environment, program) VALUES (?, ?, ?)")
                 .execute(arguments: [agent, environment, program])
@@ -491,9 +492,15 @@ public final class QueueStore: Sendable {
     }
 
     /// What the gateway learns from request `id` once it may run (allowed or approved): the
-    /// programs its agent has now run in its environment, and, for a plan, the plan that
+    /// operation class and programs its agent has now done in its environment (what the
+    /// first-time check asks, kept even after the request is archived), and, for a plan, the plan that
     /// now holds for the agent. Read from the stored verdict, inside the same transaction.
     func learn(fromRequest id: String, db: Database, now: Double) throws {
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO agent_operations (agent_id, environment, operation_class)
+            SELECT agent_id, environment, operation_class FROM requests
+            WHERE id = ? AND json_extract(document, '$.action.operation') IS NOT ?
+            """, arguments: [id, Plan.operation])
         try db.execute(sql: """
             INSERT OR IGNORE INTO agent_programs (agent_id, environment, program)
             SELECT requests.agent_id, requests.environment, programs.value FROM requests, json_each(requests.verdict, '$.programs') AS programs
@@ -718,7 +725,7 @@ public final class QueueStore: Sendable {
     /// something outside this set is doing it for the FIRST TIME.
     public func establishedActions() throws(StoreError) -> Set<String> {
         try read { db in
-            Set(try Row.fetchAll(db, sql: "SELECT DISTINCT agent_id, operation_class FROM requests WHERE state IN ('allowed', 'approved', 'running', 'succeeded', 'failed')")
+            Set(try Row.fetchAll(db, sql: "SELECT DISTINCT agent_id, operation_class FROM agent_operations")
                 .map { (row: Row) -> String in "\(row["agent_id"] as String)\u{1F}\(row["operation_class"] as String)" })
         }
     }

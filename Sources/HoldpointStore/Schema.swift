@@ -108,6 +108,33 @@ enum Schema {
                 CREATE INDEX plans_agent ON plans (agent_id, at);
                 """)
         }
+        // v6: what an agent has done, learned once rather than read back from every request
+        // (the first-time check and the console's FIRST TIME badges no longer scan the
+        // requests table), and the archive segments the log continues from (retention:
+        // `holdpoint queue archive`). The learned operations survive archiving; the requests
+        // they were learned from need not.
+        migrator.registerMigration("v6") { db in
+            try db.execute(sql: """
+                CREATE TABLE agent_operations (
+                    agent_id TEXT NOT NULL,
+                    environment TEXT NOT NULL,
+                    operation_class TEXT NOT NULL,
+                    PRIMARY KEY (agent_id, environment, operation_class)
+                ) WITHOUT ROWID;
+                INSERT OR IGNORE INTO agent_operations (agent_id, environment, operation_class)
+                  SELECT DISTINCT agent_id, environment, operation_class FROM requests
+                  WHERE state IN ('allowed', 'approved', 'running', 'succeeded', 'failed')
+                    AND json_extract(document, '$.action.operation') IS NOT 'holdpoint:plan';
+                CREATE TABLE archive_segments (
+                    first_seq INTEGER PRIMARY KEY,
+                    last_seq INTEGER NOT NULL,
+                    last_hash TEXT NOT NULL,
+                    path TEXT NOT NULL,
+                    requests INTEGER NOT NULL,
+                    archived_at REAL NOT NULL
+                );
+                """)
+        }
         return migrator
     }()
 }

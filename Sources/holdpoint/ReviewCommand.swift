@@ -10,16 +10,14 @@ import HoldpointTerminal
 /// Adapts a `QueueService` (the file, or the daemon) to what the console needs.
 struct ServiceReviewBackend: ReviewBackend {
     let service: any QueueService
+    let mirror: QueueMirror
 
-    func snapshot(now: Double) throws -> ReviewSnapshot {
-        var byID: [String: StoredRequest] = [:]
-        for r in try service.list(RequestFilter(states: [.pending])) { byID[r.id] = r }
-        for r in try service.list(RequestFilter(limit: 500)) { byID[r.id] = r }
-        let established = try service.establishedActions()
-        let firstTime = Set(byID.values.filter { ($0.state == .pending || $0.state == .blocked) && !established.contains("\($0.agentID)\u{1F}\($0.operationClass.rawValue)") }.map(\.id))
-        let halted = Set(try service.halts().map(\.agent))
-        return ReviewSnapshot(requests: byID.values.sorted { $0.createdAt < $1.createdAt }, haltedAgents: halted, firstTime: firstTime, now: now)
+    init(service: any QueueService) {
+        self.service = service
+        mirror = QueueMirror(service: service)
     }
+
+    func snapshot(now: Double) throws -> ReviewSnapshot { try mirror.snapshot(now: now) }
 
     func changeToken() throws -> Int64 { try service.changeCounter() }
 

@@ -111,7 +111,9 @@ import Testing
         try old.write { db in
             try db.execute(sql: """
                 INSERT INTO requests (id, created_at, agent_id, environment, submitted_by, tier, operation_class, state, action_sha256, verdict, approval_rules, document)
-                VALUES ('01JD0000000000000000000000', 1, 'bot', 'production', 'u', 'gated', 'delete', 'pending', 'abc', '{"reasons":[]}', '{}', '{"action":{"command":"rm x"}}')
+                VALUES ('01JD0000000000000000000000', 1, 'bot', 'production', 'u', 'gated', 'delete', 'pending', 'abc', '{"reasons":[]}', '{}', '{"action":{"command":"rm x"}}'),
+                       ('01JD0000000000000000000001', 2, 'bot', 'production', 'u', 'supervised', 'patch', 'allowed', 'def', '{"reasons":[]}', '{}', '{"action":{"command":"sed -i s/a/b/ f"}}'),
+                       ('01JD0000000000000000000002', 3, 'bot', 'staging', 'u', 'gated', 'deploy', 'approved', 'ghi', '{"reasons":[]}', '{}', '{"action":{"operation":"holdpoint:plan"}}')
                 """)
         }
         try old.close()
@@ -121,6 +123,9 @@ import Testing
         #expect(request.run == nil)
         #expect(request.consumedBy == nil)
         let applied = try DatabaseQueue(path: path).read { db in try Schema.migrator.appliedIdentifiers(db) }
-        #expect(applied == ["v1", "v2", "v3", "v4", "v5"])
+        #expect(applied == ["v1", "v2", "v3", "v4", "v5", "v6"])
+        // v6 learns what the agent had already done from the requests it finds: the patch
+        // that ran, not the pending delete, and not the approved plan (plans teach nothing).
+        #expect(try store.establishedActions() == ["bot\u{1F}patch"])
     }
 }
