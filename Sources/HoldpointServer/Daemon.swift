@@ -68,6 +68,30 @@ public final class Daemon: Sendable {
         }
     }
 
+    /// Retention (`retention:` in the policy): moves history older than `archive_after`
+    /// into a new segment in the retention directory. Returns a line for the log, or nil
+    /// when there was nothing to do. Agents' writes interleave with the batches.
+    func archiveDue(now: Double = Clock.now()) async -> String? {
+        guard let retention = policy.retention else { return nil }
+        let store = self.store
+        let directory = retention.directory ?? store.path + ".archive"
+        let stamp = Clock.iso8601(now).filter { $0.isNumber || $0 == "T" || $0 == "Z" }
+        let path = directory + "/holdpoint-archive-\(stamp).sqlite"
+        do {
+            let report = try await blocking { () throws(StoreError) in
+                if mkdir(directory, 0o750) != 0 && errno != EEXIST {
+                    throw StoreError(.unavailable, "cannot create the retention directory \(directory): \(String(cString: strerror(errno)))")
+                }
+                return try store.archive(before: now - retention.archiveAfter, to: path, by: Identity(user: "holdpoint", via: "retention"), now: now)
+            }
+            guard let report else { return nil }
+            changed(decisions: false)
+            return "retention: archived \(report.requests) requests and audit entries \(report.firstSeq)…\(report.lastSeq) to \(report.path)"
+        } catch {
+            return "retention: nothing archived: \(error)"
+        }
+    }
+
     // MARK: - Calls
 
     /// `handle`'s answer as a value.

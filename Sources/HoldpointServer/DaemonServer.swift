@@ -82,8 +82,19 @@ public final class DaemonServer: Sendable {
                 await daemon.expireDue()
             }
         }
+        // Retention runs on its own schedule, first soon after start.
+        let retention = daemon.policy.retention.map { rules in
+            Task {
+                try? await Task.sleep(nanoseconds: 5_000_000_000)
+                while !Task.isCancelled {
+                    if let line = await daemon.archiveDue() { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+                    try? await Task.sleep(nanoseconds: UInt64(rules.every * 1_000_000_000))
+                }
+            }
+        }
         await stop()
         ticker.cancel()
+        retention?.cancel()
         try? await channel.close()
         unlink(socketPath)
         // Waiting clients are answered "shutting down" (a denial); calls already writing

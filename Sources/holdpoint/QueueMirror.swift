@@ -49,6 +49,11 @@ final class QueueMirror {
         let entries = try service.auditEntries(afterSeq: seen, requestID: nil, limit: nil)
         // The log moved on while we read the head: keep to what the entries say.
         guard let last = entries.last?.seq else { return }
+        // Archiving removes requests without an entry of their own: read it all again.
+        if entries.contains(where: { $0.event == "archived" }) {
+            try readEverything(head: last)
+            return
+        }
         var touched = Set<String>()
         var agentsChanged = false
         for entry in entries {

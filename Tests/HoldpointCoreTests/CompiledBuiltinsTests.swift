@@ -75,7 +75,7 @@ enum BuiltinSourceGenerator {
     static let effectFields: Set<String> = ["operationClass", "tier", "productionTier", "destructive", "irreversible", "dataLoss"]
     static let packFields: Set<String> = ["name", "description", "rules", "sqlClients", "operationVerbs"]
     static let policyFields: Set<String> = ["profile", "destructiveActions", "changeMagnitude", "environmentRules", "productionEnvironments",
-                                            "confidenceThreshold", "tierOverrides", "approvals", "rules", "sources", "redactor", "redactPatterns", "limits", "firstTime", "budget", "plans", "examples"]
+                                            "confidenceThreshold", "tierOverrides", "approvals", "rules", "sources", "redactor", "redactPatterns", "limits", "firstTime", "budget", "plans", "examples", "retention"]
     static let approvalFields: Set<String> = ["required", "rejectionsToReject", "allowSelfApproval", "timeouts", "reviewers", "validFor",
                                               "minReadTime", "attentionCheckAfter", "attentionCheckWithin", "oneFromEach", "rules"]
 

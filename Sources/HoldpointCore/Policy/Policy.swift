@@ -170,6 +170,9 @@ public struct Policy: Sendable {
     public var plans = PlanRules()
     /// `examples:`: commands with the tier each must get, checked by `policy lint`.
     public var examples: [PolicyExample] = []
+    /// `retention:`: how long decided history stays in the live queue before `serve`
+    /// archives it; nil (the default): kept until `holdpoint queue archive` moves it.
+    public var retention: RetentionRules?
     public var rules: RuleSet
     /// Where each layer came from, for `policy explain`.
     public var sources: [String] = []

@@ -38,7 +38,7 @@ public enum BuiltinData {
 /// Loads the effective policy: built-in defaults, then a policy file on top.
 public enum PolicyLoader {
     static let topLevelKeys: Set<String> = [
-        "profile", "agent_constraints", "approvals", "redact", "limits", "anomaly", "budgets", "confidence_threshold", "production_environments", "tiers", "rule_packs", "plans", "examples",
+        "profile", "agent_constraints", "approvals", "redact", "limits", "anomaly", "budgets", "confidence_threshold", "production_environments", "tiers", "rule_packs", "plans", "examples", "retention",
     ]
 
     /// The built-in policy with `file` (if any) layered on top. Every problem in any layer
@@ -120,6 +120,7 @@ public enum PolicyLoader {
             throw ConfigError(issues: walker.issues)
         }
         var updated = policy
+        var retentionNode: Node?
         for (key, _, value) in walker.mapping(root, "policy", allowed: topLevelKeys) ?? [] {
             switch key {
             case "profile":
@@ -170,6 +171,7 @@ public enum PolicyLoader {
                         }
                     }
                 }
+            case "retention": retentionNode = value; updated.retention = retention(value, walker: walker)
             case "examples": updated.examples += PolicyExamples.read(value, walker: walker)
             case "confidence_threshold": updated.confidenceThreshold = walker.double(value, "confidence_threshold", minimum: 0, maximum: 1)
             case "production_environments":
@@ -180,9 +182,34 @@ public enum PolicyLoader {
             default: break
             }
         }
+        // Checked once every key is read: limits may come after retention.
+        if let retentionNode, let retention = updated.retention, retention.archiveAfter < RetentionRules.shortestWindow(for: updated) {
+            walker.fail(retentionNode, "retention.archive_after: \(Durations.format(retention.archiveAfter)) is shorter than \(Durations.format(RetentionRules.shortestWindow(for: updated))), the longest window the gateway counts in the live queue (a day, limits' per, plans.valid_for, approvals.valid_for)")
+        }
         if !walker.issues.isEmpty { throw ConfigError(issues: walker.issues) }
         updated.sources.append(displayName)
         policy = updated
+    }
+
+    private static func retention(_ node: Node, walker: YAMLWalker) -> RetentionRules? {
+        var rules = RetentionRules(archiveAfter: 0)
+        var archiveAfter: Double?
+        for (key, keyNode, setting) in walker.mapping(node, "retention", allowed: ["archive_after", "directory", "every"]) ?? [] {
+            switch key {
+            case "archive_after": archiveAfter = walker.duration(setting, "retention.archive_after")
+            case "every": if let seconds = walker.duration(setting, "retention.every") { rules.every = seconds }
+            default:
+                if let path = walker.string(setting, "retention.directory") {
+                    if path.hasPrefix("/") { rules.directory = path } else { walker.fail(keyNode, "retention.directory: expected an absolute path, got '\(path)'") }
+                }
+            }
+        }
+        guard let archiveAfter else {
+            walker.fail(node, "retention: archive_after is required (for example archive_after: 30d)")
+            return nil
+        }
+        rules.archiveAfter = archiveAfter
+        return rules
     }
 
     private static func policyAction(_ node: Node, _ context: String, walker: YAMLWalker) -> PolicyAction? {

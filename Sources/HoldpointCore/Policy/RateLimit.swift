@@ -71,6 +71,32 @@ public struct PlanRules: Sendable, Equatable {
     }
 }
 
+/// How long decided history stays in the live queue (`retention:`). `holdpoint serve`
+/// moves what is older into sealed archive segments that `audit verify` still walks, so the
+/// queue's size is bounded by the window rather than by its history.
+public struct RetentionRules: Sendable, Equatable {
+    /// History older than this leaves the live queue (`retention.archive_after`). At least a
+    /// day, and at least every window the gateway counts in (limits, budgets' day, plans,
+    /// approvals): those counts read the live queue.
+    public var archiveAfter: Double
+    /// Where segments are written (`retention.directory`); nil: `<queue>.archive/` beside it.
+    public var directory: String?
+    /// How often the daemon looks for history to move (`retention.every`, default 1d: a
+    /// segment a day).
+    public var every: Double
+
+    public init(archiveAfter: Double, directory: String? = nil, every: Double = 86_400) {
+        self.archiveAfter = archiveAfter
+        self.directory = directory
+        self.every = every
+    }
+
+    /// The shortest `archive_after` that keeps every count the gateway makes intact.
+    public static func shortestWindow(for policy: Policy) -> Double {
+        ([86_400, policy.plans.validFor, policy.approvals.validFor] + policy.limits.map(\.window)).max() ?? 86_400
+    }
+}
+
 /// The gateway checks that count the queue when a request is recorded (layer 3): they
 /// need the queue's history, so the store applies them inside its write transaction.
 public struct GatewayRules: Sendable {
