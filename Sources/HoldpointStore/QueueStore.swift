@@ -698,14 +698,17 @@ public final class QueueStore: Sendable {
         try read { db in try Rows.fetchAll(filter, db: db) }
     }
 
-    /// Blocks until request `id` leaves `pending`, polling the file (one indexed read, then
-    /// sleep: no busy-wait). Polls start every 10 ms and back off to `pollInterval`, so a
-    /// quick decision is seen quickly and a long hold costs a few reads a second. At the
-    /// deadline the waiter itself records the expiry, so an agent learns of it even when no
-    /// other process is running. Returns nil for an unknown id; returns the still-pending
-    /// request at `giveUpAt`.
+    /// Blocks until request `id` leaves `pending`. Where the kernel can say when the queue
+    /// file changes (`QueueWatch`), the waiter sleeps until another process commits and then
+    /// reads its request again (one indexed read), so a decision reaches it within
+    /// milliseconds; a read every `pollInterval` stays as a safety net. Elsewhere it polls,
+    /// starting every 10 ms and backing off to `pollInterval`. At the deadline the waiter
+    /// itself records the expiry, so an agent learns of it even when no other process is
+    /// running. Returns nil for an unknown id; returns the still-pending request at `giveUpAt`.
     public func waitForDecision(id: String, giveUpAt: Double? = nil, pollInterval: Double = 0.1) throws(StoreError) -> StoredRequest? {
-        var interval = min(0.01, pollInterval)
+        // Watching starts before the first read: a commit after it is never missed.
+        let watch = QueueWatch(queuePath: path)
+        var interval = watch == nil ? min(0.01, pollInterval) : max(pollInterval, 1)
         while true {
             guard let request = try request(id: id) else { return nil }
             if request.state != .pending { return request }
@@ -716,8 +719,13 @@ public final class QueueStore: Sendable {
             }
             if let giveUpAt, now >= giveUpAt { return request }
             let untilDeadline = min(request.expiresAt ?? .infinity, giveUpAt ?? .infinity) - now
-            usleep(UInt32(max(0.001, min(interval, untilDeadline)) * 1_000_000))
-            interval = min(interval * 1.5, pollInterval)
+            let nap = max(0.001, min(interval, untilDeadline))
+            if let watch {
+                _ = watch.wait(timeout: nap)
+            } else {
+                usleep(UInt32(nap * 1_000_000))
+                interval = min(interval * 1.5, pollInterval)
+            }
         }
     }
 

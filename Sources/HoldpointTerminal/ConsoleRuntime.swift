@@ -14,7 +14,7 @@ public protocol ReviewBackend {
     func resume(agent: String) throws -> Bool
     func history(id: String) throws -> [AuditEntry]
     /// A descriptor that becomes readable whenever the queue changes (the daemon pushes a
-    /// line on it), or nil to poll. The runtime closes it.
+    /// line on it; on a file, the kernel reports a write), or nil to poll. The runtime closes it.
     func openChangeFeed() -> Int32?
 }
 
@@ -67,8 +67,9 @@ public enum ConsoleRuntime {
         var lastToken: Int64 = -1
         var lastPoll = 0.0
         var lastTick = 0.0
-        // Pushed changes when the backend has them (the daemon); the half-second poll below
-        // stays as the fallback and to notice a daemon that went away.
+        // Pushed changes when the backend has them (the daemon, or the kernel watching the
+        // file); the half-second poll below stays as the fallback and to notice a daemon that
+        // went away.
         var feed = backend.openChangeFeed() ?? -1
         defer { if feed >= 0 { close(feed) } }
 

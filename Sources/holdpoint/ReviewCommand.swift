@@ -14,7 +14,7 @@ struct ServiceReviewBackend: ReviewBackend {
 
     init(service: any QueueService) {
         self.service = service
-        mirror = QueueMirror(service: service)
+        mirror = QueueMirror(source: ServiceReviewSource(service: service))
     }
 
     func snapshot(now: Double) throws -> ReviewSnapshot { try mirror.snapshot(now: now) }
@@ -29,8 +29,30 @@ struct ServiceReviewBackend: ReviewBackend {
     func resume(agent: String) throws -> Bool { try service.resume(agent: agent) }
     func history(id: String) throws -> [AuditEntry] { try service.auditEntries(afterSeq: 0, requestID: id, limit: nil) }
 
-    /// Through the daemon, a connection it writes to on every commit; the file has none.
-    func openChangeFeed() -> Int32? { try? (service as? DaemonClient)?.openChangeFeed() }
+    /// Through the daemon, a connection it writes to on every commit; on the file, the
+    /// kernel's word that the file was written (`QueueWatch`), where it can give it.
+    func openChangeFeed() -> Int32? {
+        if let daemon = service as? DaemonClient { return try? daemon.openChangeFeed() }
+        if let local = service as? LocalQueue, let watch = QueueWatch(queuePath: local.store.path) {
+            let feed = dup(watch.fileDescriptor)
+            return feed >= 0 ? feed : nil
+        }
+        return nil
+    }
+}
+
+/// A `QueueService` as the console's mirror reads it.
+struct ServiceReviewSource: ReviewSource {
+    let service: any QueueService
+
+    func changeCounter() throws(StoreError) -> Int64 { try service.changeCounter() }
+    func auditEntries(afterSeq: Int64, requestID: String?, limit: Int?) throws(StoreError) -> [AuditEntry] {
+        try service.auditEntries(afterSeq: afterSeq, requestID: requestID, limit: limit)
+    }
+    func request(id: String) throws(StoreError) -> StoredRequest? { try service.request(id: id) }
+    func list(_ filter: RequestFilter) throws(StoreError) -> [StoredRequest] { try service.list(filter) }
+    func establishedActions() throws(StoreError) -> Set<String> { try service.establishedActions() }
+    func halts() throws(StoreError) -> [QueueStore.Halt] { try service.halts() }
 }
 
 /// Options shared by `review` and `demo`.

@@ -2,6 +2,7 @@ import Foundation
 import HoldpointCore
 import HoldpointGate
 import HoldpointStore
+import HoldpointConsole
 import Testing
 @testable import holdpoint
 
@@ -30,14 +31,14 @@ import Testing
         }
 
         /// What a console opened now would show.
-        func fresh() throws -> [StoredRequest] { try QueueMirror(service: service).snapshot(now: 0).requests }
+        func fresh() throws -> [StoredRequest] { try QueueMirror(source: ServiceReviewSource(service: service)).snapshot(now: 0).requests }
     }
 
     @Test func followsSubmissionsDecisionsExpiriesAndHaltsWithoutRereading() throws {
         let f = try Fixture()
         let first = try f.submit("rm -rf /srv/a", tier: .gated)
         try f.submit("sed -i s/a/b/ conf", tier: .supervised)
-        let mirror = QueueMirror(service: f.service)
+        let mirror = QueueMirror(source: ServiceReviewSource(service: f.service))
         _ = try mirror.snapshot(now: 0)
         #expect(mirror.lastRefreshWasFull)
 
@@ -65,7 +66,7 @@ import Testing
     @Test func keepsEveryPendingRequestAndOnlyTheNewestOfTheRest() throws {
         let f = try Fixture()
         let waiting = try f.submit("rm -rf /srv/keep", tier: .gated)
-        let mirror = QueueMirror(service: f.service)
+        let mirror = QueueMirror(source: ServiceReviewSource(service: f.service))
         _ = try mirror.snapshot(now: 0)
         for i in 0..<(QueueMirror.recentCount + 20) { try f.submit("sed -i s/\(i)/x/ conf", tier: .supervised) }
         let followed = try mirror.snapshot(now: 0)
@@ -77,7 +78,7 @@ import Testing
 
     @Test func readsEverythingAgainAfterALongGap() throws {
         let f = try Fixture()
-        let mirror = QueueMirror(service: f.service)
+        let mirror = QueueMirror(source: ServiceReviewSource(service: f.service))
         _ = try mirror.snapshot(now: 0)
         for i in 0..<(QueueMirror.catchUpLimit / 2 + 1) { try f.submit("sed -i s/\(i)/x/ conf", tier: .supervised) }
         let followed = try mirror.snapshot(now: 0)

@@ -1,7 +1,18 @@
-import HoldpointConsole
 import HoldpointCore
-import HoldpointGate
 import HoldpointStore
+
+/// What the console reads from a queue, whichever way it is reached (the file, the
+/// daemon): the CLI adapts its `QueueService` to it, the benchmark a `QueueStore`.
+public protocol ReviewSource {
+    /// The newest audit entry's number: changes whenever anything is committed.
+    func changeCounter() throws(StoreError) -> Int64
+    func auditEntries(afterSeq: Int64, requestID: String?, limit: Int?) throws(StoreError) -> [AuditEntry]
+    func request(id: String) throws(StoreError) -> StoredRequest?
+    func list(_ filter: RequestFilter) throws(StoreError) -> [StoredRequest]
+    /// "agent\u{1F}operation class" for what each agent has had run or approved.
+    func establishedActions() throws(StoreError) -> Set<String>
+    func halts() throws(StoreError) -> [QueueStore.Halt]
+}
 
 /// What the console shows of the queue (every pending request and the most recent others),
 /// kept up to date from the audit log instead of read again in full on every change.
@@ -12,41 +23,41 @@ import HoldpointStore
 /// requests and hooks committing 30 times a second, the console reads a few rows per
 /// change. When the gap is long (the console was offline, or the log was archived under
 /// it) the mirror reads everything once, as it does at start.
-final class QueueMirror {
+public final class QueueMirror {
     /// Requests shown besides the pending ones: the newest by creation time.
-    static let recentCount = 500
+    public static let recentCount = 500
     /// Past this many new entries a full read is cheaper than following them one by one.
-    static let catchUpLimit = 2_000
+    public static let catchUpLimit = 2_000
 
-    private let service: any QueueService
+    private let source: any ReviewSource
     private var byID: [String: StoredRequest] = [:]
     private var established: Set<String> = []
     private var halted: Set<String> = []
     /// The last audit entry reflected in `byID`; nil before the first read.
-    private(set) var seenSeq: Int64?
+    public private(set) var seenSeq: Int64?
     /// How the last refresh was done, for tests and the benchmark.
-    private(set) var lastRefreshWasFull = false
+    public private(set) var lastRefreshWasFull = false
 
-    init(service: any QueueService) {
-        self.service = service
+    public init(source: any ReviewSource) {
+        self.source = source
     }
 
-    func snapshot(now: Double) throws(StoreError) -> ReviewSnapshot {
+    public func snapshot(now: Double) throws(StoreError) -> ReviewSnapshot {
         try refresh()
         let firstTime = Set(byID.values.filter { ($0.state == .pending || $0.state == .blocked) && !established.contains("\($0.agentID)\u{1F}\($0.operationClass.rawValue)") }.map(\.id))
         return ReviewSnapshot(requests: byID.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }, haltedAgents: halted, firstTime: firstTime, now: now)
     }
 
     /// Brings the mirror up to the log's head.
-    func refresh() throws(StoreError) {
-        let head = try service.changeCounter()
+    public func refresh() throws(StoreError) {
+        let head = try source.changeCounter()
         guard let seen = seenSeq, head >= seen, head - seen <= Self.catchUpLimit else {
             try readEverything(head: head)
             return
         }
         lastRefreshWasFull = false
         guard head > seen else { return }
-        let entries = try service.auditEntries(afterSeq: seen, requestID: nil, limit: nil)
+        let entries = try source.auditEntries(afterSeq: seen, requestID: nil, limit: nil)
         // The log moved on while we read the head: keep to what the entries say.
         guard let last = entries.last?.seq else { return }
         // Archiving removes requests without an entry of their own: read it all again.
@@ -61,26 +72,26 @@ final class QueueMirror {
         }
         var learned = false
         for id in touched {
-            if let request = try service.request(id: id) {
+            if let request = try source.request(id: id) {
                 byID[id] = request
                 if [.allowed, .approved, .running, .succeeded, .failed].contains(request.state) { learned = true }
             } else {
                 byID[id] = nil  // archived
             }
         }
-        if learned { established = try service.establishedActions() }
-        if agentsChanged { halted = Set(try service.halts().map(\.agent)) }
+        if learned { established = try source.establishedActions() }
+        if agentsChanged { halted = Set(try source.halts().map(\.agent)) }
         trimRecent()
         seenSeq = last
     }
 
     private func readEverything(head: Int64) throws(StoreError) {
         var fresh: [String: StoredRequest] = [:]
-        for r in try service.list(RequestFilter(states: [.pending])) { fresh[r.id] = r }
-        for r in try service.list(RequestFilter(limit: Self.recentCount)) { fresh[r.id] = r }
+        for r in try source.list(RequestFilter(states: [.pending])) { fresh[r.id] = r }
+        for r in try source.list(RequestFilter(limit: Self.recentCount)) { fresh[r.id] = r }
         byID = fresh
-        established = try service.establishedActions()
-        halted = Set(try service.halts().map(\.agent))
+        established = try source.establishedActions()
+        halted = Set(try source.halts().map(\.agent))
         seenSeq = head
         lastRefreshWasFull = true
     }
