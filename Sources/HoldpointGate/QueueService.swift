@@ -33,7 +33,8 @@ public protocol QueueService: Sendable {
     func finishRun(id: String, exitCode: Int32?, signal: Int32?, note: String?) throws(StoreError) -> StoredRequest?
     func auditEntries(afterSeq: Int64, requestID: String?, limit: Int?) throws(StoreError) -> [AuditEntry]
     /// The report, and the public key it was checked against.
-    func verifyAudit(publicKeyHex: String?, requireHead: Bool) throws(StoreError) -> (AuditReport, publicKeyHex: String)
+    /// `since`: resume after a checkpoint an earlier verification vouched for.
+    func verifyAudit(publicKeyHex: String?, requireHead: Bool, since: AuditPoint?) throws(StoreError) -> (AuditReport, publicKeyHex: String)
     /// A number that changes whenever anything is committed (deadlines passing included).
     func changeCounter() throws(StoreError) -> Int64
 }
@@ -110,8 +111,8 @@ public struct LocalQueue: QueueService {
         try store.auditEntries(afterSeq: afterSeq, requestID: requestID, limit: limit)
     }
 
-    public func verifyAudit(publicKeyHex: String?, requireHead: Bool) throws(StoreError) -> (AuditReport, publicKeyHex: String) {
-        (try store.verifyAudit(publicKeyHex: publicKeyHex, requireHead: requireHead), publicKeyHex ?? store.signer.publicKeyHex)
+    public func verifyAudit(publicKeyHex: String?, requireHead: Bool, since: AuditPoint?) throws(StoreError) -> (AuditReport, publicKeyHex: String) {
+        (try store.verifyAudit(publicKeyHex: publicKeyHex, requireHead: requireHead, since: since), publicKeyHex ?? store.signer.publicKeyHex)
     }
 
     public func changeCounter() throws(StoreError) -> Int64 {

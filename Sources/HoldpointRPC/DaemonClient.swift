@@ -291,8 +291,9 @@ public struct DaemonClient: QueueService {
         return out
     }
 
-    public func verifyAudit(publicKeyHex: String?, requireHead: Bool) throws(StoreError) -> (AuditReport, publicKeyHex: String) {
-        let params = JSONValue.object([("public_key", publicKeyHex.map(JSONValue.string) ?? .null), ("require_head", .bool(requireHead))])
+    public func verifyAudit(publicKeyHex: String?, requireHead: Bool, since: AuditPoint?) throws(StoreError) -> (AuditReport, publicKeyHex: String) {
+        let params = JSONValue.object([("public_key", publicKeyHex.map(JSONValue.string) ?? .null), ("require_head", .bool(requireHead)),
+                                       ("since", since.map(Wire.point) ?? .null)])
         let result = try connection.call(.auditVerify, params, timeout: 3600)
         guard let report = Wire.report(from: result) else { throw bad(.auditVerify) }
         return report

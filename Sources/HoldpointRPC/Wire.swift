@@ -213,7 +213,8 @@ public enum Wire {
         .object([
             ("entries", .number(Double(r.entries))), ("checkpoints", .number(Double(r.checkpoints))),
             ("first_bad_seq", r.firstBadSeq.map { .number(Double($0)) } ?? .null), ("problem", r.problem.map(JSONValue.string) ?? .null),
-            ("public_key", .string(publicKeyHex)),
+            ("public_key", .string(publicKeyHex)), ("verified_through", r.verifiedThrough.map(point) ?? .null),
+            ("resumed_after", r.resumedAfter.map { .number(Double($0)) } ?? .null),
         ])
     }
 
@@ -221,7 +222,17 @@ public enum Wire {
         guard let entries = v["entries"]?.numberValue, let checkpoints = v["checkpoints"]?.numberValue,
               let key = v["public_key"]?.stringValue else { return nil }
         return (AuditReport(entries: Int(entries), checkpoints: Int(checkpoints), firstBadSeq: v["first_bad_seq"]?.numberValue.map { Int64($0) },
-                            problem: v["problem"]?.stringValue), key)
+                            problem: v["problem"]?.stringValue, verifiedThrough: v["verified_through"].flatMap(point(from:)),
+                            resumedAfter: v["resumed_after"]?.numberValue.map { Int64($0) }), key)
+    }
+
+    public static func point(_ p: AuditPoint) -> JSONValue {
+        .object([("seq", .number(Double(p.seq))), ("hash", .string(p.hash))])
+    }
+
+    public static func point(from v: JSONValue) -> AuditPoint? {
+        guard let seq = v["seq"]?.numberValue, let hash = v["hash"]?.stringValue else { return nil }
+        return AuditPoint(seq: Int64(seq), hash: hash)
     }
 }
 

@@ -220,7 +220,8 @@ public final class Daemon: Sendable {
         case .auditVerify:
             let key = params["public_key"]?.stringValue
             let requireHead = params["require_head"]?.boolValue ?? true
-            let report = try await blocking { () throws(StoreError) in try store.verifyAudit(publicKeyHex: key, requireHead: requireHead) }
+            let since = params["since"].flatMap(Wire.point(from:))
+            let report = try await blocking { () throws(StoreError) in try store.verifyAudit(publicKeyHex: key, requireHead: requireHead, since: since) }
             return Wire.report(report, publicKeyHex: key ?? store.signer.publicKeyHex)
         case .changeCounter:
             return .number(Double(try await blocking { () throws(StoreError) in try store.changeCounter() }))

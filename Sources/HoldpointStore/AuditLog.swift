@@ -87,19 +87,39 @@ public struct AuditEntry: Sendable, Equatable {
     }
 }
 
-/// The result of checking the whole log.
+/// A signed checkpoint: an entry's number and its hash, which covers every entry before it.
+public struct AuditPoint: Sendable, Equatable {
+    public var seq: Int64
+    public var hash: String
+
+    public init(seq: Int64, hash: String) {
+        self.seq = seq
+        self.hash = hash
+    }
+}
+
+/// The result of checking the log.
 public struct AuditReport: Sendable, Equatable {
+    /// Entries and checkpoints checked (after `resumedAfter` only, when resumed).
     public var entries: Int
     public var checkpoints: Int
     /// The first problem found: the entry's sequence number and what is wrong.
     public var firstBadSeq: Int64?
     public var problem: String?
+    /// The newest signed checkpoint, when the log is intact: where a later
+    /// `verify --since-checkpoint` can resume.
+    public var verifiedThrough: AuditPoint?
+    /// The checkpoint this verification resumed after (its entries were trusted as verified
+    /// before); nil for a verification from the first entry.
+    public var resumedAfter: Int64?
 
-    public init(entries: Int, checkpoints: Int, firstBadSeq: Int64?, problem: String?) {
+    public init(entries: Int, checkpoints: Int, firstBadSeq: Int64?, problem: String?, verifiedThrough: AuditPoint? = nil, resumedAfter: Int64? = nil) {
         self.entries = entries
         self.checkpoints = checkpoints
         self.firstBadSeq = firstBadSeq
         self.problem = problem
+        self.verifiedThrough = verifiedThrough
+        self.resumedAfter = resumedAfter
     }
 
     public var intact: Bool { problem == nil }
@@ -155,37 +175,56 @@ extension QueueStore {
     /// `publicKeyHex` defaults to this queue's own signing key.
     /// `requireHead`: a missing head file is a failure (it is written with every change, so
     /// deleting it is how a truncation would hide); `false` only when the caller knows why.
-    public func verifyAudit(publicKeyHex: String? = nil, requireHead: Bool = true) throws(StoreError) -> AuditReport {
+    /// Checks the chain from the first entry ever written (through the archive segments)
+    /// to the last, or, given `since` (a checkpoint an earlier verification vouched for),
+    /// only what came after it: the entry there must still carry the same hash, which
+    /// covers everything before it. The signatures, the signed head and the tables'
+    /// cross-checks are checked in full either way.
+    public func verifyAudit(publicKeyHex: String? = nil, requireHead: Bool = true, since: AuditPoint? = nil) throws(StoreError) -> AuditReport {
         let key = publicKeyHex ?? signer.publicKeyHex
         return try readMapped { db in
             var report = AuditReport(entries: 0, checkpoints: 0, firstBadSeq: nil, problem: nil)
             func fail(_ seq: Int64, _ problem: String) -> AuditReport {
                 report.firstBadSeq = seq
                 report.problem = problem
+                report.verifiedThrough = nil
                 return report
             }
-            // Archived segments first, oldest first, each continuing the one before; the live
-            // log continues the last of them.
             var start = AuditChainScan.Start.genesis
-            for segment in try Self.segments(db) {
-                guard segment.firstSeq == start.seq else {
-                    return fail(start.seq, "entries \(start.seq)…\(segment.firstSeq - 1) are missing: no archive segment holds them")
+            let segments = try Self.segments(db)
+            if let since, since.seq > (segments.last?.lastSeq ?? 0) {
+                // Resume: the point verified before must still be there, unchanged.
+                let entry = try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [since.seq])
+                let signed = try String.fetchOne(db, sql: "SELECT hash FROM audit_checkpoints WHERE seq = ?", arguments: [since.seq])
+                guard entry == since.hash, signed == since.hash else {
+                    return fail(since.seq, entry == nil ? "entry \(since.seq), verified before, is gone (log truncated or rewritten)"
+                                                       : "entry \(since.seq): differs from what an earlier verification vouched for (rewritten)")
                 }
-                let scanned: AuditChainScan.Outcome
-                do {
-                    scanned = try ArchiveFile.openForReading(segment.path).read { archive in
-                        try AuditChainScan.run(archive, from: start, through: segment.lastSeq)
+                start = AuditChainScan.Start(seq: since.seq + 1, previousHash: since.hash)
+                report.resumedAfter = since.seq
+            } else {
+                // Archived segments first, oldest first, each continuing the one before; the
+                // live log continues the last of them.
+                for segment in segments {
+                    guard segment.firstSeq == start.seq else {
+                        return fail(start.seq, "entries \(start.seq)…\(segment.firstSeq - 1) are missing: no archive segment holds them")
                     }
-                } catch {
-                    return fail(segment.firstSeq, "the archive segment \(segment.path) (entries \(segment.firstSeq)…\(segment.lastSeq)) cannot be read: \(error)")
+                    let scanned: AuditChainScan.Outcome
+                    do {
+                        scanned = try ArchiveFile.openForReading(segment.path).read { archive in
+                            try AuditChainScan.run(archive, from: start, through: segment.lastSeq)
+                        }
+                    } catch {
+                        return fail(segment.firstSeq, "the archive segment \(segment.path) (entries \(segment.firstSeq)…\(segment.lastSeq)) cannot be read: \(error)")
+                    }
+                    report.entries += scanned.entries
+                    report.checkpoints += scanned.checkpoints
+                    if let failure = scanned.failure { return fail(failure.seq, "\(failure.problem) in the archive segment \(segment.path)") }
+                    guard scanned.lastSeq == segment.lastSeq, String(decoding: scanned.lastHash, as: UTF8.self) == segment.lastHash else {
+                        return fail(scanned.lastSeq + 1, "the archive segment \(segment.path) does not hold entries \(segment.firstSeq)…\(segment.lastSeq) as the queue recorded them (replaced or cut short)")
+                    }
+                    start = AuditChainScan.Start(seq: segment.lastSeq + 1, previousHash: segment.lastHash)
                 }
-                report.entries += scanned.entries
-                report.checkpoints += scanned.checkpoints
-                if let failure = scanned.failure { return fail(failure.seq, "\(failure.problem) in the archive segment \(segment.path)") }
-                guard scanned.lastSeq == segment.lastSeq, String(decoding: scanned.lastHash, as: UTF8.self) == segment.lastHash else {
-                    return fail(scanned.lastSeq + 1, "the archive segment \(segment.path) does not hold entries \(segment.firstSeq)…\(segment.lastSeq) as the queue recorded them (replaced or cut short)")
-                }
-                start = AuditChainScan.Start(seq: segment.lastSeq + 1, previousHash: segment.lastHash)
             }
             let chain = try AuditChainScan.run(db, from: start)
             report.entries += chain.entries
@@ -204,6 +243,7 @@ extension QueueStore {
                 guard AuditSigner.verify(seq: lastSigned, hash: hash, signatureHex: signature, publicKeyHex: key) else {
                     return fail(lastSigned, "entry \(lastSigned): its signed checkpoint does not verify (rewritten or signed with another key)")
                 }
+                report.verifiedThrough = AuditPoint(seq: lastSigned, hash: hash)
             }
             if lastSigned < last {
                 return fail(lastSigned + 1, "entries \(lastSigned + 1)…\(last) carry no signed checkpoint (appended without the key)")

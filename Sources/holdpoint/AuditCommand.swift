@@ -26,23 +26,60 @@ struct AuditCommand: ParsableCommand {
         @Flag(name: .customLong("no-head"), help: "Do not fail when the signed head file is missing (say why in your records: without it, entries cut off the end go unseen).")
         var noHead = false
 
+        @Flag(name: .customLong("since-checkpoint"), help: "Check only what came after the checkpoint the last intact verification of this queue (by you) reached; the full check runs when there is none.")
+        var sinceCheckpoint = false
+
         @Flag(name: .long, help: "Print one JSON document.")
         var json = false
 
         func run() throws {
             let service = try global.service()
-            let (report, key) = try queueCall { () throws(StoreError) in try service.verifyAudit(publicKeyHex: publicKey, requireHead: !noHead) }
+            let record = VerifiedRecord(settings: global.settings, publicKey: publicKey)
+            let since = sinceCheckpoint ? record.load() : nil
+            let (report, key) = try queueCall { () throws(StoreError) in
+                try service.verifyAudit(publicKeyHex: publicKey, requireHead: !noHead, since: since)
+            }
+            if report.intact, let point = report.verifiedThrough { record.save(point) }
             if json {
+                let through: JSONValue = report.verifiedThrough.map { .number(Double($0.seq)) } ?? .null
+                let resumed: JSONValue = report.resumedAfter.map { .number(Double($0)) } ?? .null
                 Terminal.print(JSONWriter.pretty(.object([
                     ("intact", .bool(report.intact)), ("entries", .number(Double(report.entries))), ("checkpoints", .number(Double(report.checkpoints))),
                     ("first_bad_seq", report.firstBadSeq.map { .number(Double($0)) } ?? .null), ("problem", report.problem.map(JSONValue.string) ?? .null),
+                    ("verified_through", through), ("resumed_after", resumed),
                 ])))
             } else if report.intact {
-                Terminal.print("audit intact: \(report.entries) entries, \(report.checkpoints) signed checkpoints (key \(key.prefix(16))…)")
+                let scope = report.resumedAfter.map { "after checkpoint \($0) (verified before): " } ?? ""
+                Terminal.print("audit intact: \(scope)\(report.entries) entries, \(report.checkpoints) signed checkpoints (key \(key.prefix(16))…)")
             } else {
                 Terminal.print("audit NOT intact: first bad entry \(report.firstBadSeq.map(String.init) ?? "?"): \(report.problem ?? "")")
             }
             if !report.intact { throw ExitCode(1) }
+        }
+    }
+
+    /// Where this user's last intact verification of a queue got to, kept in the user's own
+    /// state directory (not beside the queue, which whoever can write the queue could edit).
+    struct VerifiedRecord {
+        let path: String
+
+        init(settings: GlobalSettings, publicKey: String?) {
+            let queue = settings.socketPath.map { "socket:\($0)" } ?? "file:\(PathText.normalize(settings.queuePath, relativeTo: FileManager.default.currentDirectoryPath, home: nil))"
+            let name = ActionHash.sha256(bytes: Array("\(queue)\n\(publicKey ?? "")".utf8))
+            path = StateDirectory.path + "/verified/" + name
+        }
+
+        func load() -> AuditPoint? {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8), let json = try? JSONReader.parse(text),
+                  let seq = json["seq"]?.numberValue, let hash = json["hash"]?.stringValue else { return nil }
+            return AuditPoint(seq: Int64(seq), hash: hash)
+        }
+
+        func save(_ point: AuditPoint) {
+            let directory = (path as NSString).deletingLastPathComponent
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let text = JSONWriter.compact(.object([("seq", .number(Double(point.seq))), ("hash", .string(point.hash)), ("at", .string(Clock.iso8601(Clock.now())))])) + "\n"
+            try? text.write(toFile: path, atomically: true, encoding: .utf8)
         }
     }
 

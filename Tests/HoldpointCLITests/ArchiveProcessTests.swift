@@ -76,3 +76,27 @@ import Testing
         #expect(try CLI.run(["policy", "lint", policy.path]).status == 0)
     }
 }
+
+@Suite struct VerifySinceCheckpointProcessTests {
+    @Test func theSecondVerificationResumesWhereTheFirstEnded() throws {
+        let env = try QueueEnv()
+        let state = try CLI.temporaryDirectory().path
+        var environment = env.environment
+        environment["XDG_STATE_HOME"] = state
+        _ = try env.submit("rm -rf /srv/a")
+        // No record yet: the whole log is checked.
+        let first = try JSONReader.parse(try CLI.run(["audit", "verify", "--since-checkpoint", "--json"], environment: environment).stdout)
+        #expect(first["intact"] == .bool(true))
+        #expect(first["resumed_after"] == .null)
+        let through = try #require(first["verified_through"]?.numberValue)
+
+        _ = try env.submit("rm -rf /srv/b")
+        let second = try CLI.run(["audit", "verify", "--since-checkpoint", "--json"], environment: environment)
+        #expect(second.status == 0, "\(second.stderr)")
+        let report = try JSONReader.parse(second.stdout)
+        #expect(report["resumed_after"]?.numberValue == through)
+        #expect((report["verified_through"]?.numberValue ?? 0) > through)
+        // The record is the reviewer's own, under their state directory.
+        #expect(!(try FileManager.default.contentsOfDirectory(atPath: state + "/holdpoint/verified")).isEmpty)
+    }
+}

@@ -118,3 +118,43 @@ import Testing
         #expect(try f.store.request(id: waiting.id)?.state == .pending)
     }
 }
+
+/// `audit verify --since-checkpoint`: a daily check of a large log resumes where the last
+/// intact verification got to, and still catches what changed after it or at it.
+@Suite struct ResumedVerificationTests {
+    @Test func resumesAfterTheLastVerifiedCheckpointAndChecksOnlyWhatCameAfter() throws {
+        let f = try Fixture()
+        for i in 0..<5 { _ = try f.gated(now: 1_000 + Double(i), command: "rm -rf /srv/\(i)") }
+        let full = try f.store.verifyAudit()
+        let point = try #require(full.verifiedThrough)
+        #expect(full.resumedAfter == nil)
+        #expect(point.seq == Int64(full.entries))
+
+        for i in 0..<2 { _ = try f.gated(now: 2_000 + Double(i), command: "rm -rf /srv/new-\(i)") }
+        let resumed = try f.store.verifyAudit(since: point)
+        #expect(resumed.intact, "\(resumed.problem ?? "")")
+        #expect(resumed.resumedAfter == point.seq)
+        #expect(resumed.entries == (try f.store.auditEntries(afterSeq: point.seq).count))
+        #expect((resumed.verifiedThrough?.seq ?? 0) > point.seq)
+    }
+
+    @Test func aRewriteAtOrAfterThePointIsStillCaught() throws {
+        let f = try Fixture()
+        for i in 0..<3 { _ = try f.gated(now: 1_000 + Double(i), command: "rm -rf /srv/\(i)") }
+        let point = try #require(try f.store.verifyAudit().verifiedThrough)
+        _ = try f.gated(now: 2_000, command: "rm -rf /srv/later")
+
+        // An entry after the point edited: the resumed walk rehashes it.
+        try f.raw("UPDATE audit SET actor = 'mallory' WHERE seq = \(point.seq + 1)")
+        let after = try f.store.verifyAudit(since: point)
+        #expect(!after.intact)
+        #expect(after.firstBadSeq == point.seq + 1)
+
+        // The point itself replaced (a rewritten chain): refused, not trusted.
+        try f.raw("UPDATE audit SET hash = '\(String(repeating: "0", count: 64))' WHERE seq = \(point.seq)")
+        let at = try f.store.verifyAudit(since: point)
+        #expect(!at.intact)
+        #expect(at.firstBadSeq == point.seq)
+        #expect(at.problem?.contains("earlier verification") == true)
+    }
+}
