@@ -16,13 +16,13 @@ extension QueueStore {
         // request is simply not reused (it is expired by the next writes, or a reader).
         try read { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT * FROM requests
+                SELECT \(Rows.columns) FROM requests
                 WHERE action_sha256 = ? AND agent_id = ? AND environment = ?
                   AND ((state = 'approved' AND consumed_at IS NULL) OR state = 'pending')
                 ORDER BY state = 'approved' DESC, created_at DESC
                 """, arguments: [actionSHA256, agent, environment])
             for row in rows {
-                let id: String = row["id"]
+                let id: String = row[0]
                 let candidate = try Rows.decode(row, votes: Rows.votes(for: [id], db: db)[id] ?? [])
                 if candidate.state == .approved && candidate.approvalIsStale(now: now) { continue }
                 if candidate.state == .pending, let expiresAt = candidate.expiresAt, expiresAt <= now { continue }

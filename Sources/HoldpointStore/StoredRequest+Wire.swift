@@ -7,18 +7,19 @@ extension StoredRequest {
     public var wireJSON: JSONValue {
         func number(_ value: Double?) -> JSONValue { value.map(JSONValue.number) ?? .null }
         func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+        let f = fields
         return .object([
-            ("id", .string(id)), ("created_at", .number(createdAt)), ("agent_id", .string(agentID)), ("environment", .string(environment)),
-            ("submitted_by", .string(submittedBy)), ("on_behalf_of", text(onBehalfOf)), ("tier", .string(tier.rawValue)),
-            ("operation_class", .string(operationClass.rawValue)), ("state", .string(state.rawValue)), ("expires_at", number(expiresAt)),
-            ("verdict", Rows.verdictJSON(self)), ("approval_rules", Rows.rulesJSON(approvalRules)), ("document", document),
-            ("votes", .array(votes.map { v in
+            ("id", .string(f.id)), ("created_at", .number(f.createdAt)), ("agent_id", .string(f.agentID)), ("environment", .string(f.environment)),
+            ("submitted_by", .string(f.submittedBy)), ("on_behalf_of", text(f.onBehalfOf)), ("tier", .string(f.tier.rawValue)),
+            ("operation_class", .string(f.operationClass.rawValue)), ("state", .string(f.state.rawValue)), ("expires_at", number(f.expiresAt)),
+            ("verdict", Rows.verdictJSON(self)), ("approval_rules", Rows.rulesJSON(f.approvalRules)), ("document", f.document),
+            ("votes", .array(f.votes.map { v in
                 .object([("reviewer", .string(v.reviewer)), ("via", .string(v.via)), ("verdict", .string(v.verdict.rawValue)),
                          ("reason", .string(v.reason)), ("at", .number(v.at)), ("action_sha256", .string(v.actionSHA256))])
             })),
-            ("closed_by", text(closedBy)), ("closed_via", text(closedVia)), ("closed_at", number(closedAt)), ("closed_reason", text(closedReason)),
-            ("consumed_at", number(consumedAt)), ("consumed_by", text(consumedBy)),
-            ("run", run.map { r in
+            ("closed_by", text(f.closedBy)), ("closed_via", text(f.closedVia)), ("closed_at", number(f.closedAt)), ("closed_reason", text(f.closedReason)),
+            ("consumed_at", number(f.consumedAt)), ("consumed_by", text(f.consumedBy)),
+            ("run", f.run.map { r in
                 .object([("pid", .number(Double(r.pid))), ("started_at", .number(r.startedAt)), ("finished_at", number(r.finishedAt)),
                          ("exit_code", number(r.exitCode.map(Double.init))), ("signal", number(r.signal.map(Double.init)))])
             } ?? .null),

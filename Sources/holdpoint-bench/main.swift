@@ -1,5 +1,6 @@
 // holdpoint-bench: prints the speed figures the issues ask for. Run in release:
 //   swift run -c release holdpoint-bench [classify|check-process|hook-process|queue|serve|console|all]
+//   swift run -c release holdpoint-bench scale [SIZE…]   (default 1000 10000 100000)
 import Foundation
 import HoldpointCore
 import HoldpointStore
@@ -191,6 +192,23 @@ do {
         emitLine("ready")
         _ = try store.waitForDecision(id: args[1])
         emitLine(String(DispatchTime.now().uptimeNanoseconds))
+        exit(0)
+    }
+    if mode == "scale-fill", args.count == 4, let count = Int(args[1]), let gated = Int(args[2]) {
+        try ScaleBenchmark.fillLoop(queue: args[0], count: count, gated: gated, agent: args[3])
+        exit(0)
+    }
+    if mode == "scale-writer", args.count == 3, let rate = Double(args[1]), let seconds = Double(args[2]) {
+        try ScaleBenchmark.writerLoop(queue: args[0], rate: rate, seconds: seconds)
+        exit(0)
+    }
+    if mode == "scale-console", args.count == 2, let seconds = Double(args[1]) {
+        try ScaleBenchmark.consoleProbe(queue: args[0], seconds: seconds)
+        exit(0)
+    }
+    if mode == "scale" {
+        let sizes = args.compactMap { Int($0) }
+        try ScaleBenchmark.run(sizes: sizes.isEmpty ? [1_000, 10_000, 100_000] : sizes, bench: CommandLine.arguments[0])
         exit(0)
     }
     if mode == "serve-submit-loop", args.count == 4, let count = Int(args[1]) {

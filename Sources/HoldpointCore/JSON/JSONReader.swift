@@ -151,7 +151,20 @@ public struct JSONReader {
 
     private mutating func parseString() throws(JSONSyntaxError) -> String {
         index += 1  // opening quote
+        // Most strings are plain ASCII with no escapes: taken as one slice of the input.
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") else { break }
+            index += 1
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+            index += 1
+            return String(decoding: bytes[start..<(index - 1)], as: UTF8.self)
+        }
+        // Otherwise the plain prefix, then scalar by scalar with every check.
         var scalars = String.UnicodeScalarView()
+        scalars.append(contentsOf: String(decoding: bytes[start..<index], as: UTF8.self).unicodeScalars)
         while true {
             guard index < bytes.count else { throw error("unterminated string") }
             let byte = bytes[index]
