@@ -14,6 +14,9 @@ import Testing
         ("{\"a\": 1,}", "expected a member name"),
         ("{\"a\": 1} x", "unexpected data after the end"),
         ("{\"a\": 1, \"a\": 2}", "duplicate member \"a\""),
+        // Past 16 members names are checked through a set: the 3rd repeated as the 20th.
+        ("{" + (0..<19).map { "\"k\($0)\": \($0)" }.joined(separator: ", ") + ", \"k2\": 0}", "duplicate member \"k2\""),
+        ("{\"plain\": \"ascii then \\u00e9 and é\", \"plain\": 1}", "duplicate member \"plain\""),
         ("[01]", "expected ',' or ']'"),
         ("\"\u{01}\"", "raw control character"),
         ("\"\\ud800\"", "unpaired surrogate"),

@@ -83,7 +83,8 @@ public struct JSONReader {
     private mutating func parseObject(depth: Int) throws(JSONSyntaxError) -> JSONValue {
         index += 1
         var members: [(key: String, value: JSONValue)] = []
-        var seen = Set<String>()
+        // Duplicate names: a look along the members for small objects (most), a set past that.
+        var seen: Set<String>?
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
         while true {
@@ -91,7 +92,10 @@ public struct JSONReader {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name in quotes") }
             let keyStart = index
             let key = try parseString()
-            guard seen.insert(key).inserted else { throw error("duplicate member \"\(key)\"", at: keyStart) }
+            if members.count == 16 { seen = Set(members.map(\.key)) }
+            let duplicate = seen?.contains(key) ?? members.contains { $0.key == key }
+            guard !duplicate else { throw error("duplicate member \"\(key)\"", at: keyStart) }
+            seen?.insert(key)
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after member name") }
             index += 1
