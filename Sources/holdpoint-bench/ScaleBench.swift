@@ -33,9 +33,11 @@ enum ScaleBenchmark {
             print("scale: skipped, build the holdpoint binary first (swift build -c release)")
             return
         }
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("holdpoint-scale-\(UUID().uuidString)")
+        // HOLDPOINT_SCALE_KEEP=DIR keeps the filled queues there, to measure them again.
+        let keep = ProcessInfo.processInfo.environment["HOLDPOINT_SCALE_KEEP"]
+        let root = keep.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("holdpoint-scale-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: root) }
+        defer { if keep == nil { try? FileManager.default.removeItem(at: root) } }
         let emptyHook = try hookMedian(holdpoint, queue: root.appendingPathComponent("empty.sqlite").path)
         print("scale: hook claude-code (allowed read) on an empty queue: median \(format(emptyHook))")
         print("| requests | pending | fill | `list --state pending --json` | `audit verify` | console first frame | key press p50 / p99, 30 writes/s | console RSS | hook vs empty |")
@@ -52,7 +54,7 @@ enum ScaleBenchmark {
             let console = try runConsoleProbe(queue: queue, bench: bench)
             let hook = try hookMedian(holdpoint, queue: queue)
             print("| \(size) | \(pending) | \(String(format: "%.0f/s", Double(size) / fillSeconds)) | \(format(list.wall)), \(mb(list.peakKB)) | \(format(verify.wall)), \(mb(verify.peakKB)) | \(console.firstFrame) | \(console.keys) | \(console.rss) | \(String(format: "%.2fx", hook / emptyHook)) |")
-            try? FileManager.default.removeItem(atPath: queue)
+            if keep == nil { try? FileManager.default.removeItem(atPath: queue) }
         }
     }
 
@@ -207,5 +209,55 @@ enum ScaleBenchmark {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         print("\(format(firstFrame))\t\(format(stats.percentile(0.5))) / \(format(stats.percentile(0.99)))\t\(mb(usage.ru_maxrss))")
+    }
+}
+
+/// `holdpoint-bench retention`: does the queue stop growing once the retention window is
+/// full? Simulates `days` days of `perDay` requests a day (half gated and decided, half
+/// allowed) on the queue's own clock, archiving once a day with `archive_after` of
+/// `keepDays` days as `serve` does, and prints the live requests and the queue's size on disk.
+enum RetentionBenchmark {
+    static func run(days: Int = 20, perDay: Int = 2_000, keepDays: Int = 5) throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("holdpoint-retention-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let queue = root.appendingPathComponent("queue.sqlite").path
+        let store = try QueueStore(path: queue)
+        let agent = Identity(user: "agent", via: "local")
+        let reviewer = Identity(user: "reviewer", via: "local")
+        let allowed = Classification(tier: .supervised, operationClass: .patch, reasons: [], destructive: false, irreversible: false, dataLoss: false)
+        let day = 86_400.0
+        let start = Clock.now() - Double(days) * day
+        print("retention: \(perDay) requests a day, archive_after \(keepDays)d, archived daily")
+        print("| day | live requests | queue file + log | archived so far | archive run |")
+        print("| --- | --- | --- | --- | --- |")
+        var archived = 0
+        for d in 0..<days {
+            for i in 0..<perDay {
+                let now = start + Double(d) * day + Double(i) * (day / Double(perDay))
+                let gated = i % 2 == 0
+                let request = try ActionRequest.shellCommand(gated ? "rm -rf /srv/d\(d)-\(i)" : "sed -i s/a/b/ /srv/d\(d)-\(i)",
+                                                             environment: "production", agentID: "agent-\(i % 8)", mode: .supervised)
+                let stored = try store.submit(request, classification: gated ? QueueWorkloads.classification : allowed, approvals: ApprovalRules(), submitter: agent, now: now)
+                if gated { _ = try store.decide(id: stored.id, verdict: i % 4 == 0 ? .approve : .reject, reviewer: reviewer, reason: "bench", now: now + 1) }
+            }
+            let endOfDay = start + Double(d + 1) * day
+            let t0 = now()
+            let report = try store.archive(before: endOfDay - Double(keepDays) * day, to: root.appendingPathComponent("segment-\(d).sqlite").path,
+                                           by: Identity(user: "holdpoint", via: "retention"), now: endOfDay)
+            let took = Double(now() - t0)
+            archived += report?.requests ?? 0
+            if (d + 1) % 2 == 0 || d == days - 1 {
+                let live = try store.list(RequestFilter(limit: nil)).count
+                print("| \(d + 1) | \(live) | \(String(format: "%.1f MB", Double(size(queue) + size(queue + "-wal")) / 1_048_576)) | \(archived) | \(report == nil ? "nothing" : format(took)) |")
+            }
+        }
+        let verify = try store.verifyAudit()
+        print("audit verify over \(verify.entries) entries in \(try store.archiveSegments().count) segments and the live log: \(verify.intact ? "intact" : "NOT intact: \(verify.problem ?? "")")")
+    }
+
+    static func size(_ path: String) -> Int64 {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int64(info.st_size) : 0
     }
 }

@@ -1,6 +1,7 @@
 // holdpoint-bench: prints the speed figures the issues ask for. Run in release:
 //   swift run -c release holdpoint-bench [classify|check-process|hook-process|queue|serve|console|all]
 //   swift run -c release holdpoint-bench scale [SIZE…]   (default 1000 10000 100000)
+//   swift run -c release holdpoint-bench retention
 import Foundation
 import HoldpointCore
 import HoldpointStore
@@ -204,6 +205,10 @@ do {
     }
     if mode == "scale-console", args.count == 2, let seconds = Double(args[1]) {
         try ScaleBenchmark.consoleProbe(queue: args[0], seconds: seconds)
+        exit(0)
+    }
+    if mode == "retention" {
+        try RetentionBenchmark.run()
         exit(0)
     }
     if mode == "scale" {

@@ -211,6 +211,11 @@ enum PolicyExplanation {
         }
         out.append("First time: \(policy.firstTime.map { "an agent's first action of a class (other than read), or with a program it never ran, in production is \($0.rawValue) (FIRST TIME)" } ?? "off")")
         out.append("Plans: an approved plan holds \(Durations.format(policy.plans.validFor)); \(policy.plans.offPlan.map { "a change that is no step of it is \($0.rawValue) in production (OFF PLAN)" } ?? "actions off it are flagged OFF PLAN")")
+        if let retention = policy.retention {
+            out.append("Retention: serve archives history older than \(Durations.format(retention.archiveAfter)) every \(Durations.format(retention.every)) into \(retention.directory ?? "<queue>.archive/")")
+        } else {
+            out.append("Retention: none (the queue keeps everything until `holdpoint queue archive`)")
+        }
         out.append("Redaction: built-in secret patterns (\(policy.redactor.patterns.count - policy.redactPatterns.count))\(policy.redactPatterns.isEmpty ? "" : " and the policy's: " + policy.redactPatterns.map { "/\($0)/" }.joined(separator: ", "))")
         if let threshold = policy.confidenceThreshold {
             out.append("Confidence threshold: \(JSONWriter.formatNumber(threshold)) (a less confident write is gated)")
