@@ -10,6 +10,7 @@
 //                   the one interface every command uses, over the file or the daemon)
 //   HoldpointRPC   (holdpoint.rpc/v1: the daemon's wire format and its blocking client)
 //   HoldpointServer (`holdpoint serve`: the daemon on a Unix socket, SwiftNIO)
+//   HoldpointNotify (paging: webhooks, commands and syslog fed from the audit log, escalation)
 //   holdpoint      (the CLI: wires the modules together)
 import PackageDescription
 
@@ -28,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(
@@ -88,6 +90,18 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // Paging the on-call reviewer: the audit log is the outbox; each sink keeps a cursor.
+        .target(
+            name: "HoldpointNotify",
+            dependencies: [
+                "HoldpointCore",
+                "HoldpointStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         // Async-signal-safe crash and watchdog handlers: a hook that dies still says "deny".
         .target(name: "CFailClosed"),
         .systemLibrary(
@@ -108,6 +122,7 @@ let package = Package(
                 "HoldpointGate",
                 "HoldpointRPC",
                 "HoldpointServer",
+                "HoldpointNotify",
                 "CFailClosed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -140,7 +155,8 @@ let package = Package(
         .testTarget(
             name: "HoldpointCLITests",
             // Depends on the executable so `swift test` always builds the binary it runs.
-            dependencies: ["HoldpointCore", "HoldpointStore", "holdpoint", "holdpoint-bench", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["HoldpointCore", "HoldpointStore", "HoldpointConsole", "holdpoint", "holdpoint-bench", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "Crypto", package: "swift-crypto")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -193,8 +193,9 @@ func countdown(_ seconds: Double) -> String {
 }
 
 /// Badges for a request, most alarming first.
-public func badges(for r: StoredRequest, firstTime: Bool) -> [(String, StyleRole)] {
+public func badges(for r: StoredRequest, firstTime: Bool, now: Double? = nil) -> [(String, StyleRole)] {
     var out: [(String, StyleRole)] = []
+    if let now, r.isEscalated(now: now) { out.append(("ESCALATED", .danger)) }
     if r.destructive { out.append(("DESTRUCTIVE", .danger)) }
     if r.irreversible || r.document["impact"]?["reversible"]?.boolValue == false { out.append(("IRREVERSIBLE", .danger)) }
     if r.dataLoss || r.document["impact"]?["data_loss"]?.boolValue == true { out.append(("DATA LOSS", .danger)) }
@@ -288,7 +289,7 @@ private func drawRow(_ r: StoredRequest, copies: Int, columns: RowColumns, state
     cx = grid.put(cell(SafeText.escape(r.agentID), columns.agent), x: cx, y: y, role: role(.normal), maxX: end)
     let production = EnvironmentName.isProduction(EnvironmentName.normalize(r.environment), among: state.productionEnvironments)
     cx = grid.put(cell(SafeText.escape(r.environment), columns.environment), x: cx, y: y, role: role(production ? .production : .muted), bold: production, maxX: end)
-    let tags = badges(for: r, firstTime: state.snapshot.firstTime.contains(r.id))
+    let tags = badges(for: r, firstTime: state.snapshot.firstTime.contains(r.id), now: state.now)
     let mark = severityMark(tags)
     cx = grid.put(mark.0 + " ", x: cx, y: y, role: role(mark.1), bold: true, maxX: end)
     if copies > 0 { cx = grid.put("×\(copies + 1) ", x: cx, y: y, role: role(.warning), bold: true, maxX: end) }
@@ -348,7 +349,7 @@ func detailLines(_ r: StoredRequest, state: ConsoleState, width: Int) -> [Detail
     }
     let production = EnvironmentName.isProduction(EnvironmentName.normalize(r.environment), among: state.productionEnvironments)
     raw.append(DetailLine(text: "in \(SafeText.escape(r.environment)) · agent \(SafeText.escape(r.agentID)) · submitted \(Times.moment(r.createdAt, state))", role: production ? .production : .normal, bold: production))
-    let tags = badges(for: r, firstTime: state.snapshot.firstTime.contains(r.id))
+    let tags = badges(for: r, firstTime: state.snapshot.firstTime.contains(r.id), now: state.now)
     if !tags.isEmpty { raw.append(DetailLine(text: tags.map { "[\($0.0)]" }.joined(separator: " "), role: .danger, bold: true)) }
     // The top three rules that held it, the strictest first.
     let strictness: [Tier: Int] = [.blocked: 0, .gated: 1, .supervised: 2, .autonomous: 3]

@@ -150,7 +150,8 @@ extension QueueStore {
     }
 
     /// Entries in order, optionally only after `afterSeq` or about one request.
-    public func auditEntries(afterSeq: Int64 = 0, requestID: String? = nil, limit: Int? = nil) throws(StoreError) -> [AuditEntry] {
+    /// `limit`: the newest that many; `first`: the oldest that many (after `afterSeq`).
+    public func auditEntries(afterSeq: Int64 = 0, requestID: String? = nil, limit: Int? = nil, first: Int? = nil) throws(StoreError) -> [AuditEntry] {
         try read { db in
             var sql = "SELECT * FROM audit WHERE seq > ?"
             var arguments: [any DatabaseValueConvertible] = [afterSeq]
@@ -159,6 +160,7 @@ extension QueueStore {
                 arguments.append(requestID)
             }
             sql += " ORDER BY seq"
+            if let first { sql += " LIMIT \(max(0, first))" }
             if let limit { sql = "SELECT * FROM (\(sql.replacingOccurrences(of: "ORDER BY seq", with: "ORDER BY seq DESC")) LIMIT \(limit)) ORDER BY seq" }
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.entry)
         }

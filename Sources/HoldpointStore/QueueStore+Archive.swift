@@ -97,14 +97,16 @@ extension QueueStore {
     static func archivablePrefix(_ db: Database, cutoff: Double) throws -> (Int64, Int64)? {
         let first = (try Int64.fetchOne(db, sql: "SELECT max(last_seq) FROM archive_segments") ?? 0) + 1
         let newest = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM audit") ?? 0
+        // Nothing a notification sink has yet to deliver leaves: the log is its outbox.
+        let undelivered = (try Int64.fetchOne(db, sql: "SELECT min(delivered_seq) FROM notify_cursors") ?? Int64.max - 1) + 1
         let firstLive = try Int64.fetchOne(db, sql: """
             SELECT min(a.seq) FROM requests r JOIN audit a ON a.request_id = r.id AND a.event = 'submitted'
             WHERE r.state IN ('pending', 'running')
             """) ?? Int64.max
         guard let end = try Int64.fetchOne(db, sql: """
             SELECT max(c.seq) FROM audit_checkpoints c JOIN audit a ON a.seq = c.seq
-            WHERE a.at_ms < ? AND c.seq < ? AND c.seq < ?
-            """, arguments: [Int64(cutoff * 1000), newest, firstLive]), end >= first else { return nil }
+            WHERE a.at_ms < ? AND c.seq < ? AND c.seq < ? AND c.seq < ?
+            """, arguments: [Int64(cutoff * 1000), newest, firstLive, undelivered]), end >= first else { return nil }
         return (first, end)
     }
 

@@ -155,6 +155,7 @@ enum Rows {
             ("timeouts", .object(rules.timeouts.sorted { $0.key < $1.key }.map { ($0.key.rawValue, .number($0.value)) })),
             ("valid_for", .number(rules.validFor)),
             ("one_from_each", .array(rules.oneFromEach.map { .string($0) })),
+            ("escalate_after", rules.escalateAfter.map(JSONValue.number) ?? .null),
         ])
     }
 
@@ -167,6 +168,7 @@ enum Rows {
         // Requests stored before approvals expired keep the default window.
         rules.validFor = value["valid_for"]?.numberValue ?? rules.validFor
         rules.oneFromEach = value["one_from_each"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        rules.escalateAfter = value["escalate_after"]?.numberValue
         for (key, seconds) in value["timeouts"]?.objectValue ?? [] {
             if let tier = Tier(rawValue: key), let n = seconds.numberValue { rules.timeouts[tier] = n }
         }

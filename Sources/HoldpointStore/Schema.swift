@@ -135,6 +135,26 @@ enum Schema {
                 );
                 """)
         }
+        // v7: paging (`notify:`). The audit log is the outbox: each sink keeps how far it
+        // has delivered, and each escalated request is recorded once.
+        migrator.registerMigration("v7") { db in
+            try db.execute(sql: """
+                CREATE TABLE notify_cursors (
+                    sink TEXT PRIMARY KEY,
+                    delivered_seq INTEGER NOT NULL,
+                    delivered INTEGER NOT NULL DEFAULT 0,
+                    failures INTEGER NOT NULL DEFAULT 0,
+                    last_error TEXT,
+                    last_attempt REAL,
+                    last_success REAL,
+                    next_attempt REAL NOT NULL DEFAULT 0
+                );
+                CREATE TABLE escalations (
+                    request_id TEXT PRIMARY KEY,
+                    at REAL NOT NULL
+                );
+                """)
+        }
         return migrator
     }()
 }

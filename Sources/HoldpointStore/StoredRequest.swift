@@ -233,6 +233,13 @@ public struct StoredRequest: Sendable, Equatable {
 
     public var requiredApprovals: Int { tier == .gated ? approvalRules.required : 0 }
 
+    /// Pending past its rules' `escalate_after` share of its window: nobody has decided
+    /// in time, and the escalation sinks have been (or are being) paged.
+    public func isEscalated(now: Double) -> Bool {
+        guard state == .pending, let share = approvalRules.escalateAfter, let expiresAt else { return false }
+        return now >= createdAt + (expiresAt - createdAt) * share
+    }
+
     /// An approval that was not used within the policy's `valid_for` window: it can no
     /// longer be used, and the action must be asked for again.
     public func approvalIsStale(now: Double) -> Bool {

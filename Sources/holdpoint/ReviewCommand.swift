@@ -146,7 +146,14 @@ struct Review: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var console: ConsoleOptions
 
+    @Option(name: .long, help: ArgumentHelp("Open on this request (the command a notification carries).", valueName: "id"))
+    var select: String?
+
     func run() throws {
+        if let select, !RequestID.isValid(select) {
+            Terminal.error("--select: '\(SafeText.escape(select))' is not a request id")
+            throw ExitCode(ExitCodes.usage)
+        }
         try console.requireTerminal()
         let theme = try console.loadTheme()
         let service = try global.service()
@@ -154,6 +161,7 @@ struct Review: ParsableCommand {
         let reviewer = try queueCall { () throws(StoreError) in try service.whoAmI() }
         var state = ConsoleState(queueName: global.settings.socketPath.map { "socket \($0)" } ?? global.queuePath, reviewer: reviewer, width: 80, height: 24, now: Clock.now())
         state.bellEnabled = console.bellEnabled
+        if let select { state.selectedID = select }
         state.timeZone = console.timeZone
         // The policy only decides which environments look like production here and the
         // fatigue guards; a reviewer whose policy does not load still gets the console, with

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HoldpointNotify
 import Foundation
 import HoldpointCore
 import HoldpointServer
@@ -49,6 +50,16 @@ struct Serve: AsyncParsableCommand {
             settings.selfProtection(workingDirectory: workingDirectory ?? "/", home: home)
         }
         let server = DaemonServer(daemon: daemon, socketPath: socketPath)
+        // Paging runs beside the daemon, reading the log it writes: never in a decision's way.
+        let notifier = policy.notify.isEmpty && policy.approvals.escalateAfter == nil ? nil : Notifier(store: store, sinks: policy.notify)
+        let paging = notifier.map { notifier in
+            Task {
+                while !Task.isCancelled {
+                    for line in await notifier.runOnce() { Terminal.error("serve: notify: \(SafeText.escape(line))") }
+                    try? await Task.sleep(nanoseconds: 250_000_000)
+                }
+            }
+        }
         let stopSignal = StopSignal()
         let queuePath = global.queuePath
         let reviewers = policy.approvals.reviewers.joined(separator: ", ")
@@ -57,9 +68,13 @@ struct Serve: AsyncParsableCommand {
                 Terminal.error("serve: listening on \(socketPath) (queue \(queuePath); reviewers \(reviewers))")
             }, stop: { await stopSignal.wait() })
         } catch {
+            paging?.cancel()
+            await notifier?.close()
             Terminal.error("serve: \(error.description)")
             throw ExitCode(ExitCodes.unavailable)
         }
+        paging?.cancel()
+        await notifier?.close()
         Terminal.error("serve: stopped")
     }
 }

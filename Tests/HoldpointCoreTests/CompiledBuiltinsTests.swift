@@ -75,9 +75,9 @@ enum BuiltinSourceGenerator {
     static let effectFields: Set<String> = ["operationClass", "tier", "productionTier", "destructive", "irreversible", "dataLoss"]
     static let packFields: Set<String> = ["name", "description", "rules", "sqlClients", "operationVerbs"]
     static let policyFields: Set<String> = ["profile", "destructiveActions", "changeMagnitude", "environmentRules", "productionEnvironments",
-                                            "confidenceThreshold", "tierOverrides", "approvals", "rules", "sources", "redactor", "redactPatterns", "limits", "firstTime", "budget", "plans", "examples", "retention"]
+                                            "confidenceThreshold", "tierOverrides", "approvals", "rules", "sources", "redactor", "redactPatterns", "limits", "firstTime", "budget", "plans", "examples", "retention", "notify"]
     static let approvalFields: Set<String> = ["required", "rejectionsToReject", "allowSelfApproval", "timeouts", "reviewers", "validFor",
-                                              "minReadTime", "attentionCheckAfter", "attentionCheckWithin", "oneFromEach", "rules"]
+                                              "minReadTime", "attentionCheckAfter", "attentionCheckWithin", "oneFromEach", "rules", "escalateAfter"]
 
     static func source(_ policy: Policy) -> String {
         var out = """

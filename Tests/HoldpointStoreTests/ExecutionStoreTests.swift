@@ -123,7 +123,7 @@ import Testing
         #expect(request.run == nil)
         #expect(request.consumedBy == nil)
         let applied = try DatabaseQueue(path: path).read { db in try Schema.migrator.appliedIdentifiers(db) }
-        #expect(applied == ["v1", "v2", "v3", "v4", "v5", "v6"])
+        #expect(applied == ["v1", "v2", "v3", "v4", "v5", "v6", "v7"])
         // v6 learns what the agent had already done from the requests it finds: the patch
         // that ran, not the pending delete, and not the approved plan (plans teach nothing).
         #expect(try store.establishedActions() == ["bot\u{1F}patch"])

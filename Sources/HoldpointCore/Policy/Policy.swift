@@ -92,6 +92,9 @@ public struct ApprovalRules: Sendable, Equatable {
     /// An approval from each of these (logins or `@group`s) is needed, besides `required`
     /// distinct approvals (`one_from_each`, e.g. security and SRE for IAM changes).
     public var oneFromEach: [String] = []
+    /// `escalate_after`: the part of a gated request's window (0.5 for 50%) after which,
+    /// undecided, it is escalated (notified as `escalated`, shown ESCALATED); nil: never.
+    public var escalateAfter: Double?
     /// Per class or rule: its own k, reviewers and groups (`approvals.rules`).
     public var rules: [ApprovalRule] = []
 
@@ -170,6 +173,8 @@ public struct Policy: Sendable {
     public var plans = PlanRules()
     /// `examples:`: commands with the tier each must get, checked by `policy lint`.
     public var examples: [PolicyExample] = []
+    /// `notify:`: where reviewers are paged (webhooks, commands, syslog).
+    public var notify: [NotifySink] = []
     /// `retention:`: how long decided history stays in the live queue before `serve`
     /// archives it; nil (the default): kept until `holdpoint queue archive` moves it.
     public var retention: RetentionRules?

@@ -38,7 +38,7 @@ public enum BuiltinData {
 /// Loads the effective policy: built-in defaults, then a policy file on top.
 public enum PolicyLoader {
     static let topLevelKeys: Set<String> = [
-        "profile", "agent_constraints", "approvals", "redact", "limits", "anomaly", "budgets", "confidence_threshold", "production_environments", "tiers", "rule_packs", "plans", "examples", "retention",
+        "profile", "agent_constraints", "approvals", "redact", "limits", "anomaly", "budgets", "confidence_threshold", "production_environments", "tiers", "rule_packs", "plans", "examples", "retention", "notify",
     ]
 
     /// The built-in policy with `file` (if any) layered on top. Every problem in any layer
@@ -171,6 +171,7 @@ public enum PolicyLoader {
                         }
                     }
                 }
+            case "notify": updated.notify = notifySinks(value, walker: walker)
             case "retention": retentionNode = value; updated.retention = retention(value, walker: walker)
             case "examples": updated.examples += PolicyExamples.read(value, walker: walker)
             case "confidence_threshold": updated.confidenceThreshold = walker.double(value, "confidence_threshold", minimum: 0, maximum: 1)
@@ -189,6 +190,73 @@ public enum PolicyLoader {
         if !walker.issues.isEmpty { throw ConfigError(issues: walker.issues) }
         updated.sources.append(displayName)
         policy = updated
+    }
+
+    private static func notifySinks(_ node: Node, walker: YAMLWalker) -> [NotifySink] {
+        var sinks: [NotifySink] = []
+        for (index, item) in (walker.list(node, "notify") ?? []).enumerated() {
+            let context = "notify[\(index)]"
+            var name: String?
+            var url: String?, urlFile: String?, command: [String]?, syslog: String?
+            var format = NotifySink.Format.generic
+            var events = NotifyEvent.defaults
+            var secretFile: String?, routingKeyFile: String?
+            var timeout = 10.0
+            let keys: Set<String> = ["name", "webhook", "webhook_file", "command", "syslog", "format", "events", "secret_file", "routing_key_file", "timeout"]
+            for (key, _, value) in walker.mapping(item, context, allowed: keys) ?? [] {
+                switch key {
+                case "name": name = walker.string(value, "\(context).name")
+                case "webhook":
+                    url = walker.string(value, "\(context).webhook")
+                    if let text = url, !(text.hasPrefix("https://") || text.hasPrefix("http://")) {
+                        walker.fail(value, "\(context).webhook: expected an http:// or https:// URL, got '\(text)'")
+                    }
+                case "webhook_file": urlFile = absolutePath(value, "\(context).webhook_file", walker: walker)
+                case "command": command = walker.stringList(value, "\(context).command")
+                case "syslog": syslog = absolutePath(value, "\(context).syslog", walker: walker)
+                case "format":
+                    let text = walker.string(value, "\(context).format") ?? ""
+                    if let known = NotifySink.Format(rawValue: text) { format = known } else {
+                        walker.fail(value, "\(context).format: expected one of \(NotifySink.Format.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
+                    }
+                case "events":
+                    var chosen: Set<NotifyEvent> = []
+                    for text in walker.stringList(value, "\(context).events") ?? [] {
+                        if let event = NotifyEvent(rawValue: text) { chosen.insert(event) } else {
+                            walker.fail(value, "\(context).events: unknown event '\(text)' (expected \(NotifyEvent.allCases.map(\.rawValue).joined(separator: ", ")))")
+                        }
+                    }
+                    events = chosen
+                case "secret_file": secretFile = absolutePath(value, "\(context).secret_file", walker: walker)
+                case "routing_key_file": routingKeyFile = absolutePath(value, "\(context).routing_key_file", walker: walker)
+                default: timeout = walker.duration(value, "\(context).timeout") ?? timeout
+                }
+            }
+            let targets = [url != nil || urlFile != nil, command != nil, syslog != nil].filter { $0 }.count
+            guard let name, !name.isEmpty else {
+                walker.fail(item, "\(context): every sink needs a name")
+                continue
+            }
+            guard targets == 1, !(url != nil && urlFile != nil) else {
+                walker.fail(item, "\(context) (\(name)): name exactly one of webhook, webhook_file, command, syslog")
+                continue
+            }
+            if sinks.contains(where: { $0.name == name }) { walker.fail(item, "\(context): a second sink named '\(name)'") }
+            if command?.isEmpty == true { walker.fail(item, "\(context) (\(name)): command needs a program") }
+            if format == .pagerduty && routingKeyFile == nil { walker.fail(item, "\(context) (\(name)): format pagerduty needs routing_key_file (the integration key, kept out of the policy)") }
+            let target: NotifySink.Target = if let command { .command(command) } else if let syslog { .syslog(socket: syslog) } else { .webhook(url: url, urlFile: urlFile, format: format) }
+            sinks.append(NotifySink(name: name, target: target, events: events, secretFile: secretFile, routingKeyFile: routingKeyFile, timeout: timeout))
+        }
+        return sinks
+    }
+
+    private static func absolutePath(_ node: Node, _ context: String, walker: YAMLWalker) -> String? {
+        guard let path = walker.string(node, context) else { return nil }
+        guard path.hasPrefix("/") else {
+            walker.fail(node, "\(context): expected an absolute path, got '\(path)'")
+            return nil
+        }
+        return path
     }
 
     private static func retention(_ node: Node, walker: YAMLWalker) -> RetentionRules? {
@@ -385,7 +453,13 @@ public enum PolicyLoader {
             case "attention_check_after": approvals.attentionCheckAfter = walker.int(value, "approvals.attention_check_after", minimum: 0) ?? approvals.attentionCheckAfter
             case "attention_check_within": approvals.attentionCheckWithin = walker.duration(value, "approvals.attention_check_within") ?? approvals.attentionCheckWithin
             case "one_from_each": approvals.oneFromEach = walker.stringList(value, "approvals.one_from_each") ?? approvals.oneFromEach
-            case "escalate_after": break  // notifications (issue 15): accepted, not acted on yet
+            case "escalate_after":
+                // A share of the request's window: "50%" (or 0.5).
+                guard let text = walker.string(value, "approvals.escalate_after") else { break }
+                let number = text.hasSuffix("%") ? Double(text.dropLast()).map { $0 / 100 } : Double(text)
+                if let number, number > 0, number < 1 { approvals.escalateAfter = number } else {
+                    walker.fail(value, "approvals.escalate_after: expected a share of the request's window between 0% and 100%, such as 50%, got '\(text)'")
+                }
             case "rules": approvals.rules = approvalRules(value, walker: walker)
             default:
                 for (tierName, tierNode, durationNode) in walker.mapping(value, "approvals.timeouts") ?? [] {
