@@ -227,7 +227,11 @@ public struct ConsoleState: Sendable {
             }
             groups[g, default: []].append(r)
         }
-        groups[.gated]?.sort { ($0.expiresAt ?? .infinity, $0.id) < ($1.expiresAt ?? .infinity, $1.id) }
+        // Soonest deadline first; the id only breaks ties (reading it costs a reference count).
+        groups[.gated]?.sort { a, b in
+            let (x, y) = (a.expiresAt ?? .infinity, b.expiresAt ?? .infinity)
+            return x != y ? x < y : a.id < b.id
+        }
         groups[.blocked]?.sort { $0.createdAt > $1.createdAt }
         groups[.supervised]?.sort { $0.createdAt > $1.createdAt }
         groups[.decided]?.sort { ($0.closedAt ?? $0.createdAt) > ($1.closedAt ?? $1.createdAt) }

@@ -45,7 +45,7 @@ public final class QueueMirror {
     public func snapshot(now: Double) throws(StoreError) -> ReviewSnapshot {
         try refresh()
         let firstTime = Set(byID.values.filter { ($0.state == .pending || $0.state == .blocked) && !established.contains("\($0.agentID)\u{1F}\($0.operationClass.rawValue)") }.map(\.id))
-        return ReviewSnapshot(requests: byID.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }, haltedAgents: halted, firstTime: firstTime, now: now)
+        return ReviewSnapshot(requests: byID.values.sorted(by: Self.older), haltedAgents: halted, firstTime: firstTime, now: now)
     }
 
     /// Brings the mirror up to the log's head.
@@ -96,11 +96,16 @@ public final class QueueMirror {
         lastRefreshWasFull = true
     }
 
+    /// Creation order; the id only breaks ties (reading it costs a reference count).
+    static func older(_ a: StoredRequest, _ b: StoredRequest) -> Bool {
+        a.createdAt != b.createdAt ? a.createdAt < b.createdAt : a.id < b.id
+    }
+
     /// Keeps every pending request and the `recentCount` newest of the rest.
     private func trimRecent() {
         let others = byID.values.filter { $0.state != .pending }
         guard others.count > Self.recentCount else { return }
-        let sorted = others.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+        let sorted = others.sorted { Self.older($1, $0) }
         for r in sorted[Self.recentCount...] { byID[r.id] = nil }
     }
 }
