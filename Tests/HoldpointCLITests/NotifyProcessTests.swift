@@ -155,3 +155,23 @@ import Testing
         #expect(status.stdout.contains("broken") && status.stdout.contains("FAILING"))
     }
 }
+
+@Suite struct NotifyPolicyTests {
+    @Test(arguments: [
+        ("notify:\n  - name: a\n    webhook: ftp://x\n", "expected an http:// or https:// URL"),
+        ("notify:\n  - name: a\n    webhook: https://x\n    command: [\"/bin/true\"]\n", "name exactly one of webhook, webhook_file, command, syslog"),
+        ("notify:\n  - webhook: https://x\n", "every sink needs a name"),
+        ("notify:\n  - name: p\n    webhook: https://x\n    format: pagerduty\n", "needs routing_key_file"),
+        ("notify:\n  - name: a\n    webhook: https://x\n    secret_file: relative/secret\n", "expected an absolute path"),
+        ("notify:\n  - name: a\n    webhook: https://x\n    events: [gated, paged]\n", "unknown event 'paged'"),
+        ("approvals:\n  escalate_after: 150%\n", "approvals.escalate_after"),
+    ])
+    func lintNamesWhatIsWrong(yaml: String, problem: String) throws {
+        let directory = try CLI.temporaryDirectory()
+        let policy = directory.appendingPathComponent("p.yaml")
+        try yaml.write(to: policy, atomically: true, encoding: .utf8)
+        let lint = try CLI.run(["policy", "lint", policy.path])
+        #expect(lint.status == 78)
+        #expect((lint.stdout + lint.stderr).contains(problem), "\(lint.stdout)\(lint.stderr)")
+    }
+}
