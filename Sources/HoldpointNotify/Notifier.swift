@@ -40,6 +40,12 @@ public final class Notifier: Sendable {
         host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// Makes every sink's cursor now (a new sink starts at the log's end), so that what is
+    /// committed after this returns is delivered, however late the first pass runs.
+    public func prepareCursors() throws(StoreError) {
+        for sink in sinks { _ = try store.notifyCursor(sink: sink.name) }
+    }
+
     public func close() async {
         try? await http.shutdown()
     }

@@ -84,49 +84,37 @@ struct AuditCommand: ParsableCommand {
     }
 
     struct Export: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "export", abstract: "Write every entry as JSON lines or CSV to stdout.")
+        static let configuration = CommandConfiguration(
+            commandName: "export",
+            abstract: "Write every entry to stdout, one line each: jsonl, csv, cef or syslog (RFC 5424).",
+            discussion: "Archived entries are in their segments (see `queue archive`). Field mappings: docs/queue-and-audit.md."
+        )
 
         @OptionGroup var global: GlobalOptions
 
-        @Option(name: .long, help: ArgumentHelp("jsonl or csv.", valueName: "format"))
+        @Option(name: .long, help: ArgumentHelp("jsonl, csv, cef or syslog.", valueName: "format"))
         var format: String = "jsonl"
 
         @Option(name: .long, help: ArgumentHelp("Only entries after this sequence number.", valueName: "seq"))
         var since: Int64 = 0
 
         func validate() throws {
-            if format != "jsonl" && format != "csv" { throw ValidationError("--format: expected jsonl or csv, got '\(format)'") }
+            if AuditFormat(rawValue: format) == nil { throw ValidationError("--format: expected one of \(AuditFormat.names), got '\(format)'") }
         }
 
         func run() throws {
             let service = try global.service()
-            let entries = try queueCall { () throws(StoreError) in try service.auditEntries(afterSeq: since, requestID: nil, limit: nil) }
-            var out = ""
-            if format == "csv" { out += "seq,at,event,request_id,actor,via,details,prev_hash,hash\n" }
-            for entry in entries {
-                if format == "jsonl" {
-                    out += JSONWriter.compact(entry.json) + "\n"
-                } else {
-                    let fields = [String(entry.seq), Clock.iso8601(Double(entry.atMillis) / 1000), entry.event, entry.requestID ?? "", entry.actor, entry.via,
-                                  JSONWriter.compact(entry.details), entry.previousHash, entry.hash]
-                    out += fields.map(csvField).joined(separator: ",") + "\n"
-                }
+            let chosen = AuditFormat(rawValue: format) ?? .jsonl
+            let host = AuditFormat.hostName
+            var out = chosen == .csv ? AuditFormat.csvHeader + "\n" : ""
+            for entry in try queueCall({ () throws(StoreError) in try service.auditEntries(afterSeq: since, requestID: nil, limit: nil) }) {
+                out += chosen.line(entry, host: host) + "\n"
                 if out.utf8.count > 1 << 16 {
                     FileHandle.standardOutput.write(Data(out.utf8))
                     out = ""
                 }
             }
             FileHandle.standardOutput.write(Data(out.utf8))
-        }
-
-        /// RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so spreadsheets do not run it.
-        func csvField(_ value: String) -> String {
-            var v = value
-            if let first = v.first, "=+-@".contains(first) { v = "'" + v }
-            if v.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-                return "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-            }
-            return v
         }
     }
 
@@ -140,6 +128,15 @@ struct AuditCommand: ParsableCommand {
 
         @Flag(name: .short, help: "Follow: print new entries as they are written (Ctrl-C stops).")
         var f = false
+
+        @Option(name: .long, help: ArgumentHelp("text (default), jsonl, csv, cef or syslog: what a log shipper following it reads.", valueName: "format"))
+        var format: String = "text"
+
+        func validate() throws {
+            if format != "text" && AuditFormat(rawValue: format) == nil { throw ValidationError("--format: expected text, \(AuditFormat.names), got '\(format)'") }
+        }
+
+        var host: String { AuditFormat.hostName }
 
         func run() throws {
             let service = try global.service()
@@ -161,6 +158,7 @@ struct AuditCommand: ParsableCommand {
         }
 
         func line(_ e: AuditEntry) -> String {
+            if let chosen = AuditFormat(rawValue: format) { return chosen.line(e, host: host) }
             let details = SafeText.escape(JSONWriter.compact(e.details))
             return "\(e.seq)  \(Clock.iso8601(Double(e.atMillis) / 1000))  \(Terminal.pad(e.event, 16)) \(e.requestID ?? "-")  \(SafeText.escape(e.actor)) (\(SafeText.escape(e.via)))  \(details.prefix(160))"
         }

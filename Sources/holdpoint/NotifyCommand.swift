@@ -48,6 +48,7 @@ struct NotifyCommand: ParsableCommand {
                 Terminal.error("notify: the policy names no notify: sinks and no approvals.escalate_after: nothing to do")
             }
             let notifier = Notifier(store: store, sinks: policy.notify)
+            try queueCall { () throws(StoreError) in try notifier.prepareCursors() }
             let watch = QueueWatch(queuePath: store.path)
             let stop = StopSignal()
             let stopped = StopFlag()

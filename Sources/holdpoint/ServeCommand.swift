@@ -52,6 +52,12 @@ struct Serve: AsyncParsableCommand {
         let server = DaemonServer(daemon: daemon, socketPath: socketPath)
         // Paging runs beside the daemon, reading the log it writes: never in a decision's way.
         let notifier = policy.notify.isEmpty && policy.approvals.escalateAfter == nil ? nil : Notifier(store: store, sinks: policy.notify)
+        if let notifier {
+            do { try notifier.prepareCursors() } catch {
+                Terminal.error("serve: notify: \(error)")
+                throw ExitCode(ExitCodes.unavailable)
+            }
+        }
         let paging = notifier.map { notifier in
             Task {
                 while !Task.isCancelled {

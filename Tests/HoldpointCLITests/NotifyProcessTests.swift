@@ -83,7 +83,13 @@ import Testing
         let all = receiver.await { self.events($0, path: "/generic").contains { $0["event"] as? String == "decided" } }
         #expect(events(all, path: "/generic").map { $0["event"] as? String ?? "" } == ["gated", "escalated", "decided"])
         // The command sink saw the same events, one JSON document each on stdin.
-        let script = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+        // (Sinks are served one after another: observe until the last event reaches it.)
+        var script = ""
+        let patience = Date().addingTimeInterval(20)
+        while !script.contains("\"event\":\"decided\"") && Date() < patience {
+            script = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+            if !script.contains("\"event\":\"decided\"") { usleep(10_000) }
+        }
         #expect(script.contains("\"event\":\"gated\"") && script.contains("\"event\":\"escalated\"") && script.contains("\"event\":\"decided\""))
     }
 

@@ -330,3 +330,30 @@ struct ServeProcessTests {
         #expect(result.stderr.contains("approvals.reviewers"))
     }
 }
+
+/// The daemon pages by itself: no `notify run` beside it.
+@Suite(.serialized, .enabled(if: OSUsers.available, "needs root to create the test OS users"))
+struct ServeNotifyTests {
+    @Test func theDaemonPagesWhenAnAgentsRequestWaitsAndWhenItIsDecided() throws {
+        let receiver = try HTTPReceiver()
+        let served = try ServedQueue(policy: """
+            approvals:
+              reviewers: ["@hp-reviewers"]
+            notify:
+              - name: oncall
+                webhook: \(receiver.url)/hook
+            """)
+        let submitted = try served.run(as: OSUsers.agent, ["submit", "--command", "kubectl delete deployment api -n prod", "--agent", "a1", "--json"])
+        #expect(submitted.status == 5, "\(submitted.stderr)")
+        let id = try #require((try JSONReader.parse(submitted.stdout))["id"]?.stringValue)
+        let paged = receiver.await { $0.contains { ($0.json as? [String: Any])?["event"] as? String == "gated" } }
+        let gated = try #require(paged.compactMap { $0.json as? [String: Any] }.first { $0["event"] as? String == "gated" })
+        #expect(gated["id"] as? String == id)
+        #expect(gated["open"] as? String == "holdpoint review --select \(id)")
+        #expect(try served.run(as: OSUsers.reviewer, ["decide", id, "reject", "--reason", "not today"]).status == 0)
+        let decided = receiver.await { $0.contains { ($0.json as? [String: Any])?["event"] as? String == "decided" } }
+        let last = decided.compactMap { $0.json as? [String: Any] }.last
+        #expect(last?["verdict"] as? String == "rejected")
+        #expect(last?["actor"] as? String == OSUsers.reviewer)
+    }
+}
