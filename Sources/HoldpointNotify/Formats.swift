@@ -27,7 +27,7 @@ public enum WebhookFormat {
             // ntfy takes the message as plain text and the rest as headers (one line each).
             let body = [n.request.flatMap { $0.document["summary"]?.stringValue }, n.openCommand.map { "Open: \($0)" }].compactMap { $0 }.joined(separator: "\n")
             message = WebhookMessage(body: Array(SafeText.escape(body.isEmpty ? n.headline : body).utf8), contentType: "text/plain; charset=utf-8",
-                                     headers: [("Title", oneLine(n.headline)), ("Priority", n.event == .escalated ? "5" : n.event == .gated ? "4" : "3"),
+                                     headers: [("Title", oneLine(n.headline)), ("Priority", n.event == .escalated ? "5" : n.event == .gated || n.event == .expiring ? "4" : "3"),
                                                ("Tags", "holdpoint,\(n.event.rawValue)")])
         }
         message.headers += [("X-Holdpoint-Event", n.event.rawValue), ("X-Holdpoint-Delivery", n.deliveryID(sink: sink.name)),

@@ -33,6 +33,7 @@ public struct Notification: Sendable {
             guard entry.details["tier"]?.stringValue == Tier.gated.rawValue, !haltedOnArrival else { return nil }
             event = .gated
         case "escalated": event = .escalated
+        case "expiring": event = .expiring
         case "approved", "rejected":
             event = .decided
             verdict = entry.event
@@ -58,6 +59,7 @@ public struct Notification: Sendable {
         switch event {
         case .gated: return "Approval needed: \(what)"
         case .escalated: return "ESCALATED, still undecided: \(what)"
+        case .expiring: return "Expiring soon, undecided: \(what)"
         case .decided: return "\(verdict == "approved" ? "Approved" : "Rejected") by \(actor): \(what)"
         case .expired: return "Expired undecided (denied): \(what)"
         case .halted: return "Agent \(agent ?? "*") halted by \(actor)"

@@ -170,7 +170,7 @@ public final class Notifier: Sendable {
     static func syslog(_ n: Notification, sink: NotifySink, socket path: String, host: String) throws {
         let severity = switch n.event {
         case .escalated, .halted: 2  // critical
-        case .gated: 4  // warning
+        case .gated, .expiring: 4  // warning
         case .expired, .blocked: 5  // notice
         case .decided: 6  // informational
         }

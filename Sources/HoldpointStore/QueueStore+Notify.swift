@@ -60,29 +60,42 @@ extension QueueStore {
     }
 
     /// Escalates pending requests that nobody has decided by their rules' `escalate_after`
-    /// share of their window: one `escalated` entry each, once. Returns how many.
+    /// share of their window, and warns of those past a `warn_at` share: one `escalated` or
+    /// `expiring` entry each, once. Returns how many entries it wrote.
     @discardableResult
     public func escalateDue(now: Double = Clock.now(), limit: Int = 100) throws(StoreError) -> Int {
+        // (request, kind, share) whose point has passed and that was not recorded yet.
         let due = try read { db in
-            try String.fetchAll(db, sql: """
-                SELECT id FROM requests
-                WHERE state = 'pending' AND expires_at IS NOT NULL
-                  AND json_extract(approval_rules, '$.escalate_after') IS NOT NULL
-                  AND created_at + (expires_at - created_at) * json_extract(approval_rules, '$.escalate_after') <= ?
-                  AND id NOT IN (SELECT request_id FROM escalations)
+            try Row.fetchAll(db, sql: """
+                SELECT d.id, d.kind, d.share FROM (
+                  SELECT r.id, 'escalated' AS kind, json_extract(r.approval_rules, '$.escalate_after') AS share, r.created_at, r.expires_at
+                  FROM requests r WHERE r.state = 'pending' AND json_extract(r.approval_rules, '$.escalate_after') IS NOT NULL
+                  UNION ALL
+                  SELECT r.id, 'expiring@' || w.value, w.value, r.created_at, r.expires_at
+                  FROM requests r, json_each(r.approval_rules, '$.warn_at') w WHERE r.state = 'pending'
+                ) d
+                WHERE d.expires_at IS NOT NULL AND d.created_at + (d.expires_at - d.created_at) * d.share <= ?
+                  AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.request_id = d.id AND e.kind = d.kind)
                 LIMIT ?
-                """, arguments: [now, limit])
+                """, arguments: [now, limit]).map { (id: $0[0] as String, kind: $0[1] as String, share: $0[2] as Double) }
         }
         guard !due.isEmpty else { return 0 }
         return try write { db, audit in
             var count = 0
-            for id in due {
-                // Decided or escalated meanwhile: nothing to do.
-                guard try Bool.fetchOne(db, sql: "SELECT state = 'pending' FROM requests WHERE id = ?", arguments: [id]) == true,
-                      try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM escalations WHERE request_id = ?)", arguments: [id]) == false else { continue }
-                try db.execute(sql: "INSERT INTO escalations (request_id, at) VALUES (?, ?)", arguments: [id, now])
-                try audit.append(event: "escalated", requestID: id, actor: Identity(user: "holdpoint", via: "escalation"), at: now,
-                                 details: .object([("reason", .string("no decision by the escalation point of its window"))]))
+            for item in due {
+                // Decided, or recorded by someone else, meanwhile: nothing to do.
+                guard try Bool.fetchOne(db, sql: "SELECT state = 'pending' FROM requests WHERE id = ?", arguments: [item.id]) == true,
+                      try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM escalations WHERE request_id = ? AND kind = ?)", arguments: [item.id, item.kind]) == false
+                else { continue }
+                try db.execute(sql: "INSERT INTO escalations (request_id, kind, at) VALUES (?, ?, ?)", arguments: [item.id, item.kind, now])
+                let percent = "\(Int((item.share * 100).rounded()))%"
+                if item.kind == "escalated" {
+                    try audit.append(event: "escalated", requestID: item.id, actor: Identity(user: "holdpoint", via: "escalation"), at: now,
+                                     details: .object([("reason", .string("no decision after \(percent) of its window")), ("share", .number(item.share))]))
+                } else {
+                    try audit.append(event: "expiring", requestID: item.id, actor: Identity(user: "holdpoint", via: "deadline"), at: now,
+                                     details: .object([("reason", .string("\(percent) of its window gone, still undecided")), ("share", .number(item.share))]))
+                }
                 count += 1
             }
             return count

@@ -156,6 +156,7 @@ enum Rows {
             ("valid_for", .number(rules.validFor)),
             ("one_from_each", .array(rules.oneFromEach.map { .string($0) })),
             ("escalate_after", rules.escalateAfter.map(JSONValue.number) ?? .null),
+            ("warn_at", .array(rules.warnAt.map(JSONValue.number))),
         ])
     }
 
@@ -169,6 +170,7 @@ enum Rows {
         rules.validFor = value["valid_for"]?.numberValue ?? rules.validFor
         rules.oneFromEach = value["one_from_each"]?.arrayValue?.compactMap(\.stringValue) ?? []
         rules.escalateAfter = value["escalate_after"]?.numberValue
+        rules.warnAt = value["warn_at"]?.arrayValue?.compactMap(\.numberValue) ?? []
         for (key, seconds) in value["timeouts"]?.objectValue ?? [] {
             if let tier = Tier(rawValue: key), let n = seconds.numberValue { rules.timeouts[tier] = n }
         }

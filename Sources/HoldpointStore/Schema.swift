@@ -136,7 +136,7 @@ enum Schema {
                 """)
         }
         // v7: paging (`notify:`). The audit log is the outbox: each sink keeps how far it
-        // has delivered, and each escalated request is recorded once.
+        // has delivered; each escalation and expiry warning of a request is recorded once.
         migrator.registerMigration("v7") { db in
             try db.execute(sql: """
                 CREATE TABLE notify_cursors (
@@ -150,9 +150,11 @@ enum Schema {
                     next_attempt REAL NOT NULL DEFAULT 0
                 );
                 CREATE TABLE escalations (
-                    request_id TEXT PRIMARY KEY,
-                    at REAL NOT NULL
-                );
+                    request_id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    at REAL NOT NULL,
+                    PRIMARY KEY (request_id, kind)
+                ) WITHOUT ROWID;
                 """)
         }
         return migrator

@@ -38,7 +38,7 @@ enum AuditFormat: String, CaseIterable {
     static func severity(_ event: String) -> Int {
         switch event {
         case "agent_halted", "halted": return 8
-        case "escalated", "decision_refused", "consume_refused", "blocked": return 7
+        case "escalated", "expiring", "decision_refused", "consume_refused", "blocked": return 7
         case "rejected", "expired", "failed": return 5
         case "approved", "consumed", "archived", "resumed": return 3
         default: return 2

@@ -27,6 +27,7 @@ import Testing
               allow_self_approval: true
               timeouts: {gated: 6s}
               escalate_after: 50%
+              warn_at: [80%]
             notify:
               - name: oncall
                 webhook: \(receiver.url)/generic
@@ -75,13 +76,17 @@ import Testing
         let escalated = receiver.await { self.events($0, path: "/generic").contains { $0["event"] as? String == "escalated" } }
         #expect(events(escalated, path: "/generic").contains { $0["event"] as? String == "escalated" && $0["id"] as? String == id })
 
+        // At 80% it warns that it is about to expire.
+        let warned = receiver.await { self.events($0, path: "/generic").contains { $0["event"] as? String == "expiring" } }
+        #expect(events(warned, path: "/generic").contains { $0["event"] as? String == "expiring" && $0["id"] as? String == id })
+
         // Decided: the page resolves.
         let decided = try env.run(["decide", id, "approve", "--reason", "checked"])
         #expect(decided.status == 0, "\(decided.stderr)")
         let resolved = receiver.await { self.events($0, path: "/pd").contains { $0["event_action"] as? String == "resolve" } }
         #expect(events(resolved, path: "/pd").last?["dedup_key"] as? String == "holdpoint-\(id)")
         let all = receiver.await { self.events($0, path: "/generic").contains { $0["event"] as? String == "decided" } }
-        #expect(events(all, path: "/generic").map { $0["event"] as? String ?? "" } == ["gated", "escalated", "decided"])
+        #expect(events(all, path: "/generic").map { $0["event"] as? String ?? "" } == ["gated", "escalated", "expiring", "decided"])
         // The command sink saw the same events, one JSON document each on stdin.
         // (Sinks are served one after another: observe until the last event reaches it.)
         var script = ""
@@ -171,6 +176,7 @@ import Testing
         ("notify:\n  - name: a\n    webhook: https://x\n    secret_file: relative/secret\n", "expected an absolute path"),
         ("notify:\n  - name: a\n    webhook: https://x\n    events: [gated, paged]\n", "unknown event 'paged'"),
         ("approvals:\n  escalate_after: 150%\n", "approvals.escalate_after"),
+        ("approvals:\n  warn_at: [80%, soon]\n", "approvals.warn_at: expected a share"),
     ])
     func lintNamesWhatIsWrong(yaml: String, problem: String) throws {
         let directory = try CLI.temporaryDirectory()

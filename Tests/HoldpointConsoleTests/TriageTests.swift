@@ -21,6 +21,21 @@ struct TriageTests {
         render(state).lines.first { $0.contains(text) }
     }
 
+    /// Past its rules' escalate_after share, a waiting request says ESCALATED; before, not.
+    @Test func aRequestPastItsEscalationPointIsMarkedEscalated() {
+        var late = Self.plain(1, "rm -rf /srv/late", expiresIn: 10)  // created 60 s ago, a 70 s window: 14% left
+        late.approvalRules.escalateAfter = 0.5
+        var early = Self.plain(2, "rm -rf /srv/early", expiresIn: 840)
+        early.approvalRules.escalateAfter = 0.5
+        var state = Sample.state(width: 200, height: 40, requests: [late, early])
+        _ = update(&state, Self.snapshot([late, early]))
+        #expect(badges(for: late, firstTime: false, now: state.now).contains { $0.0 == "ESCALATED" })
+        #expect(!badges(for: early, firstTime: false, now: state.now).contains { $0.0 == "ESCALATED" })
+        // The most urgent (the late one) is selected: its detail says so.
+        #expect(state.selectedID == late.id)
+        #expect(render(state).lines.contains { $0.contains("ESCALATED") })
+    }
+
     // MARK: - Defects
 
     /// Defect 3: the Raw request keeps its nesting.

@@ -77,7 +77,7 @@ enum BuiltinSourceGenerator {
     static let policyFields: Set<String> = ["profile", "destructiveActions", "changeMagnitude", "environmentRules", "productionEnvironments",
                                             "confidenceThreshold", "tierOverrides", "approvals", "rules", "sources", "redactor", "redactPatterns", "limits", "firstTime", "budget", "plans", "examples", "retention", "notify"]
     static let approvalFields: Set<String> = ["required", "rejectionsToReject", "allowSelfApproval", "timeouts", "reviewers", "validFor",
-                                              "minReadTime", "attentionCheckAfter", "attentionCheckWithin", "oneFromEach", "rules", "escalateAfter"]
+                                              "minReadTime", "attentionCheckAfter", "attentionCheckWithin", "oneFromEach", "rules", "escalateAfter", "warnAt"]
 
     static func source(_ policy: Policy) -> String {
         var out = """

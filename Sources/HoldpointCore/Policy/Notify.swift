@@ -4,6 +4,8 @@ public enum NotifyEvent: String, Sendable, CaseIterable, Comparable {
     case gated
     /// Nobody has decided by `approvals.escalate_after` of its window.
     case escalated
+    /// Still undecided at one of `approvals.warn_at`'s shares of its window.
+    case expiring
     /// It was approved or rejected.
     case decided
     /// Nobody decided before the deadline: denied.
@@ -13,7 +15,7 @@ public enum NotifyEvent: String, Sendable, CaseIterable, Comparable {
     /// Policy blocked an action (opt-in: agents try blocked things often).
     case blocked
 
-    public static let defaults: Set<NotifyEvent> = [.gated, .escalated, .decided, .expired, .halted]
+    public static let defaults: Set<NotifyEvent> = [.gated, .escalated, .expiring, .decided, .expired, .halted]
 
     public static func < (lhs: NotifyEvent, rhs: NotifyEvent) -> Bool {
         (allCases.firstIndex(of: lhs) ?? 0) < (allCases.firstIndex(of: rhs) ?? 0)

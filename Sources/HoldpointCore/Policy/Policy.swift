@@ -95,6 +95,9 @@ public struct ApprovalRules: Sendable, Equatable {
     /// `escalate_after`: the part of a gated request's window (0.5 for 50%) after which,
     /// undecided, it is escalated (notified as `escalated`, shown ESCALATED); nil: never.
     public var escalateAfter: Double?
+    /// `warn_at`: shares of a gated request's window (0.8 for 80%) at which, undecided, it
+    /// is notified as `expiring`.
+    public var warnAt: [Double] = []
     /// Per class or rule: its own k, reviewers and groups (`approvals.rules`).
     public var rules: [ApprovalRule] = []
 

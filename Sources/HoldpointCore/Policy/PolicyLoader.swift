@@ -192,6 +192,18 @@ public enum PolicyLoader {
         policy = updated
     }
 
+    /// A share of a request's window: "50%" (or 0.5), strictly between 0 and 1.
+    private static func share(_ node: Node, _ context: String, walker: YAMLWalker) -> Double? {
+        walker.string(node, context).flatMap { share(text: $0, node: node, context, walker: walker) }
+    }
+
+    private static func share(text: String, node: Node, _ context: String, walker: YAMLWalker) -> Double? {
+        let number = text.hasSuffix("%") ? Double(text.dropLast()).map { $0 / 100 } : Double(text)
+        if let number, number > 0, number < 1 { return number }
+        walker.fail(node, "\(context): expected a share of the request's window between 0% and 100%, such as 50%, got '\(text)'")
+        return nil
+    }
+
     private static func notifySinks(_ node: Node, walker: YAMLWalker) -> [NotifySink] {
         var sinks: [NotifySink] = []
         for (index, item) in (walker.list(node, "notify") ?? []).enumerated() {
@@ -441,7 +453,7 @@ public enum PolicyLoader {
 
     private static func applyApprovals(_ node: Node, to approvals: inout ApprovalRules, walker: YAMLWalker) {
         let keys: Set<String> = ["required", "reject_threshold", "allow_self_approval", "timeouts", "reviewers", "valid_for",
-                                 "min_read_time", "attention_check_after", "attention_check_within", "one_from_each", "rules", "escalate_after"]
+                                 "min_read_time", "attention_check_after", "attention_check_within", "one_from_each", "rules", "escalate_after", "warn_at"]
         for (key, _, value) in walker.mapping(node, "approvals", allowed: keys) ?? [] {
             switch key {
             case "required": approvals.required = walker.int(value, "approvals.required", minimum: 1) ?? approvals.required
@@ -453,12 +465,10 @@ public enum PolicyLoader {
             case "attention_check_after": approvals.attentionCheckAfter = walker.int(value, "approvals.attention_check_after", minimum: 0) ?? approvals.attentionCheckAfter
             case "attention_check_within": approvals.attentionCheckWithin = walker.duration(value, "approvals.attention_check_within") ?? approvals.attentionCheckWithin
             case "one_from_each": approvals.oneFromEach = walker.stringList(value, "approvals.one_from_each") ?? approvals.oneFromEach
-            case "escalate_after":
-                // A share of the request's window: "50%" (or 0.5).
-                guard let text = walker.string(value, "approvals.escalate_after") else { break }
-                let number = text.hasSuffix("%") ? Double(text.dropLast()).map { $0 / 100 } : Double(text)
-                if let number, number > 0, number < 1 { approvals.escalateAfter = number } else {
-                    walker.fail(value, "approvals.escalate_after: expected a share of the request's window between 0% and 100%, such as 50%, got '\(text)'")
+            case "escalate_after": approvals.escalateAfter = share(value, "approvals.escalate_after", walker: walker)
+            case "warn_at":
+                approvals.warnAt = (walker.stringList(value, "approvals.warn_at") ?? []).compactMap { text in
+                    share(text: text, node: value, "approvals.warn_at", walker: walker)
                 }
             case "rules": approvals.rules = approvalRules(value, walker: walker)
             default:
