@@ -19,7 +19,7 @@ struct Holdpoint: AsyncParsableCommand {
         Exit codes of decide: 0 recorded, 6 no longer pending, 77 not allowed to decide.
         """,
         version: "0.1.0",
-        subcommands: [Check.self, Submit.self, Exec.self, Hook.self, Review.self, Demo.self, Wait.self, List.self, Decide.self, HaltCommand.self, Resume.self, AuditCommand.self, PolicyCommand.self, PlanCommand.self, QueueCommand.self, NotifyCommand.self, Setup.self, Serve.self]
+        subcommands: [Check.self, Submit.self, Exec.self, Hook.self, Review.self, Demo.self, Wait.self, List.self, Decide.self, HaltCommand.self, Resume.self, AuditCommand.self, PolicyCommand.self, PlanCommand.self, QueueCommand.self, NotifyCommand.self, Setup.self, Checklist.self, Serve.self]
     )
 }
 

@@ -106,3 +106,48 @@ import Testing
         #expect(try home.run(["codex"]).status == 64)
     }
 }
+
+/// `holdpoint checklist` fails and passes as the setup changes.
+@Suite struct ChecklistProcessTests {
+    @Test func theChecklistFailsUntilTheSetupIsRightThenPasses() throws {
+        let home = try SetupProcessTests.Home()
+        let env = try QueueEnv(policy: "approvals:\n  timeouts: {gated: 10m}\n")
+        var environment = env.environment.merging(home.environment) { $1 }
+        func checklist() throws -> (status: Int32, report: JSONValue) {
+            let result = try CLI.run(["checklist", "--json"], environment: environment)
+            return (result.status, try JSONReader.parse(result.stdout))
+        }
+        func status(_ report: JSONValue, _ n: Int) -> String? {
+            report["checks"]?.arrayValue?.first { $0["check"] == .number(Double(n)) }?["status"]?.stringValue
+        }
+        // Nobody named to review, no limits, no hook on this machine.
+        let before = try checklist()
+        #expect(before.status == 1)
+        #expect(before.report["passed"] == .bool(false))
+        #expect(status(before.report, 1) == "FAIL")
+        #expect(status(before.report, 7) == "FAIL")
+        #expect(status(before.report, 8) == "FAIL")
+        #expect(status(before.report, 5) == "UNKNOWN")
+        #expect(before.report["checks"]?.arrayValue?.first?["eu_ai_act"]?.stringValue?.contains("Art. 14") == true)
+
+        // Reviewers named, a rate limit, and the hook set up for Claude Code.
+        try "approvals:\n  reviewers: [rita]\nlimits:\n  - agent: \"*\"\n    class: [delete]\n    max: 5\n    per: 1h\n".write(toFile: env.policy, atomically: true, encoding: .utf8)
+        let setup = try CLI.run(["setup", "claude-code"], environment: environment)
+        #expect(setup.status == 0, "\(setup.stdout)\(setup.stderr)")
+        let after = try checklist()
+        #expect(after.status == 0, "\(after.report)")
+        #expect(status(after.report, 1) == "UNKNOWN")  // file mode: OS permissions Holdpoint cannot see
+        #expect(status(after.report, 7) == "PASS")
+        #expect(status(after.report, 8) == "PASS")
+        #expect(after.report["hooks"]?.arrayValue?.first?["answers"] == .bool(true))
+
+        // A hook that no longer answers (the binary moved away) fails the checklist again.
+        let settings = home.read(".claude/settings.json")
+        try home.write(".claude/settings.json", settings.replacingOccurrences(of: #""command": "[^"]*/holdpoint hook"#, with: #""command": "/nonexistent/holdpoint hook"#, options: .regularExpression))
+        environment["PATH"] = "/usr/bin:/bin"
+        let broken = try checklist()
+        #expect(broken.status == 1)
+        #expect(status(broken.report, 8) == "FAIL")
+        #expect(broken.report["hooks"]?.arrayValue?.first?["answers"] == .bool(false))
+    }
+}
