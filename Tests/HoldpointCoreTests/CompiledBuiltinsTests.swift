@@ -71,7 +71,7 @@ import Testing
 /// are printed sorted, so the same data always gives the same text.
 enum BuiltinSourceGenerator {
     static let ruleFields: Set<String> = ["id", "pack", "message", "programs", "subcommand", "flagsAny", "flagsAll", "flagsNone",
-                                          "argsAny", "argsAnyOutside", "contains", "unknownArgsMatch", "fallback", "effect"]
+                                          "argsAny", "argsAnyOutside", "contains", "unknownArgsMatch", "fallback", "noArgs", "effect"]
     static let effectFields: Set<String> = ["operationClass", "tier", "productionTier", "destructive", "irreversible", "dataLoss"]
     static let packFields: Set<String> = ["name", "description", "rules", "sqlClients", "operationVerbs"]
     static let policyFields: Set<String> = ["profile", "destructiveActions", "changeMagnitude", "environmentRules", "productionEnvironments",
@@ -124,6 +124,7 @@ enum BuiltinSourceGenerator {
         if !rule.contains.isEmpty { args.append("contains: \(stringArray(rule.contains))") }
         if rule.unknownArgsMatch { args.append("unknownArgsMatch: true") }
         if rule.fallback { args.append("fallback: true") }
+        if rule.noArgs { args.append("noArgs: true") }
         let e = rule.effect
         var effect = ["operationClass: \(caseName(e.operationClass))"]
         if let tier = e.tier { effect.append("tier: \(caseName(tier))") }

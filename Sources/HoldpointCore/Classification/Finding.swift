@@ -95,14 +95,19 @@ public struct RuleSet: Sendable {
     /// with these positional arguments are in `rules`, in pack order (rules whose sub-command
     /// starts with a word none of the first three positionals is are left out: they could
     /// not match, see `ArgumentView`), and where its SQL is, if it is a database client.
-    func lookup(_ program: String, positionals: [ShellWord]) -> (rules: [Int], sqlClient: SQLClient?) {
+    func lookup(_ program: String, positionals: [ShellWord], reach: Int = 3) -> (rules: [Int], sqlClient: SQLClient?) {
         let entry = rulesByProgram[program]
-        var found = entry?.candidates(positionals) ?? []
+        var found = entry?.candidates(positionals, reach: reach) ?? []
         for index in globPrograms.indices where globPrograms[index].glob.matches(program) { found.append(globPrograms[index].rule) }
         return (found, entry?.sqlClient)
     }
 
     public var ruleCount: Int { rules.count }
+
+    /// Whether some rule of `program` starts its sub-command with `word` (`delete` for kubectl).
+    func isSubcommand(_ word: String, of program: String) -> Bool {
+        rulesByProgram[program]?.starts(with: word) ?? false
+    }
 }
 
 /// One program's rules, split by the first sub-command word they need. A program like git
@@ -116,6 +121,8 @@ struct ProgramRules: Sendable {
     /// Where its SQL is, when the program is a database client.
     var sqlClient: SQLClient?
 
+    func starts(with word: String) -> Bool { byFirstWord[word] != nil }
+
     mutating func add(_ rule: Int, firstWords: [String]?) {
         guard let firstWords else {
             anyWords.append(rule)
@@ -126,11 +133,11 @@ struct ProgramRules: Sendable {
 
     /// The rules that may match, in order: the first sub-command word is looked for among
     /// the first three positionals, as `ArgumentView.subcommandMatches` does.
-    func candidates(_ positionals: [ShellWord]) -> [Int] {
+    func candidates(_ positionals: [ShellWord], reach: Int = 3) -> [Int] {
         guard !byFirstWord.isEmpty else { return anyWords }
         var found = anyWords
         var added = 0
-        for word in positionals.prefix(3) where !word.isDynamic {
+        for word in positionals.prefix(reach) where !word.isDynamic {
             if let more = byFirstWord[word.text] {
                 found += more
                 added += 1

@@ -531,10 +531,11 @@ struct ShellAnalyzer {
         embeddedCode(program: program, args: args, subject: subject, depth: depth, into: &findings)
         findings += SensitivePaths.findings(program: program, args: args)
         if projectTask(program: program, args: args, subject: subject, depth: depth, into: &findings) { return }
-        let view = ArgumentView(args)
+        var view = ArgumentView(args)
+        view.limitSubcommandReach { rules.isSubcommand($0, of: program) }
         var matchedOrdinary = false
         var firstFallback: SharedRule?
-        let known = rules.lookup(program, positionals: view.positionals)
+        let known = rules.lookup(program, positionals: view.positionals, reach: view.subcommandReach)
         for index in known.rules {
             let shared = rules.rules[index]
             guard view.satisfies(shared) else { continue }
@@ -686,7 +687,15 @@ struct ShellAnalyzer {
 /// A command's arguments split once into flags and positionals, for matching many rules.
 struct ArgumentView {
     var positionals: [ShellWord] = []
+    /// Where each positional is in `all`.
+    private var positionalIndex: [Int] = []
     let all: [ShellWord]
+    /// How many leading positionals may hold the first sub-command word: three (the values
+    /// of global options may come first, `kubectl -n prod delete …`), or fewer when an
+    /// earlier positional is itself one of the program's sub-commands and no option before
+    /// it could take it as its value (`kubectl auth can-i delete pods` asks a question; its
+    /// `delete` is no sub-command).
+    private(set) var subcommandReach = 3
     /// How many leading words of `all` may be flags: those before the first `--`. The flags
     /// are picked out of `all` as rules ask (`hasFlag`) rather than copied into an array of
     /// their own, one allocation fewer for every command.
@@ -702,7 +711,21 @@ struct ArgumentView {
                 positionals.append(arg)
                 continue
             }
-            if !Self.isFlag(arg, at: index, zone: flagZone) { positionals.append(arg) }
+            if !Self.isFlag(arg, at: index, zone: flagZone) {
+                positionals.append(arg)
+                positionalIndex.append(index)
+            }
+        }
+    }
+
+    mutating func limitSubcommandReach(isSubcommand: (String) -> Bool) {
+        for p in positionals.indices.prefix(3) where !positionals[p].isDynamic && isSubcommand(positionals[p].text) {
+            let at = positionalIndex[p]
+            let previous = at > 0 ? all[at - 1] : nil
+            // After a flag without '=' the word may be that flag's value: keep looking.
+            if let previous, Self.isFlag(previous, at: at - 1, zone: flagZone), !previous.text.containsASCII("=") { continue }
+            subcommandReach = p + 1
+            return
         }
     }
 
@@ -716,6 +739,7 @@ struct ArgumentView {
         // No `for spec in …` or `contains(where:)` over the rule's lists: they copy each flag
         // spec and glob they hand over (retains and releases for every rule tried).
         if !shared.rule.subcommand.isEmpty && !subcommandMatches(shared.rule.subcommand) { return false }
+        if shared.rule.noArgs && positionals.count > shared.rule.subcommand.count { return false }
         if !shared.rule.flagsAny.isEmpty && !shared.rule.flagsAny.indices.contains(where: { hasFlag(shared.rule.flagsAny[$0]) }) { return false }
         for i in shared.rule.flagsAll.indices where !hasFlag(shared.rule.flagsAll[i]) { return false }
         for i in shared.rule.flagsNone.indices where hasFlag(shared.rule.flagsNone[i]) { return false }
@@ -762,7 +786,7 @@ struct ArgumentView {
         pattern.withUnsafeBufferPointer { pattern in
             var position = 0
             for n in pattern.indices {
-                let window = n == 0 ? 3 : 2
+                let window = n == 0 ? subcommandReach : 2
                 var found = false
                 var j = position
                 while j < positionals.count && j < position + window {

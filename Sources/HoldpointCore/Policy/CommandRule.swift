@@ -116,6 +116,9 @@ public struct CommandRule: Sendable {
     /// A fallback fires only when no ordinary rule fired for the command: it is how
     /// packs say "and otherwise this program is read-only".
     public var fallback = false
+    /// Nothing follows the sub-command words (`args_none: true`): `git branch` lists,
+    /// `git branch NAME` creates.
+    public var noArgs = false
     public var effect: RuleEffect
 }
 
@@ -141,7 +144,7 @@ public struct RulePack: Sendable {
 enum RuleLoader {
     static let ruleKeys: Set<String> = [
         "id", "program", "subcommand", "flags_any", "flags_all", "flags_none", "args_any", "args_any_outside",
-        "contains", "unknown_args_match", "ignore_case", "fallback", "class", "tier", "production_tier", "destructive", "irreversible", "data_loss", "message",
+        "contains", "unknown_args_match", "ignore_case", "fallback", "args_none", "class", "tier", "production_tier", "destructive", "irreversible", "data_loss", "message",
     ]
 
     static func loadPack(text: String, file: String) -> Result<RulePack, ConfigError> {
@@ -217,6 +220,7 @@ enum RuleLoader {
             case "ignore_case": break
             case "contains": rule.contains = (walker.stringList(value, context) ?? []).map { $0.lowercased() }
             case "fallback": rule.fallback = walker.bool(value, context) ?? false
+            case "args_none": rule.noArgs = walker.bool(value, context) ?? false
             case "class":
                 if let c = walker.operationClass(value, context) { rule.effect.operationClass = c; sawClass = true }
             case "tier": rule.effect.tier = walker.tier(value, context)
