@@ -161,7 +161,7 @@ public final class Notifier: Sendable {
         let result: ExecutionResult<Void, StringOutput<UTF8>, StringOutput<UTF8>>
         do { result = try await task.value } catch { throw DeliveryError(description: task.isCancelled ? "timed out after \(Int(timeout)) s" : "\(error)") }
         guard case .exited(0) = result.terminationStatus else {
-            let said = (result.standardError ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            let said = result.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
             throw DeliveryError(description: "\(program) ended with \(result.terminationStatus)\(said.isEmpty ? "" : ": \(SafeText.escape(String(said.prefix(200))))")")
         }
     }
