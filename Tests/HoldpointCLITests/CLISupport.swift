@@ -26,6 +26,28 @@ enum CLI {
         return packageRoot.appendingPathComponent(".build/debug/\(name)")
     }
 
+    /// Waits (observing /proc, up to 20 s) until `process` sleeps in a wait for the kernel
+    /// (poll, ppoll or a timed sleep): a waiter that has read its request and now waits.
+    /// True when seen.
+    @discardableResult
+    static func awaitAsleep(_ process: Process) -> Bool {
+        let end = Date().addingTimeInterval(20)
+        let path = "/proc/\(process.processIdentifier)/task"
+        while Date() < end && process.isRunning {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+            for task in tasks {
+                let call = (try? String(contentsOfFile: "\(path)/\(task)/syscall", encoding: .utf8))?.split(separator: " ").first
+                #if arch(x86_64)
+                if ["7", "271", "35", "230"].contains(call) { return true }
+                #else
+                if ["73", "101", "115"].contains(call) { return true }
+                #endif
+            }
+            usleep(2_000)
+        }
+        return false
+    }
+
     static func run(_ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:], executable: URL = binary) throws -> CLIResult {
         let process = Process()
         process.executableURL = executable

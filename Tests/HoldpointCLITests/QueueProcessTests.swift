@@ -73,14 +73,15 @@ struct QueueEnv {
         let first = try env.submit("rm -rf /srv/a")
         #expect(first.status == 5)
         let waiter = try CLI.start(["wait", first.id], environment: env.environment, output: env.directory.appendingPathComponent("w1"))
-        usleep(100_000)
+        // Decided while the waiter waits (not before it first looks).
+        #expect(CLI.awaitAsleep(waiter))
         #expect(try env.run(["decide", first.id, "reject", "--reason", "use the runbook"]).status == 0)
         waiter.waitUntilExit()
         #expect(waiter.terminationStatus == 1)
 
         let second = try env.submit("rm -rf /srv/b", agent: "runaway")
         let waiter2 = try CLI.start(["wait", second.id], environment: env.environment, output: env.directory.appendingPathComponent("w2"))
-        usleep(100_000)
+        #expect(CLI.awaitAsleep(waiter2))
         #expect(try env.run(["halt", "runaway", "--reason", "looping"]).status == 0)
         waiter2.waitUntilExit()
         #expect(waiter2.terminationStatus == 4)
@@ -264,7 +265,12 @@ struct QueueEnv {
             victims.append((try CLI.start(["submit-loop", env.queue, "100000", "victim-\(a)"], executable: CLI.bench, output: out), out))
         }
         let reviewer = try CLI.start(["decide-loop", env.queue, "reviewer", "30"], executable: CLI.bench, output: env.directory.appendingPathComponent("reviewer.out"))
-        usleep(1_500_000)
+        // Killed mid-stream: once every victim has had some submits acknowledged (observed
+        // in what they printed), while they are still writing.
+        let patience = Date().addingTimeInterval(60)
+        while Date() < patience, !victims.allSatisfy({ ((try? String(contentsOf: $0.1, encoding: .utf8)) ?? "").split(separator: "\n").count >= 20 }) {
+            usleep(5_000)
+        }
         for (p, _) in victims { kill(p.processIdentifier, SIGKILL) }
         kill(reviewer.processIdentifier, SIGKILL)
         for (p, _) in victims { p.waitUntilExit() }
