@@ -1,4 +1,5 @@
 import Foundation
+import HoldpointCore
 #if canImport(Glibc)
 import Glibc
 #endif
