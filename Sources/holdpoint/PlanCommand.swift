@@ -128,25 +128,15 @@ struct PlanCommand: ParsableCommand {
         )
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var waiting: WaitOptions
 
-        @Flag(name: .long, help: "Block until the plan is decided or expires.")
-        var wait = false
-
-        @Option(name: .long, help: ArgumentHelp("With --wait: give up after this long (90, 90s, 15m); the plan then expires, which is a denial.", valueName: "duration"))
-        var timeout: String?
-
-        @Flag(name: .long, help: "Print one JSON document.")
-        var json = false
-
-        func validate() throws {
-            if let timeout, Durations.parse(timeout) == nil { throw ValidationError("--timeout: expected a duration such as 90, 90s or 15m, got '\(timeout)'") }
-            if timeout != nil && !wait { throw ValidationError("--timeout goes with --wait") }
-        }
+        var wait: Bool { waiting.wait }
+        var json: Bool { waiting.json }
 
         func run() throws {
             let plan = try PlanCommand.readPlan()
             let service = try global.service(classifying: true, creating: true)
-            var stored = try queueCall { () throws(StoreError) in try service.submit(plan, timeout: timeout.flatMap(Durations.parse)) }
+            var stored = try queueCall { () throws(StoreError) in try service.submit(plan, timeout: waiting.timeoutSeconds) }
             if wait && stored.state == .pending {
                 if !json { Terminal.error("waiting for approval of plan \(stored.id)…") }
                 stored = try Waiter.wait(for: stored.id, service: service, timeout: nil)

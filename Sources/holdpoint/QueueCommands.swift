@@ -4,6 +4,26 @@ import HoldpointCore
 import HoldpointGate
 import HoldpointStore
 
+/// What `submit` and `plan submit` share: whether to wait for the decision, for how long,
+/// and how to report it.
+struct WaitOptions: ParsableArguments {
+    @Flag(name: .long, help: "Block until it is decided or expires.")
+    var wait = false
+
+    @Option(name: .long, help: ArgumentHelp("With --wait: give up after this long (90, 90s, 15m); it then expires, which is a denial.", valueName: "duration"))
+    var timeout: String?
+
+    @Flag(name: .long, help: "Print one JSON document.")
+    var json = false
+
+    func validate() throws {
+        if let timeout, Durations.parse(timeout) == nil { throw ValidationError("--timeout: expected a duration such as 90, 90s or 15m, got '\(timeout)'") }
+        if timeout != nil && !wait { throw ValidationError("--timeout goes with --wait") }
+    }
+
+    var timeoutSeconds: Double? { timeout.flatMap(Durations.parse) }
+}
+
 struct Submit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "submit",
@@ -20,24 +40,15 @@ struct Submit: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A shell command line to queue instead of a request on stdin.", valueName: "command"))
     var command: String?
 
-    @Flag(name: .long, help: "Block until the request is decided or expires.")
-    var wait = false
+    @OptionGroup var waiting: WaitOptions
 
-    @Option(name: .long, help: ArgumentHelp("With --wait: give up after this long (90, 90s, 15m); the request then expires, which is a denial.", valueName: "duration"))
-    var timeout: String?
-
-    @Flag(name: .long, help: "Print one JSON document.")
-    var json = false
-
-    func validate() throws {
-        if let timeout, Durations.parse(timeout) == nil { throw ValidationError("--timeout: expected a duration such as 90, 90s or 15m, got '\(timeout)'") }
-        if timeout != nil && !wait { throw ValidationError("--timeout goes with --wait") }
-    }
+    var wait: Bool { waiting.wait }
+    var json: Bool { waiting.json }
 
     func run() throws {
         let service = try global.service(classifying: true, creating: true)
         let request = try RequestInput.read(command: command, agent: agentOptions.settings)
-        let stored = try queueCall { () throws(StoreError) in try service.submit(request, timeout: timeout.flatMap(Durations.parse)) }
+        let stored = try queueCall { () throws(StoreError) in try service.submit(request, timeout: waiting.timeoutSeconds) }
         if wait && stored.state == .pending {
             if !json { Terminal.error("waiting for approval of \(stored.id) (\(SafeText.escape(String(QueueOutput.what(stored).prefix(80)))))…") }
             let final = try Waiter.wait(for: stored.id, service: service, timeout: nil)
