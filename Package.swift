@@ -4,7 +4,8 @@
 // The module graph points one way (see docs/architecture.md):
 //   HoldpointCore  (domain: requests, policy, tiers, shell analysis; no storage, no terminal)
 //   HoldpointStore (the SQLite queue and the audit log; knows no terminal)
-//   HoldpointConsole (the review console as pure state, update and view into a cell grid)
+//   HoldpointConsole (the review console as pure state, update and view into a cell grid;
+//                   sees the queue through `ReviewSource`, knows no storage)
 //   HoldpointTerminal (the thin ncurses backend: paints the grid, reads keys; CNcurses)
 //   HoldpointGate  (the runtime boundary: the gate, the executor, hooks, and `QueueService`,
 //                   the one interface every command uses, over the file or the daemon)
@@ -61,7 +62,7 @@ let package = Package(
         .target(name: "CSQLiteOptions", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "HoldpointConsole",
-            dependencies: ["HoldpointCore", "HoldpointStore", "Yams"]
+            dependencies: ["HoldpointCore", "Yams"]
         ),
         // The runtime boundary: agent hooks, the gate they share with `exec`, and the executor.
         .target(
@@ -110,7 +111,7 @@ let package = Package(
         ),
         .target(
             name: "HoldpointTerminal",
-            dependencies: ["CNcurses", "HoldpointConsole", "HoldpointCore", "HoldpointStore"]
+            dependencies: ["CNcurses", "HoldpointConsole", "HoldpointCore"]
         ),
         .executableTarget(
             name: "holdpoint",

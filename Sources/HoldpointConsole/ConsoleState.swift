@@ -1,6 +1,5 @@
 import Foundation
 import HoldpointCore
-import HoldpointStore
 
 /// A key as the console understands it, whatever terminal produced it.
 public enum Key: Sendable, Equatable {

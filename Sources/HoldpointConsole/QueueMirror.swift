@@ -1,5 +1,4 @@
 import HoldpointCore
-import HoldpointStore
 
 /// What the console reads from a queue, whichever way it is reached (the file, the
 /// daemon): the CLI adapts its `QueueService` to it, the benchmark a `QueueStore`.
@@ -11,7 +10,7 @@ public protocol ReviewSource {
     func list(_ filter: RequestFilter) throws(StoreError) -> [StoredRequest]
     /// "agent\u{1F}operation class" for what each agent has had run or approved.
     func establishedActions() throws(StoreError) -> Set<String>
-    func halts() throws(StoreError) -> [QueueStore.Halt]
+    func halts() throws(StoreError) -> [AgentHalt]
 }
 
 /// What the console shows of the queue (every pending request and the most recent others),

@@ -1,6 +1,5 @@
 import Foundation
 import HoldpointCore
-import HoldpointStore
 
 /// Times as a reviewer reads them: the wall clock of their own zone (or UTC with
 /// `review --utc`), and ages relative to now ("3m ago"). The audit log and `--json` keep

@@ -1,6 +1,5 @@
 import Foundation
 import HoldpointCore
-import HoldpointStore
 
 /// One entry of the keymap: the single table that drives the help overlay and the footer,
 /// so they cannot disagree with each other or with `handle` below.

@@ -1,6 +1,5 @@
 import Foundation
 import HoldpointCore
-import HoldpointStore
 
 /// Where things go on a screen of a given size.
 public struct Layout: Sendable {

@@ -47,17 +47,7 @@ final class AuditWriter {
     }
 }
 
-public struct AuditEntry: Sendable, Equatable {
-    public var seq: Int64
-    public var atMillis: Int64
-    public var event: String
-    public var requestID: String?
-    public var actor: String
-    public var via: String
-    public var details: JSONValue
-    public var previousHash: String
-    public var hash: String
-
+extension AuditEntry {
     func canonical() -> JSONValue {
         .object([
             ("seq", .number(Double(seq))), ("at_ms", .number(Double(atMillis))), ("event", .string(event)),
@@ -76,14 +66,6 @@ public struct AuditEntry: Sendable, Equatable {
                      canonicalDetails: String, previous: String) -> String {
         AuditEntryText.hash(seq: seq, atMillis: atMillis, event: event, requestID: requestID, actor: actor, via: via,
                             canonicalDetails: canonicalDetails, previous: previous)
-    }
-
-    public var json: JSONValue {
-        .object([
-            ("seq", .number(Double(seq))), ("at", .string(Clock.iso8601(Double(atMillis) / 1000))), ("at_ms", .number(Double(atMillis))),
-            ("event", .string(event)), ("request_id", requestID.map(JSONValue.string) ?? .null), ("actor", .string(actor)),
-            ("via", .string(via)), ("details", details), ("prev_hash", .string(previousHash)), ("hash", .string(hash)),
-        ])
     }
 }
 

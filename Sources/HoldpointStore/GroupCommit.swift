@@ -1,5 +1,6 @@
 import CFileLock
 import Foundation
+import HoldpointCore
 
 /// Makes the queue's commits durable in groups, across processes.
 ///

@@ -630,19 +630,8 @@ public final class QueueStore: Sendable {
 
     // MARK: - The kill switch
 
-    public struct Halt: Sendable, Equatable {
-        public var agent: String
-        public var reason: String
-        public var by: String
-        public var at: Double
-
-        public init(agent: String, reason: String, by: String, at: Double) {
-            self.agent = agent
-            self.reason = reason
-            self.by = by
-            self.at = at
-        }
-    }
+    /// An agent's (or, for "*", every agent's) halt.
+    public typealias Halt = AgentHalt
 
     func activeHalt(_ db: Database, agent: String) throws -> Halt? {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT agent, reason, by, at FROM halts WHERE agent IN (?, '*') ORDER BY agent = '*' LIMIT 1"), arguments: [agent]) else { return nil }

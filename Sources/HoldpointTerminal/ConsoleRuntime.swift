@@ -2,7 +2,6 @@ import CNcurses
 import Foundation
 import HoldpointConsole
 import HoldpointCore
-import HoldpointStore
 
 /// What the console needs from a queue. The CLI adapts `QueueStore` to it; the console
 /// module itself never touches storage.

@@ -1,4 +1,3 @@
-import HoldpointCore
 
 /// A request as the queue holds it: the agent's document, the verdict, and its state.
 ///
