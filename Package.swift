@@ -13,11 +13,14 @@
 //   HoldpointServer (`holdpoint serve`: the daemon on a Unix socket, SwiftNIO)
 //   HoldpointNotify (paging: webhooks, commands and syslog fed from the audit log, escalation)
 //   holdpoint      (the CLI: wires the modules together)
+//
+// Linux only: the group commit reads /proc and flushes with fdatasync, waiters sleep on
+// inotify, and the daemon learns its callers from SO_PEERCRED. A macOS port would need
+// F_FULLFSYNC, kqueue and LOCAL_PEERCRED, and tests to hold it.
 import PackageDescription
 
 let package = Package(
     name: "Holdpoint",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "holdpoint", targets: ["holdpoint"]),
         .library(name: "HoldpointCore", targets: ["HoldpointCore"]),

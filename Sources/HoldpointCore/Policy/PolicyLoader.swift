@@ -69,8 +69,8 @@ public enum PolicyLoader {
         }
         // readonly goes last: its fallbacks must not shadow a pack's more specific ones.
         let ordered = names.filter { $0 != "readonly.yaml" } + names.filter { $0 == "readonly.yaml" }
-        // Packs are independent, and parsing them is most of what an agent's `check` or hook
-        // call costs, so they are parsed side by side on every core. Results keep the file
+        // Packs are independent, so they are parsed side by side on every core (only a data
+        // directory is parsed at all: the built-ins are compiled in). Results keep the file
         // order, so packs and errors come out the same on every run.
         let paths = ordered.map { directory.appendingPathComponent($0).path }
         let results = Mutex([Result<RulePack, ConfigError>?](repeating: nil, count: paths.count))
