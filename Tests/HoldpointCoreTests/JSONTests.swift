@@ -88,3 +88,77 @@ import Testing
         #expect(ActionHash.sha256(of: action) == "c33eb8bfe046f9f0cc8624c04687527829291cebd85d2b4830acf99be339c050")
     }
 }
+
+/// RFC 8785 (JCS) test vectors, whole documents: an independent implementation must hash
+/// the same action the same way.
+@Suite struct RFC8785VectorTests {
+    /// RFC 8785 section 3.2.2's example: numbers, escapes and literals.
+    @Test func theRFCsOwnExampleDocument() throws {
+        let input = #"{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001], "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/", "literals": [null, true, false]}"#
+        let expected = #"{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\u000f\nA'B\"\\\\\"/"}"#
+        #expect(JSONWriter.canonical(try JSONReader.parse(input)) == expected)
+    }
+
+    /// Section 3.2.3: members sorted by their names' UTF-16 code units, not by scalars or bytes.
+    @Test func membersSortByUTF16CodeUnits() throws {
+        let input = #"{"\u20ac": "Euro Sign", "\r": "Carriage Return", "\ufb33": "Hebrew Letter Dalet With Dagesh", "1": "One", "\ud83d\ude00": "Emoji: Grinning Face", "\u0080": "Control", "\u00f6": "Latin Small Letter O With Diaeresis"}"#
+        let canonical = JSONWriter.canonical(try JSONReader.parse(input))
+        let order = ["\\r", "1", "\u{80}", "ö", "€", "😀", "\u{FB33}"]
+        var last = canonical.startIndex
+        for key in order {
+            let range = try #require(canonical.range(of: "\"\(key)\":", range: last..<canonical.endIndex), "\(key) out of order in \(canonical)")
+            last = range.upperBound
+        }
+    }
+}
+
+/// The shell parser on generated input: it never traps, and plain words come back as they
+/// were written, however they were quoted. Seeded, so a failure reproduces.
+@Suite struct ShellParserPropertyTests {
+    struct SeededGenerator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test func neverTrapsOnArbitraryText() {
+        var random = SeededGenerator(state: 12_345)
+        let alphabet = Array("ab $()`'\"\\|&;<>{}[]*?!#~=\n\t-0123456789\u{0}é€".unicodeScalars)
+        for _ in 0..<3_000 {
+            let length = Int.random(in: 0..<80, using: &random)
+            var text = String.UnicodeScalarView()
+            for _ in 0..<length { text.append(alphabet[Int.random(in: 0..<alphabet.count, using: &random)]) }
+            let script = ShellParser.parse(String(text))
+            #expect(script.commands.count <= 2_000)
+        }
+    }
+
+    @Test func generatedWordsComeBackAsGenerated() throws {
+        var random = SeededGenerator(state: 678)
+        let plain = Array("abcdefghijklmnopqrstuvwxyz0123456789_./-=:,".unicodeScalars)
+        let special = Array(" $`\"\\|&;<>(){}*?#~!'".unicodeScalars)
+        for _ in 0..<1_000 {
+            var words: [String] = []
+            var line: [String] = []
+            for _ in 0..<Int.random(in: 1...6, using: &random) {
+                var word = String.UnicodeScalarView()
+                for _ in 0..<Int.random(in: 1...12, using: &random) {
+                    let pool = Int.random(in: 0..<4, using: &random) == 0 ? special : plain
+                    word.append(pool[Int.random(in: 0..<pool.count, using: &random)])
+                }
+                let text = String(word)
+                words.append(text)
+                // Quoted the way a careful generator would: single quotes, with ' as '\''.
+                line.append("'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'")
+            }
+            let script = ShellParser.parse("cmd " + line.joined(separator: " "))
+            let command = try #require(script.commands.first)
+            #expect(command.words.dropFirst().map(\.text) == words, "\(line.joined(separator: " "))")
+        }
+    }
+}
