@@ -159,8 +159,10 @@ let package = Package(
         .testTarget(
             name: "HoldpointCLITests",
             // Depends on the executable so `swift test` always builds the binary it runs.
-            dependencies: ["HoldpointCore", "HoldpointStore", "HoldpointConsole", "holdpoint", "holdpoint-bench", .product(name: "GRDB", package: "GRDB.swift"),
-                           .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "HoldpointCore", "HoldpointStore", "HoldpointConsole", "holdpoint", "holdpoint-bench", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -91,7 +91,8 @@ public enum TextWidth {
         if (0x1100...0x115F).contains(v) || (0x2E80...0x303E).contains(v) || (0x3041...0x33FF).contains(v) || (0x3400...0x4DBF).contains(v)
             || (0x4E00...0x9FFF).contains(v) || (0xA000...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v) || (0xF900...0xFAFF).contains(v)
             || (0xFE30...0xFE4F).contains(v) || (0xFF00...0xFF60).contains(v) || (0xFFE0...0xFFE6).contains(v) || (0x1F300...0x1F64F).contains(v)
-            || (0x1F900...0x1F9FF).contains(v) || (0x20000...0x3FFFD).contains(v) {
+            || (0x1F900...0x1F9FF).contains(v) || (0x20000...0x3FFFD).contains(v)
+        {
             return 2
         }
         return 1
@@ -126,7 +127,8 @@ public enum TextWidth {
             let paragraph = whole.dropFirst(indent.count)
             let start = lines.count
             defer { for i in start..<lines.count { lines[i] = indent + lines[i] } }
-            let width = width - indent.count, later = later - indent.count
+            let width = width - indent.count
+            let later = later - indent.count
             var line = ""
             var used = 0
             var limit = width
@@ -141,7 +143,10 @@ public enum TextWidth {
                 if used > 0 && used + 1 + w > limit { breakLine() }
                 if w > limit {
                     // A word longer than the line: hard-break it, nothing is cut off.
-                    if used > 0 { line += " "; used += 1 }
+                    if used > 0 {
+                        line += " "
+                        used += 1
+                    }
                     for c in word {
                         let cw = of(c)
                         if used + cw > limit { breakLine() }
@@ -150,7 +155,10 @@ public enum TextWidth {
                     }
                     continue
                 }
-                if used > 0 { line += " "; used += 1 }
+                if used > 0 {
+                    line += " "
+                    used += 1
+                }
                 line += word
                 used += w
             }

@@ -209,8 +209,10 @@ public struct ConsoleState: Sendable {
         guard !filterText.isEmpty else { return true }
         let needle = filterText.lowercased()
         let action = r.document["action"]
-        let haystack = [r.agentID, r.environment, ActionText.what(action), action?["operation"]?.stringValue ?? "",
-                        r.document["summary"]?.stringValue ?? "", r.id, r.state.rawValue]
+        let haystack = [
+            r.agentID, r.environment, ActionText.what(action), action?["operation"]?.stringValue ?? "",
+            r.document["summary"]?.stringValue ?? "", r.id, r.state.rawValue,
+        ]
         return haystack.contains { $0.lowercased().contains(needle) }
     }
 
@@ -234,7 +236,10 @@ public struct ConsoleState: Sendable {
         groups[.blocked]?.sort { $0.createdAt > $1.createdAt }
         groups[.supervised]?.sort { $0.createdAt > $1.createdAt }
         groups[.decided]?.sort { ($0.closedAt ?? $0.createdAt) > ($1.closedAt ?? $1.createdAt) }
-        if var decided = groups[.decided], decided.count > 200 { decided.removeLast(decided.count - 200); groups[.decided] = decided }
+        if var decided = groups[.decided], decided.count > 200 {
+            decided.removeLast(decided.count - 200)
+            groups[.decided] = decided
+        }
         // The header counts what is there, whatever the filter shows.
         counts = groups.mapValues(\.count).merging(hidden) { $0 + $1 }
         // Identical pending requests (same agent, same action) fold into one row: the most
@@ -245,7 +250,9 @@ public struct ConsoleState: Sendable {
             var kept: [StoredRequest] = []
             for r in gated {
                 let key = r.agentID + "\u{1F}" + r.actionSHA256
-                if let leader = first[key] { copies[leader, default: []].append(r.id) } else {
+                if let leader = first[key] {
+                    copies[leader, default: []].append(r.id)
+                } else {
                     first[key] = r.id
                     kept.append(r)
                 }

@@ -13,10 +13,22 @@ public enum ThemeColor: Sendable, Equatable {
 
     init?(_ text: String) {
         let t = text.lowercased()
-        if t == "default" || t == "none" { self = .terminalDefault; return }
-        if let i = Self.names.firstIndex(of: t) { self = .ansi(i); return }
-        if t.hasPrefix("bright-"), let i = Self.names.firstIndex(of: String(t.dropFirst(7))) { self = .ansi(i + 8); return }
-        if t == "gray" || t == "grey" { self = .ansi(8); return }
+        if t == "default" || t == "none" {
+            self = .terminalDefault
+            return
+        }
+        if let i = Self.names.firstIndex(of: t) {
+            self = .ansi(i)
+            return
+        }
+        if t.hasPrefix("bright-"), let i = Self.names.firstIndex(of: String(t.dropFirst(7))) {
+            self = .ansi(i + 8)
+            return
+        }
+        if t == "gray" || t == "grey" {
+            self = .ansi(8)
+            return
+        }
         if t.hasPrefix("#"), t.count == 7, let value = UInt32(t.dropFirst(), radix: 16) {
             self = .rgb(UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF))
             return
@@ -41,15 +53,20 @@ public enum ThemeColor: Sendable, Equatable {
                 return cube
             }
             // Nearest of the 8 or 16 basic colors.
-            let basic: [(Int, Int, Int)] = [(0, 0, 0), (205, 0, 0), (0, 205, 0), (205, 205, 0), (0, 0, 238), (205, 0, 205), (0, 205, 205), (229, 229, 229),
-                                            (127, 127, 127), (255, 0, 0), (0, 255, 0), (255, 255, 0), (92, 92, 255), (255, 0, 255), (0, 255, 255), (255, 255, 255)]
+            let basic: [(Int, Int, Int)] = [
+                (0, 0, 0), (205, 0, 0), (0, 205, 0), (205, 205, 0), (0, 0, 238), (205, 0, 205), (0, 205, 205), (229, 229, 229),
+                (127, 127, 127), (255, 0, 0), (0, 255, 0), (255, 255, 0), (92, 92, 255), (255, 0, 255), (0, 255, 255), (255, 255, 255),
+            ]
             let candidates = colors >= 16 ? 16 : 8
             var best = 0
             var bestDistance = Int.max
             for i in 0..<candidates {
                 let c = basic[i]
                 let d = (c.0 - Int(r)) * (c.0 - Int(r)) + (c.1 - Int(g)) * (c.1 - Int(g)) + (c.2 - Int(b)) * (c.2 - Int(b))
-                if d < bestDistance { bestDistance = d; best = i }
+                if d < bestDistance {
+                    bestDistance = d
+                    best = i
+                }
             }
             return best
         }
@@ -83,20 +100,23 @@ public struct Theme: Sendable, Equatable {
     public var monochrome: Theme {
         var copy = self
         for (role, style) in styles {
-            copy.styles[role] = RoleStyle(bold: style.bold || [.danger, .production, .heading, .header, .key].contains(role),
-                                          reverse: style.reverse || [.selection, .header, .footer, .dialog, .input].contains(role),
-                                          underline: style.underline || role == .warning)
+            copy.styles[role] = RoleStyle(
+                bold: style.bold || [.danger, .production, .heading, .header, .key].contains(role),
+                reverse: style.reverse || [.selection, .header, .footer, .dialog, .input].contains(role),
+                underline: style.underline || role == .warning)
         }
         copy.name = name + " (monochrome)"
         return copy
     }
 
     /// Used when no theme file can be found: emphasis only, always readable.
-    public static let fallback = Theme(name: "built-in", styles: [
-        .normal: RoleStyle(), .header: RoleStyle(reverse: true), .footer: RoleStyle(reverse: true), .selection: RoleStyle(reverse: true),
-        .danger: RoleStyle(bold: true), .production: RoleStyle(bold: true), .heading: RoleStyle(bold: true), .warning: RoleStyle(underline: true),
-        .dialog: RoleStyle(reverse: true), .input: RoleStyle(underline: true), .key: RoleStyle(bold: true),
-    ])
+    public static let fallback = Theme(
+        name: "built-in",
+        styles: [
+            .normal: RoleStyle(), .header: RoleStyle(reverse: true), .footer: RoleStyle(reverse: true), .selection: RoleStyle(reverse: true),
+            .danger: RoleStyle(bold: true), .production: RoleStyle(bold: true), .heading: RoleStyle(bold: true), .warning: RoleStyle(underline: true),
+            .dialog: RoleStyle(reverse: true), .input: RoleStyle(underline: true), .key: RoleStyle(bold: true),
+        ])
 
     /// Loads a theme file. Every error names the file, line and key.
     public static func load(path: String) throws(ConfigError) -> Theme {

@@ -221,7 +221,9 @@ func formatAmount(_ n: Double) -> String {
 private func drawList(_ state: ConsoleState, _ grid: inout CellGrid, layout: Layout, x: Int, width: Int) {
     let titleY = layout.bodyTop
     let title = state.focus == .list ? "▌Requests" : " Requests"
-    grid.put(TextWidth.truncate(title + (state.tierFilter == .all ? "" : " (\(state.tierFilter.rawValue))"), to: width), x: x, y: titleY, role: state.focus == .list ? .accent : .muted, bold: true, maxX: x + width)
+    grid.put(
+        TextWidth.truncate(title + (state.tierFilter == .all ? "" : " (\(state.tierFilter.rawValue))"), to: width), x: x, y: titleY, role: state.focus == .list ? .accent : .muted, bold: true,
+        maxX: x + width)
     let top = state.listTop
     let visible = layout.listHeight
     let shown = state.rows.dropFirst(top).prefix(visible)
@@ -318,7 +320,10 @@ func detailLines(_ r: StoredRequest, state: ConsoleState, width: Int) -> [Detail
     var raw: [DetailLine] = []
     let doc = r.document
     let action = doc["action"]
-    func heading(_ text: String) { raw.append(DetailLine(text: "", role: .normal)); raw.append(DetailLine(text: text, role: .heading, bold: true)) }
+    func heading(_ text: String) {
+        raw.append(DetailLine(text: "", role: .normal))
+        raw.append(DetailLine(text: text, role: .heading, bold: true))
+    }
     func field(_ label: String, _ value: String?, role: StyleRole = .normal) {
         guard let value else { return }
         raw.append(DetailLine(text: "\(label): \(SafeText.escape(value, keepNewlines: true))", role: role, indent: 2))
@@ -332,22 +337,34 @@ func detailLines(_ r: StoredRequest, state: ConsoleState, width: Int) -> [Detail
     switch r.state {
     case .pending:
         let left = (r.expiresAt ?? state.now) - state.now
-        raw.append(DetailLine(text: "expires in \(countdown(left)) (at \(Times.clock(r.expiresAt ?? state.now, state))); no answer = denied · approvals \(r.votes.filter { $0.verdict == .approve }.count) of \(r.requiredApprovals)", role: left <= max(1, (r.expiresAt ?? 0) - r.createdAt) / 5 ? .danger : .normal))
+        raw.append(
+            DetailLine(
+                text:
+                    "expires in \(countdown(left)) (at \(Times.clock(r.expiresAt ?? state.now, state))); no answer = denied · approvals \(r.votes.filter { $0.verdict == .approve }.count) of \(r.requiredApprovals)",
+                role: left <= max(1, (r.expiresAt ?? 0) - r.createdAt) / 5 ? .danger : .normal))
     default:
         if let by = r.closedBy {
-            raw.append(DetailLine(text: "\(r.state.rawValue) by \(SafeText.escape(by))\(r.closedVia.map { " (\(SafeText.escape($0)))" } ?? "") \(Times.moment(r.closedAt ?? 0, state))\(r.closedReason.flatMap { $0.isEmpty ? nil : ": " + SafeText.escape($0) } ?? "")", role: .muted))
+            raw.append(
+                DetailLine(
+                    text:
+                        "\(r.state.rawValue) by \(SafeText.escape(by))\(r.closedVia.map { " (\(SafeText.escape($0)))" } ?? "") \(Times.moment(r.closedAt ?? 0, state))\(r.closedReason.flatMap { $0.isEmpty ? nil : ": " + SafeText.escape($0) } ?? "")",
+                    role: .muted))
         }
     }
     let planSteps = action?["operation"]?.stringValue == Plan.operation ? action?["steps"]?.arrayValue ?? [] : nil
     if let command = action?["command"]?.stringValue {
         raw.append(DetailLine(text: "$ " + SafeText.escape(command, keepNewlines: true), role: .accent, bold: true))
     } else if let planSteps {
-        raw.append(DetailLine(text: "plan of \(planSteps.count) step\(planSteps.count == 1 ? "" : "s"): approving it approves no step; each gated step is still its own decision", role: .accent, bold: true))
+        raw.append(
+            DetailLine(text: "plan of \(planSteps.count) step\(planSteps.count == 1 ? "" : "s"): approving it approves no step; each gated step is still its own decision", role: .accent, bold: true))
     } else if let operation = action?["operation"]?.stringValue {
         raw.append(DetailLine(text: "operation " + SafeText.escape(operation), role: .accent, bold: true))
     }
     let production = EnvironmentName.isProduction(EnvironmentName.normalize(r.environment), among: state.productionEnvironments)
-    raw.append(DetailLine(text: "in \(SafeText.escape(r.environment)) · agent \(SafeText.escape(r.agentID)) · submitted \(Times.moment(r.createdAt, state))", role: production ? .production : .normal, bold: production))
+    raw.append(
+        DetailLine(
+            text: "in \(SafeText.escape(r.environment)) · agent \(SafeText.escape(r.agentID)) · submitted \(Times.moment(r.createdAt, state))", role: production ? .production : .normal,
+            bold: production))
     let tags = badges(for: r, firstTime: state.snapshot.firstTime.contains(r.id), now: state.now)
     if !tags.isEmpty { raw.append(DetailLine(text: tags.map { "[\($0.0)]" }.joined(separator: " "), role: .danger, bold: true)) }
     // The top three rules that held it, the strictest first.
@@ -369,7 +386,9 @@ func detailLines(_ r: StoredRequest, state: ConsoleState, width: Int) -> [Detail
     if let targets = action?["targets"]?.arrayValue?.compactMap(\.stringValue), !targets.isEmpty { field("targets", targets.joined(separator: ", ")) }
     field("environment", r.environment, role: production ? .production : .normal)
     let agent = doc["agent"]
-    field("agent", [r.agentID, agent?["name"]?.stringValue, agent?["mode"]?.stringValue.map { "mode \($0)" }, agent?["session"]?.stringValue.map { "session \($0)" }].compactMap { $0 }.joined(separator: ", "))
+    field(
+        "agent",
+        [r.agentID, agent?["name"]?.stringValue, agent?["mode"]?.stringValue.map { "mode \($0)" }, agent?["session"]?.stringValue.map { "session \($0)" }].compactMap { $0 }.joined(separator: ", "))
     field("on behalf of", agent?["on_behalf_of"]?.stringValue)
     field("submitted by", r.submittedBy + " at " + Times.stamp(r.createdAt, state) + " " + Times.zoneName(state, at: r.createdAt))
     field("summary", doc["summary"]?.stringValue)
@@ -387,9 +406,12 @@ func detailLines(_ r: StoredRequest, state: ConsoleState, width: Int) -> [Detail
         if case .bool(let b) = value { return b ? "yes" : "no" }
         return JSONWriter.compact(value)
     }
-    text("resources affected: \(stated(impact?["resources_affected"]))   cost: \(impact?["cost_usd"]?.numberValue.map { "$" + formatAmount($0) } ?? "not stated")   downtime: \(impact?["downtime_minutes"]?.numberValue.map { "\(JSONWriter.formatNumber($0)) min" } ?? "not stated")")
-    text("reversible: \(stated(impact?["reversible"]))   data loss: \(stated(impact?["data_loss"]))",
-         role: impact?["reversible"]?.boolValue == false || impact?["data_loss"]?.boolValue == true ? .danger : .normal)
+    text(
+        "resources affected: \(stated(impact?["resources_affected"]))   cost: \(impact?["cost_usd"]?.numberValue.map { "$" + formatAmount($0) } ?? "not stated")   downtime: \(impact?["downtime_minutes"]?.numberValue.map { "\(JSONWriter.formatNumber($0)) min" } ?? "not stated")"
+    )
+    text(
+        "reversible: \(stated(impact?["reversible"]))   data loss: \(stated(impact?["data_loss"]))",
+        role: impact?["reversible"]?.boolValue == false || impact?["data_loss"]?.boolValue == true ? .danger : .normal)
 
     heading("Alternatives considered")
     let alternatives = doc["alternatives"]?.arrayValue ?? []
@@ -411,7 +433,11 @@ func detailLines(_ r: StoredRequest, state: ConsoleState, width: Int) -> [Detail
     }
 
     heading("Policy — every rule that fired")
-    for reason in r.reasons { text("\(reason.tier.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(reason.rule): \(reason.message)", role: reason.tier == .blocked ? .danger : reason.tier == .gated ? .warning : .normal) }
+    for reason in r.reasons {
+        text(
+            "\(reason.tier.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(reason.rule): \(reason.message)",
+            role: reason.tier == .blocked ? .danger : reason.tier == .gated ? .warning : .normal)
+    }
     if !r.votes.isEmpty {
         heading("Votes")
         for vote in r.votes { text("\(vote.verdict.rawValue) by \(vote.reviewer) (\(vote.via)) \(Times.moment(vote.at, state))\(vote.reason.isEmpty ? "" : ": " + vote.reason)") }
@@ -463,7 +489,8 @@ private func drawDetail(_ state: ConsoleState, _ grid: inout CellGrid, layout: L
     let visible = max(1, layout.bodyHeight - 1)
     let maxScroll = max(0, lines.count - visible)
     let scroll = min(state.detailScroll, maxScroll)
-    let title = (state.focus == .detail ? "▌Details" : " Details") + (state.zoomed ? " (zoomed: z or Esc returns)" : "") + "  lines \(scroll + 1)–\(min(lines.count, scroll + visible)) of \(lines.count)"
+    let title =
+        (state.focus == .detail ? "▌Details" : " Details") + (state.zoomed ? " (zoomed: z or Esc returns)" : "") + "  lines \(scroll + 1)–\(min(lines.count, scroll + visible)) of \(lines.count)"
     grid.put(TextWidth.truncate(title, to: width), x: x, y: titleY, role: state.focus == .detail ? .accent : .muted, bold: true, maxX: x + width)
     for i in 0..<visible {
         let index = scroll + i

@@ -48,8 +48,10 @@ public struct Gate: Sendable {
 
     /// Decides `request` (classified as `classification`), holding a gated action up to `hold`
     /// seconds. `deadline` caps the request's own expiry (as `submit --timeout` does).
-    public func admit(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules, redactor: Redactor, gateway: GatewayRules,
-                      hold: Double, deadline: Double? = nil) throws(StoreError) -> Outcome {
+    public func admit(
+        _ request: ActionRequest, classification: Classification, approvals: ApprovalRules, redactor: Redactor, gateway: GatewayRules,
+        hold: Double, deadline: Double? = nil
+    ) throws(StoreError) -> Outcome {
         switch try begin(request, classification: classification, approvals: approvals, redactor: redactor, gateway: gateway, deadline: deadline) {
         case .decided(let outcome):
             return outcome
@@ -71,12 +73,15 @@ public struct Gate: Sendable {
 
     /// `request` is classified as it is (`classification`) and stored without its secrets
     /// (`redactor`); its hash stays the real action's. `gateway` holds the checks that count the queue (rate limits, first-time).
-    public func begin(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules, redactor: Redactor, gateway: GatewayRules,
-                      deadline: Double? = nil) throws(StoreError) -> Step {
+    public func begin(
+        _ request: ActionRequest, classification: Classification, approvals: ApprovalRules, redactor: Redactor, gateway: GatewayRules,
+        deadline: Double? = nil
+    ) throws(StoreError) -> Step {
         let planKey = Plan.key(of: request)
         let request = request.redacted(by: redactor)
         if classification.tier == .gated, try store.halt(for: request.agentID) == nil,
-           let existing = try store.reusable(agent: request.agentID, environment: request.environment, actionSHA256: request.actionSHA256) {
+            let existing = try store.reusable(agent: request.agentID, environment: request.environment, actionSHA256: request.actionSHA256)
+        {
             if existing.state == .approved { return .decided(try use(existing)) }
             return .waiting(existing)
         }
@@ -118,16 +123,19 @@ public enum GateMessage {
             return "holdpoint: plan \(r.id) holds. Each step is still checked when it runs; a step that needs a human waits for one, and an action that is in no step of this plan is OFF PLAN."
         case .pending:
             let deadline = r.expiresAt.map { " before \(Clock.iso8601($0))" } ?? ""
-            return "holdpoint: plan awaiting approval ID \(r.id) (\(steps)); present the same plan again once approved. A human reviewer decides in `holdpoint review`\(deadline); without a decision it is denied. Do not start any step meanwhile."
+            return
+                "holdpoint: plan awaiting approval ID \(r.id) (\(steps)); present the same plan again once approved. A human reviewer decides in `holdpoint review`\(deadline); without a decision it is denied. Do not start any step meanwhile."
         case .refused(_, let why):
             return "holdpoint: plan denied: \(why)"
         case .denied:
             switch r.state {
             case .blocked:
-                return "holdpoint: plan refused (\(steps)); request \(r.id). A step of it never runs here, with or without approval. Replan without that step (a smaller, reversible change), or ask the user to do it themselves."
+                return
+                    "holdpoint: plan refused (\(steps)); request \(r.id). A step of it never runs here, with or without approval. Replan without that step (a smaller, reversible change), or ask the user to do it themselves."
             case .rejected:
                 let vote = r.votes.last { $0.verdict == .reject }
-                return "holdpoint: plan rejected by \(vote?.reviewer ?? r.closedBy ?? "a reviewer"): \(vote?.reason ?? r.closedReason ?? ""); request \(r.id). Replan with the reviewer's objection in mind."
+                return
+                    "holdpoint: plan rejected by \(vote?.reviewer ?? r.closedBy ?? "a reviewer"): \(vote?.reason ?? r.closedReason ?? ""); request \(r.id). Replan with the reviewer's objection in mind."
             case .expired:
                 return "holdpoint: plan \(r.id) expired: no reviewer decided before the deadline, which is a denial. Ask the user before going on."
             case .halted:
@@ -149,17 +157,20 @@ public enum GateMessage {
             return "holdpoint: approved by \(by)\(r.closedReason.map { $0.isEmpty ? "" : ": \($0)" } ?? ""); request \(r.id) (this approval is now used)"
         case .pending:
             let deadline = r.expiresAt.map { " before \(Clock.iso8601($0))" } ?? ""
-            return "holdpoint: awaiting approval ID \(r.id); run the same action again once approved. A human reviewer decides in `holdpoint review`\(deadline); without a decision it is denied. Do not work around this check; meanwhile, continue with other work or explain to the user what you need."
+            return
+                "holdpoint: awaiting approval ID \(r.id); run the same action again once approved. A human reviewer decides in `holdpoint review`\(deadline); without a decision it is denied. Do not work around this check; meanwhile, continue with other work or explain to the user what you need."
         case .refused(_, let why):
             return "holdpoint: denied: \(why)"
         case .denied:
             switch r.state {
             case .blocked:
                 let rules = r.reasons.filter { $0.tier == .blocked }.prefix(3).map { "\($0.rule): \($0.message)" }.joined(separator: "; ")
-                return "holdpoint: blocked by policy (\(rules)); request \(r.id). This action never runs here, with or without approval. Do not retry it or a variant of it; choose a smaller, reversible step, or ask the user to do this themselves."
+                return
+                    "holdpoint: blocked by policy (\(rules)); request \(r.id). This action never runs here, with or without approval. Do not retry it or a variant of it; choose a smaller, reversible step, or ask the user to do this themselves."
             case .rejected:
                 let vote = r.votes.last { $0.verdict == .reject }
-                return "holdpoint: rejected by \(vote?.reviewer ?? r.closedBy ?? "a reviewer"): \(vote?.reason ?? r.closedReason ?? ""); request \(r.id). Do not retry the same action; change the approach."
+                return
+                    "holdpoint: rejected by \(vote?.reviewer ?? r.closedBy ?? "a reviewer"): \(vote?.reason ?? r.closedReason ?? ""); request \(r.id). Do not retry the same action; change the approach."
             case .expired:
                 return "holdpoint: request \(r.id) expired: no reviewer decided before the deadline, which is a denial. Ask the user before trying again."
             case .halted:

@@ -66,8 +66,9 @@ public struct LocalQueue: QueueService {
         let (classification, _) = try classify(request)
         let now = Clock.now()
         // Classified as it is; stored and shown without its secrets.
-        return try store.submit(request.redacted(by: policy.redactor), classification: classification, approvals: policy.approvals.applying(to: classification), submitter: identity,
-                                deadline: timeout.map { now + $0 }, gateway: policy.gateway(for: request.environment), planKey: Plan.key(of: request), now: now)
+        return try store.submit(
+            request.redacted(by: policy.redactor), classification: classification, approvals: policy.approvals.applying(to: classification), submitter: identity,
+            deadline: timeout.map { now + $0 }, gateway: policy.gateway(for: request.environment), planKey: Plan.key(of: request), now: now)
     }
 
     public func wait(id: String, timeout: Double?) throws(StoreError) -> StoredRequest? {
@@ -77,7 +78,9 @@ public struct LocalQueue: QueueService {
     public func admit(_ request: ActionRequest, consumer: String, hold: Double, timeout: Double?) throws(StoreError) -> Gate.Outcome {
         let (classification, _) = try classify(request)
         return try Gate(store: store, identity: identity, consumer: consumer)
-            .admit(request, classification: classification, approvals: policy.approvals.applying(to: classification), redactor: policy.redactor, gateway: policy.gateway(for: request.environment), hold: hold, deadline: timeout.map { Clock.now() + $0 })
+            .admit(
+                request, classification: classification, approvals: policy.approvals.applying(to: classification), redactor: policy.redactor, gateway: policy.gateway(for: request.environment),
+                hold: hold, deadline: timeout.map { Clock.now() + $0 })
     }
 
     public func consume(id: String, actionSHA256: String, consumer: String) throws(StoreError) -> ConsumeResult {

@@ -26,12 +26,17 @@ public enum WebhookFormat {
         case .ntfy:
             // ntfy takes the message as plain text and the rest as headers (one line each).
             let body = [n.request.flatMap { $0.document["summary"]?.stringValue }, n.openCommand.map { "Open: \($0)" }].compactMap { $0 }.joined(separator: "\n")
-            message = WebhookMessage(body: Array(SafeText.escape(body.isEmpty ? n.headline : body).utf8), contentType: "text/plain; charset=utf-8",
-                                     headers: [("Title", oneLine(n.headline)), ("Priority", n.event == .escalated ? "5" : n.event == .gated || n.event == .expiring ? "4" : "3"),
-                                               ("Tags", "holdpoint,\(n.event.rawValue)")])
+            message = WebhookMessage(
+                body: Array(SafeText.escape(body.isEmpty ? n.headline : body).utf8), contentType: "text/plain; charset=utf-8",
+                headers: [
+                    ("Title", oneLine(n.headline)), ("Priority", n.event == .escalated ? "5" : n.event == .gated || n.event == .expiring ? "4" : "3"),
+                    ("Tags", "holdpoint,\(n.event.rawValue)"),
+                ])
         }
-        message.headers += [("X-Holdpoint-Event", n.event.rawValue), ("X-Holdpoint-Delivery", n.deliveryID(sink: sink.name)),
-                            ("X-Holdpoint-Timestamp", String(Int(n.at)))]
+        message.headers += [
+            ("X-Holdpoint-Event", n.event.rawValue), ("X-Holdpoint-Delivery", n.deliveryID(sink: sink.name)),
+            ("X-Holdpoint-Timestamp", String(Int(n.at))),
+        ]
         return message
     }
 
@@ -47,8 +52,9 @@ public enum WebhookFormat {
         var lines = ["*\(slackEscape(n.headline))*"]
         if let r = n.request {
             if let summary = r.document["summary"]?.stringValue { lines.append(slackEscape(summary)) }
-            lines.append("`\(slackEscape(r.environment))` · \(r.tier.rawValue) · \(r.operationClass.rawValue)"
-                         + (r.irreversible ? " · IRREVERSIBLE" : "") + (r.destructive ? " · destructive" : ""))
+            lines.append(
+                "`\(slackEscape(r.environment))` · \(r.tier.rawValue) · \(r.operationClass.rawValue)"
+                    + (r.irreversible ? " · IRREVERSIBLE" : "") + (r.destructive ? " · destructive" : ""))
             if let top = r.reasons.first { lines.append("> \(slackEscape(top.message))") }
         }
         var blocks: [JSONValue] = [.object([("type", .string("section")), ("text", .object([("type", .string("mrkdwn")), ("text", .string(String(lines.joined(separator: "\n").prefix(2900))))]))])]
@@ -71,12 +77,16 @@ public enum WebhookFormat {
             ("routing_key", .string(routingKey)), ("event_action", .string(resolve ? "resolve" : "trigger")), ("dedup_key", .string(dedup)),
         ]
         if !resolve {
-            members.append(("payload", .object([
-                ("summary", .string(String(oneLine(n.headline).prefix(1024)))), ("source", .string(host)),
-                ("severity", .string(n.event == .escalated || n.event == .halted ? "critical" : n.event == .blocked ? "info" : "warning")),
-                ("component", .string(n.request?.environment ?? "holdpoint")), ("group", .string(n.agent ?? "holdpoint")),
-                ("class", .string(n.event.rawValue)), ("custom_details", n.genericJSON(sink: "pagerduty")),
-            ])))
+            members.append(
+                (
+                    "payload",
+                    .object([
+                        ("summary", .string(String(oneLine(n.headline).prefix(1024)))), ("source", .string(host)),
+                        ("severity", .string(n.event == .escalated || n.event == .halted ? "critical" : n.event == .blocked ? "info" : "warning")),
+                        ("component", .string(n.request?.environment ?? "holdpoint")), ("group", .string(n.agent ?? "holdpoint")),
+                        ("class", .string(n.event.rawValue)), ("custom_details", n.genericJSON(sink: "pagerduty")),
+                    ])
+                ))
         }
         return .object(members)
     }

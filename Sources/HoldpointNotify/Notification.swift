@@ -42,9 +42,10 @@ public struct Notification: Sendable {
         case "blocked": event = .blocked
         default: return nil
         }
-        return Notification(event: event, seq: entry.seq, at: Double(entry.atMillis) / 1000, requestID: entry.requestID,
-                            agent: entry.details["agent"]?.stringValue ?? request?.agentID, actor: entry.actor,
-                            reason: entry.details["reason"]?.stringValue, verdict: verdict, request: request)
+        return Notification(
+            event: event, seq: entry.seq, at: Double(entry.atMillis) / 1000, requestID: entry.requestID,
+            agent: entry.details["agent"]?.stringValue ?? request?.agentID, actor: entry.actor,
+            reason: entry.details["reason"]?.stringValue, verdict: verdict, request: request)
     }
 
     /// The idempotency key: the same for every delivery of this event to this sink.
@@ -80,13 +81,17 @@ public struct Notification: Sendable {
         if let verdict { members.append(("verdict", .string(verdict))) }
         if let openCommand { members.append(("open", .string(openCommand))) }
         if let r = request {
-            members.append(("request", .object([
-                ("summary", r.document["summary"] ?? .null), ("action", .string(ActionText.what(r.document["action"]))),
-                ("environment", .string(r.environment)), ("tier", .string(r.tier.rawValue)), ("operation_class", .string(r.operationClass.rawValue)),
-                ("state", .string(r.state.rawValue)), ("expires_at", r.expiresAt.map { .string(Clock.iso8601($0)) } ?? .null),
-                ("risk", .object([("destructive", .bool(r.destructive)), ("irreversible", .bool(r.irreversible)), ("data_loss", .bool(r.dataLoss))])),
-                ("reasons", .array(r.reasons.prefix(5).map { .string($0.message) })),
-            ])))
+            members.append(
+                (
+                    "request",
+                    .object([
+                        ("summary", r.document["summary"] ?? .null), ("action", .string(ActionText.what(r.document["action"]))),
+                        ("environment", .string(r.environment)), ("tier", .string(r.tier.rawValue)), ("operation_class", .string(r.operationClass.rawValue)),
+                        ("state", .string(r.state.rawValue)), ("expires_at", r.expiresAt.map { .string(Clock.iso8601($0)) } ?? .null),
+                        ("risk", .object([("destructive", .bool(r.destructive)), ("irreversible", .bool(r.irreversible)), ("data_loss", .bool(r.dataLoss))])),
+                        ("reasons", .array(r.reasons.prefix(5).map { .string($0.message) })),
+                    ])
+                ))
         }
         return .object(members)
     }

@@ -6,8 +6,9 @@ import NIOCore
 import NIOHTTP1
 import Subprocess
 import SystemPackage
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Delivers the policy's notifications from the audit log: escalates what is due, then for
@@ -150,8 +151,9 @@ public final class Notifier: Sendable {
         var options = PlatformOptions()
         options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .milliseconds(500))]
         let task = Task {
-            try await Subprocess.run(program.contains("/") ? .path(FilePath(program)) : .name(program), arguments: Arguments(Array(argv.dropFirst())),
-                                     platformOptions: options, input: .array(input), output: .string(limit: 64 * 1024), error: .string(limit: 64 * 1024))
+            try await Subprocess.run(
+                program.contains("/") ? .path(FilePath(program)) : .name(program), arguments: Arguments(Array(argv.dropFirst())),
+                platformOptions: options, input: .array(input), output: .string(limit: 64 * 1024), error: .string(limit: 64 * 1024))
         }
         let timer = Task {
             try await Task.sleep(nanoseconds: UInt64(timeout * 1_000_000_000))
@@ -168,12 +170,13 @@ public final class Notifier: Sendable {
 
     /// RFC 5424 over a local datagram socket: facility local0, severity by event.
     static func syslog(_ n: Notification, sink: NotifySink, socket path: String, host: String) throws {
-        let severity = switch n.event {
-        case .escalated, .halted: 2  // critical
-        case .gated, .expiring: 4  // warning
-        case .expired, .blocked: 5  // notice
-        case .decided: 6  // informational
-        }
+        let severity =
+            switch n.event {
+            case .escalated, .halted: 2  // critical
+            case .gated, .expiring: 4  // warning
+            case .expired, .blocked: 5  // notice
+            case .decided: 6  // informational
+            }
         let message = JSONWriter.compact(n.genericJSON(sink: sink.name))
         let line = "<\(16 * 8 + severity)>1 \(Clock.iso8601(n.at)) \(host.isEmpty ? "-" : host) holdpoint \(getpid()) \(n.event.rawValue) - \(message)"
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)

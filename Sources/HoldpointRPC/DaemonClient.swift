@@ -41,9 +41,9 @@ public final class DaemonConnection: @unchecked Sendable {
             raw[bytes.count] = 0
         }
         #if os(Linux)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         #else
-        let fd = socket(AF_UNIX, SOCK_STREAM, 0)
+            let fd = socket(AF_UNIX, SOCK_STREAM, 0)
         #endif
         guard fd >= 0 else { throw StoreError(.unavailable, "cannot create a socket: \(String(cString: strerror(errno)))") }
         let result = withUnsafePointer(to: &address) {
@@ -56,8 +56,8 @@ public final class DaemonConnection: @unchecked Sendable {
             throw StoreError(.unavailable, "cannot reach the daemon at \(path): \(String(cString: strerror(reason)))\(hint)")
         }
         #if os(macOS)
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<Int32>.size))
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<Int32>.size))
         #endif
         return fd
     }
@@ -173,9 +173,10 @@ public struct DaemonClient: QueueService {
     /// `attention_check_within`); nil from a daemon that does not say.
     public func consoleSettings() throws(StoreError) -> (productionEnvironments: Set<String>, approvals: ApprovalRules)? {
         guard let console = try connection.call(.hello)["console"],
-              let names = console["production_environments"]?.arrayValue?.compactMap(\.stringValue),
-              let minRead = console["min_read_time"]?.numberValue, let after = console["attention_check_after"]?.numberValue,
-              let within = console["attention_check_within"]?.numberValue, after >= 0, after < 1_000_000 else { return nil }
+            let names = console["production_environments"]?.arrayValue?.compactMap(\.stringValue),
+            let minRead = console["min_read_time"]?.numberValue, let after = console["attention_check_after"]?.numberValue,
+            let within = console["attention_check_within"]?.numberValue, after >= 0, after < 1_000_000
+        else { return nil }
         var approvals = ApprovalRules()
         approvals.minReadTime = minRead
         approvals.attentionCheckAfter = Int(after)
@@ -197,16 +198,19 @@ public struct DaemonClient: QueueService {
     public func wait(id: String, timeout: Double?) throws(StoreError) -> StoredRequest? {
         // Without a timeout the daemon answers at the request's deadline at the latest; the
         // call's own timeout only guards against a daemon that stopped answering.
-        let result = try connection.call(.wait, .object([("id", .string(id)), ("timeout", timeout.map(JSONValue.number) ?? .null)]),
-                                         timeout: (timeout ?? 24 * 3600) + Self.margin)
+        let result = try connection.call(
+            .wait, .object([("id", .string(id)), ("timeout", timeout.map(JSONValue.number) ?? .null)]),
+            timeout: (timeout ?? 24 * 3600) + Self.margin)
         if result == .null { return nil }
         guard let stored = StoredRequest(wireJSON: result) else { throw bad(.wait) }
         return stored
     }
 
     public func admit(_ r: ActionRequest, consumer: String, hold: Double, timeout: Double?) throws(StoreError) -> Gate.Outcome {
-        let params = JSONValue.object([("request", request(r)), ("consumer", .string(consumer)),
-                                       ("hold", hold.isFinite ? .number(hold) : .null), ("timeout", timeout.map(JSONValue.number) ?? .null)])
+        let params = JSONValue.object([
+            ("request", request(r)), ("consumer", .string(consumer)),
+            ("hold", hold.isFinite ? .number(hold) : .null), ("timeout", timeout.map(JSONValue.number) ?? .null),
+        ])
         let wait = hold.isFinite ? hold : (timeout ?? 24 * 3600)
         guard let outcome = Wire.outcome(from: try connection.call(.admit, params, timeout: wait + Self.margin)) else { throw bad(.admit) }
         return outcome
@@ -273,15 +277,19 @@ public struct DaemonClient: QueueService {
     }
 
     public func finishRun(id: String, exitCode: Int32?, signal: Int32?, note: String?) throws(StoreError) -> StoredRequest? {
-        let params = JSONValue.object([("id", .string(id)), ("exit_code", exitCode.map { .number(Double($0)) } ?? .null),
-                                       ("signal", signal.map { .number(Double($0)) } ?? .null), ("note", note.map(JSONValue.string) ?? .null)])
+        let params = JSONValue.object([
+            ("id", .string(id)), ("exit_code", exitCode.map { .number(Double($0)) } ?? .null),
+            ("signal", signal.map { .number(Double($0)) } ?? .null), ("note", note.map(JSONValue.string) ?? .null),
+        ])
         let result = try connection.call(.finishRun, params)
         return result == .null ? nil : StoredRequest(wireJSON: result)
     }
 
     public func auditEntries(afterSeq: Int64, requestID: String?, limit: Int?) throws(StoreError) -> [AuditEntry] {
-        let params = JSONValue.object([("after_seq", .number(Double(afterSeq))), ("request_id", requestID.map(JSONValue.string) ?? .null),
-                                       ("limit", limit.map { .number(Double($0)) } ?? .null)])
+        let params = JSONValue.object([
+            ("after_seq", .number(Double(afterSeq))), ("request_id", requestID.map(JSONValue.string) ?? .null),
+            ("limit", limit.map { .number(Double($0)) } ?? .null),
+        ])
         guard let items = try connection.call(.auditEntries, params, timeout: 600).arrayValue else { throw bad(.auditEntries) }
         var out: [AuditEntry] = []
         for item in items {
@@ -292,8 +300,10 @@ public struct DaemonClient: QueueService {
     }
 
     public func verifyAudit(publicKeyHex: String?, requireHead: Bool, since: AuditPoint?) throws(StoreError) -> (AuditReport, publicKeyHex: String) {
-        let params = JSONValue.object([("public_key", publicKeyHex.map(JSONValue.string) ?? .null), ("require_head", .bool(requireHead)),
-                                       ("since", since.map(Wire.point) ?? .null)])
+        let params = JSONValue.object([
+            ("public_key", publicKeyHex.map(JSONValue.string) ?? .null), ("require_head", .bool(requireHead)),
+            ("since", since.map(Wire.point) ?? .null),
+        ])
         let result = try connection.call(.auditVerify, params, timeout: 3600)
         guard let report = Wire.report(from: result) else { throw bad(.auditVerify) }
         return report

@@ -78,14 +78,18 @@ public enum Wire {
 
     public static func classification(from v: JSONValue) -> (Classification, requiredApprovals: Int)? {
         guard let tier = v["tier"]?.stringValue.flatMap(Tier.init(rawValue:)),
-              let opClass = v["operation_class"]?.stringValue.flatMap(OperationClass.init(rawValue:)),
-              let reasons = v["reasons"]?.arrayValue else { return nil }
+            let opClass = v["operation_class"]?.stringValue.flatMap(OperationClass.init(rawValue:)),
+            let reasons = v["reasons"]?.arrayValue
+        else { return nil }
         let parsed = reasons.map { r in
             Reason(rule: r["rule"]?.stringValue ?? "?", message: r["message"]?.stringValue ?? "", tier: Tier(rawValue: r["tier"]?.stringValue ?? "") ?? .gated)
         }
-        return (Classification(tier: tier, operationClass: opClass, reasons: parsed, destructive: v["destructive"]?.boolValue ?? false,
-                               irreversible: v["irreversible"]?.boolValue ?? false, dataLoss: v["data_loss"]?.boolValue ?? false),
-                Int(v["required_approvals"]?.numberValue ?? 0))
+        return (
+            Classification(
+                tier: tier, operationClass: opClass, reasons: parsed, destructive: v["destructive"]?.boolValue ?? false,
+                irreversible: v["irreversible"]?.boolValue ?? false, dataLoss: v["data_loss"]?.boolValue ?? false),
+            Int(v["required_approvals"]?.numberValue ?? 0)
+        )
     }
 
     public static func decideResult(_ r: DecideResult) -> JSONValue {
@@ -93,12 +97,13 @@ public enum Wire {
         case .recorded(let s): return .object([("outcome", .string("recorded")), ("request", s.wireJSON)])
         case .notPending(let s): return .object([("outcome", .string("not_pending")), ("request", s.wireJSON)])
         case .refused(let refusal, let s):
-            let (kind, who): (String, String) = switch refusal {
-            case .selfApproval(let w): ("self_approval", w)
-            case .notAReviewer(let w): ("not_a_reviewer", w)
-            case .alreadyVoted(let w): ("already_voted", w)
-            case .reasonRequired: ("reason_required", "")
-            }
+            let (kind, who): (String, String) =
+                switch refusal {
+                case .selfApproval(let w): ("self_approval", w)
+                case .notAReviewer(let w): ("not_a_reviewer", w)
+                case .alreadyVoted(let w): ("already_voted", w)
+                case .reasonRequired: ("reason_required", "")
+                }
             return .object([("outcome", .string("refused")), ("refusal", .string(kind)), ("who", .string(who)), ("request", s.wireJSON)])
         case .notFound: return .object([("outcome", .string("not_found"))])
         }
@@ -113,13 +118,14 @@ public enum Wire {
         case "refused":
             guard let request else { return nil }
             let who = v["who"]?.stringValue ?? ""
-            let refusal: VoteRefusal? = switch v["refusal"]?.stringValue {
-            case "self_approval": .selfApproval(who)
-            case "not_a_reviewer": .notAReviewer(who)
-            case "already_voted": .alreadyVoted(who)
-            case "reason_required": .reasonRequired
-            default: nil
-            }
+            let refusal: VoteRefusal? =
+                switch v["refusal"]?.stringValue {
+                case "self_approval": .selfApproval(who)
+                case "not_a_reviewer": .notAReviewer(who)
+                case "already_voted": .alreadyVoted(who)
+                case "reason_required": .reasonRequired
+                default: nil
+                }
             return refusal.map { .refused($0, request) }
         default: return nil
         }
@@ -175,7 +181,8 @@ public enum Wire {
 
     public static func halt(from v: JSONValue) -> QueueStore.Halt? {
         guard let agent = v["agent"]?.stringValue, let reason = v["reason"]?.stringValue, let by = v["by"]?.stringValue,
-              let at = v["at"]?.numberValue else { return nil }
+            let at = v["at"]?.numberValue
+        else { return nil }
         return QueueStore.Halt(agent: agent, reason: reason, by: by, at: at)
     }
 
@@ -220,10 +227,14 @@ public enum Wire {
 
     public static func report(from v: JSONValue) -> (AuditReport, publicKeyHex: String)? {
         guard let entries = v["entries"]?.numberValue, let checkpoints = v["checkpoints"]?.numberValue,
-              let key = v["public_key"]?.stringValue else { return nil }
-        return (AuditReport(entries: Int(entries), checkpoints: Int(checkpoints), firstBadSeq: v["first_bad_seq"]?.numberValue.map { Int64($0) },
-                            problem: v["problem"]?.stringValue, verifiedThrough: v["verified_through"].flatMap(point(from:)),
-                            resumedAfter: v["resumed_after"]?.numberValue.map { Int64($0) }), key)
+            let key = v["public_key"]?.stringValue
+        else { return nil }
+        return (
+            AuditReport(
+                entries: Int(entries), checkpoints: Int(checkpoints), firstBadSeq: v["first_bad_seq"]?.numberValue.map { Int64($0) },
+                problem: v["problem"]?.stringValue, verifiedThrough: v["verified_through"].flatMap(point(from:)),
+                resumedAfter: v["resumed_after"]?.numberValue.map { Int64($0) }), key
+        )
     }
 
     public static func point(_ p: AuditPoint) -> JSONValue {

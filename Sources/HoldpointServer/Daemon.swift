@@ -20,8 +20,10 @@ public final class Daemon: Sendable {
     let hub = ChangeHub()
     let pool: NIOThreadPool
 
-    public init(store: QueueStore, policy: Policy, threads: Int = 8,
-                protection: @escaping @Sendable (_ workingDirectory: String?, _ home: String?) -> SelfProtection) {
+    public init(
+        store: QueueStore, policy: Policy, threads: Int = 8,
+        protection: @escaping @Sendable (_ workingDirectory: String?, _ home: String?) -> SelfProtection
+    ) {
         self.store = store
         self.policy = policy
         self.protection = protection
@@ -112,12 +114,19 @@ public final class Daemon: Sendable {
             // What a console shows by the daemon's policy: production's names and the
             // fatigue guards (a client's own policy is never read in socket mode).
             let approvals = policy.approvals
-            return .object([("server", .string("holdpoint serve")), ("rpc", .string(Wire.version)), ("identity", Wire.identity(caller)),
-                            ("reviewer", .bool(isReviewer(peer))),
-                            ("console", .object([("production_environments", .array(policy.productionEnvironments.sorted().map(JSONValue.string))),
-                                                 ("min_read_time", .number(approvals.minReadTime)),
-                                                 ("attention_check_after", .number(Double(approvals.attentionCheckAfter))),
-                                                 ("attention_check_within", .number(approvals.attentionCheckWithin))]))])
+            return .object([
+                ("server", .string("holdpoint serve")), ("rpc", .string(Wire.version)), ("identity", Wire.identity(caller)),
+                ("reviewer", .bool(isReviewer(peer))),
+                (
+                    "console",
+                    .object([
+                        ("production_environments", .array(policy.productionEnvironments.sorted().map(JSONValue.string))),
+                        ("min_read_time", .number(approvals.minReadTime)),
+                        ("attention_check_after", .number(Double(approvals.attentionCheckAfter))),
+                        ("attention_check_within", .number(approvals.attentionCheckWithin)),
+                    ])
+                ),
+            ])
         case .classify:
             let request = try actionRequest(params)
             let (classification, required) = classify(request, peer: peer)
@@ -132,8 +141,9 @@ public final class Daemon: Sendable {
             let planKey = Plan.key(of: request)
             let stored = try await blocking { () throws(StoreError) in
                 let now = Clock.now()
-                return try store.submit(redacted, classification: classification, approvals: approvals, submitter: caller,
-                                        deadline: timeout.map { now + $0 }, gateway: gateway, planKey: planKey, now: now)
+                return try store.submit(
+                    redacted, classification: classification, approvals: approvals, submitter: caller,
+                    deadline: timeout.map { now + $0 }, gateway: gateway, planKey: planKey, now: now)
             }
             changed(decisions: false)
             return stored.wireJSON
@@ -240,7 +250,8 @@ public final class Daemon: Sendable {
         let (classification, _) = classify(request, peer: peer)
         let gate = Gate(store: store, identity: caller, consumer: consumer)
         let approvals = policy.approvals.applying(to: classification)
-        let redactor = policy.redactor, gateway = policy.gateway(for: request.environment)
+        let redactor = policy.redactor
+        let gateway = policy.gateway(for: request.environment)
         let step = try await blocking { () throws(StoreError) in
             try gate.begin(request, classification: classification, approvals: approvals, redactor: redactor, gateway: gateway, deadline: timeout.map { Clock.now() + $0 })
         }

@@ -87,7 +87,7 @@ public final class DaemonServer: Sendable {
             Task {
                 try? await Task.sleep(nanoseconds: 5_000_000_000)
                 while !Task.isCancelled {
-                    if let line = await daemon.archiveDue() { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+                    if let line = await daemon.archiveDue() { try? FileHandle.standardError.write(contentsOf: Data((line + "\n").utf8)) }
                     try? await Task.sleep(nanoseconds: UInt64(rules.every * 1_000_000_000))
                 }
             }

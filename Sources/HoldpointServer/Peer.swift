@@ -73,8 +73,9 @@ public struct LocalAccounts: Sendable {
 
     /// `/etc/passwd` and `/etc/group` (or the files at `passwd` and `group`) as they are now.
     public static func read(passwd: String = "/etc/passwd", group: String = "/etc/group") -> LocalAccounts {
-        LocalAccounts(passwd: (try? String(contentsOfFile: passwd, encoding: .utf8)) ?? "",
-                      group: (try? String(contentsOfFile: group, encoding: .utf8)) ?? "")
+        LocalAccounts(
+            passwd: (try? String(contentsOfFile: passwd, encoding: .utf8)) ?? "",
+            group: (try? String(contentsOfFile: group, encoding: .utf8)) ?? "")
     }
 
     /// The account files as they are now, read again only when one of them changed (checked
@@ -119,7 +120,8 @@ final class AccountsCache: Sendable {
     private static func version(_ path: String) -> Version? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
-        return Version(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
-                       modified: info.st_mtim, changed: info.st_ctim)
+        return Version(
+            device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+            modified: info.st_mtim, changed: info.st_ctim)
     }
 }

@@ -58,10 +58,12 @@ struct AuditChainScan {
                 return outcome
             }
             let digest = previous.withUnsafeBytes { previousBytes in
-                AuditEntryText(actor: column(row, 4), atMillis: sqlite3_column_int64(row, 1), canonicalDetails: column(row, 6),
-                               event: column(row, 2), previous: previousBytes,
-                               requestID: sqlite3_column_type(row, 3) == SQLITE_NULL ? nil : column(row, 3),
-                               seq: seq, via: column(row, 5)).digest(scratch: &text)
+                AuditEntryText(
+                    actor: column(row, 4), atMillis: sqlite3_column_int64(row, 1), canonicalDetails: column(row, 6),
+                    event: column(row, 2), previous: previousBytes,
+                    requestID: sqlite3_column_type(row, 3) == SQLITE_NULL ? nil : column(row, 3),
+                    seq: seq, via: column(row, 5)
+                ).digest(scratch: &text)
             }
             var index = 0
             for byte in digest {

@@ -49,8 +49,10 @@ struct AuditEntryText {
     }
 
     /// The hash of an entry given as strings (the writer's side), as lowercase hex.
-    static func hash(seq: Int64, atMillis: Int64, event: String, requestID: String?, actor: String, via: String,
-                     canonicalDetails: String, previous: String) -> String {
+    static func hash(
+        seq: Int64, atMillis: Int64, event: String, requestID: String?, actor: String, via: String,
+        canonicalDetails: String, previous: String
+    ) -> String {
         // The fields side by side in one buffer, so that one pointer serves them all.
         var storage: [UInt8] = []
         var ranges: [Range<Int>] = []
@@ -61,8 +63,9 @@ struct AuditEntryText {
         }
         return storage.withUnsafeBytes { all in
             func field(_ index: Int) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: all[ranges[index]]) }
-            let text = AuditEntryText(actor: field(0), atMillis: atMillis, canonicalDetails: field(1), event: field(2), previous: field(3),
-                                      requestID: requestID == nil ? nil : field(4), seq: seq, via: field(5))
+            let text = AuditEntryText(
+                actor: field(0), atMillis: atMillis, canonicalDetails: field(1), event: field(2), previous: field(3),
+                requestID: requestID == nil ? nil : field(4), seq: seq, via: field(5))
             var scratch: [UInt8] = []
             return ActionHash.hex(Array(text.digest(scratch: &scratch)))
         }
@@ -74,9 +77,12 @@ struct AuditEntryText {
             out.append(contentsOf: String(value).utf8)
             return
         }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         withUnsafeMutableBytes(of: &digits) { buffer in
             var n = UInt64(value)
             var start = buffer.count

@@ -38,8 +38,9 @@ final class AuditWriter {
     func append(event: String, requestID: String?, actor: Identity, at: Double, canonicalDetails detailsText: String) throws {
         seq += 1
         let atMillis = Int64((at * 1000).rounded())
-        let hash = AuditEntry.hash(seq: seq, atMillis: atMillis, event: event, requestID: requestID, actor: actor.user, via: actor.via,
-                                   canonicalDetails: detailsText, previous: previous)
+        let hash = AuditEntry.hash(
+            seq: seq, atMillis: atMillis, event: event, requestID: requestID, actor: actor.user, via: actor.via,
+            canonicalDetails: detailsText, previous: previous)
         try db.cachedStatement(sql: "INSERT INTO audit (seq, at_ms, event, request_id, actor, via, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .execute(arguments: [seq, atMillis, event, requestID, actor.user, actor.via, detailsText, previous, hash])
         previous = hash
@@ -57,15 +58,19 @@ extension AuditEntry {
     }
 
     func computedHash() -> String {
-        Self.hash(seq: seq, atMillis: atMillis, event: event, requestID: requestID, actor: actor, via: via,
-                  canonicalDetails: JSONWriter.canonical(details), previous: previousHash)
+        Self.hash(
+            seq: seq, atMillis: atMillis, event: event, requestID: requestID, actor: actor, via: via,
+            canonicalDetails: JSONWriter.canonical(details), previous: previousHash)
     }
 
     /// The entry's hash: SHA-256 of its canonical text (`AuditEntryText`).
-    static func hash(seq: Int64, atMillis: Int64, event: String, requestID: String?, actor: String, via: String,
-                     canonicalDetails: String, previous: String) -> String {
-        AuditEntryText.hash(seq: seq, atMillis: atMillis, event: event, requestID: requestID, actor: actor, via: via,
-                            canonicalDetails: canonicalDetails, previous: previous)
+    static func hash(
+        seq: Int64, atMillis: Int64, event: String, requestID: String?, actor: String, via: String,
+        canonicalDetails: String, previous: String
+    ) -> String {
+        AuditEntryText.hash(
+            seq: seq, atMillis: atMillis, event: event, requestID: requestID, actor: actor, via: via,
+            canonicalDetails: canonicalDetails, previous: previous)
     }
 }
 
@@ -114,16 +119,26 @@ extension QueueStore {
     /// approval forged without the key) has none. Nil when they agree.
     static func tablesWithoutTheirEntries(_ db: Database) throws -> String? {
         let checks: [(sql: String, what: String)] = [
-            ("SELECT id FROM requests r WHERE NOT EXISTS (SELECT 1 FROM audit a WHERE a.request_id = r.id AND a.event = 'submitted') LIMIT 1",
-             "has no 'submitted' entry in the log"),
-            ("SELECT request_id FROM votes v WHERE NOT EXISTS (SELECT 1 FROM audit a WHERE a.request_id = v.request_id AND a.event = 'vote' AND a.actor = v.reviewer) LIMIT 1",
-             "has a vote with no 'vote' entry in the log"),
-            ("SELECT id FROM requests r WHERE r.state IN ('approved', 'rejected') AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.request_id = r.id AND a.event = r.state) LIMIT 1",
-             "is decided in the table but no entry in the log decided it"),
-            ("SELECT id FROM requests r WHERE r.state IN ('running', 'succeeded', 'failed') AND r.tier = 'gated' AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.request_id = r.id AND a.event = 'approved') LIMIT 1",
-             "ran as approved but no entry in the log approved it"),
-            ("SELECT id FROM requests r WHERE r.consumed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.request_id = r.id AND a.event = 'consumed') LIMIT 1",
-             "has its approval marked used with no 'consumed' entry in the log"),
+            (
+                "SELECT id FROM requests r WHERE NOT EXISTS (SELECT 1 FROM audit a WHERE a.request_id = r.id AND a.event = 'submitted') LIMIT 1",
+                "has no 'submitted' entry in the log"
+            ),
+            (
+                "SELECT request_id FROM votes v WHERE NOT EXISTS (SELECT 1 FROM audit a WHERE a.request_id = v.request_id AND a.event = 'vote' AND a.actor = v.reviewer) LIMIT 1",
+                "has a vote with no 'vote' entry in the log"
+            ),
+            (
+                "SELECT id FROM requests r WHERE r.state IN ('approved', 'rejected') AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.request_id = r.id AND a.event = r.state) LIMIT 1",
+                "is decided in the table but no entry in the log decided it"
+            ),
+            (
+                "SELECT id FROM requests r WHERE r.state IN ('running', 'succeeded', 'failed') AND r.tier = 'gated' AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.request_id = r.id AND a.event = 'approved') LIMIT 1",
+                "ran as approved but no entry in the log approved it"
+            ),
+            (
+                "SELECT id FROM requests r WHERE r.consumed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.request_id = r.id AND a.event = 'consumed') LIMIT 1",
+                "has its approval marked used with no 'consumed' entry in the log"
+            ),
         ]
         for check in checks {
             if let id = try String.fetchOne(db, sql: check.sql) { return "request \(id) \(check.what) (the tables were changed outside Holdpoint)" }
@@ -150,9 +165,10 @@ extension QueueStore {
 
     static func entry(_ row: Row) -> AuditEntry {
         let detailsText: String = row["details"]
-        return AuditEntry(seq: row["seq"], atMillis: row["at_ms"], event: row["event"], requestID: row["request_id"],
-                          actor: row["actor"], via: row["via"], details: (try? JSONReader.parse(detailsText)) ?? .string(detailsText),
-                          previousHash: row["prev_hash"], hash: row["hash"])
+        return AuditEntry(
+            seq: row["seq"], atMillis: row["at_ms"], event: row["event"], requestID: row["request_id"],
+            actor: row["actor"], via: row["via"], details: (try? JSONReader.parse(detailsText)) ?? .string(detailsText),
+            previousHash: row["prev_hash"], hash: row["hash"])
     }
 
     /// Verifies the chain, every checkpoint's signature, and the signed head outside the file.
@@ -181,8 +197,11 @@ extension QueueStore {
                 let entry = try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [since.seq])
                 let signed = try String.fetchOne(db, sql: "SELECT hash FROM audit_checkpoints WHERE seq = ?", arguments: [since.seq])
                 guard entry == since.hash, signed == since.hash else {
-                    return fail(since.seq, entry == nil ? "entry \(since.seq), verified before, is gone (log truncated or rewritten)"
-                                                       : "entry \(since.seq): differs from what an earlier verification vouched for (rewritten)")
+                    return fail(
+                        since.seq,
+                        entry == nil
+                            ? "entry \(since.seq), verified before, is gone (log truncated or rewritten)"
+                            : "entry \(since.seq): differs from what an earlier verification vouched for (rewritten)")
                 }
                 start = AuditChainScan.Start(seq: since.seq + 1, previousHash: since.hash)
                 report.resumedAfter = since.seq
@@ -205,7 +224,8 @@ extension QueueStore {
                     report.checkpoints += scanned.checkpoints
                     if let failure = scanned.failure { return fail(failure.seq, "\(failure.problem) in the archive segment \(segment.path)") }
                     guard scanned.lastSeq == segment.lastSeq, String(decoding: scanned.lastHash, as: UTF8.self) == segment.lastHash else {
-                        return fail(scanned.lastSeq + 1, "the archive segment \(segment.path) does not hold entries \(segment.firstSeq)…\(segment.lastSeq) as the queue recorded them (replaced or cut short)")
+                        return fail(
+                            scanned.lastSeq + 1, "the archive segment \(segment.path) does not hold entries \(segment.firstSeq)…\(segment.lastSeq) as the queue recorded them (replaced or cut short)")
                     }
                     start = AuditChainScan.Start(seq: segment.lastSeq + 1, previousHash: segment.lastHash)
                 }

@@ -52,7 +52,8 @@ public struct AuditSigner: Sendable {
         let start = bytes.firstIndex { !Self.isSpace($0) } ?? bytes.endIndex
         let end = (bytes.lastIndex { !Self.isSpace($0) } ?? start - 1) + 1
         guard start < end, let raw = unhex(String(decoding: bytes[start..<end], as: UTF8.self)),
-              let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else {
+            let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+        else {
             throw StoreError(.unavailable, "the audit signing key \(keyPath) is unreadable or corrupt")
         }
         return key
@@ -91,7 +92,8 @@ public struct AuditSigner: Sendable {
 
     public static func verify(seq: Int64, hash: String, signatureHex: String, publicKeyHex: String) -> Bool {
         guard let signature = unhex(signatureHex), let keyBytes = unhex(publicKeyHex),
-              let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes) else { return false }
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes)
+        else { return false }
         return key.isValidSignature(signature, for: checkpointMessage(seq: seq, hash: hash))
     }
 

@@ -40,8 +40,8 @@ final class GroupCommit: Sendable {
     /// here first. Taken before the write lock, never inside it.
     private let flushing = NSLock()
 
-    private static let commitOffset: off_t = 0   // [boot, committed]
-    private static let flushOffset: off_t = 16   // [boot, synced, logInode, flushes]
+    private static let commitOffset: off_t = 0  // [boot, committed]
+    private static let flushOffset: off_t = 16  // [boot, synced, logInode, flushes]
 
     init(path: String, logPath: String, mode: mode_t, writeLock: LockFile) {
         self.logPath = logPath

@@ -37,8 +37,10 @@ final class LockFile: Sendable {
     /// Runs `body` holding the lock, against other processes and other threads. When another
     /// process holds it for longer than `patience` seconds, runs `timedOut` instead. Not
     /// reentrant.
-    func whileHolding<T, Failure: Error>(patience: Double = LockFile.patience, timedOut: () throws(Failure) -> T,
-                                         _ body: () throws(Failure) -> T) throws(Failure) -> T {
+    func whileHolding<T, Failure: Error>(
+        patience: Double = LockFile.patience, timedOut: () throws(Failure) -> T,
+        _ body: () throws(Failure) -> T
+    ) throws(Failure) -> T {
         threads.lock()
         defer { threads.unlock() }
         guard descriptor >= 0 else { return try body() }

@@ -59,8 +59,10 @@ extension QueueStore {
     /// Moves the history recorded before `cutoff` (seconds since 1970) into a new segment
     /// file at `path`. Nil when there is nothing to move (everything that old is archived,
     /// or the oldest entries belong to requests still pending or running).
-    public func archive(before cutoff: Double, to path: String, by actor: Identity, batchEntries: Int = QueueStore.archiveBatchEntries,
-                        now: Double = Clock.now()) throws(StoreError) -> ArchiveReport? {
+    public func archive(
+        before cutoff: Double, to path: String, by actor: Identity, batchEntries: Int = QueueStore.archiveBatchEntries,
+        now: Double = Clock.now()
+    ) throws(StoreError) -> ArchiveReport? {
         let target = PathText.normalize(path, relativeTo: FileManager.default.currentDirectoryPath, home: nil)
         guard !FileManager.default.fileExists(atPath: target) else {
             throw StoreError(.badInput, "\(target) already exists: an archive segment is written once, never added to; name a new file")
@@ -82,10 +84,12 @@ extension QueueStore {
         }
         try segment.seal()
         _ = try write { db, audit in
-            try audit.append(event: "archived", requestID: nil, actor: actor, at: now, details: .object([
-                ("first_seq", .number(Double(report.firstSeq))), ("last_seq", .number(Double(report.lastSeq))),
-                ("requests", .number(Double(report.requests))), ("path", .string(target)), ("before", .string(Clock.iso8601(cutoff))),
-            ]))
+            try audit.append(
+                event: "archived", requestID: nil, actor: actor, at: now,
+                details: .object([
+                    ("first_seq", .number(Double(report.firstSeq))), ("last_seq", .number(Double(report.lastSeq))),
+                    ("requests", .number(Double(report.requests))), ("path", .string(target)), ("before", .string(Clock.iso8601(cutoff))),
+                ]))
         }
         return report
     }
@@ -99,14 +103,21 @@ extension QueueStore {
         let newest = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM audit") ?? 0
         // Nothing a notification sink has yet to deliver leaves: the log is its outbox.
         let undelivered = (try Int64.fetchOne(db, sql: "SELECT min(delivered_seq) FROM notify_cursors") ?? Int64.max - 1) + 1
-        let firstLive = try Int64.fetchOne(db, sql: """
-            SELECT min(a.seq) FROM requests r JOIN audit a ON a.request_id = r.id AND a.event = 'submitted'
-            WHERE r.state IN ('pending', 'running')
-            """) ?? Int64.max
-        guard let end = try Int64.fetchOne(db, sql: """
-            SELECT max(c.seq) FROM audit_checkpoints c JOIN audit a ON a.seq = c.seq
-            WHERE a.at_ms < ? AND c.seq < ? AND c.seq < ? AND c.seq < ?
-            """, arguments: [Int64(cutoff * 1000), newest, firstLive, undelivered]), end >= first else { return nil }
+        let firstLive =
+            try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT min(a.seq) FROM requests r JOIN audit a ON a.request_id = r.id AND a.event = 'submitted'
+                    WHERE r.state IN ('pending', 'running')
+                    """) ?? Int64.max
+        guard
+            let end = try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT max(c.seq) FROM audit_checkpoints c JOIN audit a ON a.seq = c.seq
+                    WHERE a.at_ms < ? AND c.seq < ? AND c.seq < ? AND c.seq < ?
+                    """, arguments: [Int64(cutoff * 1000), newest, firstLive, undelivered]), end >= first
+        else { return nil }
         return (first, end)
     }
 
@@ -115,8 +126,9 @@ extension QueueStore {
     /// end. Returns how many requests moved, or nil to end the segment early: a request that
     /// would move is pending or running again (an old approval being used now).
     private func moveBatch(_ db: Database, from: Int64, through: Int64, first: Int64, into segment: ArchiveFile, now: Double) throws -> Int? {
-        let ids = try String.fetchAll(db, sql: "SELECT request_id FROM audit WHERE seq BETWEEN ? AND ? AND event = 'submitted' AND request_id IS NOT NULL",
-                                      arguments: [from, through])
+        let ids = try String.fetchAll(
+            db, sql: "SELECT request_id FROM audit WHERE seq BETWEEN ? AND ? AND event = 'submitted' AND request_id IS NOT NULL",
+            arguments: [from, through])
         let idList = "SELECT request_id FROM audit WHERE seq BETWEEN \(from) AND \(through) AND event = 'submitted' AND request_id IS NOT NULL"
         if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM requests WHERE id IN (\(idList)) AND state IN ('pending', 'running'))") == true {
             return nil
@@ -135,11 +147,12 @@ extension QueueStore {
         try db.execute(sql: "DELETE FROM requests WHERE id IN (\(idList))")
         try db.execute(sql: "DELETE FROM audit_checkpoints WHERE seq BETWEEN ? AND ?", arguments: [from, through])
         try db.execute(sql: "DELETE FROM audit WHERE seq BETWEEN ? AND ?", arguments: [from, through])
-        try db.execute(sql: """
-            INSERT INTO archive_segments (first_seq, last_seq, last_hash, path, requests, archived_at) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT (first_seq) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash,
-              requests = requests + excluded.requests, archived_at = excluded.archived_at
-            """, arguments: [first, through, lastHash, segment.path, ids.count, now])
+        try db.execute(
+            sql: """
+                INSERT INTO archive_segments (first_seq, last_seq, last_hash, path, requests, archived_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (first_seq) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash,
+                  requests = requests + excluded.requests, archived_at = excluded.archived_at
+                """, arguments: [first, through, lastHash, segment.path, ids.count, now])
         return ids.count
     }
 }
@@ -177,8 +190,10 @@ final class ArchiveFile {
             try database.write { db in
                 for definition in definitions where !definition.isEmpty { try db.execute(sql: definition) }
                 try db.execute(sql: "CREATE TABLE segment (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                for (key, value) in [("format", QueueStore.archiveFormat), ("first_seq", String(firstSeq)), ("before", Clock.iso8601(cutoff)),
-                                     ("public_key", publicKey), ("queue", store.path), ("created_at", Clock.iso8601(now))] {
+                for (key, value) in [
+                    ("format", QueueStore.archiveFormat), ("first_seq", String(firstSeq)), ("before", Clock.iso8601(cutoff)),
+                    ("public_key", publicKey), ("queue", store.path), ("created_at", Clock.iso8601(now)),
+                ] {
                     try db.execute(sql: "INSERT INTO segment (key, value) VALUES (?, ?)", arguments: [key, value])
                 }
             }

@@ -44,18 +44,20 @@ extension QueueStore {
     /// Records that `sink` has delivered (or had nothing to deliver) through entry `seq`.
     public func notifyDelivered(sink: String, through seq: Int64, events: Int, now: Double = Clock.now()) throws(StoreError) {
         try write { db, _ in
-            try db.execute(sql: """
-                UPDATE notify_cursors SET delivered_seq = max(delivered_seq, ?), delivered = delivered + ?, failures = 0, last_error = NULL,
-                  last_attempt = ?, last_success = CASE WHEN ? > 0 THEN ? ELSE last_success END, next_attempt = 0 WHERE sink = ?
-                """, arguments: [seq, events, now, events, now, sink])
+            try db.execute(
+                sql: """
+                    UPDATE notify_cursors SET delivered_seq = max(delivered_seq, ?), delivered = delivered + ?, failures = 0, last_error = NULL,
+                      last_attempt = ?, last_success = CASE WHEN ? > 0 THEN ? ELSE last_success END, next_attempt = 0 WHERE sink = ?
+                    """, arguments: [seq, events, now, events, now, sink])
         }
     }
 
     /// Records a failed delivery and when to try again.
     public func notifyFailed(sink: String, error: String, retryAt: Double, now: Double = Clock.now()) throws(StoreError) {
         try write { db, _ in
-            try db.execute(sql: "UPDATE notify_cursors SET failures = failures + 1, last_error = ?, last_attempt = ?, next_attempt = ? WHERE sink = ?",
-                           arguments: [String(error.prefix(500)), now, retryAt, sink])
+            try db.execute(
+                sql: "UPDATE notify_cursors SET failures = failures + 1, last_error = ?, last_attempt = ?, next_attempt = ? WHERE sink = ?",
+                arguments: [String(error.prefix(500)), now, retryAt, sink])
         }
     }
 
@@ -66,18 +68,21 @@ extension QueueStore {
     public func escalateDue(now: Double = Clock.now(), limit: Int = 100) throws(StoreError) -> Int {
         // (request, kind, share) whose point has passed and that was not recorded yet.
         let due = try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT d.id, d.kind, d.share FROM (
-                  SELECT r.id, 'escalated' AS kind, json_extract(r.approval_rules, '$.escalate_after') AS share, r.created_at, r.expires_at
-                  FROM requests r WHERE r.state = 'pending' AND json_extract(r.approval_rules, '$.escalate_after') IS NOT NULL
-                  UNION ALL
-                  SELECT r.id, 'expiring@' || w.value, w.value, r.created_at, r.expires_at
-                  FROM requests r, json_each(r.approval_rules, '$.warn_at') w WHERE r.state = 'pending'
-                ) d
-                WHERE d.expires_at IS NOT NULL AND d.created_at + (d.expires_at - d.created_at) * d.share <= ?
-                  AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.request_id = d.id AND e.kind = d.kind)
-                LIMIT ?
-                """, arguments: [now, limit]).map { (id: $0[0] as String, kind: $0[1] as String, share: $0[2] as Double) }
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT d.id, d.kind, d.share FROM (
+                      SELECT r.id, 'escalated' AS kind, json_extract(r.approval_rules, '$.escalate_after') AS share, r.created_at, r.expires_at
+                      FROM requests r WHERE r.state = 'pending' AND json_extract(r.approval_rules, '$.escalate_after') IS NOT NULL
+                      UNION ALL
+                      SELECT r.id, 'expiring@' || w.value, w.value, r.created_at, r.expires_at
+                      FROM requests r, json_each(r.approval_rules, '$.warn_at') w WHERE r.state = 'pending'
+                    ) d
+                    WHERE d.expires_at IS NOT NULL AND d.created_at + (d.expires_at - d.created_at) * d.share <= ?
+                      AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.request_id = d.id AND e.kind = d.kind)
+                    LIMIT ?
+                    """, arguments: [now, limit]
+            ).map { (id: $0[0] as String, kind: $0[1] as String, share: $0[2] as Double) }
         }
         guard !due.isEmpty else { return 0 }
         return try write { db, audit in
@@ -85,16 +90,18 @@ extension QueueStore {
             for item in due {
                 // Decided, or recorded by someone else, meanwhile: nothing to do.
                 guard try Bool.fetchOne(db, sql: "SELECT state = 'pending' FROM requests WHERE id = ?", arguments: [item.id]) == true,
-                      try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM escalations WHERE request_id = ? AND kind = ?)", arguments: [item.id, item.kind]) == false
+                    try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM escalations WHERE request_id = ? AND kind = ?)", arguments: [item.id, item.kind]) == false
                 else { continue }
                 try db.execute(sql: "INSERT INTO escalations (request_id, kind, at) VALUES (?, ?, ?)", arguments: [item.id, item.kind, now])
                 let percent = "\(Int((item.share * 100).rounded()))%"
                 if item.kind == "escalated" {
-                    try audit.append(event: "escalated", requestID: item.id, actor: Identity(user: "holdpoint", via: "escalation"), at: now,
-                                     details: .object([("reason", .string("no decision after \(percent) of its window")), ("share", .number(item.share))]))
+                    try audit.append(
+                        event: "escalated", requestID: item.id, actor: Identity(user: "holdpoint", via: "escalation"), at: now,
+                        details: .object([("reason", .string("no decision after \(percent) of its window")), ("share", .number(item.share))]))
                 } else {
-                    try audit.append(event: "expiring", requestID: item.id, actor: Identity(user: "holdpoint", via: "deadline"), at: now,
-                                     details: .object([("reason", .string("\(percent) of its window gone, still undecided")), ("share", .number(item.share))]))
+                    try audit.append(
+                        event: "expiring", requestID: item.id, actor: Identity(user: "holdpoint", via: "deadline"), at: now,
+                        details: .object([("reason", .string("\(percent) of its window gone, still undecided")), ("share", .number(item.share))]))
                 }
                 count += 1
             }

@@ -1,7 +1,7 @@
-import Foundation
-import GRDB
 import CFileLock
 import CSQLiteOptions
+import Foundation
+import GRDB
 import GRDBSQLite
 import HoldpointCore
 
@@ -91,7 +91,8 @@ public final class QueueStore: Sendable {
                 database = try DatabaseQueue(path: path, configuration: configuration)
                 try database.writeWithoutTransaction { db in
                     if try Schema.migrator.hasBeenSuperseded(db) {
-                        throw StoreError(.schemaTooNew, "the queue \(path) was written by a newer Holdpoint (schema \(try Schema.migrator.appliedIdentifiers(db).sorted().last ?? "?")); upgrade this binary")
+                        throw StoreError(
+                            .schemaTooNew, "the queue \(path) was written by a newer Holdpoint (schema \(try Schema.migrator.appliedIdentifiers(db).sorted().last ?? "?")); upgrade this binary")
                     }
                 }
                 try Schema.migrator.migrate(database)
@@ -105,12 +106,14 @@ public final class QueueStore: Sendable {
             try Self.refuseIfReset(database, headPath: head, path: path)
             return (database, signer)
         }
-        let opened = try lock.whileHolding(patience: setUp ? 2 : LockFile.patience, timedOut: { () throws(StoreError) -> (DatabaseQueue, AuditSigner) in
-            guard setUp else {
-                throw StoreError(.unavailable, "the queue's lock \(path).lock has been held by another process for over \(Int(LockFile.patience)) s; nothing was opened")
-            }
-            return try open()
-        }, open)
+        let opened = try lock.whileHolding(
+            patience: setUp ? 2 : LockFile.patience,
+            timedOut: { () throws(StoreError) -> (DatabaseQueue, AuditSigner) in
+                guard setUp else {
+                    throw StoreError(.unavailable, "the queue's lock \(path).lock has been held by another process for over \(Int(LockFile.patience)) s; nothing was opened")
+                }
+                return try open()
+            }, open)
         database = opened.0
         signer = opened.1
         self.lock = lock
@@ -137,7 +140,10 @@ public final class QueueStore: Sendable {
             throw StoreError(.unavailable, "cannot read the queue \(path): \(error)")
         }
         if head.seq > last {
-            throw StoreError(.unavailable, "the queue \(path) was reset or truncated: its signed head \(headPath) says the audit log reached entry \(head.seq), but it holds \(last). Restore the queue (with its -wal file) from a backup, or move the head aside if you mean to start over")
+            throw StoreError(
+                .unavailable,
+                "the queue \(path) was reset or truncated: its signed head \(headPath) says the audit log reached entry \(head.seq), but it holds \(last). Restore the queue (with its -wal file) from a backup, or move the head aside if you mean to start over"
+            )
         }
     }
 
@@ -195,12 +201,15 @@ public final class QueueStore: Sendable {
         do {
             // Writers queue on the lock file in the kernel (see `LockFile`) rather than in
             // SQLite's sleeping retries.
-            try lock.whileHolding(patience: urgent ? 2 : LockFile.patience, timedOut: {
-                guard urgent else {
-                    throw StoreError(.unavailable, "the queue's write lock \(path).lock has been held by another process for over \(Int(LockFile.patience)) s; nothing was written")
+            try lock.whileHolding(
+                patience: urgent ? 2 : LockFile.patience,
+                timedOut: {
+                    guard urgent else {
+                        throw StoreError(.unavailable, "the queue's write lock \(path).lock has been held by another process for over \(Int(LockFile.patience)) s; nothing was written")
+                    }
+                    try transaction()
                 }
-                try transaction()
-            }) {
+            ) {
                 try transaction()
                 commit = groupCommit.recordCommit()
                 checkpointIfLogIsLong()
@@ -287,9 +296,11 @@ public final class QueueStore: Sendable {
     /// Records a classified request. Gated requests wait with a deadline; a halted agent's
     /// requests are recorded as halted. Returns the request as stored (acknowledged).
     /// `planKey` is `Plan.key` of the action before redaction, to place it in its agent's plan.
-    public func submit(_ request: ActionRequest, classification: Classification, approvals: ApprovalRules,
-                       submitter: Identity, deadline: Double? = nil, gateway: GatewayRules = .none, planKey: String? = nil,
-                       now: Double = Clock.now()) throws(StoreError) -> StoredRequest {
+    public func submit(
+        _ request: ActionRequest, classification: Classification, approvals: ApprovalRules,
+        submitter: Identity, deadline: Double? = nil, gateway: GatewayRules = .none, planKey: String? = nil,
+        now: Double = Clock.now()
+    ) throws(StoreError) -> StoredRequest {
         // Everything that depends only on what was submitted is encoded before taking the
         // write lock, which every other writer waits on.
         let prepared = Prepared(request, classification, approvals)
@@ -311,8 +322,9 @@ public final class QueueStore: Sendable {
                     let reason = over.classification.reasons.last?.message ?? "rate limit"
                     let actor = Identity(user: "holdpoint", via: "rate limit")
                     try db.execute(sql: "INSERT OR REPLACE INTO halts (agent, reason, by, at) VALUES (?, ?, ?, ?)", arguments: [request.agentID, reason, actor.user, now])
-                    try audit.append(event: "agent_halted", requestID: nil, actor: actor, at: now,
-                                     details: .object([("agent", .string(request.agentID)), ("reason", .string(reason))]))
+                    try audit.append(
+                        event: "agent_halted", requestID: nil, actor: actor, at: now,
+                        details: .object([("agent", .string(request.agentID)), ("reason", .string(reason))]))
                 }
             }
             if let tier = gateway.firstTime, let first = try firstTime(request, classification: prepared.classification, tier: tier, db: db) {
@@ -322,8 +334,10 @@ public final class QueueStore: Sendable {
                 prepared = Prepared(request, over, approvals)
             }
             let classification = prepared.classification
-            let encoded = prepared.encoded, canonicalDocument = prepared.canonicalDocument
-            let canonicalVerdict = prepared.canonicalVerdict, outcome = prepared.outcome
+            let encoded = prepared.encoded
+            let canonicalDocument = prepared.canonicalDocument
+            let canonicalVerdict = prepared.canonicalVerdict
+            let outcome = prepared.outcome
             let id = RequestID.make(now: now)
             let halt = try activeHalt(db, agent: request.agentID)
             var state: RequestState
@@ -376,15 +390,17 @@ public final class QueueStore: Sendable {
         init(_ request: ActionRequest, _ classification: Classification, _ approvals: ApprovalRules) {
             self.classification = classification
             let verdict = Rows.verdictJSON(classification, actionSHA256: request.actionSHA256)
-            encoded = Rows.EncodedColumns(document: JSONWriter.compact(request.document), verdict: JSONWriter.compact(verdict),
-                                          approvalRules: JSONWriter.compact(Rows.rulesJSON(approvals)))
+            encoded = Rows.EncodedColumns(
+                document: JSONWriter.compact(request.document), verdict: JSONWriter.compact(verdict),
+                approvalRules: JSONWriter.compact(Rows.rulesJSON(approvals)))
             canonicalDocument = JSONWriter.canonical(request.document)
             canonicalVerdict = JSONWriter.canonical(verdict)
-            outcome = switch classification.tier {
-            case .autonomous, .supervised: ("allowed", JSONWriter.canonical(.object([("tier", .string(classification.tier.rawValue))])))
-            case .blocked: ("blocked", JSONWriter.canonical(.object([("rules", .array(classification.reasons.filter { $0.tier == .blocked }.map { .string($0.rule) }))])))
-            case .gated: nil
-            }
+            outcome =
+                switch classification.tier {
+                case .autonomous, .supervised: ("allowed", JSONWriter.canonical(.object([("tier", .string(classification.tier.rawValue))])))
+                case .blocked: ("blocked", JSONWriter.canonical(.object([("rules", .array(classification.reasons.filter { $0.tier == .blocked }.map { .string($0.rule) }))])))
+                case .gated: nil
+                }
         }
     }
 
@@ -392,8 +408,11 @@ public final class QueueStore: Sendable {
     /// (its reason names the count and the window), and whether the agent is to be halted.
     /// Counted: the agent's requests of the limit's classes in the window that were let
     /// through or are waiting (blocked, rejected or expired ones did nothing).
-    func overLimit(_ limits: [RateLimit], request: ActionRequest, classification: Classification, db: Database, now: Double) throws
-        -> (classification: Classification, halt: Bool)? {
+    func overLimit(
+        _ limits: [RateLimit], request: ActionRequest, classification: Classification, db: Database, now: Double
+    ) throws
+        -> (classification: Classification, halt: Bool)?
+    {
         for limit in limits {
             var sql = """
                 SELECT count(*) FROM requests WHERE agent_id = ? AND created_at > ? AND state IN ('allowed','pending','approved','running','succeeded','failed')
@@ -409,9 +428,11 @@ public final class QueueStore: Sendable {
             var over = classification
             let tier: Tier = limit.onExceed == .gated ? .gated : .blocked
             over.tier = max(over.tier, tier)
-            over.reasons.append(Reason(rule: "rate-limit",
-                                       message: "\(count) \(limit.counted) by \(request.agentID) in the last \(Durations.format(limit.window)) (limit \(limit.max))\(limit.onExceed == .halt ? ": agent halted" : "")",
-                                       tier: tier))
+            over.reasons.append(
+                Reason(
+                    rule: "rate-limit",
+                    message: "\(count) \(limit.counted) by \(request.agentID) in the last \(Durations.format(limit.window)) (limit \(limit.max))\(limit.onExceed == .halt ? ": agent halted" : "")",
+                    tier: tier))
             return (over, limit.onExceed == .halt)
         }
         return nil
@@ -424,11 +445,13 @@ public final class QueueStore: Sendable {
         guard classification.tier < budget.onExceed else { return nil }
         let dayStart = (now / 86_400).rounded(.down) * 86_400
         func spent(_ path: String) throws -> Double {
-            try Double.fetchOne(db, sql: """
-                SELECT coalesce(sum(json_extract(document, ?)), 0) FROM requests
-                WHERE agent_id = ? AND environment = ? AND created_at >= ? AND state IN ('allowed','pending','approved','running','succeeded','failed')
-                AND json_extract(document, '$.action.operation') IS NOT ?
-                """, arguments: [path, request.agentID, request.environment, dayStart, Plan.operation]) ?? 0
+            try Double.fetchOne(
+                db,
+                sql: """
+                    SELECT coalesce(sum(json_extract(document, ?)), 0) FROM requests
+                    WHERE agent_id = ? AND environment = ? AND created_at >= ? AND state IN ('allowed','pending','approved','running','succeeded','failed')
+                    AND json_extract(document, '$.action.operation') IS NOT ?
+                    """, arguments: [path, request.agentID, request.environment, dayStart, Plan.operation]) ?? 0
         }
         var messages: [String] = []
         if let cap = budget.costUSD, let cost = request.impact.costUSD, cost > 0 {
@@ -455,23 +478,31 @@ public final class QueueStore: Sendable {
     /// before); nil when it is neither, is a read, or is already at least `tier`.
     func firstTime(_ request: ActionRequest, classification: Classification, tier: Tier, db: Database) throws -> Classification? {
         guard classification.operationClass != .read, classification.tier < tier else { return nil }
-        let seen = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM agent_operations WHERE agent_id = ? AND environment = ? AND operation_class = ?"),
-                                    arguments: [request.agentID, request.environment, classification.operationClass.rawValue]) ?? 0
+        let seen =
+            try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT count(*) FROM agent_operations WHERE agent_id = ? AND environment = ? AND operation_class = ?"),
+                arguments: [request.agentID, request.environment, classification.operationClass.rawValue]) ?? 0
         if seen == 0 {
-            return classification.adding(Reason(rule: "first-time",
-                                                message: "FIRST TIME: \(request.agentID) has never had a \(classification.operationClass.rawValue) approved or run in \(request.environment)",
-                                                tier: tier))
+            return classification.adding(
+                Reason(
+                    rule: "first-time",
+                    message: "FIRST TIME: \(request.agentID) has never had a \(classification.operationClass.rawValue) approved or run in \(request.environment)",
+                    tier: tier))
         }
         var newPrograms: [String] = []
         for program in classification.programs {
-            let known = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM agent_programs WHERE agent_id = ? AND environment = ? AND program = ?"),
-                                         arguments: [request.agentID, request.environment, program]) ?? 0
+            let known =
+                try Int.fetchOne(
+                    db.cachedStatement(sql: "SELECT count(*) FROM agent_programs WHERE agent_id = ? AND environment = ? AND program = ?"),
+                    arguments: [request.agentID, request.environment, program]) ?? 0
             if known == 0 { newPrograms.append(program) }
         }
         guard !newPrograms.isEmpty else { return nil }
-        return classification.adding(Reason(rule: "first-time",
-                                            message: "FIRST TIME: \(request.agentID) has never run \(newPrograms.joined(separator: ", ")) in \(request.environment)",
-                                            tier: tier))
+        return classification.adding(
+            Reason(
+                rule: "first-time",
+                message: "FIRST TIME: \(request.agentID) has never run \(newPrograms.joined(separator: ", ")) in \(request.environment)",
+                tier: tier))
     }
 
     /// `learn(fromRequest:db:now:)` for a request being recorded as allowed, from its
@@ -486,8 +517,9 @@ public final class QueueStore: Sendable {
                 .execute(arguments: [agent, environment, program])
         }
         if let steps = classification.planSteps {
-            try db.execute(sql: "INSERT OR REPLACE INTO plans (request_id, agent_id, at, steps) VALUES (?, ?, ?, ?)",
-                           arguments: [requestID, agent, now, JSONWriter.compact(.array(steps.map { .string($0) }))])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO plans (request_id, agent_id, at, steps) VALUES (?, ?, ?, ?)",
+                arguments: [requestID, agent, now, JSONWriter.compact(.array(steps.map { .string($0) }))])
         }
     }
 
@@ -496,29 +528,35 @@ public final class QueueStore: Sendable {
     /// first-time check asks, kept even after the request is archived), and, for a plan, the plan that
     /// now holds for the agent. Read from the stored verdict, inside the same transaction.
     func learn(fromRequest id: String, db: Database, now: Double) throws {
-        try db.execute(sql: """
-            INSERT OR IGNORE INTO agent_operations (agent_id, environment, operation_class)
-            SELECT agent_id, environment, operation_class FROM requests
-            WHERE id = ? AND json_extract(document, '$.action.operation') IS NOT ?
-            """, arguments: [id, Plan.operation])
-        try db.execute(sql: """
-            INSERT OR IGNORE INTO agent_programs (agent_id, environment, program)
-            SELECT requests.agent_id, requests.environment, programs.value FROM requests, json_each(requests.verdict, '$.programs') AS programs
-            WHERE requests.id = ?
-            """, arguments: [id])
-        try db.execute(sql: """
-            INSERT OR REPLACE INTO plans (request_id, agent_id, at, steps)
-            SELECT id, agent_id, ?, json_extract(verdict, '$.plan_steps') FROM requests
-            WHERE id = ? AND json_extract(verdict, '$.plan_steps') IS NOT NULL
-            """, arguments: [now, id])
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO agent_operations (agent_id, environment, operation_class)
+                SELECT agent_id, environment, operation_class FROM requests
+                WHERE id = ? AND json_extract(document, '$.action.operation') IS NOT ?
+                """, arguments: [id, Plan.operation])
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO agent_programs (agent_id, environment, program)
+                SELECT requests.agent_id, requests.environment, programs.value FROM requests, json_each(requests.verdict, '$.programs') AS programs
+                WHERE requests.id = ?
+                """, arguments: [id])
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO plans (request_id, agent_id, at, steps)
+                SELECT id, agent_id, ?, json_extract(verdict, '$.plan_steps') FROM requests
+                WHERE id = ? AND json_extract(verdict, '$.plan_steps') IS NOT NULL
+                """, arguments: [now, id])
     }
 
     /// Where the action stands against its agent's latest approved plan (within
     /// `rules.validFor`): "in approved plan P, step 3 of 5", or OFF PLAN, which raises an
     /// action that changes anything to `rules.offPlan` (set in production). Nil without a plan.
     func placeInPlan(_ request: ActionRequest, key: String?, classification: Classification, rules: PlanRules, db: Database, now: Double) throws -> Classification? {
-        guard let plan = try Row.fetchOne(db.cachedStatement(sql: "SELECT request_id, steps FROM plans WHERE agent_id = ? AND at > ? ORDER BY at DESC LIMIT 1"),
-                                          arguments: [request.agentID, now - rules.validFor]) else { return nil }
+        guard
+            let plan = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT request_id, steps FROM plans WHERE agent_id = ? AND at > ? ORDER BY at DESC LIMIT 1"),
+                arguments: [request.agentID, now - rules.validFor])
+        else { return nil }
         let planID: String = plan["request_id"]
         let stepsText: String = plan["steps"]
         let steps = (try? JSONReader.parse(Array(stepsText.utf8)).arrayValue?.compactMap(\.stringValue)) ?? []
@@ -526,9 +564,11 @@ public final class QueueStore: Sendable {
             return classification.adding(Reason(rule: "plan", message: "in approved plan \(planID), step \(index + 1) of \(steps.count)", tier: .autonomous))
         }
         let raise = classification.operationClass == .read ? nil : rules.offPlan
-        return classification.adding(Reason(rule: "off-plan",
-                                            message: "OFF PLAN: matches no step of \(request.agentID)'s approved plan \(planID) (\(steps.count) step\(steps.count == 1 ? "" : "s"))",
-                                            tier: raise ?? classification.tier))
+        return classification.adding(
+            Reason(
+                rule: "off-plan",
+                message: "OFF PLAN: matches no step of \(request.agentID)'s approved plan \(planID) (\(steps.count) step\(steps.count == 1 ? "" : "s"))",
+                tier: raise ?? classification.tier))
     }
 
     /// Records one reviewer's vote, exactly once, under the rules the request was submitted
@@ -544,22 +584,28 @@ public final class QueueStore: Sendable {
                 return .notPending(expired)
             }
             guard stored.state == .pending else { return .notPending(stored) }
-            if let refusal = DecisionRule.admit(reviewer: reviewer.user, groups: reviewer.groups, verdict: verdict, reason: reason, submittedBy: stored.submittedBy,
-                                                onBehalfOf: stored.onBehalfOf, earlier: stored.votes, rules: stored.approvalRules) {
+            if let refusal = DecisionRule.admit(
+                reviewer: reviewer.user, groups: reviewer.groups, verdict: verdict, reason: reason, submittedBy: stored.submittedBy,
+                onBehalfOf: stored.onBehalfOf, earlier: stored.votes, rules: stored.approvalRules)
+            {
                 // A missing reason is a usage error; every other refusal (self-approval, an
                 // outsider, a second vote) is an attempt worth recording.
                 if refusal == .reasonRequired { return .refused(refusal, stored) }
-                try audit.append(event: "decision_refused", requestID: id, actor: reviewer, at: now,
-                                 details: .object([("verdict", .string(verdict.rawValue)), ("refusal", .string(refusal.description))]))
+                try audit.append(
+                    event: "decision_refused", requestID: id, actor: reviewer, at: now,
+                    details: .object([("verdict", .string(verdict.rawValue)), ("refusal", .string(refusal.description))]))
                 return .refused(refusal, stored)
             }
-            let vote = Vote(reviewer: reviewer.user, via: reviewer.via, verdict: verdict, reason: reason, at: now, actionSHA256: stored.actionSHA256,
-                            groups: reviewer.groups)
-            try db.execute(sql: "INSERT INTO votes (request_id, reviewer, via, verdict, reason, at, action_sha256, groups) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [id, vote.reviewer, vote.via, vote.verdict.rawValue, vote.reason, vote.at, vote.actionSHA256, vote.groups.joined(separator: ",")])
+            let vote = Vote(
+                reviewer: reviewer.user, via: reviewer.via, verdict: verdict, reason: reason, at: now, actionSHA256: stored.actionSHA256,
+                groups: reviewer.groups)
+            try db.execute(
+                sql: "INSERT INTO votes (request_id, reviewer, via, verdict, reason, at, action_sha256, groups) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [id, vote.reviewer, vote.via, vote.verdict.rawValue, vote.reason, vote.at, vote.actionSHA256, vote.groups.joined(separator: ",")])
             stored.votes.append(vote)
-            try audit.append(event: "vote", requestID: id, actor: reviewer, at: now,
-                             details: .object([("verdict", .string(verdict.rawValue)), ("reason", .string(reason)), ("action_sha256", .string(stored.actionSHA256))]))
+            try audit.append(
+                event: "vote", requestID: id, actor: reviewer, at: now,
+                details: .object([("verdict", .string(verdict.rawValue)), ("reason", .string(reason)), ("action_sha256", .string(stored.actionSHA256))]))
             let outcome = DecisionRule.outcome(of: stored.votes, rules: stored.approvalRules)
             if outcome != .pending {
                 stored.state = outcome
@@ -570,8 +616,9 @@ public final class QueueStore: Sendable {
                 try Rows.close(stored, db: db)
                 if outcome == .approved { try learn(fromRequest: id, db: db, now: now) }
                 let approvers = stored.votes.filter { $0.verdict == verdict }.map { JSONValue.string($0.reviewer) }
-                try audit.append(event: outcome.rawValue, requestID: id, actor: reviewer, at: now,
-                                 details: .object([("reason", .string(reason)), ("by", .array(approvers)), ("action_sha256", .string(stored.actionSHA256))]))
+                try audit.append(
+                    event: outcome.rawValue, requestID: id, actor: reviewer, at: now,
+                    details: .object([("reason", .string(reason)), ("by", .array(approvers)), ("action_sha256", .string(stored.actionSHA256))]))
             }
             return .recorded(stored)
         }
@@ -624,8 +671,9 @@ public final class QueueStore: Sendable {
 
     private func expire(_ id: String, db: Database, audit: AuditWriter, now: Double) throws {
         try db.execute(sql: "UPDATE requests SET state = 'expired', closed_by = 'expiry', closed_at = expires_at, closed_reason = 'no decision before the deadline' WHERE id = ?", arguments: [id])
-        try audit.append(event: "expired", requestID: id, actor: Identity(user: "holdpoint", via: "deadline"), at: now,
-                         details: .object([("reason", .string("no decision before the deadline: denied"))]))
+        try audit.append(
+            event: "expired", requestID: id, actor: Identity(user: "holdpoint", via: "deadline"), at: now,
+            details: .object([("reason", .string("no decision before the deadline: denied"))]))
     }
 
     // MARK: - The kill switch
@@ -634,7 +682,9 @@ public final class QueueStore: Sendable {
     public typealias Halt = AgentHalt
 
     func activeHalt(_ db: Database, agent: String) throws -> Halt? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT agent, reason, by, at FROM halts WHERE agent IN (?, '*') ORDER BY agent = '*' LIMIT 1"), arguments: [agent]) else { return nil }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT agent, reason, by, at FROM halts WHERE agent IN (?, '*') ORDER BY agent = '*' LIMIT 1"), arguments: [agent]) else {
+            return nil
+        }
         return Halt(agent: row["agent"], reason: row["reason"], by: row["by"], at: row["at"])
     }
 
@@ -654,12 +704,14 @@ public final class QueueStore: Sendable {
         try write(urgent: true) { db, audit in
             try db.execute(sql: "INSERT OR REPLACE INTO halts (agent, reason, by, at) VALUES (?, ?, ?, ?)", arguments: [agent, reason, by.user, now])
             try audit.append(event: "agent_halted", requestID: nil, actor: by, at: now, details: .object([("agent", .string(agent)), ("reason", .string(reason))]))
-            let ids = agent == "*"
+            let ids =
+                agent == "*"
                 ? try String.fetchAll(db, sql: "SELECT id FROM requests WHERE state = 'pending'")
                 : try String.fetchAll(db, sql: "SELECT id FROM requests WHERE state = 'pending' AND agent_id = ?", arguments: [agent])
             for id in ids {
-                try db.execute(sql: "UPDATE requests SET state = 'halted', closed_by = ?, closed_via = ?, closed_at = ?, closed_reason = ? WHERE id = ?",
-                               arguments: [by.user, by.via, now, "agent halted: \(reason)", id])
+                try db.execute(
+                    sql: "UPDATE requests SET state = 'halted', closed_by = ?, closed_via = ?, closed_at = ?, closed_reason = ? WHERE id = ?",
+                    arguments: [by.user, by.via, now, "agent halted: \(reason)", id])
                 try audit.append(event: "halted", requestID: id, actor: by, at: now, details: .object([("reason", .string(reason))]))
             }
             return ids.count
@@ -722,8 +774,9 @@ public final class QueueStore: Sendable {
     /// something outside this set is doing it for the FIRST TIME.
     public func establishedActions() throws(StoreError) -> Set<String> {
         try read { db in
-            Set(try Row.fetchAll(db, sql: "SELECT DISTINCT agent_id, operation_class FROM agent_operations")
-                .map { (row: Row) -> String in "\(row["agent_id"] as String)\u{1F}\(row["operation_class"] as String)" })
+            Set(
+                try Row.fetchAll(db, sql: "SELECT DISTINCT agent_id, operation_class FROM agent_operations")
+                    .map { (row: Row) -> String in "\(row["agent_id"] as String)\u{1F}\(row["operation_class"] as String)" })
         }
     }
 

@@ -1,7 +1,8 @@
 import Foundation
 import HoldpointCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Wakes a reader when another process commits to the queue file, so that waiting for a
@@ -22,18 +23,18 @@ public final class QueueWatch {
     /// Watches the queue at `queuePath`; nil where the platform cannot (callers poll).
     public init?(queuePath: String) {
         #if os(Linux)
-        let directory = QueueStore.directory(of: queuePath)
-        let base = String(queuePath.split(separator: "/").last ?? "")
-        let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-        guard fd >= 0 else { return nil }
-        guard inotify_add_watch(fd, directory, UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE)) >= 0 else {
-            close(fd)
-            return nil
-        }
-        fileDescriptor = fd
-        names = [base, base + "-wal"]
+            let directory = QueueStore.directory(of: queuePath)
+            let base = String(queuePath.split(separator: "/").last ?? "")
+            let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+            guard fd >= 0 else { return nil }
+            guard inotify_add_watch(fd, directory, UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE)) >= 0 else {
+                close(fd)
+                return nil
+            }
+            fileDescriptor = fd
+            names = [base, base + "-wal"]
         #else
-        return nil
+            return nil
         #endif
     }
 
@@ -54,23 +55,23 @@ public final class QueueWatch {
     @discardableResult
     public func drain() -> Bool {
         #if os(Linux)
-        var relevant = false
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fileDescriptor, $0.baseAddress, $0.count) }
-            guard count > 0 else { return relevant }
-            var offset = 0
-            let header = MemoryLayout<inotify_event>.size
-            while offset + header <= count {
-                let nameLength = buffer.withUnsafeBytes { Int($0.load(fromByteOffset: offset + 12, as: UInt32.self)) }
-                let nameStart = offset + header
-                let nameBytes = buffer[nameStart..<min(count, nameStart + nameLength)].prefix { $0 != 0 }
-                if names.contains(String(decoding: nameBytes, as: UTF8.self)) { relevant = true }
-                offset = nameStart + nameLength
+            var relevant = false
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(fileDescriptor, $0.baseAddress, $0.count) }
+                guard count > 0 else { return relevant }
+                var offset = 0
+                let header = MemoryLayout<inotify_event>.size
+                while offset + header <= count {
+                    let nameLength = buffer.withUnsafeBytes { Int($0.load(fromByteOffset: offset + 12, as: UInt32.self)) }
+                    let nameStart = offset + header
+                    let nameBytes = buffer[nameStart..<min(count, nameStart + nameLength)].prefix { $0 != 0 }
+                    if names.contains(String(decoding: nameBytes, as: UTF8.self)) { relevant = true }
+                    offset = nameStart + nameLength
+                }
             }
-        }
         #else
-        return false
+            return false
         #endif
     }
 }

@@ -15,30 +15,34 @@ enum Rows {
 
     /// `encoded`: the JSON columns when the caller encoded them before the transaction.
     static func insert(_ r: StoredRequest, encoded: EncodedColumns? = nil, db: Database) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO requests (id, created_at, agent_id, environment, submitted_by, on_behalf_of, tier, operation_class, state,
-                expires_at, action_sha256, verdict, approval_rules, document, closed_by, closed_via, closed_at, closed_reason, consumed_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                r.id, r.createdAt, r.agentID, r.environment, r.submittedBy, r.onBehalfOf, r.tier.rawValue, r.operationClass.rawValue,
-                r.state.rawValue, r.expiresAt, r.actionSHA256,
-                encoded?.verdict ?? JSONWriter.compact(verdictJSON(r)),
-                encoded?.approvalRules ?? JSONWriter.compact(rulesJSON(r.approvalRules)),
-                encoded?.document ?? JSONWriter.compact(r.document),
-                r.closedBy, r.closedVia, r.closedAt, r.closedReason, r.consumedAt,
-            ])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO requests (id, created_at, agent_id, environment, submitted_by, on_behalf_of, tier, operation_class, state,
+                    expires_at, action_sha256, verdict, approval_rules, document, closed_by, closed_via, closed_at, closed_reason, consumed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            r.id, r.createdAt, r.agentID, r.environment, r.submittedBy, r.onBehalfOf, r.tier.rawValue, r.operationClass.rawValue,
+            r.state.rawValue, r.expiresAt, r.actionSHA256,
+            encoded?.verdict ?? JSONWriter.compact(verdictJSON(r)),
+            encoded?.approvalRules ?? JSONWriter.compact(rulesJSON(r.approvalRules)),
+            encoded?.document ?? JSONWriter.compact(r.document),
+            r.closedBy, r.closedVia, r.closedAt, r.closedReason, r.consumedAt,
+        ])
     }
 
     static func close(_ r: StoredRequest, db: Database) throws {
-        try db.execute(sql: "UPDATE requests SET state = ?, closed_by = ?, closed_via = ?, closed_at = ?, closed_reason = ?, consumed_at = ? WHERE id = ?",
-                       arguments: [r.state.rawValue, r.closedBy, r.closedVia, r.closedAt, r.closedReason, r.consumedAt, r.id])
+        try db.execute(
+            sql: "UPDATE requests SET state = ?, closed_by = ?, closed_via = ?, closed_at = ?, closed_reason = ?, consumed_at = ? WHERE id = ?",
+            arguments: [r.state.rawValue, r.closedBy, r.closedVia, r.closedAt, r.closedReason, r.consumedAt, r.id])
     }
 
     /// The columns `decode` reads, in this order: every query that decodes a request
     /// selects these (`SELECT \(Rows.columns) FROM requests …`). Read by position, because
     /// GRDB's lookup by name lowercases the name on every read (a tenth of the console's
     /// first frame with 10,000 pending requests).
-    static let columns = "id, created_at, agent_id, environment, submitted_by, on_behalf_of, tier, operation_class, state, expires_at, action_sha256, verdict, approval_rules, document, closed_by, closed_via, closed_at, closed_reason, consumed_at, consumed_by, run_pid, run_started_at, run_finished_at, run_exit_code, run_signal"
+    static let columns =
+        "id, created_at, agent_id, environment, submitted_by, on_behalf_of, tier, operation_class, state, expires_at, action_sha256, verdict, approval_rules, document, closed_by, closed_via, closed_at, closed_reason, consumed_at, consumed_by, run_pid, run_started_at, run_finished_at, run_exit_code, run_signal"
 
     static func fetch(id: String, db: Database) throws -> StoredRequest? {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns) FROM requests WHERE id = ?"), arguments: [id]) else { return nil }
@@ -84,9 +88,10 @@ enum Rows {
         for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
             let sql = "SELECT * FROM votes WHERE request_id IN (\(chunk.map { _ in "?" }.joined(separator: ","))) ORDER BY at"
             for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(chunk)) {
-                let vote = Vote(reviewer: row["reviewer"], via: row["via"], verdict: Verdict(rawValue: row["verdict"]) ?? .reject,
-                                reason: row["reason"], at: row["at"], actionSHA256: row["action_sha256"],
-                                groups: (row["groups"] as String?).map { $0.split(separator: ",").map(String.init) } ?? [])
+                let vote = Vote(
+                    reviewer: row["reviewer"], via: row["via"], verdict: Verdict(rawValue: row["verdict"]) ?? .reject,
+                    reason: row["reason"], at: row["at"], actionSHA256: row["action_sha256"],
+                    groups: (row["groups"] as String?).map { $0.split(separator: ",").map(String.init) } ?? [])
                 out[row["request_id"], default: []].append(vote)
             }
         }
@@ -103,9 +108,11 @@ enum Rows {
     static func decode(_ row: Row, votes: [Vote]) throws -> StoredRequest {
         let id: String = row[0]
         guard let tier = Tier(rawValue: row[6]), let state = RequestState(rawValue: row[8]),
-              let opClass = OperationClass(rawValue: row[7]) else { throw CorruptRow(id: id, what: "tier, state or class") }
+            let opClass = OperationClass(rawValue: row[7])
+        else { throw CorruptRow(id: id, what: "tier, state or class") }
         guard let verdict = try? JSONReader.parse(row[11] as String), let rules = try? JSONReader.parse(row[12] as String),
-              let document = try? JSONReader.parse(row[13] as String) else { throw CorruptRow(id: id, what: "JSON") }
+            let document = try? JSONReader.parse(row[13] as String)
+        else { throw CorruptRow(id: id, what: "JSON") }
         let reasons = (verdict["reasons"]?.arrayValue ?? []).map { r in
             Reason(rule: r["rule"]?.stringValue ?? "?", message: r["message"]?.stringValue ?? "", tier: Tier(rawValue: r["tier"]?.stringValue ?? "") ?? .gated)
         }
@@ -126,9 +133,11 @@ enum Rows {
 
     /// The classification part of a stored request, as stored and as audited.
     static func verdictJSON(_ r: StoredRequest) -> JSONValue {
-        verdictJSON(Classification(tier: r.tier, operationClass: r.operationClass, reasons: r.reasons,
-                                   destructive: r.destructive, irreversible: r.irreversible, dataLoss: r.dataLoss),
-                    actionSHA256: r.actionSHA256)
+        verdictJSON(
+            Classification(
+                tier: r.tier, operationClass: r.operationClass, reasons: r.reasons,
+                destructive: r.destructive, irreversible: r.irreversible, dataLoss: r.dataLoss),
+            actionSHA256: r.actionSHA256)
     }
 
     /// Beside what the reviewer reads, the verdict keeps what the gateway learns from a

@@ -120,8 +120,10 @@ public enum ConsoleRuntime {
                 screen.setTitle(title)
             }
 
-            var polls = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
-                         pollfd(fd: feed, events: Int16(POLLIN), revents: 0)]
+            var polls = [
+                pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: feed, events: Int16(POLLIN), revents: 0),
+            ]
             _ = poll(&polls, feed >= 0 ? 3 : 2, 250)
             if polls[1].revents != 0 {
                 var buffer = [UInt8](repeating: 0, count: 16)

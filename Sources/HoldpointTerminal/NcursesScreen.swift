@@ -18,7 +18,9 @@ public final class NcursesScreen {
         switch hp_terminal_check() {
         case 0: return nil
         case 2: return "the terminal TERM=\(term) cannot place the cursor, which the console needs; use a full terminal (e.g. TERM=xterm-256color), or `holdpoint list` and `holdpoint decide`"
-        default: return "the terminal TERM=\(term.isEmpty ? "(unset)" : term) is not in this machine's terminfo; set TERM to one it knows (e.g. xterm-256color, screen-256color) or install its entry (ncurses-term)"
+        default:
+            return
+                "the terminal TERM=\(term.isEmpty ? "(unset)" : term) is not in this machine's terminfo; set TERM to one it knows (e.g. xterm-256color, screen-256color) or install its entry (ncurses-term)"
         }
     }
 

@@ -45,7 +45,10 @@ enum HookBenchmark {
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         let argv = ([binary] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, binary, &actions, nil, argv, envp)
         guard rc == 0 else { throw NSError(domain: "spawn", code: Int(rc)) }
@@ -67,7 +70,8 @@ enum HookBenchmark {
         for _ in 0..<runs {
             _ = try spawn(time, ["-f", "%M", "-o", report, binary] + arguments, input: input, environment: environment)
             guard let text = try? String(contentsOfFile: report, encoding: .utf8),
-                  let kilobytes = text.split(separator: "\n").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) else { return nil }
+                let kilobytes = text.split(separator: "\n").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) })
+            else { return nil }
             peak = max(peak, kilobytes)
         }
         return peak
@@ -96,13 +100,17 @@ enum HookBenchmark {
         }
         let stats = Stats(runs.map(\.wallNanoseconds))
         let peak = try peakRSS(binary, ["hook", "claude-code"], input: read, environment: environment)
-        print("hook claude-code, autonomous `ls -la` (whole process, recorded in the queue, \(runs.count) runs): median \(format(stats.percentile(0.5)))   p90 \(format(stats.percentile(0.9)))   peak RSS \(megabytes(peak))   targets: median <= 5 ms, <= 20 MB")
+        print(
+            "hook claude-code, autonomous `ls -la` (whole process, recorded in the queue, \(runs.count) runs): median \(format(stats.percentile(0.5)))   p90 \(format(stats.percentile(0.9)))   peak RSS \(megabytes(peak))   targets: median <= 5 ms, <= 20 MB"
+        )
 
         let gated = #"{"session_id":"bench","cwd":"/tmp","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"rm -rf /srv/bench"},"tool_use_id":"t"}"#
         let hold = try spawn(binary, ["hook", "claude-code", "--hold", "5"], input: gated, environment: environment)
         let startup = Double(stats.percentile(0.5)) / 1e9
-        print(String(format: "gated hold of 5 s: wall %.2f s, CPU %.0f ms in total (%.1f ms per held second beyond start-up): sleeping polls, no busy-wait",
-                     Double(hold.wallNanoseconds) / 1e9, hold.cpuSeconds * 1000, max(0, hold.cpuSeconds - startup) * 1000 / 5))
+        print(
+            String(
+                format: "gated hold of 5 s: wall %.2f s, CPU %.0f ms in total (%.1f ms per held second beyond start-up): sleeping polls, no busy-wait",
+                Double(hold.wallNanoseconds) / 1e9, hold.cpuSeconds * 1000, max(0, hold.cpuSeconds - startup) * 1000 / 5))
         try? FileManager.default.removeItem(atPath: directory)
     }
 }

@@ -83,8 +83,9 @@ enum QueueBenchmark {
             let check = try QueueStore(path: queue)
             let stored = try check.list().count
             let flushes = check.commitCounters.map { "\($0.flushes) log flushes for \($0.committed) commits" } ?? "a log flush per commit"
-            print(String(format: "durable submits, %2d processes: %5d in %.2f s = %6.0f submits/s (stored %d; ", processes, total, seconds, Double(total) / seconds, stored)
-                  + "\(flushes); timed from all processes ready)")
+            print(
+                String(format: "durable submits, %2d processes: %5d in %.2f s = %6.0f submits/s (stored %d; ", processes, total, seconds, Double(total) / seconds, stored)
+                    + "\(flushes); timed from all processes ready)")
         }
         try decisionLatency(root: root, binary: binary)
         try verifySpeed(root: root)
@@ -113,7 +114,9 @@ enum QueueBenchmark {
             if let seen = UInt64(line.trimmingCharacters(in: .whitespacesAndNewlines)), seen > decidedAt { samples.append(seen - decidedAt) }
         }
         let stats = Stats(samples)
-        print("decision committed → waiting submitter sees it (\(samples.count) runs, separate process, woken by inotify): p50 \(format(stats.percentile(0.5)))   p99 \(format(stats.percentile(0.99)))   target p99 <= 50 ms")
+        print(
+            "decision committed → waiting submitter sees it (\(samples.count) runs, separate process, woken by inotify): p50 \(format(stats.percentile(0.5)))   p99 \(format(stats.percentile(0.99)))   target p99 <= 50 ms"
+        )
     }
 
     /// Only the audit verification figure (`holdpoint-bench verify`).
@@ -142,8 +145,10 @@ enum QueueBenchmark {
             rates.append(Double(report.entries) / (Double(now() - t0) / 1e9))
         }
         rates.sort()
-        print(String(format: "audit verify: %d entries, %d checkpoints: median %.0f entries/s (best %.0f, worst %.0f of 7 passes; intact: %@)   target >= 500,000 entries/s",
-                     report.entries, report.checkpoints, rates[3], rates[6], rates[0], report.intact ? "yes" : "NO"))
+        print(
+            String(
+                format: "audit verify: %d entries, %d checkpoints: median %.0f entries/s (best %.0f, worst %.0f of 7 passes; intact: %@)   target >= 500,000 entries/s",
+                report.entries, report.checkpoints, rates[3], rates[6], rates[0], report.intact ? "yes" : "NO"))
     }
 }
 

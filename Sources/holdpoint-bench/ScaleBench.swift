@@ -53,7 +53,9 @@ enum ScaleBenchmark {
             let verify = try measure(holdpoint, ["audit", "verify", "--queue", queue])
             let console = try runConsoleProbe(queue: queue, bench: bench)
             let hook = try hookMedian(holdpoint, queue: queue)
-            print("| \(size) | \(pending) | \(String(format: "%.0f/s", Double(size) / fillSeconds)) | \(format(list.wall)), \(mb(list.peakKB)) | \(format(verify.wall)), \(mb(verify.peakKB)) | \(console.firstFrame) | \(console.keys) | \(console.rss) | \(String(format: "%.2fx", hook / emptyHook)) |")
+            print(
+                "| \(size) | \(pending) | \(String(format: "%.0f/s", Double(size) / fillSeconds)) | \(format(list.wall)), \(mb(list.peakKB)) | \(format(verify.wall)), \(mb(verify.peakKB)) | \(console.firstFrame) | \(console.keys) | \(console.rss) | \(String(format: "%.2fx", hook / emptyHook)) |"
+            )
             if keep == nil { try? FileManager.default.removeItem(atPath: queue) }
         }
     }
@@ -82,12 +84,14 @@ enum ScaleBenchmark {
         let submitter = Identity(user: "bench-agent", via: "local")
         var patient = ApprovalRules()
         patient.timeouts[.gated] = 86_400
-        let allowed = Classification(tier: .supervised, operationClass: .patch, reasons: [Reason(rule: "bench", message: "supervised", tier: .supervised)],
-                                     destructive: false, irreversible: false, dataLoss: false)
+        let allowed = Classification(
+            tier: .supervised, operationClass: .patch, reasons: [Reason(rule: "bench", message: "supervised", tier: .supervised)],
+            destructive: false, irreversible: false, dataLoss: false)
         for i in 0..<count {
             let isGated = i < gated
-            let request = try ActionRequest.shellCommand(isGated ? "rm -rf /srv/data/\(agent)-\(i)" : "sed -i s/a/b/ /srv/conf/\(agent)-\(i)",
-                                                         environment: "production", agentID: agent, mode: .supervised)
+            let request = try ActionRequest.shellCommand(
+                isGated ? "rm -rf /srv/data/\(agent)-\(i)" : "sed -i s/a/b/ /srv/conf/\(agent)-\(i)",
+                environment: "production", agentID: agent, mode: .supervised)
             _ = try store.submit(request, classification: isGated ? QueueWorkloads.classification : allowed, approvals: patient, submitter: submitter)
         }
     }
@@ -236,15 +240,17 @@ enum RetentionBenchmark {
             for i in 0..<perDay {
                 let now = start + Double(d) * day + Double(i) * (day / Double(perDay))
                 let gated = i % 2 == 0
-                let request = try ActionRequest.shellCommand(gated ? "rm -rf /srv/d\(d)-\(i)" : "sed -i s/a/b/ /srv/d\(d)-\(i)",
-                                                             environment: "production", agentID: "agent-\(i % 8)", mode: .supervised)
+                let request = try ActionRequest.shellCommand(
+                    gated ? "rm -rf /srv/d\(d)-\(i)" : "sed -i s/a/b/ /srv/d\(d)-\(i)",
+                    environment: "production", agentID: "agent-\(i % 8)", mode: .supervised)
                 let stored = try store.submit(request, classification: gated ? QueueWorkloads.classification : allowed, approvals: ApprovalRules(), submitter: agent, now: now)
                 if gated { _ = try store.decide(id: stored.id, verdict: i % 4 == 0 ? .approve : .reject, reviewer: reviewer, reason: "bench", now: now + 1) }
             }
             let endOfDay = start + Double(d + 1) * day
             let t0 = now()
-            let report = try store.archive(before: endOfDay - Double(keepDays) * day, to: root.appendingPathComponent("segment-\(d).sqlite").path,
-                                           by: Identity(user: "holdpoint", via: "retention"), now: endOfDay)
+            let report = try store.archive(
+                before: endOfDay - Double(keepDays) * day, to: root.appendingPathComponent("segment-\(d).sqlite").path,
+                by: Identity(user: "holdpoint", via: "retention"), now: endOfDay)
             let took = Double(now() - t0)
             archived += report?.requests ?? 0
             if (d + 1) % 2 == 0 || d == days - 1 {

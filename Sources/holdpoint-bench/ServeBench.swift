@@ -64,7 +64,9 @@ enum ServeBenchmark {
         }
         let hooks = Stats(runs.map(\.wallNanoseconds))
         let peak = try HookBenchmark.peakRSS(holdpoint, ["hook", "claude-code", "--socket", socket], input: read, environment: environment)
-        print("serve: hook claude-code, autonomous `ls -la` through the socket (whole process, \(runs.count) runs): median \(format(hooks.percentile(0.5)))   p90 \(format(hooks.percentile(0.9)))   peak RSS \(HookBenchmark.megabytes(peak))   target: median <= 3 ms")
+        print(
+            "serve: hook claude-code, autonomous `ls -la` through the socket (whole process, \(runs.count) runs): median \(format(hooks.percentile(0.5)))   p90 \(format(hooks.percentile(0.9)))   peak RSS \(HookBenchmark.megabytes(peak))   target: median <= 3 ms"
+        )
 
         // 2. A reviewer's decision to the held hook's exit (the agent unblocked).
         var latencies: [UInt64] = []
@@ -84,10 +86,13 @@ enum ServeBenchmark {
             latencies.append(now() - t0)
         }
         let decisions = Stats(latencies)
-        print("serve: decision (reviewer's call sent) to the held hook process exiting, \(latencies.count) rounds: p50 \(format(decisions.percentile(0.5)))   p99 \(format(decisions.percentile(0.99)))   max \(format(Double(decisions.sorted.last ?? 0)))   target: p99 <= 50 ms")
+        print(
+            "serve: decision (reviewer's call sent) to the held hook process exiting, \(latencies.count) rounds: p50 \(format(decisions.percentile(0.5)))   p99 \(format(decisions.percentile(0.99)))   max \(format(Double(decisions.sorted.last ?? 0)))   target: p99 <= 50 ms"
+        )
 
         // 3. 50 agent processes submitting at once, each submit durable before it is acknowledged.
-        let processes = 50, each = 60
+        let processes = 50
+        let each = 60
         let signal = root + "/go"
         var agents: [Process] = []
         var outputs: [Pipe] = []
@@ -112,7 +117,9 @@ enum ServeBenchmark {
             acknowledged += String(decoding: data, as: UTF8.self).split(separator: "\n").count
         }
         let seconds = Double(now() - t0) / 1e9
-        print(String(format: "serve: %d agent processes x %d durable submits through one daemon: %d acknowledged in %.2f s = %.0f submits/s   target: >= 2,000/s",
-                     processes, each, acknowledged, seconds, Double(acknowledged) / seconds))
+        print(
+            String(
+                format: "serve: %d agent processes x %d durable submits through one daemon: %d acknowledged in %.2f s = %.0f submits/s   target: >= 2,000/s",
+                processes, each, acknowledged, seconds, Double(acknowledged) / seconds))
     }
 }

@@ -95,7 +95,9 @@ func benchmarkClassification() throws {
     for request in requests { tiers[classifier.classify(request).tier, default: 0] += 1 }
     print("classification: \(commands.count) distinct commands x 5 rounds = \(samples.count) evaluations (\(policy.rules.ruleCount) rules in \(policy.rules.packs.count) packs)")
     print("  tiers in corpus: " + Tier.allCases.map { "\($0.rawValue) \(tiers[$0] ?? 0)" }.joined(separator: ", "))
-    print("  p50 \(format(stats.percentile(0.5)))   p90 \(format(stats.percentile(0.9)))   p99 \(format(stats.percentile(0.99)))   max \(format(Double(stats.sorted.last ?? 0)))   mean \(format(stats.mean))")
+    print(
+        "  p50 \(format(stats.percentile(0.5)))   p90 \(format(stats.percentile(0.9)))   p99 \(format(stats.percentile(0.99)))   max \(format(Double(stats.sorted.last ?? 0)))   mean \(format(stats.mean))"
+    )
     print(String(format: "  throughput %.0f evaluations/s (one core)", Double(samples.count) / (elapsed / 1e9)))
     print("  targets: p50 <= 2.85 us (1.5x the 1.9 us before the red-team coverage of issue 12), p99 <= 10 us   [sink \(sink % 10)]")
     // Where the tail comes from: the commands whose best time of the five rounds is longest.
@@ -152,7 +154,9 @@ func benchmarkCheckProcess() throws {
     }
     let stats = Stats(runs.map(\.wallNanoseconds))
     let peak = try HookBenchmark.peakRSS(binary.path, ["check", "--command", "ls -la"], input: "", environment: environment)
-    print("holdpoint check --command (whole process, \(runs.count) runs): median \(format(stats.percentile(0.5)))   p90 \(format(stats.percentile(0.9)))   peak RSS \(HookBenchmark.megabytes(peak))   target: median <= 5 ms")
+    print(
+        "holdpoint check --command (whole process, \(runs.count) runs): median \(format(stats.percentile(0.5)))   p90 \(format(stats.percentile(0.9)))   peak RSS \(HookBenchmark.megabytes(peak))   target: median <= 5 ms"
+    )
 }
 
 /// Loading the built-in policy and packs: paid once per process. The compiled built-ins are

@@ -15,16 +15,18 @@ import HoldpointGate
 enum AgentCallArguments {
     static func check(_ arguments: [String]) -> CheckRun? {
         guard let words = read(arguments, values: checkOptions, flags: ["json"]),
-              words.positionals.isEmpty,
-              let agent = agentSettings(words.values) else { return nil }
+            words.positionals.isEmpty,
+            let agent = agentSettings(words.values)
+        else { return nil }
         return CheckRun(global: globalSettings(words.values), agent: agent, command: words.values["command"], json: words.flags.contains("json"))
     }
 
     static func hook(_ arguments: [String]) -> HookRun? {
         guard let words = read(arguments, values: hookOptions, flags: ["allow-explicit"]),
-              words.positionals.count == 1,
-              let client = AgentClient(rawValue: words.positionals[0]),
-              let agent = agentSettings(words.values) else { return nil }
+            words.positionals.count == 1,
+            let client = AgentClient(rawValue: words.positionals[0]),
+            let agent = agentSettings(words.values)
+        else { return nil }
         var hold = Hook.defaultHold
         if let text = words.values["hold"] {
             guard let seconds = Double(text), Hook.holdLimits.contains(seconds) else { return nil }

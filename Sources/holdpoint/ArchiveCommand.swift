@@ -49,7 +49,9 @@ struct QueueCommand: ParsableCommand {
             let policy = try global.loadPolicy()
             let shortest = RetentionRules.shortestWindow(for: policy)
             guard age >= shortest else {
-                Terminal.error("--before \(Durations.format(age)) is shorter than \(Durations.format(shortest)): the gateway counts that far back in the live queue (a day, limits' per, plans.valid_for, approvals.valid_for)")
+                Terminal.error(
+                    "--before \(Durations.format(age)) is shorter than \(Durations.format(shortest)): the gateway counts that far back in the live queue (a day, limits' per, plans.valid_for, approvals.valid_for)"
+                )
                 throw ExitCode(ExitCodes.usage)
             }
             let service = try global.service()
@@ -58,13 +60,17 @@ struct QueueCommand: ParsableCommand {
             let who = SystemIdentity.current()
             let report = try queueCall { () throws(StoreError) in try local.store.archive(before: now - age, to: to, by: who, now: now) }
             if json {
-                Terminal.print(JSONWriter.pretty(.object([
-                    ("archived", .bool(report != nil)), ("path", report.map { .string($0.path) } ?? .null),
-                    ("first_seq", report.map { .number(Double($0.firstSeq)) } ?? .null), ("last_seq", report.map { .number(Double($0.lastSeq)) } ?? .null),
-                    ("entries", .number(Double(report?.entries ?? 0))), ("requests", .number(Double(report?.requests ?? 0))),
-                ])))
+                Terminal.print(
+                    JSONWriter.pretty(
+                        .object([
+                            ("archived", .bool(report != nil)), ("path", report.map { .string($0.path) } ?? .null),
+                            ("first_seq", report.map { .number(Double($0.firstSeq)) } ?? .null), ("last_seq", report.map { .number(Double($0.lastSeq)) } ?? .null),
+                            ("entries", .number(Double(report?.entries ?? 0))), ("requests", .number(Double(report?.requests ?? 0))),
+                        ])))
             } else if let report {
-                Terminal.print("archived \(report.requests) request\(report.requests == 1 ? "" : "s") and audit entries \(report.firstSeq)…\(report.lastSeq) to \(SafeText.escape(report.path)) (sealed; `holdpoint audit verify` walks it with the live log)")
+                Terminal.print(
+                    "archived \(report.requests) request\(report.requests == 1 ? "" : "s") and audit entries \(report.firstSeq)…\(report.lastSeq) to \(SafeText.escape(report.path)) (sealed; `holdpoint audit verify` walks it with the live log)"
+                )
             } else {
                 Terminal.print("nothing to archive: no history older than \(Durations.format(age)) that is not already archived or held by a request still pending or running")
             }

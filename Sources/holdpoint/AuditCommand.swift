@@ -26,7 +26,9 @@ struct AuditCommand: ParsableCommand {
         @Flag(name: .customLong("no-head"), help: "Do not fail when the signed head file is missing (say why in your records: without it, entries cut off the end go unseen).")
         var noHead = false
 
-        @Flag(name: .customLong("since-checkpoint"), help: "Check only what came after the checkpoint the last intact verification of this queue (by you) reached; the full check runs when there is none.")
+        @Flag(
+            name: .customLong("since-checkpoint"),
+            help: "Check only what came after the checkpoint the last intact verification of this queue (by you) reached; the full check runs when there is none.")
         var sinceCheckpoint = false
 
         @Flag(name: .long, help: "Print one JSON document.")
@@ -43,11 +45,13 @@ struct AuditCommand: ParsableCommand {
             if json {
                 let through: JSONValue = report.verifiedThrough.map { .number(Double($0.seq)) } ?? .null
                 let resumed: JSONValue = report.resumedAfter.map { .number(Double($0)) } ?? .null
-                Terminal.print(JSONWriter.pretty(.object([
-                    ("intact", .bool(report.intact)), ("entries", .number(Double(report.entries))), ("checkpoints", .number(Double(report.checkpoints))),
-                    ("first_bad_seq", report.firstBadSeq.map { .number(Double($0)) } ?? .null), ("problem", report.problem.map(JSONValue.string) ?? .null),
-                    ("verified_through", through), ("resumed_after", resumed),
-                ])))
+                Terminal.print(
+                    JSONWriter.pretty(
+                        .object([
+                            ("intact", .bool(report.intact)), ("entries", .number(Double(report.entries))), ("checkpoints", .number(Double(report.checkpoints))),
+                            ("first_bad_seq", report.firstBadSeq.map { .number(Double($0)) } ?? .null), ("problem", report.problem.map(JSONValue.string) ?? .null),
+                            ("verified_through", through), ("resumed_after", resumed),
+                        ])))
             } else if report.intact {
                 let scope = report.resumedAfter.map { "after checkpoint \($0) (verified before): " } ?? ""
                 Terminal.print("audit intact: \(scope)\(report.entries) entries, \(report.checkpoints) signed checkpoints (key \(key.prefix(16))…)")
@@ -71,7 +75,8 @@ struct AuditCommand: ParsableCommand {
 
         func load() -> AuditPoint? {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8), let json = try? JSONReader.parse(text),
-                  let seq = json["seq"]?.numberValue, let hash = json["hash"]?.stringValue else { return nil }
+                let seq = json["seq"]?.numberValue, let hash = json["hash"]?.stringValue
+            else { return nil }
             return AuditPoint(seq: Int64(seq), hash: hash)
         }
 
@@ -110,11 +115,11 @@ struct AuditCommand: ParsableCommand {
             for entry in try queueCall({ () throws(StoreError) in try service.auditEntries(afterSeq: since, requestID: nil, limit: nil) }) {
                 out += chosen.line(entry, host: host) + "\n"
                 if out.utf8.count > 1 << 16 {
-                    FileHandle.standardOutput.write(Data(out.utf8))
+                    try? FileHandle.standardOutput.write(contentsOf: Data(out.utf8))
                     out = ""
                 }
             }
-            FileHandle.standardOutput.write(Data(out.utf8))
+            try? FileHandle.standardOutput.write(contentsOf: Data(out.utf8))
         }
     }
 
@@ -160,7 +165,8 @@ struct AuditCommand: ParsableCommand {
         func line(_ e: AuditEntry) -> String {
             if let chosen = AuditFormat(rawValue: format) { return chosen.line(e, host: host) }
             let details = SafeText.escape(JSONWriter.compact(e.details))
-            return "\(e.seq)  \(Clock.iso8601(Double(e.atMillis) / 1000))  \(Terminal.pad(e.event, 16)) \(e.requestID ?? "-")  \(SafeText.escape(e.actor)) (\(SafeText.escape(e.via)))  \(details.prefix(160))"
+            return
+                "\(e.seq)  \(Clock.iso8601(Double(e.atMillis) / 1000))  \(Terminal.pad(e.event, 16)) \(e.requestID ?? "-")  \(SafeText.escape(e.actor)) (\(SafeText.escape(e.via)))  \(details.prefix(160))"
         }
     }
 }

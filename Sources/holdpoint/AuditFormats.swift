@@ -16,8 +16,10 @@ enum AuditFormat: String, CaseIterable {
         switch self {
         case .jsonl: return JSONWriter.compact(e.json)
         case .csv:
-            return [String(e.seq), Clock.iso8601(Double(e.atMillis) / 1000), e.event, e.requestID ?? "", e.actor, e.via,
-                    JSONWriter.compact(e.details), e.previousHash, e.hash].map(Self.csvField).joined(separator: ",")
+            return [
+                String(e.seq), Clock.iso8601(Double(e.atMillis) / 1000), e.event, e.requestID ?? "", e.actor, e.via,
+                JSONWriter.compact(e.details), e.previousHash, e.hash,
+            ].map(Self.csvField).joined(separator: ",")
         case .cef:
             let extensions: [(String, String)] = [
                 ("rt", String(e.atMillis)), ("suser", e.actor), ("cs1Label", "requestId"), ("cs1", e.requestID ?? ""),
@@ -30,7 +32,8 @@ enum AuditFormat: String, CaseIterable {
             let pri = 16 * 8 + Self.syslogSeverity(e.event)  // local0
             let params = [("seq", String(e.seq)), ("request_id", e.requestID ?? "-"), ("actor", e.actor), ("via", e.via), ("hash", e.hash)]
                 .map { "\($0.0)=\"\(Self.sdValue($0.1))\"" }.joined(separator: " ")
-            return "<\(pri)>1 \(Clock.iso8601(Double(e.atMillis) / 1000)) \(host.isEmpty ? "-" : host) holdpoint - \(e.event) [holdpoint@32473 \(params)] \(SafeText.escape(JSONWriter.compact(e.details)))"
+            return
+                "<\(pri)>1 \(Clock.iso8601(Double(e.atMillis) / 1000)) \(host.isEmpty ? "-" : host) holdpoint - \(e.event) [holdpoint@32473 \(params)] \(SafeText.escape(JSONWriter.compact(e.details)))"
         }
     }
 

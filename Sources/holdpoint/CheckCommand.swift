@@ -8,10 +8,10 @@ struct Check: ParsableCommand {
         commandName: "check",
         abstract: "Classify one action without queueing it.",
         discussion: """
-        Reads a holdpoint.action/v1 request on stdin, or builds one from --command.
-        Exit: 0 allowed (autonomous or supervised), 2 blocked, 5 approval required (gated),
-        64 usage, 65 bad input, 78 policy error.
-        """
+            Reads a holdpoint.action/v1 request on stdin, or builds one from --command.
+            Exit: 0 allowed (autonomous or supervised), 2 blocked, 5 approval required (gated),
+            64 usage, 65 bad input, 78 policy error.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -98,9 +98,10 @@ enum VerdictJSON {
     }
 
     static func reasons(_ classification: Classification) -> JSONValue {
-        .array(classification.reasons.map { reason in
-            .object([("rule", .string(reason.rule)), ("message", .string(reason.message)), ("tier", .string(reason.tier.rawValue))])
-        })
+        .array(
+            classification.reasons.map { reason in
+                .object([("rule", .string(reason.rule)), ("message", .string(reason.message)), ("tier", .string(reason.tier.rawValue))])
+            })
     }
 
     static func check(request: ActionRequest, classification: Classification, requiredApprovals: Int) -> JSONValue {
@@ -114,11 +115,14 @@ enum VerdictJSON {
             ("operation_class", .string(classification.operationClass.rawValue)),
             ("environment", .string(request.environment)),
             ("reasons", reasons(classification)),
-            ("flags", .object([
-                ("destructive", .bool(classification.destructive)),
-                ("irreversible", .bool(classification.irreversible)),
-                ("data_loss", .bool(classification.dataLoss)),
-            ])),
+            (
+                "flags",
+                .object([
+                    ("destructive", .bool(classification.destructive)),
+                    ("irreversible", .bool(classification.irreversible)),
+                    ("data_loss", .bool(classification.dataLoss)),
+                ])
+            ),
             ("required_approvals", .number(Double(requiredApprovals))),
             ("action_sha256", .string(request.actionSHA256)),
         ]
@@ -138,7 +142,9 @@ enum VerdictText {
         }
         var lines = ["\(Terminal.tierLabel(classification.tier))  \(headline)"]
         lines.append("  action       \(SafeText.escape(request.whatText))")
-        lines.append("  class        \(classification.operationClass.rawValue)   environment \(SafeText.escape(request.environment))   agent \(SafeText.escape(request.agentID)) (\(request.agentMode.rawValue))")
+        lines.append(
+            "  class        \(classification.operationClass.rawValue)   environment \(SafeText.escape(request.environment))   agent \(SafeText.escape(request.agentID)) (\(request.agentMode.rawValue))"
+        )
         var flags: [String] = []
         if classification.destructive { flags.append("DESTRUCTIVE") }
         if classification.irreversible { flags.append("IRREVERSIBLE") }

@@ -24,7 +24,11 @@ struct Checklist: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON document.")
     var json = false
 
-    enum Status: String { case pass = "PASS", fail = "FAIL", unknown = "UNKNOWN" }
+    enum Status: String {
+        case pass = "PASS"
+        case fail = "FAIL"
+        case unknown = "UNKNOWN"
+    }
 
     struct Item {
         var number: Int
@@ -35,8 +39,10 @@ struct Checklist: ParsableCommand {
         var article: String
 
         var json: JSONValue {
-            .object([("check", .number(Double(number))), ("title", .string(title)), ("status", .string(status.rawValue)),
-                     ("evidence", .array(evidence.map(JSONValue.string))), ("fix", fix.map(JSONValue.string) ?? .null), ("eu_ai_act", .string(article))])
+            .object([
+                ("check", .number(Double(number))), ("title", .string(title)), ("status", .string(status.rawValue)),
+                ("evidence", .array(evidence.map(JSONValue.string))), ("fix", fix.map(JSONValue.string) ?? .null), ("eu_ai_act", .string(article)),
+            ])
         }
     }
 
@@ -67,11 +73,15 @@ struct Checklist: ParsableCommand {
             scoping.fix = "name the reviewers (logins or @groups) in approvals.reviewers"
         } else if socketMode {
             scoping.status = .pass
-            scoping.evidence += ["socket mode: callers identified by the kernel (SO_PEERCRED); the daemon alone owns the queue, key and policy",
-                                 "reviewers: \(approvals.reviewers.joined(separator: ", "))"]
+            scoping.evidence += [
+                "socket mode: callers identified by the kernel (SO_PEERCRED); the daemon alone owns the queue, key and policy",
+                "reviewers: \(approvals.reviewers.joined(separator: ", "))",
+            ]
         } else {
-            scoping.evidence += ["file mode: whoever can write \(global.queuePath) can forge a decision, so agents and reviewers must be kept apart by OS permissions Holdpoint cannot see",
-                                 "reviewers: \(approvals.reviewers.joined(separator: ", "))"]
+            scoping.evidence += [
+                "file mode: whoever can write \(global.queuePath) can forge a decision, so agents and reviewers must be kept apart by OS permissions Holdpoint cannot see",
+                "reviewers: \(approvals.reviewers.joined(separator: ", "))",
+            ]
             scoping.fix = "run `holdpoint serve` as its own user and point agents at its socket (docs/serve.md)"
         }
         scoping.evidence.append("self-approval: \(approvals.allowSelfApproval ? "ALLOWED" : "refused")")
@@ -86,7 +96,9 @@ struct Checklist: ParsableCommand {
         }
         if let policy {
             blocklist.evidence.append("rule packs: \(policy.rules.packs.map(\.name).joined(separator: ", "))")
-            blocklist.evidence.append("destructive patterns: \(policy.destructiveActions.count); production blocked operations: \(policy.environmentRules["production"]?.blockedOperations.map(\.rawValue).sorted().joined(separator: ", ") ?? "none")")
+            blocklist.evidence.append(
+                "destructive patterns: \(policy.destructiveActions.count); production blocked operations: \(policy.environmentRules["production"]?.blockedOperations.map(\.rawValue).sorted().joined(separator: ", ") ?? "none")"
+            )
             if policy.destructiveActions.isEmpty { blocklist.status = .fail }
         }
         if blocklist.status == .fail { blocklist.fix = "re-enable the built-in rule packs and agent_constraints.destructive_actions (policy explain shows what is in force)" }
@@ -104,17 +116,25 @@ struct Checklist: ParsableCommand {
 
         // 4. Timeout policy.
         let window = approvals.timeouts[.gated] ?? 900
-        items.append(Item(number: 4, title: "Timeout policy: silence is denial", status: .pass,
-                          evidence: ["a gated request expires after \(Durations.format(window)); expiry is always a denial, never an approval",
-                                     "an approval must be used within \(Durations.format(approvals.validFor))"]
-                              + (approvals.escalateAfter.map { ["undecided requests escalate at \(Int($0 * 100))% of their window"] } ?? ["no escalation (approvals.escalate_after)"]),
-                          fix: nil, article: "Art. 14 (human oversight)"))
+        items.append(
+            Item(
+                number: 4, title: "Timeout policy: silence is denial", status: .pass,
+                evidence: [
+                    "a gated request expires after \(Durations.format(window)); expiry is always a denial, never an approval",
+                    "an approval must be used within \(Durations.format(approvals.validFor))",
+                ]
+                    + (approvals.escalateAfter.map { ["undecided requests escalate at \(Int($0 * 100))% of their window"] } ?? ["no escalation (approvals.escalate_after)"]),
+                fix: nil, article: "Art. 14 (human oversight)"))
 
         // 5. Rollback capability.
-        items.append(Item(number: 5, title: "Rollback capability", status: .unknown,
-                          evidence: ["requests without a rollback plan are flagged NO ROLLBACK and irreversible ones IRREVERSIBLE to the reviewer, and need the target typed to approve",
-                                     "whether a rollback works is outside what Holdpoint can see"],
-                          fix: "have agents send rollback.plan in their requests, and test the plans", article: "Art. 9 (risk management)"))
+        items.append(
+            Item(
+                number: 5, title: "Rollback capability", status: .unknown,
+                evidence: [
+                    "requests without a rollback plan are flagged NO ROLLBACK and irreversible ones IRREVERSIBLE to the reviewer, and need the target typed to approve",
+                    "whether a rollback works is outside what Holdpoint can see",
+                ],
+                fix: "have agents send rollback.plan in their requests, and test the plans", article: "Art. 9 (risk management)"))
 
         // 6. Audit trail.
         var audit = Item(number: 6, title: "Audit trail: tamper-evident and intact", status: .pass, evidence: [], fix: nil, article: "Art. 12 (record-keeping)")
@@ -127,8 +147,10 @@ struct Checklist: ParsableCommand {
             audit.fix = "investigate before giving any agent access; `holdpoint audit verify` names the entry"
         }
         if let policy {
-            audit.evidence.append(policy.notify.isEmpty ? "no notify: sinks (events reach no pager or SIEM; `audit tail -f --format cef|syslog` can feed one)"
-                                                        : "notify: \(policy.notify.map(\.name).joined(separator: ", "))")
+            audit.evidence.append(
+                policy.notify.isEmpty
+                    ? "no notify: sinks (events reach no pager or SIEM; `audit tail -f --format cef|syslog` can feed one)"
+                    : "notify: \(policy.notify.map(\.name).joined(separator: ", "))")
         }
         items.append(audit)
 
@@ -136,7 +158,9 @@ struct Checklist: ParsableCommand {
         var blast = Item(number: 7, title: "Blast-radius limits", status: .pass, evidence: [], fix: nil, article: "Art. 15 (robustness)")
         if let policy {
             if let magnitude = policy.changeMagnitude {
-                blast.evidence.append("change magnitude: at most \(magnitude.maxResourcesAffected.map { JSONWriter.formatNumber($0) } ?? "any") resources, $\(magnitude.maxCostImpactUSD.map { JSONWriter.formatNumber($0) } ?? "any") per action")
+                blast.evidence.append(
+                    "change magnitude: at most \(magnitude.maxResourcesAffected.map { JSONWriter.formatNumber($0) } ?? "any") resources, $\(magnitude.maxCostImpactUSD.map { JSONWriter.formatNumber($0) } ?? "any") per action"
+                )
             } else {
                 blast.status = .fail
                 blast.evidence.append("no agent_constraints.change_magnitude")
@@ -165,7 +189,8 @@ struct Checklist: ParsableCommand {
             isolation.fix = "holdpoint setup claude-code (or gemini, cursor)"
         }
         for hook in hooks {
-            isolation.evidence.append("\(hook.path): \(hook.command.contains("--env") ? "reports its environment" : "no --env (counted as production, the strictest)"); answers: \(hook.answers ? "yes" : "NO")")
+            isolation.evidence.append(
+                "\(hook.path): \(hook.command.contains("--env") ? "reports its environment" : "no --env (counted as production, the strictest)"); answers: \(hook.answers ? "yes" : "NO")")
             if !hook.answers {
                 isolation.status = .fail
                 isolation.fix = "the hook in \(hook.path) does not answer: run `holdpoint setup` again"
@@ -175,10 +200,12 @@ struct Checklist: ParsableCommand {
 
         let failed = items.contains { $0.status == .fail }
         if json {
-            Terminal.print(JSONWriter.pretty(.object([
-                ("passed", .bool(!failed)), ("mode", .string(socketMode ? "socket" : "file")), ("checks", .array(items.map(\.json))),
-                ("hooks", .array(hooks.map { .object([("file", .string($0.path)), ("client", .string($0.client)), ("answers", .bool($0.answers))]) })),
-            ])))
+            Terminal.print(
+                JSONWriter.pretty(
+                    .object([
+                        ("passed", .bool(!failed)), ("mode", .string(socketMode ? "socket" : "file")), ("checks", .array(items.map(\.json))),
+                        ("hooks", .array(hooks.map { .object([("file", .string($0.path)), ("client", .string($0.client)), ("answers", .bool($0.answers))]) })),
+                    ])))
         } else {
             for item in items {
                 Terminal.print("\(item.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(item.number). \(item.title)   [\(item.article)]")
@@ -208,7 +235,8 @@ struct Checklist: ParsableCommand {
                 let setup = ClientSetup(client: client, holdSeconds: 0, command: "")
                 let path = setup.path(scope: scope, home: home, directory: directory)
                 guard let text = try? String(contentsOfFile: path, encoding: .utf8), let editor = try? JSONSourceEditor(text),
-                      found.contains(where: { $0.path == path }) == false else { continue }
+                    found.contains(where: { $0.path == path }) == false
+                else { continue }
                 // One line per file: its first Holdpoint hook, called as the client would.
                 let ours = setup.entries.lazy.flatMap { editor.root.member("hooks")?.value.member($0.event)?.value.value.arrayValue ?? [] }.first(where: ClientSetup.isOurs)
                 if let element = ours {
@@ -225,12 +253,15 @@ struct Checklist: ParsableCommand {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command.replacingOccurrences(of: #" --hold [0-9]+"#, with: " --hold 0", options: .regularExpression)]
-        let input = Pipe(), output = Pipe()
+        let input = Pipe()
+        let output = Pipe()
         process.standardInput = input
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         guard (try? process.run()) != nil else { return false }
-        input.fileHandleForWriting.write(Data(setup.input("ls", directory: directory).utf8))
+        // A hook that exits without reading (a binary gone) must not take us down: EPIPE, not SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
+        try? input.fileHandleForWriting.write(contentsOf: Data(setup.input("ls", directory: directory).utf8))
         try? input.fileHandleForWriting.close()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

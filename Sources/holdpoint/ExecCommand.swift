@@ -12,14 +12,14 @@ struct Exec: AsyncParsableCommand {
         commandName: "exec",
         abstract: "Run a command only if the policy allows it or a reviewer approved exactly it.",
         discussion: """
-        Classifies the exact argv. Allowed: runs it at once. Gated: queues it and waits for a decision (or uses
-        --approval ID, which must be for this exact argv and directory). While it runs its request is `running`;
-        afterwards `succeeded` or `failed` with the exit status and duration. Halting the agent terminates it
-        (SIGTERM, then SIGKILL after --grace seconds).
-        Exit: the command's own status when it ran (128+N when killed by signal N; 4 when the kill switch ended it);
-        otherwise 1 rejected, 2 blocked (or an approval that is not for this action), 3 expired, 4 halted,
-        64 usage, 65 bad input, 69 queue unavailable, 78 policy error, 127 the command could not be started.
-        """
+            Classifies the exact argv. Allowed: runs it at once. Gated: queues it and waits for a decision (or uses
+            --approval ID, which must be for this exact argv and directory). While it runs its request is `running`;
+            afterwards `succeeded` or `failed` with the exit status and duration. Halting the agent terminates it
+            (SIGTERM, then SIGKILL after --grace seconds).
+            Exit: the command's own status when it ran (128+N when killed by signal N; 4 when the kill switch ended it);
+            otherwise 1 rejected, 2 blocked (or an approval that is not for this action), 3 expired, 4 halted,
+            64 usage, 65 bad input, 69 queue unavailable, 78 policy error, 127 the command could not be started.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -49,9 +49,10 @@ struct Exec: AsyncParsableCommand {
         let cwd = FileManager.default.currentDirectoryPath
         let request: ActionRequest
         do {
-            request = try ActionRequest.shellCommand(ShellQuote.join(command), environment: agentOptions.environment, agentID: agentOptions.agentID,
-                                                     mode: agentOptions.mode, extra: [("summary", .string("exec: \(ShellQuote.join(command))"))],
-                                                     actionExtra: [("argv", .array(command.map { .string($0) })), ("cwd", .string(cwd))])
+            request = try ActionRequest.shellCommand(
+                ShellQuote.join(command), environment: agentOptions.environment, agentID: agentOptions.agentID,
+                mode: agentOptions.mode, extra: [("summary", .string("exec: \(ShellQuote.join(command))"))],
+                actionExtra: [("argv", .array(command.map { .string($0) })), ("cwd", .string(cwd))])
         } catch {
             Terminal.error("bad request: \(SafeText.escape(error.description))")
             throw ExitCode(ExitCodes.badInput)
@@ -83,7 +84,8 @@ struct Exec: AsyncParsableCommand {
         let result = await Executor(service: service, grace: grace).run(command, request: outcome.request, workingDirectory: cwd)
         if let startError = result.startError { Terminal.error(SafeText.escape(startError)) }
         if let halt = result.halt {
-            Terminal.error("the kill switch ended the command: \(halt.agent == "*" ? "every agent" : SafeText.escape(halt.agent)) halted by \(SafeText.escape(halt.by)): \(SafeText.escape(halt.reason))")
+            Terminal.error(
+                "the kill switch ended the command: \(halt.agent == "*" ? "every agent" : SafeText.escape(halt.agent)) halted by \(SafeText.escape(halt.by)): \(SafeText.escape(halt.reason))")
             throw ExitCode(ExitCodes.halted)
         }
         if let signal = result.signal { throw ExitCode(128 + signal) }

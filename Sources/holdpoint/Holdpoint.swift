@@ -11,15 +11,18 @@ struct Holdpoint: AsyncParsableCommand {
         commandName: "holdpoint",
         abstract: "A hold point for AI agents: no action past a line of risk runs without a named human's approval.",
         discussion: """
-        Exit codes of check, submit and wait:
-          0 allowed or approved, 1 rejected, 2 blocked by policy,
-          3 expired (no decision before the deadline), 4 halted, 5 approval required,
-          64 usage error, 65 bad input, 69 queue or daemon unavailable,
-          78 policy or configuration error.
-        Exit codes of decide: 0 recorded, 6 no longer pending, 77 not allowed to decide.
-        """,
+            Exit codes of check, submit and wait:
+              0 allowed or approved, 1 rejected, 2 blocked by policy,
+              3 expired (no decision before the deadline), 4 halted, 5 approval required,
+              64 usage error, 65 bad input, 69 queue or daemon unavailable,
+              78 policy or configuration error.
+            Exit codes of decide: 0 recorded, 6 no longer pending, 77 not allowed to decide.
+            """,
         version: "0.1.0",
-        subcommands: [Check.self, Submit.self, Exec.self, Hook.self, Review.self, Demo.self, Wait.self, List.self, Decide.self, HaltCommand.self, Resume.self, AuditCommand.self, PolicyCommand.self, PlanCommand.self, QueueCommand.self, NotifyCommand.self, Setup.self, Checklist.self, Serve.self]
+        subcommands: [
+            Check.self, Submit.self, Exec.self, Hook.self, Review.self, Demo.self, Wait.self, List.self, Decide.self, HaltCommand.self, Resume.self, AuditCommand.self, PolicyCommand.self,
+            PlanCommand.self, QueueCommand.self, NotifyCommand.self, Setup.self, Checklist.self, Serve.self,
+        ]
     )
 }
 
@@ -92,8 +95,9 @@ struct GlobalSettings: Equatable, Sendable {
         }
         let policy = classifying ? try loadPolicy() : Policy(rules: RuleSet(packs: []))
         let settings = self
-        return LocalQueue(store: try openQueue(), policy: policy, identity: SystemIdentity.current(),
-                          protection: { settings.selfProtection(workingDirectory: $0) })
+        return LocalQueue(
+            store: try openQueue(), policy: policy, identity: SystemIdentity.current(),
+            protection: { settings.selfProtection(workingDirectory: $0) })
     }
 
     var policyPath: String? {
@@ -123,8 +127,9 @@ struct GlobalSettings: Equatable, Sendable {
         let queue = PathText.normalize(queuePath, relativeTo: FileManager.default.currentDirectoryPath, home: home)
         var files = [queue, queue + "-wal", queue + "-shm", queue + "-journal", queue + ".lock", queue + ".sync", auditPath ?? queue + ".audit-head"]
         if let policyPath { files.append(policyPath) }
-        return SelfProtection(protectedFiles: files, secretFiles: [queue + ".audit-key"], protectedDirectories: [StateDirectory.path],
-                              binaryPath: Self.executablePath, homeDirectory: home, workingDirectory: cwd, inspectFiles: true)
+        return SelfProtection(
+            protectedFiles: files, secretFiles: [queue + ".audit-key"], protectedDirectories: [StateDirectory.path],
+            binaryPath: Self.executablePath, homeDirectory: home, workingDirectory: cwd, inspectFiles: true)
     }
 
     static var executablePath: String? {

@@ -19,12 +19,12 @@ struct Hook: ParsableCommand {
         commandName: "hook",
         abstract: "Agent client hook: allow, deny, or hold a tool call for a reviewer (stdin/stdout in the client's format).",
         discussion: """
-        Clients: claude-code (PreToolUse), codex (PreToolUse), gemini (BeforeTool), cursor (beforeShellExecution,
-        beforeMCPExecution). A gated action is queued and held up to --hold seconds; approved → allow (the approval is
-        used), rejected/expired/halted → deny, still pending → deny "awaiting approval ID …; run the same action again
-        once approved". Set the client's hook timeout at least 10 seconds above --hold.
-        Every failure denies: exit 0 with the client's deny document, or exit 2 with the reason on stderr.
-        """
+            Clients: claude-code (PreToolUse), codex (PreToolUse), gemini (BeforeTool), cursor (beforeShellExecution,
+            beforeMCPExecution). A gated action is queued and held up to --hold seconds; approved → allow (the approval is
+            used), rejected/expired/halted → deny, still pending → deny "awaiting approval ID …; run the same action again
+            once approved". Set the client's hook timeout at least 10 seconds above --hold.
+            Every failure denies: exit 0 with the client's deny document, or exit 2 with the reason on stderr.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -36,7 +36,10 @@ struct Hook: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds to hold a gated action waiting for a decision before denying it as awaiting approval.", valueName: "seconds"))
     var hold: Double = Hook.defaultHold
 
-    @Flag(name: .long, help: "Answer an explicit allow for actions Holdpoint lets run on their own too (by default only a human's approval is answered allow; otherwise the client's own permission rules still apply).")
+    @Flag(
+        name: .long,
+        help:
+            "Answer an explicit allow for actions Holdpoint lets run on their own too (by default only a human's approval is answered allow; otherwise the client's own permission rules still apply).")
     var allowExplicit = false
 
     func validate() throws {
@@ -122,7 +125,9 @@ struct HookRun: Equatable {
                 let store = try QueueStore(path: global.queuePath, auditHeadPath: global.auditPath)
                 kept.store = store
                 let gate = Gate(store: store, identity: SystemIdentity.current(), consumer: consumer)
-                outcome = try gate.admit(request, classification: classification, approvals: policy.approvals.applying(to: classification), redactor: policy.redactor, gateway: policy.gateway(for: request.environment), hold: hold)
+                outcome = try gate.admit(
+                    request, classification: classification, approvals: policy.approvals.applying(to: classification), redactor: policy.redactor, gateway: policy.gateway(for: request.environment),
+                    hold: hold)
             } catch {
                 return .deny(reason: "holdpoint: denied (fail closed): the approval queue is unavailable (\(error.description)); nothing runs until it is back")
             }

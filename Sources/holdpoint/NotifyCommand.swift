@@ -52,7 +52,10 @@ struct NotifyCommand: ParsableCommand {
             let watch = QueueWatch(queuePath: store.path)
             let stop = StopSignal()
             let stopped = StopFlag()
-            let waiter = Task { await stop.wait(); stopped.set() }
+            let waiter = Task {
+                await stop.wait()
+                stopped.set()
+            }
             while true {
                 for line in await notifier.runOnce() { Terminal.error("notify: \(SafeText.escape(line))") }
                 if once || stopped.isSet { break }

@@ -38,10 +38,10 @@ struct PlanCommand: ParsableCommand {
             commandName: "check",
             abstract: "Classify every step of a plan at once; a plan with a blocked step is refused.",
             discussion: """
-            \(PlanCommand.documentHelp) Nothing is queued.
-            Exit: 0 every step may run, 5 some step needs approval, 2 some step is blocked (replan
-            before running any step), 64 usage, 65 bad input, 78 policy error.
-            """
+                \(PlanCommand.documentHelp) Nothing is queued.
+                Exit: 0 every step may run, 5 some step needs approval, 2 some step is blocked (replan
+                before running any step), 64 usage, 65 bad input, 78 policy error.
+                """
         )
 
         @OptionGroup var global: GlobalOptions
@@ -70,22 +70,28 @@ struct PlanCommand: ParsableCommand {
             }
             let strictest = judged.map(\.classification.tier).max() ?? .autonomous
             if json {
-                Terminal.print(JSONWriter.pretty(.object([
-                    ("tier", .string(strictest.rawValue)),
-                    ("refused", .bool(strictest == .blocked)),
-                    ("steps", .array(judged.enumerated().map { index, entry in
-                        let shown = entry.step.request.redacted(by: redactor)
-                        return .object([
-                            ("step", .number(Double(index + 1))),
-                            ("intent", entry.step.intent.map { .string(redactor.redact($0)) } ?? .null),
-                            ("action", .string(shown.whatText)),
-                            ("tier", .string(entry.classification.tier.rawValue)),
-                            ("operation_class", .string(entry.classification.operationClass.rawValue)),
-                            ("reasons", VerdictJSON.reasons(entry.classification)),
-                            ("action_sha256", .string(entry.step.request.actionSHA256)),
-                        ])
-                    })),
-                ])))
+                Terminal.print(
+                    JSONWriter.pretty(
+                        .object([
+                            ("tier", .string(strictest.rawValue)),
+                            ("refused", .bool(strictest == .blocked)),
+                            (
+                                "steps",
+                                .array(
+                                    judged.enumerated().map { index, entry in
+                                        let shown = entry.step.request.redacted(by: redactor)
+                                        return .object([
+                                            ("step", .number(Double(index + 1))),
+                                            ("intent", entry.step.intent.map { .string(redactor.redact($0)) } ?? .null),
+                                            ("action", .string(shown.whatText)),
+                                            ("tier", .string(entry.classification.tier.rawValue)),
+                                            ("operation_class", .string(entry.classification.operationClass.rawValue)),
+                                            ("reasons", VerdictJSON.reasons(entry.classification)),
+                                            ("action_sha256", .string(entry.step.request.actionSHA256)),
+                                        ])
+                                    })
+                            ),
+                        ])))
             } else {
                 Terminal.print(Self.text(judged, strictest: strictest, redactor: redactor))
             }
@@ -117,14 +123,14 @@ struct PlanCommand: ParsableCommand {
             commandName: "submit",
             abstract: "Put a plan before a reviewer as one request; a plan with a blocked step is refused.",
             discussion: """
-            \(PlanCommand.documentHelp) The plan is queued as one request (action.operation
-            "holdpoint:plan") whose reasons list every step, the riskiest first. Approving it approves
-            no step: each gated step is still its own decision, but shows "in approved plan P, step 3
-            of 5", and in production an action that matches no step of the agent's approved plan is
-            OFF PLAN and waits for a human (policy key plans:). A plan with no gated step holds at once.
-            Exit: 0 the plan holds (allowed, or approved with --wait), 1 rejected, 2 refused (a step is
-            blocked: replan), 3 expired, 4 halted, 5 waiting for a reviewer (without --wait).
-            """
+                \(PlanCommand.documentHelp) The plan is queued as one request (action.operation
+                "holdpoint:plan") whose reasons list every step, the riskiest first. Approving it approves
+                no step: each gated step is still its own decision, but shows "in approved plan P, step 3
+                of 5", and in production an action that matches no step of the agent's approved plan is
+                OFF PLAN and waits for a human (policy key plans:). A plan with no gated step holds at once.
+                Exit: 0 the plan holds (allowed, or approved with --wait), 1 rejected, 2 refused (a step is
+                blocked: replan), 3 expired, 4 halted, 5 waiting for a reviewer (without --wait).
+                """
         )
 
         @OptionGroup var global: GlobalOptions
@@ -146,13 +152,14 @@ struct PlanCommand: ParsableCommand {
             } else {
                 let count = plan.plan?.count ?? 0
                 let waiting = stored.reasons.filter { $0.tier == .gated }.count
-                let headline = switch stored.state {
-                case .blocked: "plan refused: a step is blocked. Replan before running any step."
-                case .pending: "plan waits for a reviewer: \(waiting) of \(count) steps need a human"
-                case .allowed: "plan holds: \(count) step\(count == 1 ? "" : "s"), none needs approval"
-                case .approved: "plan approved: each gated step is still its own decision"
-                default: "plan \(stored.state.rawValue)"
-                }
+                let headline =
+                    switch stored.state {
+                    case .blocked: "plan refused: a step is blocked. Replan before running any step."
+                    case .pending: "plan waits for a reviewer: \(waiting) of \(count) steps need a human"
+                    case .allowed: "plan holds: \(count) step\(count == 1 ? "" : "s"), none needs approval"
+                    case .approved: "plan approved: each gated step is still its own decision"
+                    default: "plan \(stored.state.rawValue)"
+                    }
                 Terminal.print(headline)
                 Terminal.print(QueueOutput.summary(stored))
                 for line in Terminal.ruleLines(stored.reasons) { Terminal.print(line) }

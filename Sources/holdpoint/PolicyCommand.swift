@@ -23,7 +23,8 @@ struct PolicyCommand: ParsableCommand {
         func run() throws {
             do {
                 let policy = try PolicyLoader.load(policyFile: file)
-                Terminal.print("\(file): ok (profile \(policy.profile.rawValue), \(counted(policy.destructiveActions.count, "destructive pattern")), \(counted(policy.rules.ruleCount, "command rule")))")
+                Terminal.print(
+                    "\(file): ok (profile \(policy.profile.rawValue), \(counted(policy.destructiveActions.count, "destructive pattern")), \(counted(policy.rules.ruleCount, "command rule")))")
                 let failed = PolicyExamples.mismatches(policy.examples, policy: policy)
                 if !policy.examples.isEmpty {
                     for mismatch in failed { Terminal.print(mismatch.description) }
@@ -43,14 +44,14 @@ struct PolicyCommand: ParsableCommand {
             commandName: "test",
             abstract: "Classify example commands and check each gets the tier it must. Exit 0 all as expected, 1 any not, 65 a bad examples file, 78 policy error.",
             discussion: """
-            Each FILE is a YAML list of examples (or a mapping with `examples:`):
-              - {command: "terraform destroy -auto-approve", tier: blocked}
-              - {command: "kubectl get pods", env: production, mode: autonomous, at_most: supervised}
-              - {command: "psql -c 'DROP TABLE users'", at_least: gated}
-            env defaults to production and mode to autonomous. The policy is --policy (or
-            HOLDPOINT_POLICY), else the built-in default. Every mismatch is printed as
-            file:line with the tier it got and the rules that fired.
-            """
+                Each FILE is a YAML list of examples (or a mapping with `examples:`):
+                  - {command: "terraform destroy -auto-approve", tier: blocked}
+                  - {command: "kubectl get pods", env: production, mode: autonomous, at_most: supervised}
+                  - {command: "psql -c 'DROP TABLE users'", at_least: gated}
+                env defaults to production and mode to autonomous. The policy is --policy (or
+                HOLDPOINT_POLICY), else the built-in default. Every mismatch is printed as
+                file:line with the tier it got and the rules that fired.
+                """
         )
 
         @OptionGroup var global: GlobalOptions
@@ -85,12 +86,12 @@ struct PolicyCommand: ParsableCommand {
             commandName: "replay",
             abstract: "Run the queue's recorded actions through a candidate policy and show which would change tier.",
             discussion: """
-            The candidate is --policy FILE (required). Reads the queue (file or --socket; in
-            socket mode the daemon's own policy is untouched) and reclassifies each recorded
-            request as the candidate would, printing those whose tier changes, stricter first.
-            Recorded requests are stored with their secrets redacted, so a rule that matches
-            only a secret's text can differ. Exit 0, 65 bad --since, 69 queue unavailable, 78 candidate invalid.
-            """
+                The candidate is --policy FILE (required). Reads the queue (file or --socket; in
+                socket mode the daemon's own policy is untouched) and reclassifies each recorded
+                request as the candidate would, printing those whose tier changes, stricter first.
+                Recorded requests are stored with their secrets redacted, so a rule that matches
+                only a secret's text can differ. Exit 0, 65 bad --since, 69 queue unavailable, 78 candidate invalid.
+                """
         )
 
         @OptionGroup var global: GlobalOptions
@@ -132,18 +133,28 @@ struct PolicyCommand: ParsableCommand {
             changed.sort { ($0.now, $0.request.createdAt) > ($1.now, $1.request.createdAt) }
             let stricter = changed.filter { $0.now > $0.request.tier }.count
             if json {
-                Terminal.print(JSONWriter.pretty(.object([
-                    ("replayed", .number(Double(replayed))), ("stricter", .number(Double(stricter))), ("looser", .number(Double(changed.count - stricter))),
-                    ("changed", .array(changed.map { entry in .object([
-                        ("id", .string(entry.request.id)), ("was", .string(entry.request.tier.rawValue)), ("now", .string(entry.now.rawValue)),
-                        ("agent", .string(entry.request.agentID)), ("environment", .string(entry.request.environment)),
-                        ("action", .string(ActionText.what(entry.request.document["action"]))),
-                    ]) })),
-                ])))
+                Terminal.print(
+                    JSONWriter.pretty(
+                        .object([
+                            ("replayed", .number(Double(replayed))), ("stricter", .number(Double(stricter))), ("looser", .number(Double(changed.count - stricter))),
+                            (
+                                "changed",
+                                .array(
+                                    changed.map { entry in
+                                        .object([
+                                            ("id", .string(entry.request.id)), ("was", .string(entry.request.tier.rawValue)), ("now", .string(entry.now.rawValue)),
+                                            ("agent", .string(entry.request.agentID)), ("environment", .string(entry.request.environment)),
+                                            ("action", .string(ActionText.what(entry.request.document["action"]))),
+                                        ])
+                                    })
+                            ),
+                        ])))
                 return
             }
             for entry in changed {
-                Terminal.print("\(entry.request.id)  \(Terminal.pad(entry.request.tier.rawValue, 10)) → \(Terminal.pad(entry.now.rawValue, 10))  \(SafeText.escape(entry.request.environment))  \(SafeText.escape(String(ActionText.what(entry.request.document["action"]).prefix(100))))")
+                Terminal.print(
+                    "\(entry.request.id)  \(Terminal.pad(entry.request.tier.rawValue, 10)) → \(Terminal.pad(entry.now.rawValue, 10))  \(SafeText.escape(entry.request.environment))  \(SafeText.escape(String(ActionText.what(entry.request.document["action"]).prefix(100))))"
+                )
             }
             Terminal.print("\(replayed) recorded request\(replayed == 1 ? "" : "s") replayed: \(stricter) stricter, \(changed.count - stricter) looser, \(replayed - changed.count) unchanged")
         }
@@ -187,7 +198,9 @@ enum PolicyExplanation {
             out.append("  /\(pattern.pattern)/ in \(scope) → \(pattern.action.rawValue) (\(pattern.action.tier.rawValue)): \(pattern.message)")
         }
         if let magnitude = policy.changeMagnitude {
-            out.append("Change magnitude: max \(magnitude.maxResourcesAffected.map(JSONWriter.formatNumber) ?? "-") resources, max \(magnitude.maxCostImpactUSD.map(JSONWriter.formatNumber) ?? "-") USD → \(magnitude.action.rawValue) (\(magnitude.action.tier.rawValue))")
+            out.append(
+                "Change magnitude: max \(magnitude.maxResourcesAffected.map(JSONWriter.formatNumber) ?? "-") resources, max \(magnitude.maxCostImpactUSD.map(JSONWriter.formatNumber) ?? "-") USD → \(magnitude.action.rawValue) (\(magnitude.action.tier.rawValue))"
+            )
         }
         for (name, rule) in policy.environmentRules.sorted(by: { $0.key < $1.key }) {
             let allowed = rule.allowedOperations.map { $0.map(\.rawValue).sorted().joined(separator: ", ") } ?? "(any)"
@@ -209,19 +222,27 @@ enum PolicyExplanation {
             let caps = [budget.costUSD.map { "$\(JSONWriter.formatNumber($0)) declared cost" }, budget.resourcesAffected.map { "\(JSONWriter.formatNumber($0)) resources" }].compactMap { $0 }
             out.append("Budget per agent, environment and UTC day: \(caps.isEmpty ? "no caps" : caps.joined(separator: ", ")) → over it: \(budget.onExceed.rawValue)")
         }
-        out.append("First time: \(policy.firstTime.map { "an agent's first action of a class (other than read), or with a program it never ran, in production is \($0.rawValue) (FIRST TIME)" } ?? "off")")
-        out.append("Plans: an approved plan holds \(Durations.format(policy.plans.validFor)); \(policy.plans.offPlan.map { "a change that is no step of it is \($0.rawValue) in production (OFF PLAN)" } ?? "actions off it are flagged OFF PLAN")")
+        out.append(
+            "First time: \(policy.firstTime.map { "an agent's first action of a class (other than read), or with a program it never ran, in production is \($0.rawValue) (FIRST TIME)" } ?? "off")")
+        out.append(
+            "Plans: an approved plan holds \(Durations.format(policy.plans.validFor)); \(policy.plans.offPlan.map { "a change that is no step of it is \($0.rawValue) in production (OFF PLAN)" } ?? "actions off it are flagged OFF PLAN")"
+        )
         if let retention = policy.retention {
-            out.append("Retention: serve archives history older than \(Durations.format(retention.archiveAfter)) every \(Durations.format(retention.every)) into \(retention.directory ?? "<queue>.archive/")")
+            out.append(
+                "Retention: serve archives history older than \(Durations.format(retention.archiveAfter)) every \(Durations.format(retention.every)) into \(retention.directory ?? "<queue>.archive/")")
         } else {
             out.append("Retention: none (the queue keeps everything until `holdpoint queue archive`)")
         }
-        out.append("Redaction: built-in secret patterns (\(policy.redactor.patterns.count - policy.redactPatterns.count))\(policy.redactPatterns.isEmpty ? "" : " and the policy's: " + policy.redactPatterns.map { "/\($0)/" }.joined(separator: ", "))")
+        out.append(
+            "Redaction: built-in secret patterns (\(policy.redactor.patterns.count - policy.redactPatterns.count))\(policy.redactPatterns.isEmpty ? "" : " and the policy's: " + policy.redactPatterns.map { "/\($0)/" }.joined(separator: ", "))"
+        )
         if let threshold = policy.confidenceThreshold {
             out.append("Confidence threshold: \(JSONWriter.formatNumber(threshold)) (a less confident write is gated)")
         }
         let timeouts = policy.approvals.timeouts.sorted { $0.key < $1.key }.map { "\($0.key.rawValue) \(Durations.format($0.value))" }.joined(separator: ", ")
-        out.append("Approvals: \(policy.approvals.required) required, \(policy.approvals.rejectionsToReject) rejection(s) reject, self-approval \(policy.approvals.allowSelfApproval ? "allowed" : "forbidden"), deadlines: \(timeouts); no answer = expired = denied")
+        out.append(
+            "Approvals: \(policy.approvals.required) required, \(policy.approvals.rejectionsToReject) rejection(s) reject, self-approval \(policy.approvals.allowSelfApproval ? "allowed" : "forbidden"), deadlines: \(timeouts); no answer = expired = denied"
+        )
         if !policy.approvals.reviewers.isEmpty { out.append("Reviewers: \(policy.approvals.reviewers.joined(separator: ", "))") }
         out.append("")
         out.append("Rule packs:")

@@ -29,9 +29,9 @@ struct Submit: ParsableCommand {
         commandName: "submit",
         abstract: "Queue one action (a holdpoint.action/v1 request on stdin).",
         discussion: """
-        Prints the id and verdict. Exit: 0 allowed, 2 blocked, 4 halted, 5 gated and not waited for.
-        With --wait: 0 approved, 1 rejected, 3 expired, 4 halted.
-        """
+            Prints the id and verdict. Exit: 0 allowed, 2 blocked, 4 halted, 5 gated and not waited for.
+            With --wait: 0 approved, 1 rejected, 3 expired, 4 halted.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -188,8 +188,9 @@ struct List: ParsableCommand {
             let what = SafeText.escape(QueueOutput.what(r))
             // The action is the last column and is printed whole: a cut could hide exactly
             // the part being approved (`…policy-arn arn:aws:iam::aws:` without the policy).
-            Terminal.print(Terminal.pad(r.id, 27) + Terminal.pad(r.state.rawValue, 10) + Terminal.pad(r.tier.rawValue, 11)
-                + Terminal.pad(Terminal.shorten(SafeText.escape(r.agentID), 15), 16) + Terminal.pad(Terminal.shorten(SafeText.escape(r.environment), 11), 12) + what)
+            Terminal.print(
+                Terminal.pad(r.id, 27) + Terminal.pad(r.state.rawValue, 10) + Terminal.pad(r.tier.rawValue, 11)
+                    + Terminal.pad(Terminal.shorten(SafeText.escape(r.agentID), 15), 16) + Terminal.pad(Terminal.shorten(SafeText.escape(r.environment), 11), 12) + what)
         }
     }
 }
@@ -200,7 +201,8 @@ struct Decide: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decide",
         abstract: "Approve or reject a pending request, under the same rules as the console.",
-        discussion: "Exit: 0 recorded, 6 no longer pending (decided, expired or halted: the message says who and when), 77 you may not decide it, 65 unknown id or missing reason, 69 queue unavailable."
+        discussion:
+            "Exit: 0 recorded, 6 no longer pending (decided, expired or halted: the message says who and when), 77 you may not decide it, 65 unknown id or missing reason, 69 queue unavailable."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -229,7 +231,9 @@ struct Decide: ParsableCommand {
             Terminal.error("no request with id \(id)")
             throw ExitCode(ExitCodes.badInput)
         case .recorded(let stored):
-            if json { Terminal.print(JSONWriter.pretty(QueueOutput.json(stored))) } else {
+            if json {
+                Terminal.print(JSONWriter.pretty(QueueOutput.json(stored)))
+            } else {
                 if stored.state == .pending {
                     Terminal.print("vote recorded: \(stored.votes.filter { $0.verdict == .approve }.count) of \(stored.requiredApprovals) approvals; \(stored.id) is still pending")
                 } else {

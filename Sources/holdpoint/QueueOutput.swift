@@ -22,13 +22,17 @@ enum QueueOutput {
             ("flags", .object([("destructive", .bool(r.destructive)), ("irreversible", .bool(r.irreversible)), ("data_loss", .bool(r.dataLoss))])),
         ]
         if let closedBy = r.closedBy {
-            members.append(("decision", .object([
-                ("by", .string(closedBy)),
-                ("via", r.closedVia.map(JSONValue.string) ?? .null),
-                ("at", r.closedAt.map { .string(Clock.iso8601($0)) } ?? .null),
-                ("reason", r.closedReason.map(JSONValue.string) ?? .null),
-                ("action_sha256", .string(r.actionSHA256)),
-            ])))
+            members.append(
+                (
+                    "decision",
+                    .object([
+                        ("by", .string(closedBy)),
+                        ("via", r.closedVia.map(JSONValue.string) ?? .null),
+                        ("at", r.closedAt.map { .string(Clock.iso8601($0)) } ?? .null),
+                        ("reason", r.closedReason.map(JSONValue.string) ?? .null),
+                        ("action_sha256", .string(r.actionSHA256)),
+                    ])
+                ))
         } else {
             members.append(("decision", .null))
         }
@@ -36,19 +40,30 @@ enum QueueOutput {
             members.append(("consumed", .object([("at", .string(Clock.iso8601(used))), ("by", r.consumedBy.map(JSONValue.string) ?? .null)])))
         }
         if let run = r.run {
-            members.append(("run", .object([
-                ("pid", .number(Double(run.pid))),
-                ("started_at", .string(Clock.iso8601(run.startedAt))),
-                ("finished_at", run.finishedAt.map { .string(Clock.iso8601($0)) } ?? .null),
-                ("duration_ms", run.duration.map { .number(($0 * 1000).rounded()) } ?? .null),
-                ("exit_code", run.exitCode.map { .number(Double($0)) } ?? .null),
-                ("signal", run.signal.map { .number(Double($0)) } ?? .null),
-            ])))
+            members.append(
+                (
+                    "run",
+                    .object([
+                        ("pid", .number(Double(run.pid))),
+                        ("started_at", .string(Clock.iso8601(run.startedAt))),
+                        ("finished_at", run.finishedAt.map { .string(Clock.iso8601($0)) } ?? .null),
+                        ("duration_ms", run.duration.map { .number(($0 * 1000).rounded()) } ?? .null),
+                        ("exit_code", run.exitCode.map { .number(Double($0)) } ?? .null),
+                        ("signal", run.signal.map { .number(Double($0)) } ?? .null),
+                    ])
+                ))
         }
-        members.append(("votes", .array(r.votes.map { v in
-            .object([("by", .string(v.reviewer)), ("via", .string(v.via)), ("verdict", .string(v.verdict.rawValue)),
-                     ("reason", .string(v.reason)), ("at", .string(Clock.iso8601(v.at)))])
-        })))
+        members.append(
+            (
+                "votes",
+                .array(
+                    r.votes.map { v in
+                        .object([
+                            ("by", .string(v.reviewer)), ("via", .string(v.via)), ("verdict", .string(v.verdict.rawValue)),
+                            ("reason", .string(v.reason)), ("at", .string(Clock.iso8601(v.at))),
+                        ])
+                    })
+            ))
         if includeRequest, case .object(let fields) = r.document {
             let taken = Set(members.map(\.key))
             for field in fields where !taken.contains(field.key) { members.append(field) }

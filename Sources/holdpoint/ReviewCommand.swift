@@ -140,7 +140,8 @@ struct Review: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "review",
         abstract: "The review console: triage and decide pending gated actions by keyboard.",
-        discussion: "Keys: j/k move, n/N next/previous waiting, Tab switch pane, Enter open, z zoom, < > move the split, a approve (Tab: add a note), r reject, R reject the whole run, H halt/resume agent, y/Y copy command/id, / filter, t tier filter, ? help, q quit."
+        discussion:
+            "Keys: j/k move, n/N next/previous waiting, Tab switch pane, Enter open, z zoom, < > move the split, a approve (Tab: add a note), r reject, R reject the whole run, H halt/resume agent, y/Y copy command/id, / filter, t tier filter, ? help, q quit."
     )
 
     @OptionGroup var global: GlobalOptions

@@ -1,7 +1,7 @@
 import ArgumentParser
-import HoldpointNotify
 import Foundation
 import HoldpointCore
+import HoldpointNotify
 import HoldpointServer
 import HoldpointStore
 
@@ -12,13 +12,13 @@ struct Serve: AsyncParsableCommand {
         commandName: "serve",
         abstract: "The multi-user daemon (socket mode): clients reach the queue only through its socket.",
         discussion: """
-        Run it as its own OS user, which alone can read and write the queue, key, head and policy. Agents, hooks,
-        exec, consoles and the CLI connect with --socket PATH (or HOLDPOINT_SOCKET). Who connects is taken from the
-        kernel (SO_PEERCRED); only the policy's approvals.reviewers may decide, halt and resume. Logs go to stderr.
-        SIGTERM or SIGINT: stop accepting, answer waiting clients "shutting down" (they are denied), exit 0.
-        Exit: 0 stopped, 64 usage, 69 queue or socket unavailable, 78 policy error or no reviewers named.
-        See docs/serve.md for the setup (users, groups, systemd unit).
-        """
+            Run it as its own OS user, which alone can read and write the queue, key, head and policy. Agents, hooks,
+            exec, consoles and the CLI connect with --socket PATH (or HOLDPOINT_SOCKET). Who connects is taken from the
+            kernel (SO_PEERCRED); only the policy's approvals.reviewers may decide, halt and resume. Logs go to stderr.
+            SIGTERM or SIGINT: stop accepting, answer waiting clients "shutting down" (they are denied), exit 0.
+            Exit: 0 stopped, 64 usage, 69 queue or socket unavailable, 78 policy error or no reviewers named.
+            See docs/serve.md for the setup (users, groups, systemd unit).
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -70,9 +70,11 @@ struct Serve: AsyncParsableCommand {
         let queuePath = global.queuePath
         let reviewers = policy.approvals.reviewers.joined(separator: ", ")
         do {
-            try await server.run(socketGroup: groupID, ready: {
-                Terminal.error("serve: listening on \(socketPath) (queue \(queuePath); reviewers \(reviewers))")
-            }, stop: { await stopSignal.wait() })
+            try await server.run(
+                socketGroup: groupID,
+                ready: {
+                    Terminal.error("serve: listening on \(socketPath) (queue \(queuePath); reviewers \(reviewers))")
+                }, stop: { await stopSignal.wait() })
         } catch {
             paging?.cancel()
             await notifier?.close()

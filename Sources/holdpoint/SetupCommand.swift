@@ -29,17 +29,27 @@ struct ClientSetup {
     var entries: [(event: String, entry: JSONValue)] {
         switch client {
         case "gemini":
-            return [("BeforeTool", .object([
-                ("matcher", .string("run_shell_command|write_file|replace|mcp__.*")),
-                ("hooks", .array([.object([("type", .string("command")), ("command", .string(command)), ("timeout", .number(Double(timeoutSeconds * 1000)))])])),
-            ]))]
+            return [
+                (
+                    "BeforeTool",
+                    .object([
+                        ("matcher", .string("run_shell_command|write_file|replace|mcp__.*")),
+                        ("hooks", .array([.object([("type", .string("command")), ("command", .string(command)), ("timeout", .number(Double(timeoutSeconds * 1000)))])])),
+                    ])
+                )
+            ]
         case "cursor":
             return ["beforeShellExecution", "beforeMCPExecution"].map { ($0, .object([("command", .string(command))])) }
         default:
-            return [("PreToolUse", .object([
-                ("matcher", .string("Bash|Write|Edit|MultiEdit|NotebookEdit|ExitPlanMode|mcp__.*")),
-                ("hooks", .array([.object([("type", .string("command")), ("command", .string(command)), ("timeout", .number(Double(timeoutSeconds)))])])),
-            ]))]
+            return [
+                (
+                    "PreToolUse",
+                    .object([
+                        ("matcher", .string("Bash|Write|Edit|MultiEdit|NotebookEdit|ExitPlanMode|mcp__.*")),
+                        ("hooks", .array([.object([("type", .string("command")), ("command", .string(command)), ("timeout", .number(Double(timeoutSeconds)))])])),
+                    ])
+                )
+            ]
         }
     }
 
@@ -54,7 +64,8 @@ struct ClientSetup {
 
     /// What the client sends for a shell command, as it sends it.
     func input(_ shell: String, directory: String) -> String {
-        let cmd = JSONWriter.compact(.string(shell)), cwd = JSONWriter.compact(.string(directory))
+        let cmd = JSONWriter.compact(.string(shell))
+        let cwd = JSONWriter.compact(.string(directory))
         switch client {
         case "gemini":
             return #"{"session_id":"holdpoint-setup","cwd":\#(cwd),"hook_event_name":"BeforeTool","tool_name":"run_shell_command","tool_input":{"command":\#(cmd)}}"#
@@ -74,7 +85,8 @@ struct ClientSetup {
         if removing {
             for (event, _) in entries {
                 while let array = editor.root.member("hooks")?.value.member(event)?.value, case .array(let elements, _) = array,
-                      let ours = elements.first(where: { Self.isOurs($0.value) }) {
+                    let ours = elements.first(where: { Self.isOurs($0.value) })
+                {
                     try editor.remove(ours.range, from: array)
                 }
                 // Containers left empty by the removal go too (setup made them).
@@ -105,7 +117,8 @@ struct ClientSetup {
                 try editor.replace(first, with: entry)
                 // Any second entry of ours goes (one gate, not two).
                 while let array = editor.root.member("hooks")?.value.member(event)?.value, case .array(let now, _) = array,
-                      now.filter({ Self.isOurs($0.value) }).count > 1, let extra = now.last(where: { Self.isOurs($0.value) }) {
+                    now.filter({ Self.isOurs($0.value) }).count > 1, let extra = now.last(where: { Self.isOurs($0.value) })
+                {
                     try editor.remove(extra.range, from: array)
                 }
             } else {
@@ -211,12 +224,15 @@ struct Setup: ParsableCommand {
             let probe = setup.command.replacingOccurrences(of: " --hold \(setup.holdSeconds) ", with: " --hold 0 ")
                 .replacingOccurrences(of: " --agent \(agent ?? client) ", with: " --agent \(agent ?? client)-setup-check ")
             process.arguments = ["-c", probe]
-            let input = Pipe(), output = Pipe()
+            let input = Pipe()
+            let output = Pipe()
             process.standardInput = input
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
             try process.run()
-            input.fileHandleForWriting.write(Data(setup.input(shell, directory: directory).utf8))
+            // A hook that exits without reading must not take us down: EPIPE, not SIGPIPE.
+            signal(SIGPIPE, SIG_IGN)
+            try? input.fileHandleForWriting.write(contentsOf: Data(setup.input(shell, directory: directory).utf8))
             try? input.fileHandleForWriting.close()
             let data = output.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
@@ -254,7 +270,8 @@ struct Setup: ParsableCommand {
 
     /// The changed lines, as `diff -u` would frame them (one hunk: common head and tail cut).
     static func diff(_ before: String, _ after: String, path: String) -> String {
-        let a = before.split(separator: "\n", omittingEmptySubsequences: false), b = after.split(separator: "\n", omittingEmptySubsequences: false)
+        let a = before.split(separator: "\n", omittingEmptySubsequences: false)
+        let b = after.split(separator: "\n", omittingEmptySubsequences: false)
         var head = 0
         while head < a.count, head < b.count, a[head] == b[head] { head += 1 }
         var tail = 0

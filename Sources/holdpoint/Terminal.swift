@@ -4,12 +4,14 @@ import HoldpointCore
 /// Output helpers: text to stdout, diagnostics to stderr, color only for a terminal that
 /// wants it (`NO_COLOR` unset, `TERM` not dumb). Agent text goes through `SafeText` first.
 enum Terminal {
+    // The throwing writes: `write(_:)` traps on an error, and a reader that went away
+    // (`holdpoint list | head -1` where SIGPIPE is ignored) is no reason to crash.
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data(("holdpoint: " + message + "\n").utf8))
+        try? FileHandle.standardError.write(contentsOf: Data(("holdpoint: " + message + "\n").utf8))
     }
 
     static func print(_ text: String, terminator: String = "\n") {
-        FileHandle.standardOutput.write(Data((text + terminator).utf8))
+        try? FileHandle.standardOutput.write(contentsOf: Data((text + terminator).utf8))
     }
 
     static let colorEnabled: Bool = {

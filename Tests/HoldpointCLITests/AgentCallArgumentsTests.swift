@@ -1,4 +1,5 @@
 import Testing
+
 @testable import holdpoint
 
 /// `check` and `hook` read their options without ArgumentParser when the call is plain; the

@@ -74,8 +74,9 @@ import Testing
         #expect(lint.stdout.contains("retention.archive_after") || lint.stderr.contains("retention.archive_after"))
         try "retention:\n  archive_after: 30d\n  directory: /var/lib/holdpoint/archive\n".write(to: policy, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["policy", "lint", policy.path]).status == 0)
-        #expect(try CLI.run(["policy", "explain", "--policy", policy.path]).stdout
-            .contains("Retention: serve archives history older than 30d every 1d into /var/lib/holdpoint/archive"))
+        #expect(
+            try CLI.run(["policy", "explain", "--policy", policy.path]).stdout
+                .contains("Retention: serve archives history older than 30d every 1d into /var/lib/holdpoint/archive"))
     }
 }
 

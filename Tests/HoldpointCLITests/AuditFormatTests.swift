@@ -2,16 +2,18 @@ import Foundation
 import HoldpointCore
 import HoldpointStore
 import Testing
+
 @testable import holdpoint
 
 /// SIEM formats: what a log shipper following the audit log reads, with agent text that
 /// tries to break out of each format's fields.
 @Suite struct AuditFormatTests {
-    let hostile = AuditEntry(json: .object([
-        ("seq", .number(42)), ("at_ms", .number(1_795_900_000_123)), ("event", .string("vote")), ("request_id", .string("01JD0000000000000000000000")),
-        ("actor", .string("mallory|x=1")), ("via", .string("ssh 10.0.0.7\"] [fake@1 a=\"b")),
-        ("details", .object([("reason", .string("ok=yes\nCEF:0|forged|line"))])), ("prev_hash", .string("p")), ("hash", .string("h")),
-    ]))!
+    let hostile = AuditEntry(
+        json: .object([
+            ("seq", .number(42)), ("at_ms", .number(1_795_900_000_123)), ("event", .string("vote")), ("request_id", .string("01JD0000000000000000000000")),
+            ("actor", .string("mallory|x=1")), ("via", .string("ssh 10.0.0.7\"] [fake@1 a=\"b")),
+            ("details", .object([("reason", .string("ok=yes\nCEF:0|forged|line"))])), ("prev_hash", .string("p")), ("hash", .string("h")),
+        ]))!
 
     @Test func cefEscapesHeaderAndExtensionSeparators() {
         let line = AuditFormat.cef.line(hostile, host: "jump1")

@@ -38,9 +38,9 @@ enum CLI {
             for task in tasks {
                 let call = (try? String(contentsOfFile: "\(path)/\(task)/syscall", encoding: .utf8))?.split(separator: " ").first
                 #if arch(x86_64)
-                if ["7", "271", "35", "230"].contains(call) { return true }
+                    if ["7", "271", "35", "230"].contains(call) { return true }
                 #else
-                if ["73", "101", "115"].contains(call) { return true }
+                    if ["73", "101", "115"].contains(call) { return true }
                 #endif
             }
             usleep(2_000)

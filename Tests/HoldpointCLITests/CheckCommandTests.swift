@@ -3,7 +3,8 @@ import HoldpointCore
 import Testing
 
 @Suite struct CheckCommandTests {
-    static let costExplorer = #"{"schema":"holdpoint.action/v1","agent":{"id":"kiro-7f3","mode":"supervised","on_behalf_of":"alice"},"environment":"production","action":{"kind":"api","operation":"cloudformation:DeleteStack","command":"aws cloudformation delete-stack --stack-name prod-cost-explorer-cn-north-1","targets":["prod-cost-explorer-cn-north-1"]},"impact":{"resources_affected":143,"cost_usd":0,"downtime_minutes":780,"reversible":false,"data_loss":true},"confidence":0.62}"#
+    static let costExplorer =
+        #"{"schema":"holdpoint.action/v1","agent":{"id":"kiro-7f3","mode":"supervised","on_behalf_of":"alice"},"environment":"production","action":{"kind":"api","operation":"cloudformation:DeleteStack","command":"aws cloudformation delete-stack --stack-name prod-cost-explorer-cn-north-1","targets":["prod-cost-explorer-cn-north-1"]},"impact":{"resources_affected":143,"cost_usd":0,"downtime_minutes":780,"reversible":false,"data_loss":true},"confidence":0.62}"#
 
     @Test func theCostExplorerCaseNeedsApproval() throws {
         let result = try CLI.run(["check", "--json"], stdin: Array(Self.costExplorer.utf8))

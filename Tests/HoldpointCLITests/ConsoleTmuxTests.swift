@@ -62,8 +62,9 @@ enum ShellQuote {
         environment["TERM"] = extra["TERM"] ?? "xterm-256color"
         for (k, v) in extra { environment[k] = v }
         environment["HOLDPOINT_BELL"] = "0"
-        return try TmuxSession("\(ShellQuote.quote(CLI.binary.path)) review --theme \(ShellQuote.quote(CLI.packageRoot.appendingPathComponent("themes/dark.yaml").path))",
-                               width: width, height: height, environment: environment)
+        return try TmuxSession(
+            "\(ShellQuote.quote(CLI.binary.path)) review --theme \(ShellQuote.quote(CLI.packageRoot.appendingPathComponent("themes/dark.yaml").path))",
+            width: width, height: height, environment: environment)
     }
 
     /// A policy without the reading guard, for tests that type faster than a person reads.
@@ -71,8 +72,9 @@ enum ShellQuote {
 
     /// The console through a daemon's socket.
     func review(socket: String, width: Int = 120, height: Int = 40) throws -> TmuxSession {
-        try TmuxSession("\(ShellQuote.quote(CLI.binary.path)) review --socket \(ShellQuote.quote(socket)) --theme \(ShellQuote.quote(CLI.packageRoot.appendingPathComponent("themes/dark.yaml").path))",
-                        width: width, height: height, environment: ["TERM": "xterm-256color", "HOLDPOINT_BELL": "0"])
+        try TmuxSession(
+            "\(ShellQuote.quote(CLI.binary.path)) review --socket \(ShellQuote.quote(socket)) --theme \(ShellQuote.quote(CLI.packageRoot.appendingPathComponent("themes/dark.yaml").path))",
+            width: width, height: height, environment: ["TERM": "xterm-256color", "HOLDPOINT_BELL": "0"])
     }
 
     @Test func approveWithTypedConfirmationIsRecordedWithTheReviewersIdentity() throws {
@@ -217,7 +219,11 @@ enum ShellQuote {
     /// It counts the keys a reviewer presses.
     @Test func theTenRequestDrill() throws {
         let env = try QueueEnv(policy: Self.quickPolicy)
-        enum Step { case approve, confirm(String), reject(String) }
+        enum Step {
+            case approve
+            case confirm(String)
+            case reject(String)
+        }
         func irreversible(_ command: String, target: String) -> String {
             #"{"schema":"holdpoint.action/v1","agent":{"id":"ops","mode":"supervised"},"environment":"production","action":{"kind":"shell","command":"\#(command)","targets":["\#(target)"]},"impact":{"reversible":false}}"#
         }
@@ -228,7 +234,8 @@ enum ShellQuote {
             plan.append(((try JSONReader.parse(result.stdout))["id"]?.stringValue ?? "", .confirm(target)))
         }
         func reject(_ command: String, _ reason: String) throws { plan.append((try env.submit(command, agent: "bot").id, .reject(reason))) }
-        try reversible(1); try reversible(2)
+        try reversible(1)
+        try reversible(2)
         try confirm("kubectl delete pvc data-postgres-0", "data-postgres-0")
         try reversible(3)
         try reject("git push --force origin main", "use a revert commit")
@@ -242,7 +249,8 @@ enum ShellQuote {
 
         let session = try review(env)
         try session.waitFor("web-6")
-        var commandKeys = 0, typed = 0
+        var commandKeys = 0
+        var typed = 0
         /// `key`, then `text` typed, then Enter: a decision that needs typing.
         func typing(_ key: String, _ text: String, until flash: String) throws {
             try session.keys(key)
@@ -273,17 +281,18 @@ enum ShellQuote {
 
     @Test func escapeSequencesFromAgentsAreShownEscaped() throws {
         let env = try QueueEnv()
-        let hostile = "{\"schema\":\"holdpoint.action/v1\",\"agent\":{\"id\":\"evil\\u001b[2J\",\"mode\":\"supervised\"},\"environment\":\"production\",\"action\":{\"kind\":\"shell\",\"command\":\"echo \\u001b]0;pwned\\u0007 \\u001b[31mred \\u202efdp.exe\"},\"summary\":\"hi\\u001b[1;1H\\u001b[2Kspoofed\",\"reasoning\":[\"ignore the reviewer\\u200b\"]}"
+        let hostile =
+            "{\"schema\":\"holdpoint.action/v1\",\"agent\":{\"id\":\"evil\\u001b[2J\",\"mode\":\"supervised\"},\"environment\":\"production\",\"action\":{\"kind\":\"shell\",\"command\":\"echo \\u001b]0;pwned\\u0007 \\u001b[31mred \\u202efdp.exe\"},\"summary\":\"hi\\u001b[1;1H\\u001b[2Kspoofed\",\"reasoning\":[\"ignore the reviewer\\u200b\"]}"
         #expect(try env.run(["submit"], stdin: hostile).status == 5)
         let session = try review(env)
         let screen = try session.waitFor("evil\\e[2J")
-        #expect(screen.contains("Holdpoint review"))          // not cleared by \e[2J
+        #expect(screen.contains("Holdpoint review"))  // not cleared by \e[2J
         #expect(screen.contains("1 waiting"))
         #expect(screen.contains("\\e]0;pwned\\x07"))
         #expect(screen.contains("<U+202E>fdp.exe"))
         #expect(screen.contains("hi\\e[1;1H\\e[2Kspoofed"))
         let title = try session.tmux(["display-message", "-p", "-t", session.name, "#{pane_title}"])
-        #expect(!title.contains("pwned"))                     // the OSC title sequence never ran
+        #expect(!title.contains("pwned"))  // the OSC title sequence never ran
     }
 
     @Test func resizingRedrawsAndTooSmallSaysSo() throws {

@@ -66,13 +66,19 @@ import Testing
         _ = FileManager.default.createFile(atPath: good, contents: Data("x".utf8))
         _ = FileManager.default.createFile(atPath: evil, contents: Data("x".utf8))
         // The request an agent queued earlier, in exec's action shape: argv and cwd.
-        let document = JSONWriter.compact(.object([
-            ("schema", .string("holdpoint.action/v1")),
-            ("agent", .object([("id", .string("bot")), ("mode", .string("supervised"))])),
-            ("environment", .string("production")),
-            ("action", .object([("kind", .string("shell")), ("command", .string("rm -f \(good)")),
-                                ("argv", .array([.string("rm"), .string("-f"), .string(good)])), ("cwd", .string(cwd))])),
-        ]))
+        let document = JSONWriter.compact(
+            .object([
+                ("schema", .string("holdpoint.action/v1")),
+                ("agent", .object([("id", .string("bot")), ("mode", .string("supervised"))])),
+                ("environment", .string("production")),
+                (
+                    "action",
+                    .object([
+                        ("kind", .string("shell")), ("command", .string("rm -f \(good)")),
+                        ("argv", .array([.string("rm"), .string("-f"), .string(good)])), ("cwd", .string(cwd)),
+                    ])
+                ),
+            ]))
         let submitted = try env.run(["submit", "--json"], stdin: document)
         #expect(submitted.status == 5)
         let id = try #require((try? JSONReader.parse(submitted.stdout))?["id"]?.stringValue)
@@ -96,8 +102,9 @@ import Testing
         let env = try QueueEnv()
         let output = env.directory.appendingPathComponent("exec.out")
         // The child ignores SIGTERM, so the grace period ends in SIGKILL.
-        let process = try CLI.start(["exec", "--env", "development", "--agent", "runaway", "--grace", "1", "--", "sh", "-c", "trap '' TERM; exec sleep 60"],
-                                    environment: env.environment, output: output)
+        let process = try CLI.start(
+            ["exec", "--env", "development", "--agent", "runaway", "--grace", "1", "--", "sh", "-c", "trap '' TERM; exec sleep 60"],
+            environment: env.environment, output: output)
         let running = try Self.waitFor(env, state: "running", containing: "sleep 60")
         let id = try #require(running?["id"]?.stringValue)
         #expect((running?["run"]?["pid"]?.numberValue ?? 0) > 0)

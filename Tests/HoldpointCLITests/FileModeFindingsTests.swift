@@ -27,7 +27,9 @@ import Testing
         let queue = try DatabaseQueue(path: env.queue)
         try queue.write { db in
             try db.execute(sql: "UPDATE requests SET state = 'approved', closed_by = 'mallory', closed_at = CAST(strftime('%s', 'now') AS REAL) WHERE id = ?", arguments: [id])
-            try db.execute(sql: "INSERT INTO votes (request_id, reviewer, via, verdict, reason, at, action_sha256) SELECT id, 'mallory', 'local', 'approve', 'x', 1, action_sha256 FROM requests WHERE id = ?", arguments: [id])
+            try db.execute(
+                sql: "INSERT INTO votes (request_id, reviewer, via, verdict, reason, at, action_sha256) SELECT id, 'mallory', 'local', 'approve', 'x', 1, action_sha256 FROM requests WHERE id = ?",
+                arguments: [id])
         }
         let verify = try env.run(["audit", "verify"])
         #expect(verify.status == 1)
@@ -92,7 +94,8 @@ import Testing
     /// with `flock` through a read-only descriptor (what anyone who can read it can do), or
     /// with a POSIX write lock (what a process that can write it can do).
     func holdLock(_ path: String, writeLock: Bool, ready: URL) throws -> Process {
-        let script = writeLock
+        let script =
+            writeLock
             ? "import fcntl,sys,time\nf=open(sys.argv[1],'r+')\nfcntl.lockf(f,fcntl.LOCK_EX)\nopen(sys.argv[2],'w').close()\ntime.sleep(120)\n"
             : "import fcntl,sys,time\nf=open(sys.argv[1],'r')\nfcntl.flock(f,fcntl.LOCK_EX)\nopen(sys.argv[2],'w').close()\ntime.sleep(120)\n"
         let process = Process()
@@ -106,7 +109,10 @@ import Testing
     @Test func aReaderWithAnFlockCannotStallWriters() throws {
         let env = try QueueEnv()
         let holder = try holdLock(env.queue + ".lock", writeLock: false, ready: env.directory.appendingPathComponent("ready"))
-        defer { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() }
+        defer {
+            kill(holder.processIdentifier, SIGKILL)
+            holder.waitUntilExit()
+        }
         let started = Date()
         let (status, _) = try env.submit("ls -la")
         #expect(status == 0)
@@ -116,7 +122,10 @@ import Testing
     @Test func aStuckLockHolderFailsWritersClosedButNeverStallsTheKillSwitch() throws {
         let env = try QueueEnv()
         let holder = try holdLock(env.queue + ".lock", writeLock: true, ready: env.directory.appendingPathComponent("ready"))
-        defer { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() }
+        defer {
+            kill(holder.processIdentifier, SIGKILL)
+            holder.waitUntilExit()
+        }
         let halt = try env.run(["halt", "--all", "--reason", "incident"])
         #expect(halt.status == 0, "\(halt.stderr)")
         let submit = try env.run(["submit", "--command", "ls -la"])
@@ -171,8 +180,9 @@ struct ConsoleTerminalTests {
         let env = try QueueEnv()
         let command = "\(CLI.binary.path) review --queue \(env.queue)"
         // Bounded: a console that draws anyway would wait for keys forever.
-        let result = try CLI.run(["20", "/usr/bin/script", "-qec", command, "/dev/null"], environment: ["TERM": term],
-                                 executable: URL(fileURLWithPath: "/usr/bin/timeout"))
+        let result = try CLI.run(
+            ["20", "/usr/bin/script", "-qec", command, "/dev/null"], environment: ["TERM": term],
+            executable: URL(fileURLWithPath: "/usr/bin/timeout"))
         #expect(result.status == 64)
         #expect(result.stdout.contains(message))
         #expect(!result.stdout.contains("Error opening terminal"))

@@ -8,14 +8,15 @@ import Testing
 @Suite(.serialized) struct GatewayProcessTests {
     /// Eight agent processes at once against a limit of three reads: exactly three run.
     @Test func racingAgentsCrossALimitExactlyOnce() throws {
-        let env = try QueueEnv(policy: """
-            limits:
-              - agent: "bot"
-                class: [read]
-                max: 3
-                per: 1h
-                on_exceed: blocked
-            """)
+        let env = try QueueEnv(
+            policy: """
+                limits:
+                  - agent: "bot"
+                    class: [read]
+                    max: 3
+                    per: 1h
+                    on_exceed: blocked
+                """)
         let statuses = Mutex<[Int32]>([])
         DispatchQueue.concurrentPerform(iterations: 8) { i in
             let status = (try? env.run(["submit", "--command", "ls -la /srv/\(i)", "--agent", "bot", "--agent-mode", "autonomous"]).status) ?? -1
@@ -39,7 +40,8 @@ import Testing
         let env = try QueueEnv(policy: "budgets:\n  cost_usd: 100\n  on_exceed: gated\n")
         let statuses = Mutex<[Int32]>([])
         DispatchQueue.concurrentPerform(iterations: 6) { i in
-            let request = #"{"schema":"holdpoint.action/v1","agent":{"id":"spender","mode":"supervised"},"environment":"staging","action":{"kind":"shell","command":"kubectl scale deploy/w\#(i) --replicas=9"},"impact":{"cost_usd":30}}"#
+            let request =
+                #"{"schema":"holdpoint.action/v1","agent":{"id":"spender","mode":"supervised"},"environment":"staging","action":{"kind":"shell","command":"kubectl scale deploy/w\#(i) --replicas=9"},"impact":{"cost_usd":30}}"#
             let status = (try? env.run(["submit"], stdin: request).status) ?? -1
             statuses.withLock { $0.append(status) }
         }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real HTTP/1.1 receiver on 127.0.0.1 for webhook tests: it records every request and
@@ -97,12 +98,17 @@ final class HTTPReceiver: @unchecked Sendable {
         }
         let body = Array(data[headerEnd..<(headerEnd + contentLength)])
         let fail: Bool = lock.withLock {
-            if failuresLeft > 0 { failuresLeft -= 1; return true }
+            if failuresLeft > 0 {
+                failuresLeft -= 1
+                return true
+            }
             received.append(Received(path: path, headers: headers, body: body))
             return false
         }
-        let response = fail ? "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                            : "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+        let response =
+            fail
+            ? "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            : "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
         _ = response.utf8CString.withUnsafeBufferPointer { write(client, $0.baseAddress, $0.count - 1) }
     }
 }

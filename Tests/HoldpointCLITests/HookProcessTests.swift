@@ -45,7 +45,10 @@ import Testing
     static func waitForPending(_ env: QueueEnv, containing text: String) throws -> String {
         for _ in 0..<300 {
             if let request = try env.list(["--state", "pending"]).first(where: { $0["action"]?["command"]?.stringValue?.contains(text) == true }),
-               let id = request["id"]?.stringValue { return id }
+                let id = request["id"]?.stringValue
+            {
+                return id
+            }
             usleep(20_000)
         }
         return ""
@@ -61,7 +64,9 @@ import Testing
         #expect(result.stdout.isEmpty && Self.decision(result).decision == nil, "\(result.stdout) \(result.stderr)")
         let explicit = try env.run(["hook", "claude-code", "--env", "production", "--allow-explicit"], stdin: Self.bash("ls -la"))
         #expect(Self.decision(explicit).decision == "allow", "\(explicit.stdout) \(explicit.stderr)")
-        let gemini = try env.run(["hook", "gemini", "--env", "production"], stdin: Self.bash("ls -la").replacingOccurrences(of: "\"Bash\"", with: "\"run_shell_command\"").replacingOccurrences(of: "PreToolUse", with: "BeforeTool"))
+        let gemini = try env.run(
+            ["hook", "gemini", "--env", "production"],
+            stdin: Self.bash("ls -la").replacingOccurrences(of: "\"Bash\"", with: "\"run_shell_command\"").replacingOccurrences(of: "PreToolUse", with: "BeforeTool"))
         #expect(gemini.stdout == "{}\n", "\(gemini.stdout) \(gemini.stderr)")
         let recorded = try env.list()
         #expect(recorded.count == 3)
@@ -129,16 +134,21 @@ import Testing
 
     @Test func theAgentCannotApproveItsOwnAction() throws {
         let env = try QueueEnv()
-        for command in ["holdpoint decide 01JD8X3Q4W5E6R7T8Y9U0I1O2P approve --reason ok", "bash -c 'holdpoint resume --all'",
-                        "sqlite3 \(env.queue) \"UPDATE requests SET state='approved'\"", "echo 'approvals: {required: 0}' > \(env.policy)"] {
+        for command in [
+            "holdpoint decide 01JD8X3Q4W5E6R7T8Y9U0I1O2P approve --reason ok", "bash -c 'holdpoint resume --all'",
+            "sqlite3 \(env.queue) \"UPDATE requests SET state='approved'\"", "echo 'approvals: {required: 0}' > \(env.policy)",
+        ] {
             let result = try env.run(["hook", "claude-code", "--hold", "0"], stdin: Self.bash(command))
             #expect(Self.decision(result).decision == "deny", "\(command): \(result.stdout)")
             #expect(Self.decision(result).reason.contains("blocked by policy"), "\(command): \(result.stdout)")
         }
         // Each attempt is in the audit as blocked.
         #expect(try env.list(["--state", "blocked"]).count == 4)
-        let write = JSONWriter.compact(.object([("hook_event_name", .string("PreToolUse")), ("cwd", .string(env.directory.path)), ("tool_name", .string("Write")),
-            ("tool_input", .object([("file_path", .string(env.policy)), ("content", .string("approvals: {required: 0}"))]))]))
+        let write = JSONWriter.compact(
+            .object([
+                ("hook_event_name", .string("PreToolUse")), ("cwd", .string(env.directory.path)), ("tool_name", .string("Write")),
+                ("tool_input", .object([("file_path", .string(env.policy)), ("content", .string("approvals: {required: 0}"))])),
+            ]))
         #expect(Self.decision(try env.run(["hook", "claude-code"], stdin: write)).decision == "deny")
     }
 
@@ -162,8 +172,9 @@ import Testing
         // An unusable queue (its directory is a file).
         let blocker = env.directory.appendingPathComponent("not-a-dir")
         _ = FileManager.default.createFile(atPath: blocker.path, contents: Data("x".utf8))
-        let noQueue = try CLI.run(["hook", "claude-code"], stdin: Array(Self.bash("ls").utf8),
-                                  environment: ["HOLDPOINT_QUEUE": blocker.path + "/queue.sqlite", "HOLDPOINT_POLICY": env.policy])
+        let noQueue = try CLI.run(
+            ["hook", "claude-code"], stdin: Array(Self.bash("ls").utf8),
+            environment: ["HOLDPOINT_QUEUE": blocker.path + "/queue.sqlite", "HOLDPOINT_POLICY": env.policy])
         #expect(Self.decision(noQueue).decision == "deny")
         #expect(Self.decision(noQueue).reason.contains("queue is unavailable"))
         // Bad arguments (a typo in the settings file) and an unknown client: exit 2 blocks in every client.
@@ -221,7 +232,8 @@ import Testing
         #expect(cr.status == 0)
         #expect(cr.stdout.isEmpty)
 
-        let gemini = #"{"session_id":"g","cwd":"/w","hook_event_name":"BeforeTool","timestamp":"2026-11-25T10:00:00Z","tool_name":"run_shell_command","tool_input":{"command":"DROP=1 psql -c 'DROP TABLE users'"}}"#
+        let gemini =
+            #"{"session_id":"g","cwd":"/w","hook_event_name":"BeforeTool","timestamp":"2026-11-25T10:00:00Z","tool_name":"run_shell_command","tool_input":{"command":"DROP=1 psql -c 'DROP TABLE users'"}}"#
         let g = try env.run(["hook", "gemini", "--hold", "0"], stdin: gemini)
         #expect(g.status == 0)
         #expect(try JSONReader.parse(g.stdout)["decision"]?.stringValue == "deny")

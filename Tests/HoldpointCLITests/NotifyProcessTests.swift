@@ -22,31 +22,35 @@ import Testing
         let routing = directory.appendingPathComponent("routing").path
         try "R0UTINGKEY\n".write(toFile: routing, atomically: true, encoding: .utf8)
         let out = directory.appendingPathComponent("command.out").path
-        let env = try QueueEnv(policy: """
-            approvals:
-              allow_self_approval: true
-              timeouts: {gated: 6s}
-              escalate_after: 50%
-              warn_at: [80%]
-            notify:
-              - name: oncall
-                webhook: \(receiver.url)/generic
-                secret_file: \(secret)
-              - name: chat
-                webhook: \(receiver.url)/slack
-                format: slack
-              - name: pager
-                webhook: \(receiver.url)/pd
-                format: pagerduty
-                routing_key_file: \(routing)
-              - name: script
-                command: ["/bin/sh", "-c", "cat >> \(out); echo >> \(out)"]
-            """)
+        let env = try QueueEnv(
+            policy: """
+                approvals:
+                  allow_self_approval: true
+                  timeouts: {gated: 6s}
+                  escalate_after: 50%
+                  warn_at: [80%]
+                notify:
+                  - name: oncall
+                    webhook: \(receiver.url)/generic
+                    secret_file: \(secret)
+                  - name: chat
+                    webhook: \(receiver.url)/slack
+                    format: slack
+                  - name: pager
+                    webhook: \(receiver.url)/pd
+                    format: pagerduty
+                    routing_key_file: \(routing)
+                  - name: script
+                    command: ["/bin/sh", "-c", "cat >> \(out); echo >> \(out)"]
+                """)
         // A sink's cursor starts at the log's end when it is first seen: made here, before
         // anything is submitted, so the runner misses nothing whenever it starts.
         _ = try env.run(["notify", "run", "--once"])
         let runner = try start(env, name: "runner")
-        defer { runner.terminate(); runner.waitUntilExit() }
+        defer {
+            runner.terminate()
+            runner.waitUntilExit()
+        }
         let submitted = try env.submit("rm -rf /srv/data")
         #expect(submitted.status == 5)
         let id = submitted.id
@@ -100,11 +104,12 @@ import Testing
 
     @Test func anOutageAndAKillNineLoseNothingAndKeepTheOrder() throws {
         let receiver = try HTTPReceiver(failFirst: 2)
-        let env = try QueueEnv(policy: """
-            notify:
-              - name: oncall
-                webhook: \(receiver.url)/hook
-            """)
+        let env = try QueueEnv(
+            policy: """
+                notify:
+                  - name: oncall
+                    webhook: \(receiver.url)/hook
+                """)
         // Cursors are made at the log's end on the first pass.
         _ = try env.run(["notify", "run", "--once"])
         var runner = try start(env, name: "first")
@@ -123,7 +128,10 @@ import Testing
         runner.waitUntilExit()
         for i in 3..<5 { ids.append(try env.submit("rm -rf /srv/outage-\(i)").id) }
         runner = try start(env, name: "second")
-        defer { runner.terminate(); runner.waitUntilExit() }
+        defer {
+            runner.terminate()
+            runner.waitUntilExit()
+        }
         let after = receiver.await(30) { self.events($0, path: "/hook").count >= 5 }
         let delivered = events(after, path: "/hook").compactMap { $0["id"] as? String }
         #expect(Set(delivered) == Set(ids))
@@ -144,14 +152,15 @@ import Testing
         #expect(bound == 0)
         var timeout = timeval(tv_sec: 20, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let env = try QueueEnv(policy: """
-            notify:
-              - name: log
-                syslog: \(socketPath)
-              - name: broken
-                webhook: http://127.0.0.1:1/nothing-listens-here
-                timeout: 2s
-            """)
+        let env = try QueueEnv(
+            policy: """
+                notify:
+                  - name: log
+                    syslog: \(socketPath)
+                  - name: broken
+                    webhook: http://127.0.0.1:1/nothing-listens-here
+                    timeout: 2s
+                """)
         _ = try env.run(["notify", "run", "--once"])
         let id = try env.submit("rm -rf /srv/logged").id
         _ = try env.run(["notify", "run", "--once"])

@@ -8,8 +8,9 @@ import Testing
     static func example() throws -> String {
         let readme = try String(contentsOf: CLI.packageRoot.appendingPathComponent("docs/hooks.md"), encoding: .utf8)
         guard let section = readme.range(of: "## Any orchestrator"),
-              let start = readme.range(of: "```python\n", range: section.upperBound..<readme.endIndex),
-              let end = readme.range(of: "\n```", range: start.upperBound..<readme.endIndex) else { return "" }
+            let start = readme.range(of: "```python\n", range: section.upperBound..<readme.endIndex),
+            let end = readme.range(of: "\n```", range: start.upperBound..<readme.endIndex)
+        else { return "" }
         return String(readme[start.upperBound..<end.lowerBound])
     }
 
@@ -40,8 +41,9 @@ import Testing
         let script = env.directory.appendingPathComponent("approval_node.py")
         var environment = env.environment
         environment["HOLDPOINT_BIN"] = CLI.binary.path
-        let node = try CLI.start(["python3", script.path, "production", "rm -rf /srv/tmp-cache"], executable: URL(fileURLWithPath: "/usr/bin/env"),
-                                 environment: environment, output: output)
+        let node = try CLI.start(
+            ["python3", script.path, "production", "rm -rf /srv/tmp-cache"], executable: URL(fileURLWithPath: "/usr/bin/env"),
+            environment: environment, output: output)
         var id = ""
         for _ in 0..<300 where id.isEmpty {
             id = try env.list(["--state", "pending"]).first { $0["action"]?["command"]?.stringValue == "rm -rf /srv/tmp-cache" }?["id"]?.stringValue ?? ""

@@ -69,11 +69,12 @@ import Testing
     @Test func claudeCodesExitPlanModeIsJudgedAsAPlan() throws {
         let env = try QueueEnv()
         func exitPlanMode(_ plan: String) -> String {
-            JSONWriter.compact(.object([
-                ("session_id", .string("sess-9")), ("transcript_path", .string("/tmp/t.jsonl")), ("cwd", .string("/srv/cost")),
-                ("permission_mode", .string("plan")), ("hook_event_name", .string("PreToolUse")), ("tool_name", .string("ExitPlanMode")),
-                ("tool_input", .object([("plan", .string(plan))])), ("tool_use_id", .string("toolu_09")),
-            ]))
+            JSONWriter.compact(
+                .object([
+                    ("session_id", .string("sess-9")), ("transcript_path", .string("/tmp/t.jsonl")), ("cwd", .string("/srv/cost")),
+                    ("permission_mode", .string("plan")), ("hook_event_name", .string("PreToolUse")), ("tool_name", .string("ExitPlanMode")),
+                    ("tool_input", .object([("plan", .string(plan))])), ("tool_use_id", .string("toolu_09")),
+                ]))
         }
         let drastic = "## Fix the drift\n1. Start over:\n```bash\nkubectl delete namespace cost\nkubectl apply -f cost/\n```\n"
         let denied = try env.run(["hook", "claude-code", "--env", "production", "--hold", "0"], stdin: exitPlanMode(drastic))

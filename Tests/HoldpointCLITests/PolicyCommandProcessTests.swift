@@ -29,7 +29,8 @@ import Testing
     @Test func lintChecksAPolicysOwnExamples() throws {
         let env = try QueueEnv()
         let policy = env.directory.appendingPathComponent("policy.yaml")
-        try "profile: strict\nexamples:\n  - {command: \"git status\", at_most: autonomous}\n  - {command: \"kubectl apply -f x.yaml\", env: staging, mode: supervised, tier: autonomous}\n".write(to: policy, atomically: true, encoding: .utf8)
+        try "profile: strict\nexamples:\n  - {command: \"git status\", at_most: autonomous}\n  - {command: \"kubectl apply -f x.yaml\", env: staging, mode: supervised, tier: autonomous}\n".write(
+            to: policy, atomically: true, encoding: .utf8)
         let lint = try CLI.run(["policy", "lint", policy.path])
         #expect(lint.status == 1, "\(lint.stdout)\(lint.stderr)")
         #expect(lint.stdout.contains("policy.yaml:4: `kubectl apply -f x.yaml` [staging, supervised]: expected autonomous"))

@@ -1,9 +1,10 @@
 import Foundation
+import HoldpointConsole
 import HoldpointCore
 import HoldpointGate
 import HoldpointStore
-import HoldpointConsole
 import Testing
+
 @testable import holdpoint
 
 /// The console's mirror of the queue follows the audit log instead of rereading the queue:
@@ -24,10 +25,12 @@ import Testing
         @discardableResult
         func submit(_ command: String, tier: Tier, agentID: String = "bot", deadline: Double? = nil) throws -> StoredRequest {
             let request = try ActionRequest.shellCommand(command, environment: "production", agentID: agentID, mode: .supervised)
-            let classification = Classification(tier: tier, operationClass: tier == .gated ? .delete : .patch,
-                                                reasons: [Reason(rule: "test", message: "test", tier: tier)], destructive: false, irreversible: false, dataLoss: false)
-            return try store.submit(request, classification: classification, approvals: ApprovalRules(), submitter: agent,
-                                    deadline: deadline ?? Clock.now() + 600)
+            let classification = Classification(
+                tier: tier, operationClass: tier == .gated ? .delete : .patch,
+                reasons: [Reason(rule: "test", message: "test", tier: tier)], destructive: false, irreversible: false, dataLoss: false)
+            return try store.submit(
+                request, classification: classification, approvals: ApprovalRules(), submitter: agent,
+                deadline: deadline ?? Clock.now() + 600)
         }
 
         /// What a console opened now would show.

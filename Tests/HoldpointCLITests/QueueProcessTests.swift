@@ -45,8 +45,9 @@ struct QueueEnv {
     @Test func anAgentWaitsAndAReviewerInAnotherProcessApproves() throws {
         let env = try QueueEnv()
         let output = env.directory.appendingPathComponent("agent.out")
-        let agent = try CLI.start(["submit", "--command", "kubectl delete deploy api", "--agent", "kiro", "--agent-mode", "supervised", "--wait", "--json"],
-                                  environment: env.environment, output: output)
+        let agent = try CLI.start(
+            ["submit", "--command", "kubectl delete deploy api", "--agent", "kiro", "--agent-mode", "supervised", "--wait", "--json"],
+            environment: env.environment, output: output)
         // The reviewer sees it pending…
         var pending: [JSONValue] = []
         for _ in 0..<200 where pending.isEmpty {
@@ -200,8 +201,10 @@ struct QueueEnv {
             let count = 8
             var processes: [Process] = []
             for i in 0..<count {
-                processes.append(try CLI.start(["submit", "--command", "ls -la", "--agent", "first-\(i)", "--json"],
-                                               environment: env.environment, output: env.directory.appendingPathComponent("out-\(i)")))
+                processes.append(
+                    try CLI.start(
+                        ["submit", "--command", "ls -la", "--agent", "first-\(i)", "--json"],
+                        environment: env.environment, output: env.directory.appendingPathComponent("out-\(i)")))
             }
             for p in processes { p.waitUntilExit() }
             #expect(processes.map(\.terminationStatus) == Array(repeating: 0, count: count), "round \(round)")

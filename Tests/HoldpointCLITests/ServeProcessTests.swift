@@ -78,9 +78,11 @@ final class ServedQueue {
     func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments = ["--reuid", OSUsers.daemon, "--regid", OSUsers.daemon, "--init-groups", "--", CLI.binary.path,
-                             "serve", "--socket", socket, "--socket-group", OSUsers.clients, "--queue", queuePath,
-                             "--policy", state.appendingPathComponent("policy.yaml").path]
+        process.arguments = [
+            "--reuid", OSUsers.daemon, "--regid", OSUsers.daemon, "--init-groups", "--", CLI.binary.path,
+            "serve", "--socket", socket, "--socket-group", OSUsers.clients, "--queue", queuePath,
+            "--policy", state.appendingPathComponent("policy.yaml").path,
+        ]
         var env = ProcessInfo.processInfo.environment
         for key in ["HOLDPOINT_POLICY", "HOLDPOINT_QUEUE", "HOLDPOINT_SOCKET", "HOLDPOINT_AUDIT"] { env[key] = nil }
         env["HOME"] = "/tmp"
@@ -122,8 +124,9 @@ final class ServedQueue {
 
     /// Runs `holdpoint ARGS --socket …` as `user`.
     func run(as user: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> CLIResult {
-        try CLI.run(Self.setpriv(user) + withSocket(arguments), stdin: stdin.map { Array($0.utf8) },
-                    environment: ["HOME": "/tmp"].merging(environment) { $1 }, executable: URL(fileURLWithPath: "/usr/bin/setpriv"))
+        try CLI.run(
+            Self.setpriv(user) + withSocket(arguments), stdin: stdin.map { Array($0.utf8) },
+            environment: ["HOME": "/tmp"].merging(environment) { $1 }, executable: URL(fileURLWithPath: "/usr/bin/setpriv"))
     }
 
     /// Starts `holdpoint ARGS --socket …` as `user` without waiting; its stdout goes to `output`.
@@ -198,8 +201,9 @@ struct ServeProcessTests {
 
         // The files are the daemon's alone.
         for file in ["queue.sqlite", "queue.sqlite.audit-key", "queue.sqlite.audit-head", "policy.yaml"] {
-            let read = try CLI.run(["--reuid", OSUsers.agent, "--regid", OSUsers.agent, "--init-groups", "--", "/bin/cat", served.state.appendingPathComponent(file).path],
-                                   executable: URL(fileURLWithPath: "/usr/bin/setpriv"))
+            let read = try CLI.run(
+                ["--reuid", OSUsers.agent, "--regid", OSUsers.agent, "--init-groups", "--", "/bin/cat", served.state.appendingPathComponent(file).path],
+                executable: URL(fileURLWithPath: "/usr/bin/setpriv"))
             #expect(read.status != 0, "the agent could read \(file)")
         }
         // Still pending: nothing the agent did moved it.
@@ -279,15 +283,16 @@ struct ServeProcessTests {
         try script.write(to: scriptFile, atomically: true, encoding: .utf8)
         chmod(scriptFile.path, 0o755)
         let reviewerRuns = try (0..<3).map { r in
-            try CLI.start(["--reuid", OSUsers.reviewer, "--regid", OSUsers.reviewer, "--init-groups", "--", "/bin/sh", scriptFile.path],
-                          executable: URL(fileURLWithPath: "/usr/bin/setpriv"), output: served.directory.appendingPathComponent("reviewer-\(r).out"))
+            try CLI.start(
+                ["--reuid", OSUsers.reviewer, "--regid", OSUsers.reviewer, "--init-groups", "--", "/bin/sh", scriptFile.path],
+                executable: URL(fileURLWithPath: "/usr/bin/setpriv"), output: served.directory.appendingPathComponent("reviewer-\(r).out"))
         }
         for run in reviewerRuns { run.waitUntilExit() }
         let codes = try (0..<3).flatMap { r in
             try String(contentsOf: served.directory.appendingPathComponent("reviewer-\(r).out"), encoding: .utf8).split(separator: "\n").map(String.init)
         }
         #expect(codes.count == 150)
-        #expect(codes.filter { $0 == "0" }.count == 50)   // exactly one recorded decision per request
+        #expect(codes.filter { $0 == "0" }.count == 50)  // exactly one recorded decision per request
         #expect(codes.filter { $0 == "6" }.count == 100)  // the others learn it was decided already
         let all = (try JSONReader.parse(try served.run(as: OSUsers.reviewer, ["list", "--json"]).stdout)).arrayValue ?? []
         #expect(all.count == 50)
@@ -336,13 +341,14 @@ struct ServeProcessTests {
 struct ServeNotifyTests {
     @Test func theDaemonPagesWhenAnAgentsRequestWaitsAndWhenItIsDecided() throws {
         let receiver = try HTTPReceiver()
-        let served = try ServedQueue(policy: """
-            approvals:
-              reviewers: ["@hp-reviewers"]
-            notify:
-              - name: oncall
-                webhook: \(receiver.url)/hook
-            """)
+        let served = try ServedQueue(
+            policy: """
+                approvals:
+                  reviewers: ["@hp-reviewers"]
+                notify:
+                  - name: oncall
+                    webhook: \(receiver.url)/hook
+                """)
         let submitted = try served.run(as: OSUsers.agent, ["submit", "--command", "kubectl delete deployment api -n prod", "--agent", "a1", "--json"])
         #expect(submitted.status == 5, "\(submitted.stderr)")
         let id = try #require((try JSONReader.parse(submitted.stdout))["id"]?.stringValue)

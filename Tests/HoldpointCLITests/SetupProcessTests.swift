@@ -115,7 +115,8 @@ import Testing
         var environment = env.environment.merging(home.environment) { $1 }
         func checklist() throws -> (status: Int32, report: JSONValue) {
             let result = try CLI.run(["checklist", "--json"], environment: environment)
-            return (result.status, try JSONReader.parse(result.stdout))
+            #expect(!result.stdout.isEmpty, "exit \(result.status): \(result.stderr)")
+            return (result.status, (try? JSONReader.parse(result.stdout)) ?? .null)
         }
         func status(_ report: JSONValue, _ n: Int) -> String? {
             report["checks"]?.arrayValue?.first { $0["check"] == .number(Double(n)) }?["status"]?.stringValue

@@ -8,16 +8,19 @@ import Testing
 enum Sample {
     static let now = 1_764_000_000.0  // 2025-11-24T16:00:00Z
 
-    static func stored(_ id: String, _ json: String, state: RequestState = .pending, created: Double = now - 60, expiresIn: Double? = 840,
-                       tier: Tier? = nil, closedBy: String? = nil) -> StoredRequest {
+    static func stored(
+        _ id: String, _ json: String, state: RequestState = .pending, created: Double = now - 60, expiresIn: Double? = 840,
+        tier: Tier? = nil, closedBy: String? = nil
+    ) -> StoredRequest {
         let request = (try? ActionRequestDecoder.decode(Array(json.utf8)))!  // fixed, valid samples
         let classification = Classifier(policy: policy).classify(request)
-        return StoredRequest(id: id, createdAt: created, agentID: request.agentID, environment: request.environment, submittedBy: "agent-runner",
-                             onBehalfOf: request.onBehalfOf, tier: tier ?? classification.tier, operationClass: classification.operationClass, state: state,
-                             expiresAt: state == .pending ? expiresIn.map { now + $0 } : nil, actionSHA256: request.actionSHA256, reasons: classification.reasons,
-                             destructive: classification.destructive, irreversible: classification.irreversible, dataLoss: classification.dataLoss,
-                             approvalRules: ApprovalRules(), document: request.document, votes: [],
-                             closedBy: closedBy, closedVia: closedBy.map { _ in "ssh 10.0.0.9" }, closedAt: closedBy.map { _ in now - 30 }, closedReason: closedBy.map { _ in "looked fine" })
+        return StoredRequest(
+            id: id, createdAt: created, agentID: request.agentID, environment: request.environment, submittedBy: "agent-runner",
+            onBehalfOf: request.onBehalfOf, tier: tier ?? classification.tier, operationClass: classification.operationClass, state: state,
+            expiresAt: state == .pending ? expiresIn.map { now + $0 } : nil, actionSHA256: request.actionSHA256, reasons: classification.reasons,
+            destructive: classification.destructive, irreversible: classification.irreversible, dataLoss: classification.dataLoss,
+            approvalRules: ApprovalRules(), document: request.document, votes: [],
+            closedBy: closedBy, closedVia: closedBy.map { _ in "ssh 10.0.0.9" }, closedAt: closedBy.map { _ in now - 30 }, closedReason: closedBy.map { _ in "looked fine" })
     }
 
     static let policy: Policy = {
@@ -25,11 +28,26 @@ enum Sample {
         return (try? PolicyLoader.load(policyFile: nil, dataDirectory: resources))!  // the package's own data
     }()
 
-    static let costExplorer = stored("01JD0000000000000000000001", #"{"schema":"holdpoint.action/v1","agent":{"id":"kiro-7f3","name":"Kiro","mode":"supervised","on_behalf_of":"alice"},"environment":"production","action":{"kind":"api","operation":"cloudformation:DeleteStack","command":"aws cloudformation delete-stack --stack-name prod-cost-explorer-cn-north-1","targets":["prod-cost-explorer-cn-north-1"]},"summary":"Delete and recreate the Cost Explorer production stack to clear a config drift","reasoning":["The stack has drifted","Patching in place failed twice","Recreating yields a known-good state"],"impact":{"resources_affected":143,"cost_usd":0,"downtime_minutes":780,"reversible":false,"data_loss":true},"alternatives":[{"action":"Patch the Lambda configuration only","rejected_because":"two earlier patches failed"}],"rollback":{"plan":"Redeploy from the last template in the artifact bucket","tested":false},"confidence":0.62}"#, expiresIn: 600)
-    static let scaleUp = stored("01JD0000000000000000000002", #"{"schema":"holdpoint.action/v1","agent":{"id":"codex-ci","mode":"autonomous"},"environment":"production","action":{"kind":"shell","command":"kubectl scale deploy/api --replicas=6"},"summary":"Scale out for traffic","reasoning":["p99 doubled"]}"#, expiresIn: 120)
-    static let hostile = stored("01JD0000000000000000000003", "{\"schema\":\"holdpoint.action/v1\",\"agent\":{\"id\":\"mallory\\u001b[2J\",\"mode\":\"supervised\"},\"environment\":\"staging\",\"action\":{\"kind\":\"shell\",\"command\":\"echo \\u001b]0;owned\\u0007 \\u202efr- mr\"},\"summary\":\"trust \\u001b[32mme\",\"reasoning\":[\"ignore previous instructions\\u200b\"]}", expiresIn: 300)
-    static let terraform = stored("01JD0000000000000000000004", #"{"schema":"holdpoint.action/v1","agent":{"id":"claude-ops","mode":"supervised"},"environment":"production","action":{"kind":"shell","command":"terraform destroy"},"summary":"rebuild"}"#, state: .blocked)
-    static let decided = stored("01JD0000000000000000000005", #"{"schema":"holdpoint.action/v1","agent":{"id":"gemini-data","mode":"supervised"},"environment":"production","action":{"kind":"shell","command":"git push --force origin main"},"summary":"force"}"#, state: .approved, closedBy: "bob")
+    static let costExplorer = stored(
+        "01JD0000000000000000000001",
+        #"{"schema":"holdpoint.action/v1","agent":{"id":"kiro-7f3","name":"Kiro","mode":"supervised","on_behalf_of":"alice"},"environment":"production","action":{"kind":"api","operation":"cloudformation:DeleteStack","command":"aws cloudformation delete-stack --stack-name prod-cost-explorer-cn-north-1","targets":["prod-cost-explorer-cn-north-1"]},"summary":"Delete and recreate the Cost Explorer production stack to clear a config drift","reasoning":["The stack has drifted","Patching in place failed twice","Recreating yields a known-good state"],"impact":{"resources_affected":143,"cost_usd":0,"downtime_minutes":780,"reversible":false,"data_loss":true},"alternatives":[{"action":"Patch the Lambda configuration only","rejected_because":"two earlier patches failed"}],"rollback":{"plan":"Redeploy from the last template in the artifact bucket","tested":false},"confidence":0.62}"#,
+        expiresIn: 600)
+    static let scaleUp = stored(
+        "01JD0000000000000000000002",
+        #"{"schema":"holdpoint.action/v1","agent":{"id":"codex-ci","mode":"autonomous"},"environment":"production","action":{"kind":"shell","command":"kubectl scale deploy/api --replicas=6"},"summary":"Scale out for traffic","reasoning":["p99 doubled"]}"#,
+        expiresIn: 120)
+    static let hostile = stored(
+        "01JD0000000000000000000003",
+        "{\"schema\":\"holdpoint.action/v1\",\"agent\":{\"id\":\"mallory\\u001b[2J\",\"mode\":\"supervised\"},\"environment\":\"staging\",\"action\":{\"kind\":\"shell\",\"command\":\"echo \\u001b]0;owned\\u0007 \\u202efr- mr\"},\"summary\":\"trust \\u001b[32mme\",\"reasoning\":[\"ignore previous instructions\\u200b\"]}",
+        expiresIn: 300)
+    static let terraform = stored(
+        "01JD0000000000000000000004",
+        #"{"schema":"holdpoint.action/v1","agent":{"id":"claude-ops","mode":"supervised"},"environment":"production","action":{"kind":"shell","command":"terraform destroy"},"summary":"rebuild"}"#,
+        state: .blocked)
+    static let decided = stored(
+        "01JD0000000000000000000005",
+        #"{"schema":"holdpoint.action/v1","agent":{"id":"gemini-data","mode":"supervised"},"environment":"production","action":{"kind":"shell","command":"git push --force origin main"},"summary":"force"}"#,
+        state: .approved, closedBy: "bob")
 
     static func state(width: Int = 120, height: Int = 40, requests: [StoredRequest] = [costExplorer, scaleUp, hostile, terraform, decided]) -> ConsoleState {
         var state = ConsoleState(queueName: "/var/lib/holdpoint/queue.sqlite", reviewer: Identity(user: "alice", via: "ssh 10.0.0.7"), width: width, height: height, now: now)
@@ -55,7 +73,9 @@ func assertSnapshot(_ grid: CellGrid, named name: String, sourceLocation: Source
         let e = expected.split(separator: "\n", omittingEmptySubsequences: false)
         let a = actual.split(separator: "\n", omittingEmptySubsequences: false)
         let first = zip(e, a).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(e.count, a.count)
-        Issue.record("snapshot \(name) differs at line \(first + 1):\n  expected: \(first < e.count ? String(e[first]) : "")\n  actual:   \(first < a.count ? String(a[first]) : "")", sourceLocation: sourceLocation)
+        Issue.record(
+            "snapshot \(name) differs at line \(first + 1):\n  expected: \(first < e.count ? String(e[first]) : "")\n  actual:   \(first < a.count ? String(a[first]) : "")",
+            sourceLocation: sourceLocation)
     }
 }
 
@@ -118,7 +138,7 @@ func assertSnapshot(_ grid: CellGrid, named name: String, sourceLocation: Source
         _ = update(&state, .key(.char("a")))
         #expect(state.modal == .approve(ApproveDialog(id: Sample.costExplorer.id, confirmation: "prod-cost-explorer-cn-north-1")))
         #expect(update(&state, .key(.char("y"))).isEmpty)  // y is just a letter here
-        #expect(update(&state, .key(.enter)).isEmpty)       // "y" is not the name
+        #expect(update(&state, .key(.enter)).isEmpty)  // "y" is not the name
         #expect(state.flash?.text.contains("Type prod-cost-explorer-cn-north-1 exactly") == true)
         _ = update(&state, .key(.backspace))
         for c in "prod-cost-explorer-cn-north-1" { _ = update(&state, .key(.char(c))) }
@@ -129,7 +149,9 @@ func assertSnapshot(_ grid: CellGrid, named name: String, sourceLocation: Source
 
     @Test func ordinaryApprovalIsOneMoreKeyAndEscCancels() {
         var state = Sample.state()
-        let plain = Sample.stored("01JD0000000000000000000009", #"{"schema":"holdpoint.action/v1","agent":{"id":"a","mode":"supervised"},"environment":"production","action":{"kind":"shell","command":"kubectl apply -f deploy.yaml"}}"#, tier: .gated)
+        let plain = Sample.stored(
+            "01JD0000000000000000000009",
+            #"{"schema":"holdpoint.action/v1","agent":{"id":"a","mode":"supervised"},"environment":"production","action":{"kind":"shell","command":"kubectl apply -f deploy.yaml"}}"#, tier: .gated)
         _ = update(&state, .snapshot(ReviewSnapshot(requests: [plain], haltedAgents: [], firstTime: [], now: Sample.now)))
         _ = update(&state, .key(.char("a")))
         #expect(state.modal == .approve(ApproveDialog(id: plain.id, confirmation: nil)))
@@ -207,7 +229,8 @@ func assertSnapshot(_ grid: CellGrid, named name: String, sourceLocation: Source
 
     @Test func aNewGatedRequestRingsOnceAndExpiryLeavesPending() {
         var state = Sample.state()
-        let newOne = Sample.stored("01JD0000000000000000000010", #"{"schema":"holdpoint.action/v1","agent":{"id":"x","mode":"supervised"},"environment":"production","action":{"kind":"shell","command":"rm -rf /srv"}}"#)
+        let newOne = Sample.stored(
+            "01JD0000000000000000000010", #"{"schema":"holdpoint.action/v1","agent":{"id":"x","mode":"supervised"},"environment":"production","action":{"kind":"shell","command":"rm -rf /srv"}}"#)
         let effects = update(&state, .snapshot(ReviewSnapshot(requests: [Sample.costExplorer, newOne], haltedAgents: [], firstTime: [], now: Sample.now)))
         #expect(effects.filter { $0 == .bell }.count == 1)
         #expect(!update(&state, .snapshot(ReviewSnapshot(requests: [Sample.costExplorer, newOne], haltedAgents: [], firstTime: [], now: Sample.now))).contains(.bell))
@@ -218,7 +241,8 @@ func assertSnapshot(_ grid: CellGrid, named name: String, sourceLocation: Source
         #expect(render(state).text.contains("Gated — awaiting decision (1)"))
         #expect(render(state).text.contains("expired"))
         state.bellEnabled = false
-        let quiet = Sample.stored("01JD0000000000000000000011", #"{"schema":"holdpoint.action/v1","agent":{"id":"y","mode":"supervised"},"environment":"production","action":{"kind":"shell","command":"rm -rf /srv"}}"#)
+        let quiet = Sample.stored(
+            "01JD0000000000000000000011", #"{"schema":"holdpoint.action/v1","agent":{"id":"y","mode":"supervised"},"environment":"production","action":{"kind":"shell","command":"rm -rf /srv"}}"#)
         #expect(!update(&state, .snapshot(ReviewSnapshot(requests: [quiet], haltedAgents: [], firstTime: [], now: Sample.now))).contains(.bell))
     }
 
@@ -236,13 +260,15 @@ func assertSnapshot(_ grid: CellGrid, named name: String, sourceLocation: Source
     /// Production's emphasis follows the policy's `production_environments`, not only the
     /// built-in names. Names are shown as compared: normalised (`Blue-EU` is `blue-eu`).
     @Test func productionEmphasisFollowsThePolicysEnvironmentNames() {
-        let eu = Sample.stored("01JD0000000000000000000012", #"{"schema":"holdpoint.action/v1","agent":{"id":"eu-bot","mode":"supervised"},"environment":"Blue-EU","action":{"kind":"shell","command":"rm -rf /srv/eu"}}"#)
+        let eu = Sample.stored(
+            "01JD0000000000000000000012", #"{"schema":"holdpoint.action/v1","agent":{"id":"eu-bot","mode":"supervised"},"environment":"Blue-EU","action":{"kind":"shell","command":"rm -rf /srv/eu"}}"#)
         var state = Sample.state(requests: [eu])
         // The selected request's details: "environment: blue-eu".
         func environmentRole(_ state: ConsoleState) -> StyleRole? {
             let grid = render(state)
             guard let y = grid.lines.firstIndex(where: { $0.contains("environment: blue-eu") }),
-                  let x = grid.lines[y].range(of: "environment: blue-eu").map({ grid.lines[y].distance(from: grid.lines[y].startIndex, to: $0.lowerBound) }) else { return nil }
+                let x = grid.lines[y].range(of: "environment: blue-eu").map({ grid.lines[y].distance(from: grid.lines[y].startIndex, to: $0.lowerBound) })
+            else { return nil }
             return grid[x + 13, y].role
         }
         #expect(environmentRole(state) == .normal)

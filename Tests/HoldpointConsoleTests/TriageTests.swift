@@ -1,16 +1,18 @@
 import Foundation
-@testable import HoldpointConsole
 import HoldpointCore
 import HoldpointStore
 import Testing
+
+@testable import HoldpointConsole
 
 /// What the console shows and does for fast, safe triage (issue 13), without a terminal.
 struct TriageTests {
     static func plain(_ n: Int, _ command: String, agent: String = "ci", session: String? = nil, expiresIn: Double = 840) -> StoredRequest {
         let sessionJSON = session.map { ",\"session\":\"\($0)\"" } ?? ""
-        return Sample.stored(String(format: "01JD00000000000000000001%02d", n),
-                             #"{"schema":"holdpoint.action/v1","agent":{"id":"\#(agent)","mode":"supervised"\#(sessionJSON)},"environment":"production","action":{"kind":"shell","command":"\#(command)"},"alternatives":["wait"],"rollback":{"plan":"undo"}}"#,
-                             expiresIn: expiresIn, tier: .gated)
+        return Sample.stored(
+            String(format: "01JD00000000000000000001%02d", n),
+            #"{"schema":"holdpoint.action/v1","agent":{"id":"\#(agent)","mode":"supervised"\#(sessionJSON)},"environment":"production","action":{"kind":"shell","command":"\#(command)"},"alternatives":["wait"],"rollback":{"plan":"undo"}}"#,
+            expiresIn: expiresIn, tier: .gated)
     }
 
     static func snapshot(_ requests: [StoredRequest], now: Double = Sample.now) -> ConsoleEvent {
@@ -167,7 +169,7 @@ struct TriageTests {
         _ = update(&state, .key(.char("N")))
         _ = update(&state, .key(.char("N")))
         #expect(state.selectedID == waiting[2])  // wraps around
-        _ = update(&state, .key(.char("G")))     // Recent decisions
+        _ = update(&state, .key(.char("G")))  // Recent decisions
         _ = update(&state, .key(.char("n")))
         #expect(state.selectedID == waiting[0])
     }

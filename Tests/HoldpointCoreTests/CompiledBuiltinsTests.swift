@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HoldpointCore
 
 /// The built-in policy and rule packs are written in YAML (`Sources/HoldpointCore/Resources`)
@@ -70,29 +71,36 @@ import Testing
 /// Prints a loaded policy as the Swift source of `CompiledBuiltins`. Sets and dictionaries
 /// are printed sorted, so the same data always gives the same text.
 enum BuiltinSourceGenerator {
-    static let ruleFields: Set<String> = ["id", "pack", "message", "programs", "subcommand", "flagsAny", "flagsAll", "flagsNone",
-                                          "argsAny", "argsAnyOutside", "contains", "unknownArgsMatch", "fallback", "noArgs", "effect"]
+    static let ruleFields: Set<String> = [
+        "id", "pack", "message", "programs", "subcommand", "flagsAny", "flagsAll", "flagsNone",
+        "argsAny", "argsAnyOutside", "contains", "unknownArgsMatch", "fallback", "noArgs", "effect",
+    ]
     static let effectFields: Set<String> = ["operationClass", "tier", "productionTier", "destructive", "irreversible", "dataLoss"]
     static let packFields: Set<String> = ["name", "description", "rules", "sqlClients", "operationVerbs"]
-    static let policyFields: Set<String> = ["profile", "destructiveActions", "changeMagnitude", "environmentRules", "productionEnvironments",
-                                            "confidenceThreshold", "tierOverrides", "approvals", "rules", "sources", "redactor", "redactPatterns", "limits", "firstTime", "budget", "plans", "examples", "retention", "notify"]
-    static let approvalFields: Set<String> = ["required", "rejectionsToReject", "allowSelfApproval", "timeouts", "reviewers", "validFor",
-                                              "minReadTime", "attentionCheckAfter", "attentionCheckWithin", "oneFromEach", "rules", "escalateAfter", "warnAt"]
+    static let policyFields: Set<String> = [
+        "profile", "destructiveActions", "changeMagnitude", "environmentRules", "productionEnvironments",
+        "confidenceThreshold", "tierOverrides", "approvals", "rules", "sources", "redactor", "redactPatterns", "limits", "firstTime", "budget", "plans", "examples", "retention", "notify",
+    ]
+    static let approvalFields: Set<String> = [
+        "required", "rejectionsToReject", "allowSelfApproval", "timeouts", "reviewers", "validFor",
+        "minReadTime", "attentionCheckAfter", "attentionCheckWithin", "oneFromEach", "rules", "escalateAfter", "warnAt",
+    ]
 
     static func source(_ policy: Policy) -> String {
         var out = """
-        // GENERATED from Sources/HoldpointCore/Resources (default-policy.yaml, rule-packs/*.yaml)
-        // by Tests/HoldpointCoreTests/CompiledBuiltinsTests.swift. Do not edit: change the YAML,
-        // then run `HOLDPOINT_REGENERATE=1 swift test --filter CompiledBuiltins`.
+            // swift-format-ignore-file
+            // GENERATED from Sources/HoldpointCore/Resources (default-policy.yaml, rule-packs/*.yaml)
+            // by Tests/HoldpointCoreTests/CompiledBuiltinsTests.swift. Do not edit: change the YAML,
+            // then run `HOLDPOINT_REGENERATE=1 swift test --filter CompiledBuiltins`.
 
-        /// The built-in policy and rule packs as Swift values, so that loading them costs no
-        /// parsing. Tests keep them identical to the YAML they come from.
-        enum CompiledBuiltins {
-            static func packs() -> [RulePack] {
-                [\(policy.rules.packs.indices.map { "pack\($0)()" }.joined(separator: ", "))]
-            }
+            /// The built-in policy and rule packs as Swift values, so that loading them costs no
+            /// parsing. Tests keep them identical to the YAML they come from.
+            enum CompiledBuiltins {
+                static func packs() -> [RulePack] {
+                    [\(policy.rules.packs.indices.map { "pack\($0)()" }.joined(separator: ", "))]
+                }
 
-        """
+            """
         for (index, pack) in policy.rules.packs.enumerated() { out += packSource(pack, index: index) }
         out += policySource(policy)
         out += "}\n"

@@ -1,10 +1,14 @@
 import Testing
+
 @testable import HoldpointCore
 
 @Suite struct JSONReaderTests {
     @Test func parsesNestedDocumentsKeepingMemberOrder() throws {
         let value = try JSONReader.parse(#"{"b": [1, 2.5, -3e2, true, null], "a": {"x": "y\u00e9\n"}}"#)
-        guard case .object(let members) = value else { Issue.record("not an object"); return }
+        guard case .object(let members) = value else {
+            Issue.record("not an object")
+            return
+        }
         #expect(members.map(\.key) == ["b", "a"])
         #expect(value["b"] == .array([.number(1), .number(2.5), .number(-300), .bool(true), .null]))
         #expect(value["a"]?["x"] == .string("yé\n"))
@@ -101,7 +105,8 @@ import Testing
 
     /// Section 3.2.3: members sorted by their names' UTF-16 code units, not by scalars or bytes.
     @Test func membersSortByUTF16CodeUnits() throws {
-        let input = #"{"\u20ac": "Euro Sign", "\r": "Carriage Return", "\ufb33": "Hebrew Letter Dalet With Dagesh", "1": "One", "\ud83d\ude00": "Emoji: Grinning Face", "\u0080": "Control", "\u00f6": "Latin Small Letter O With Diaeresis"}"#
+        let input =
+            #"{"\u20ac": "Euro Sign", "\r": "Carriage Return", "\ufb33": "Hebrew Letter Dalet With Dagesh", "1": "One", "\ud83d\ude00": "Emoji: Grinning Face", "\u0080": "Control", "\u00f6": "Latin Small Letter O With Diaeresis"}"#
         let canonical = JSONWriter.canonical(try JSONReader.parse(input))
         let order = ["\\r", "1", "\u{80}", "ö", "€", "😀", "\u{FB33}"]
         var last = canonical.startIndex

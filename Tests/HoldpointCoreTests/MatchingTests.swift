@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HoldpointCore
 
 /// The pieces rules are matched with. Each is written for speed (byte-level, indexed,

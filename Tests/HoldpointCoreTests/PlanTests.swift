@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HoldpointCore
 
 /// Layer 1: a plan is one request whose steps are judged together (issue 14).
@@ -49,33 +50,39 @@ import Testing
     /// joined, comments skipped) and inline spans that read as commands.
     @Test func commandsAreReadFromAMarkdownPlan() {
         let text = """
-        ## Plan
-        1. Check the state with `kubectl get pods -n cost` and look at `main.swift`.
-        2. Then:
-        ```bash
-        # scale down first
-        $ kubectl scale deploy/cost \\
-            --replicas=0
-        terraform destroy -auto-approve
-        ```
-        3. Run `kubectl get pods -n cost` again.
-        """
+            ## Plan
+            1. Check the state with `kubectl get pods -n cost` and look at `main.swift`.
+            2. Then:
+            ```bash
+            # scale down first
+            $ kubectl scale deploy/cost \\
+                --replicas=0
+            terraform destroy -auto-approve
+            ```
+            3. Run `kubectl get pods -n cost` again.
+            """
         #expect(Plan.commands(inMarkdown: text) == ["kubectl get pods -n cost", "kubectl scale deploy/cost --replicas=0", "terraform destroy -auto-approve"])
     }
 
     /// A plan is refused by name when it is malformed or tries to smuggle an action.
     @Test func malformedPlansAreRefusedNamingTheField() {
         func refusal(_ bytes: [UInt8]) -> String? {
-            do { _ = try Plan.request(fromDocument: bytes); return nil } catch { return error.description }
+            do {
+                _ = try Plan.request(fromDocument: bytes)
+                return nil
+            } catch { return error.description }
         }
         #expect(refusal(Self.document(#"{"action":{"kind":"shell"}}"#))?.hasPrefix("steps[0].action.operation") == true)
         #expect(refusal(Self.document(#"{"agent":{"id":"other"},"action":{"kind":"shell","command":"ls"}}"#))?.hasPrefix("steps[0].agent") == true)
         #expect(refusal(Self.document(""))?.hasPrefix("steps:") == true)
-        #expect(refusal(Array(#"{"schema":"holdpoint.plan/v1","agent":{"id":"k"},"environment":"production","action":{"kind":"shell","command":"rm -rf /"},"steps":[\#(Self.look)]}"#.utf8))?.hasPrefix("action:") == true)
+        #expect(
+            refusal(Array(#"{"schema":"holdpoint.plan/v1","agent":{"id":"k"},"environment":"production","action":{"kind":"shell","command":"rm -rf /"},"steps":[\#(Self.look)]}"#.utf8))?.hasPrefix(
+                "action:") == true)
         // Through the action request itself: a plan has no command of its own, and no step is a plan.
         let withCommand = #"{"schema":"holdpoint.action/v1","agent":{"id":"k"},"environment":"production","action":{"kind":"other","operation":"holdpoint:plan","command":"rm -rf /","steps":[]}}"#
         #expect(throws: RequestError.self) { try ActionRequestDecoder.decode(Array(withCommand.utf8)) }
-        let nested = #"{"schema":"holdpoint.action/v1","agent":{"id":"k"},"environment":"production","action":{"kind":"other","operation":"holdpoint:plan","steps":[{"action":{"kind":"other","operation":"holdpoint:plan","steps":[]}}]}}"#
+        let nested =
+            #"{"schema":"holdpoint.action/v1","agent":{"id":"k"},"environment":"production","action":{"kind":"other","operation":"holdpoint:plan","steps":[{"action":{"kind":"other","operation":"holdpoint:plan","steps":[]}}]}}"#
         #expect(throws: RequestError.self) { try ActionRequestDecoder.decode(Array(nested.utf8)) }
     }
 

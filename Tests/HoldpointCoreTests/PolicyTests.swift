@@ -1,28 +1,30 @@
 import Foundation
 import Testing
+
 @testable import HoldpointCore
 
 @Suite struct ReferencePolicyTests {
     /// The reference design's example policy, byte for byte as the spec prints it.
     static let referenceYAML = """
-    agent_constraints:
-      destructive_actions:
-        - pattern: "delete|destroy|terminate|drop|remove|truncate"
-          scope: "production"
-          policy: "BLOCK_AND_ESCALATE"
-          message: "Destructive action detected. Routing to human approval."
-      change_magnitude:
-        max_resources_affected: 5
-        max_cost_impact_usd: 1000
-        policy: "REQUIRE_APPROVAL_IF_EXCEEDED"
-      environment_rules:
-        production:
-          allowed_operations: ["read", "patch", "minor_update"]
-          blocked_operations: ["create_environment", "delete_environment", "bulk_modify"]
-    """
+        agent_constraints:
+          destructive_actions:
+            - pattern: "delete|destroy|terminate|drop|remove|truncate"
+              scope: "production"
+              policy: "BLOCK_AND_ESCALATE"
+              message: "Destructive action detected. Routing to human approval."
+          change_magnitude:
+            max_resources_affected: 5
+            max_cost_impact_usd: 1000
+            policy: "REQUIRE_APPROVAL_IF_EXCEEDED"
+          environment_rules:
+            production:
+              allowed_operations: ["read", "patch", "minor_update"]
+              blocked_operations: ["create_environment", "delete_environment", "bulk_modify"]
+        """
 
     static func request(operation: String, env: String = "production", mode: AgentMode = .supervised, impact: String = "{}", confidence: String = "0.9") throws -> ActionRequest {
-        let json = #"{"schema":"holdpoint.action/v1","agent":{"id":"a","mode":"\#(mode.rawValue)"},"environment":"\#(env)","action":{"kind":"api","operation":"\#(operation)"},"impact":\#(impact),"confidence":\#(confidence)}"#
+        let json =
+            #"{"schema":"holdpoint.action/v1","agent":{"id":"a","mode":"\#(mode.rawValue)"},"environment":"\#(env)","action":{"kind":"api","operation":"\#(operation)"},"impact":\#(impact),"confidence":\#(confidence)}"#
         return try ActionRequestDecoder.decode(Array(json.utf8))
     }
 
@@ -127,20 +129,20 @@ import Testing
 @Suite struct PolicyFileTests {
     @Test func everyErrorIsReportedWithLineAndColumn() {
         let yaml = """
-        profile: lenient
-        approvals:
-          required: 0
-          timeouts:
-            gated: soon
-        agent_constraints:
-          destructive_actions:
-            - pattern: "delete(("
-              policy: BLOCK_AND_ESCALATE
-          environment_rules:
-            production:
-              blocked_operations: [delete_everything]
-        aproovals: {}
-        """
+            profile: lenient
+            approvals:
+              required: 0
+              timeouts:
+                gated: soon
+            agent_constraints:
+              destructive_actions:
+                - pattern: "delete(("
+                  policy: BLOCK_AND_ESCALATE
+              environment_rules:
+                production:
+                  blocked_operations: [delete_everything]
+            aproovals: {}
+            """
         var policy = TestData.defaultPolicy
         do {
             try PolicyLoader.apply(text: yaml, to: &policy, displayName: "bad.yaml")
@@ -177,18 +179,19 @@ import Testing
     }
 
     @Test func tierOverridesAndExtraRules() throws {
-        let policy = try TestData.policy("""
-        tiers:
-          non_production:
-            supervised: {delete: gated}
-        rule_packs:
-          rules:
-            - id: no-deploy-friday
-              program: [deploy-tool]
-              class: create
-              tier: blocked
-              message: "deploy-tool is off limits"
-        """)
+        let policy = try TestData.policy(
+            """
+            tiers:
+              non_production:
+                supervised: {delete: gated}
+            rule_packs:
+              rules:
+                - id: no-deploy-friday
+                  program: [deploy-tool]
+                  class: create
+                  tier: blocked
+                  message: "deploy-tool is off limits"
+            """)
         #expect(try TestData.classify("rm notes.txt", env: "staging", policy: policy).tier == .gated)
         let custom = try TestData.classify("deploy-tool --all", env: "staging", policy: policy)
         #expect(custom.tier == .blocked)
@@ -267,12 +270,13 @@ import Testing
 
     @Test func aPolicyPatternMatchesTheUnwrappedCommand() throws {
         var policy = try PolicyLoader.load(policyFile: nil)
-        try PolicyLoader.apply(text: """
-        agent_constraints:
-          destructive_actions:
-            - pattern: "rm -rf /srv/"
-              policy: BLOCK
-        """, to: &policy, displayName: "test.yaml")
+        try PolicyLoader.apply(
+            text: """
+                agent_constraints:
+                  destructive_actions:
+                    - pattern: "rm -rf /srv/"
+                      policy: BLOCK
+                """, to: &policy, displayName: "test.yaml")
         let classifier = Classifier(policy: policy)
         func tier(_ command: String) throws -> Tier {
             try classifier.classify(ActionRequest.shellCommand(command, environment: "staging", agentID: "t", mode: .supervised)).tier

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HoldpointCore
 
 /// Issue 12: families of commands that got past the classifier, each closed as a family.
@@ -117,10 +118,12 @@ import Testing
 
     /// Listing and status forms, and the project's own tests and builds, run without a
     /// human even in production.
-    @Test(arguments: ["git worktree list", "crontab -l", "iptables -L -n", "ufw status", "nft list ruleset", "kubectl rollout status deploy/api",
-                      "kubectl rollout history deploy/api", "kubectl apply -f x.yaml --dry-run=server", "docker compose ps", "tar -tzf a.tgz",
-                      "kill -0 4242", "pip list", "npm ls", "go test ./...", "cargo clippy", "pytest -q", "./gradlew check", "tsc --noEmit",
-                      "ruff check src", "nc -z db 5432", "cat README.md", "ls ~/.ssh", "cat .env.example"])
+    @Test(arguments: [
+        "git worktree list", "crontab -l", "iptables -L -n", "ufw status", "nft list ruleset", "kubectl rollout status deploy/api",
+        "kubectl rollout history deploy/api", "kubectl apply -f x.yaml --dry-run=server", "docker compose ps", "tar -tzf a.tgz",
+        "kill -0 4242", "pip list", "npm ls", "go test ./...", "cargo clippy", "pytest -q", "./gradlew check", "tsc --noEmit",
+        "ruff check src", "nc -z db 5432", "cat README.md", "ls ~/.ssh", "cat .env.example",
+    ])
     func listingsAndBuildsRunOnTheirOwn(command: String) throws {
         let verdict = try TestData.classify(command, env: "production", mode: .autonomous)
         #expect(verdict.tier <= .supervised, "\(command): \(verdict.tier.rawValue) \(verdict.reasons.map(\.rule))")
@@ -133,8 +136,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         try "test:\n\t@go test ./...\n\nreset: test\n\t-kubectl delete namespace prod\n".write(to: directory.appendingPathComponent("Makefile"), atomically: true, encoding: .utf8)
         try #"{"scripts": {"test": "jest", "pretest": "rm -rf /var/lib/app", "lint": "eslint ."}}"#.write(to: directory.appendingPathComponent("package.json"), atomically: true, encoding: .utf8)
-        let protection = SelfProtection(protectedFiles: [], secretFiles: [], protectedDirectories: [], binaryPath: nil,
-                                        homeDirectory: nil, workingDirectory: directory.path, inspectFiles: true)
+        let protection = SelfProtection(
+            protectedFiles: [], secretFiles: [], protectedDirectories: [], binaryPath: nil,
+            homeDirectory: nil, workingDirectory: directory.path, inspectFiles: true)
         func tier(_ command: String) throws -> Tier {
             var request = try ActionRequest.shellCommand(command, environment: "production", agentID: "a", mode: .autonomous)
             request.workingDirectory = directory.path

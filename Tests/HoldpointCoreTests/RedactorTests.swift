@@ -1,6 +1,7 @@
 import Foundation
-@testable import HoldpointCore
 import Testing
+
+@testable import HoldpointCore
 
 struct RedactorTests {
     let redactor = Redactor()

@@ -1,27 +1,28 @@
 import Testing
+
 @testable import HoldpointCore
 
 @Suite struct ActionRequestDecoderTests {
     static let costExplorer = #"""
-    {
-      "schema": "holdpoint.action/v1",
-      "agent": {"id": "kiro-7f3", "name": "Kiro", "mode": "supervised", "session": "s-123", "on_behalf_of": "alice"},
-      "environment": "production",
-      "action": {
-        "kind": "api",
-        "operation": "cloudformation:DeleteStack",
-        "command": "aws cloudformation delete-stack --stack-name prod-cost-explorer-cn-north-1",
-        "targets": ["prod-cost-explorer-cn-north-1"]
-      },
-      "summary": "Delete and recreate the Cost Explorer production stack to clear a config drift",
-      "reasoning": ["The stack has drifted", "Patching in place failed twice", "Recreating yields a known-good state"],
-      "impact": {"resources_affected": 143, "cost_usd": 0, "downtime_minutes": 780, "reversible": false, "data_loss": true},
-      "alternatives": [{"action": "Patch the Lambda configuration only", "rejected_because": "two earlier patches failed"}],
-      "rollback": {"plan": "Redeploy from the last template in the artifact bucket", "tested": false},
-      "confidence": 0.62,
-      "x_ticket": "OPS-4411"
-    }
-    """#
+        {
+          "schema": "holdpoint.action/v1",
+          "agent": {"id": "kiro-7f3", "name": "Kiro", "mode": "supervised", "session": "s-123", "on_behalf_of": "alice"},
+          "environment": "production",
+          "action": {
+            "kind": "api",
+            "operation": "cloudformation:DeleteStack",
+            "command": "aws cloudformation delete-stack --stack-name prod-cost-explorer-cn-north-1",
+            "targets": ["prod-cost-explorer-cn-north-1"]
+          },
+          "summary": "Delete and recreate the Cost Explorer production stack to clear a config drift",
+          "reasoning": ["The stack has drifted", "Patching in place failed twice", "Recreating yields a known-good state"],
+          "impact": {"resources_affected": 143, "cost_usd": 0, "downtime_minutes": 780, "reversible": false, "data_loss": true},
+          "alternatives": [{"action": "Patch the Lambda configuration only", "rejected_because": "two earlier patches failed"}],
+          "rollback": {"plan": "Redeploy from the last template in the artifact bucket", "tested": false},
+          "confidence": 0.62,
+          "x_ticket": "OPS-4411"
+        }
+        """#
 
     @Test func decodesTheSpecExampleAndKeepsUnknownFields() throws {
         let request = try ActionRequestDecoder.decode(Array(Self.costExplorer.utf8))
@@ -46,7 +47,10 @@ import Testing
     }
 
     @Test(arguments: [
-        (#"{"schema":"holdpoint.action/v1","agent":{"id":"a"},"environment":"p","action":{"kind":"shell","command":"ls"},"impact":{"cost_usd":"lots"}}"#, #"impact.cost_usd: expected a number, got "lots""#),
+        (
+            #"{"schema":"holdpoint.action/v1","agent":{"id":"a"},"environment":"p","action":{"kind":"shell","command":"ls"},"impact":{"cost_usd":"lots"}}"#,
+            #"impact.cost_usd: expected a number, got "lots""#
+        ),
         (#"{"agent":{"id":"a"},"environment":"p","action":{"kind":"shell","command":"ls"}}"#, "schema: required field is missing"),
         (#"{"schema":"holdpoint.action/v2","agent":{"id":"a"},"environment":"p","action":{"kind":"shell","command":"ls"}}"#, "schema: expected \"holdpoint.action/v1\""),
         (#"{"schema":"holdpoint.action/v1","environment":"p","action":{"kind":"shell","command":"ls"}}"#, "agent: required field is missing"),

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HoldpointCore
 
 /// One expectation: the command, in an environment, gets this tier and (optionally) this

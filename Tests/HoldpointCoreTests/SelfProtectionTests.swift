@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HoldpointCore
 
 /// The gate protects itself: every route an agent could take to approve its own action or
@@ -38,8 +39,13 @@ import Testing
                 ("schema", .string(ActionRequest.schemaName)),
                 ("agent", .object([("id", .string("bot")), ("mode", .string("supervised"))])),
                 ("environment", .string("development")),
-                ("action", .object([("kind", .string("file")), ("operation", .string("write")), ("targets", .array([.string(path)])),
-                                    ("cwd", .string(project)), ("content", .string(content))])),
+                (
+                    "action",
+                    .object([
+                        ("kind", .string("file")), ("operation", .string("write")), ("targets", .array([.string(path)])),
+                        ("cwd", .string(project)), ("content", .string(content)),
+                    ])
+                ),
             ])
             return Classifier(policy: TestData.defaultPolicy, protection: protection).classify(try ActionRequestDecoder.decode(document))
         }

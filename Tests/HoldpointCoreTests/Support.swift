@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import HoldpointCore
 
 /// The package's own built-in data, found from this file's path so tests do not depend on

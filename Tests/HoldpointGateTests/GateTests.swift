@@ -2,6 +2,7 @@ import Foundation
 import HoldpointCore
 import HoldpointStore
 import Testing
+
 @testable import HoldpointGate
 
 /// The gate against a real queue file.
@@ -22,8 +23,9 @@ import Testing
     }
 
     func classification(_ tier: Tier) -> Classification {
-        Classification(tier: tier, operationClass: tier == .autonomous ? .read : .delete, reasons: [Reason(rule: "t", message: "test", tier: tier)],
-                       destructive: false, irreversible: false, dataLoss: false)
+        Classification(
+            tier: tier, operationClass: tier == .autonomous ? .read : .delete, reasons: [Reason(rule: "t", message: "test", tier: tier)],
+            destructive: false, irreversible: false, dataLoss: false)
     }
 
     var gate: Gate { Gate(store: store, identity: agent, consumer: "hook test") }
@@ -42,7 +44,10 @@ import Testing
     @Test func aGatedActionWaitsThenItsApprovalIsUsedOnceForThatActionOnly() throws {
         let rm = try request("rm -rf /srv/data")
         let first = try gate.admit(rm, classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), gateway: .none, hold: 0.05)
-        guard case .pending(let pending) = first else { Issue.record("expected pending, got \(first)"); return }
+        guard case .pending(let pending) = first else {
+            Issue.record("expected pending, got \(first)")
+            return
+        }
         #expect(GateMessage.text(for: first).contains("awaiting approval ID \(pending.id)"))
         // Retried before a decision: the same request, not a duplicate.
         let again = try gate.admit(rm, classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), gateway: .none, hold: 0)
@@ -54,11 +59,15 @@ import Testing
         #expect(!other.mayRun)
         #expect(other.request.id != pending.id)
         // Another agent's identical action neither.
-        let otherAgent = try gate.admit(try request("rm -rf /srv/data", agent: "bot-2"), classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), gateway: .none, hold: 0)
+        let otherAgent = try gate.admit(
+            try request("rm -rf /srv/data", agent: "bot-2"), classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), gateway: .none, hold: 0)
         #expect(!otherAgent.mayRun)
 
         let retry = try gate.admit(rm, classification: classification(.gated), approvals: ApprovalRules(), redactor: Redactor(), gateway: .none, hold: 0)
-        guard case .approved(let used) = retry else { Issue.record("expected the approval to be used, got \(retry)"); return }
+        guard case .approved(let used) = retry else {
+            Issue.record("expected the approval to be used, got \(retry)")
+            return
+        }
         #expect(used.id == pending.id)
         #expect(used.consumedBy == "hook test")
         // Used once: the next identical attempt needs a new approval.

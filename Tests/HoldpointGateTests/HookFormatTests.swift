@@ -1,12 +1,14 @@
 import Foundation
 import HoldpointCore
 import Testing
+
 @testable import HoldpointGate
 
 /// Each client's hook input, built from the examples in its documentation, and each
 /// client's answer format.
 @Suite struct HookInputTests {
-    static let claudeBash = #"{"session_id":"abc123","transcript_path":"/home/u/.claude/projects/p/abc123.jsonl","cwd":"/home/u/project","permission_mode":"default","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"npm test","description":"Run the test suite","timeout":120000},"tool_use_id":"toolu_01ABC123"}"#
+    static let claudeBash =
+        #"{"session_id":"abc123","transcript_path":"/home/u/.claude/projects/p/abc123.jsonl","cwd":"/home/u/project","permission_mode":"default","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"npm test","description":"Run the test suite","timeout":120000},"tool_use_id":"toolu_01ABC123"}"#
 
     @Test func claudeCodeBash() throws {
         let call = try HookInput.parse(Array(Self.claudeBash.utf8), client: .claudeCode)
@@ -41,7 +43,8 @@ import Testing
         #expect(w.kind == .file)
         #expect(w.targets == ["/p/.github/workflows/ci.yml"])
         #expect(w.content == "on: push")
-        let edit = #"{"hook_event_name":"PreToolUse","tool_name":"MultiEdit","tool_input":{"file_path":"/p/a.swift","edits":[{"old_string":"a","new_string":"b"},{"old_string":"c","new_string":"d"}]}}"#
+        let edit =
+            #"{"hook_event_name":"PreToolUse","tool_name":"MultiEdit","tool_input":{"file_path":"/p/a.swift","edits":[{"old_string":"a","new_string":"b"},{"old_string":"c","new_string":"d"}]}}"#
         let e = try ToolMapping.request(for: try HookInput.parse(Array(edit.utf8), client: .claudeCode), environment: "production", agentID: "a", mode: .supervised)
         #expect(e.content == "b\nd")
         #expect(e.actionObject["edits"]?.arrayValue?.count == 2)
@@ -53,23 +56,28 @@ import Testing
     }
 
     @Test func codexGeminiAndCursorInputs() throws {
-        let codex = #"{"session_id":"s","turn_id":"t1","hook_event_name":"PreToolUse","cwd":"/w","tool_name":"Bash","tool_use_id":"call_1","tool_input":{"command":["bash","-lc","git push --force origin main"]}}"#
+        let codex =
+            #"{"session_id":"s","turn_id":"t1","hook_event_name":"PreToolUse","cwd":"/w","tool_name":"Bash","tool_use_id":"call_1","tool_input":{"command":["bash","-lc","git push --force origin main"]}}"#
         let c = try ToolMapping.request(for: try HookInput.parse(Array(codex.utf8), client: .codex), environment: "production", agentID: "codex", mode: .supervised)
         #expect(c.command == "bash -lc 'git push --force origin main'")
-        let patch = #"{"hook_event_name":"PreToolUse","tool_name":"apply_patch","tool_input":{"command":"*** Begin Patch\n*** Delete File: src/old.rs\n*** Update File: src/main.rs\n@@\n-a\n+b\n*** End Patch"}}"#
+        let patch =
+            #"{"hook_event_name":"PreToolUse","tool_name":"apply_patch","tool_input":{"command":"*** Begin Patch\n*** Delete File: src/old.rs\n*** Update File: src/main.rs\n@@\n-a\n+b\n*** End Patch"}}"#
         let p = try ToolMapping.request(for: try HookInput.parse(Array(patch.utf8), client: .codex), environment: "production", agentID: "codex", mode: .supervised)
         #expect(p.targets == ["src/old.rs", "src/main.rs"])
         #expect(p.operation == "delete_file")
 
-        let gemini = #"{"session_id":"g","transcript_path":"/t.json","cwd":"/w","hook_event_name":"BeforeTool","timestamp":"2026-11-25T10:00:00Z","tool_name":"run_shell_command","tool_input":{"command":"kubectl delete namespace prod","description":"clean up"}}"#
+        let gemini =
+            #"{"session_id":"g","transcript_path":"/t.json","cwd":"/w","hook_event_name":"BeforeTool","timestamp":"2026-11-25T10:00:00Z","tool_name":"run_shell_command","tool_input":{"command":"kubectl delete namespace prod","description":"clean up"}}"#
         let g = try ToolMapping.request(for: try HookInput.parse(Array(gemini.utf8), client: .gemini), environment: "production", agentID: "gemini", mode: .supervised)
         #expect(g.command == "kubectl delete namespace prod")
         #expect(g.workingDirectory == "/w")
 
-        let cursor = #"{"hook_event_name":"beforeShellExecution","conversation_id":"conv-123","generation_id":"gen-456","workspace_roots":["/w"],"command":"terraform destroy -auto-approve","cwd":"/w"}"#
+        let cursor =
+            #"{"hook_event_name":"beforeShellExecution","conversation_id":"conv-123","generation_id":"gen-456","workspace_roots":["/w"],"command":"terraform destroy -auto-approve","cwd":"/w"}"#
         let k = try ToolMapping.request(for: try HookInput.parse(Array(cursor.utf8), client: .cursor), environment: "production", agentID: "cursor", mode: .supervised)
         #expect(k.command == "terraform destroy -auto-approve")
-        let cursorMCP = #"{"hook_event_name":"beforeMCPExecution","conversation_id":"c","generation_id":"g","tool_name":"database_query","tool_input":"{\"query\": \"DROP TABLE users\"}","command":"npx mcp-server"}"#
+        let cursorMCP =
+            #"{"hook_event_name":"beforeMCPExecution","conversation_id":"c","generation_id":"g","tool_name":"database_query","tool_input":"{\"query\": \"DROP TABLE users\"}","command":"npx mcp-server"}"#
         let km = try ToolMapping.request(for: try HookInput.parse(Array(cursorMCP.utf8), client: .cursor), environment: "production", agentID: "cursor", mode: .supervised)
         #expect(km.operation == "mcp__database_query")
         #expect(km.actionObject["arguments"]?["query"]?.stringValue == "DROP TABLE users")

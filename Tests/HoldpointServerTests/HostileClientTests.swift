@@ -28,9 +28,15 @@ struct HostileClientTests {
             stop = continuation
             let (readyStream, ready) = AsyncStream<Void>.makeStream()
             task = Task {
-                try? await server.run(socketGroup: nil, ready: { ready.yield(); ready.finish() }, stop: {
-                    for await _ in stream { return }
-                })
+                try? await server.run(
+                    socketGroup: nil,
+                    ready: {
+                        ready.yield()
+                        ready.finish()
+                    },
+                    stop: {
+                        for await _ in stream { return }
+                    })
             }
             for await _ in readyStream { break }
         }

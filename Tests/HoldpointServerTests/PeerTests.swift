@@ -1,23 +1,24 @@
 import Foundation
-@testable import HoldpointServer
 import Testing
+
+@testable import HoldpointServer
 
 struct PeerTests {
     static let accounts = LocalAccounts(
         passwd: """
-        root:x:0:0:root:/root:/bin/bash
-        # a comment
-        alice:x:1001:1001::/home/alice:/bin/sh
-        bot:x:1002:1002::/srv/bot:/usr/sbin/nologin
-        broken line
-        """,
+            root:x:0:0:root:/root:/bin/bash
+            # a comment
+            alice:x:1001:1001::/home/alice:/bin/sh
+            bot:x:1002:1002::/srv/bot:/usr/sbin/nologin
+            broken line
+            """,
         group: """
-        root:x:0:
-        alice:x:1001:
-        bot:x:1002:
-        holdpoint-reviewers:x:2001:alice,carol
-        holdpoint-clients:x:2002:bot,alice
-        """)
+            root:x:0:
+            alice:x:1001:
+            bot:x:1002:
+            holdpoint-reviewers:x:2001:alice,carol
+            holdpoint-clients:x:2002:bot,alice
+            """)
 
     @Test func aCallerIsNamedWithEveryGroupItBelongsTo() {
         let alice = Peer.resolve(uid: 1001, gid: 1001, pid: 42, accounts: Self.accounts)
@@ -44,7 +45,8 @@ struct PeerTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hp-accounts-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let passwd = dir + "/passwd", group = dir + "/group"
+        let passwd = dir + "/passwd"
+        let group = dir + "/group"
         try "alice:x:1001:1001::/home/alice:/bin/sh\n".write(toFile: passwd, atomically: false, encoding: .utf8)
         try "alice:x:1001:\nreviewers:x:2001:carol\n".write(toFile: group, atomically: false, encoding: .utf8)
         let cache = AccountsCache(passwd: passwd, group: group)

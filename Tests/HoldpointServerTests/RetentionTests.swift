@@ -2,6 +2,7 @@ import Foundation
 import HoldpointCore
 import HoldpointStore
 import Testing
+
 @testable import HoldpointServer
 
 /// `retention:` in the daemon's policy: the daemon archives on its own, into its directory.

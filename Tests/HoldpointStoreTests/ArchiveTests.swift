@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import HoldpointCore
 import Testing
+
 @testable import HoldpointStore
 
 /// Retention: decided history leaves the queue for sealed segments, and `audit verify`
@@ -17,8 +18,9 @@ import Testing
             _ = try f.store.decide(id: r.id, verdict: i % 2 == 0 ? .approve : .reject, reviewer: alice, reason: "old", now: 2_000 + Double(i))
             decided.append(r)
         }
-        let classification = Classification(tier: .gated, operationClass: .delete, reasons: [Reason(rule: "test", message: "gated", tier: .gated)],
-                                            destructive: true, irreversible: false, dataLoss: false)
+        let classification = Classification(
+            tier: .gated, operationClass: .delete, reasons: [Reason(rule: "test", message: "gated", tier: .gated)],
+            destructive: true, irreversible: false, dataLoss: false)
         let pending = try f.store.submit(try f.request("rm -rf /srv/slow"), classification: classification, approvals: patient, submitter: f.agent, now: 3_000)
         let recent = try (0..<3).map { try f.gated(patient, now: 100_000 + Double($0), command: "rm -rf /srv/new-\($0)") }
         return (decided, pending, recent)

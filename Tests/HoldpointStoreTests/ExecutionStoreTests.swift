@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import HoldpointCore
 import Testing
+
 @testable import HoldpointStore
 
 /// Approvals are for one exact action and one use; runs are recorded.
@@ -10,22 +11,26 @@ import Testing
         let f = try Fixture()
         let pending = try f.gated(now: Clock.now())
         guard case .recorded(let approved) = try f.store.decide(id: pending.id, verdict: .approve, reviewer: alice, reason: "ok") else {
-            Issue.record("approval not recorded"); return
+            Issue.record("approval not recorded")
+            return
         }
         #expect(approved.state == .approved)
 
         let other = try f.request("rm -rf /srv/other").actionSHA256
         guard case .refused(let why) = try f.store.consume(id: approved.id, actionSHA256: other, consumer: "test", by: f.agent) else {
-            Issue.record("a different action used the approval"); return
+            Issue.record("a different action used the approval")
+            return
         }
         #expect(why.contains("different action"))
 
         guard case .consumed(let used) = try f.store.consume(id: approved.id, actionSHA256: approved.actionSHA256, consumer: "hook claude-code", by: f.agent) else {
-            Issue.record("the approved action was refused"); return
+            Issue.record("the approved action was refused")
+            return
         }
         #expect(used.consumedBy == "hook claude-code")
         guard case .refused(let again) = try f.store.consume(id: approved.id, actionSHA256: approved.actionSHA256, consumer: "test", by: f.agent) else {
-            Issue.record("an approval was used twice"); return
+            Issue.record("an approval was used twice")
+            return
         }
         #expect(again.contains("already used"))
         // Used approvals are not offered again; the audit has the consumption and both refusals.
@@ -39,12 +44,14 @@ import Testing
         let f = try Fixture()
         let pending = try f.gated(now: Clock.now())
         guard case .refused(let why) = try f.store.consume(id: pending.id, actionSHA256: pending.actionSHA256, consumer: "t", by: f.agent) else {
-            Issue.record("a pending request was used"); return
+            Issue.record("a pending request was used")
+            return
         }
         #expect(why.contains("pending"))
         _ = try f.store.decide(id: pending.id, verdict: .reject, reviewer: alice, reason: "no")
         guard case .refused = try f.store.consume(id: pending.id, actionSHA256: pending.actionSHA256, consumer: "t", by: f.agent) else {
-            Issue.record("a rejected request was used"); return
+            Issue.record("a rejected request was used")
+            return
         }
         #expect(try f.store.consume(id: "01AAAAAAAAAAAAAAAAAAAAAAAA", actionSHA256: pending.actionSHA256, consumer: "t", by: f.agent) == .notFound)
     }
@@ -58,7 +65,8 @@ import Testing
         let evil = try f.request("rm -rf /").actionSHA256
         try f.raw("UPDATE requests SET action_sha256 = '\(evil)' WHERE id = '\(pending.id)'")
         guard case .refused(let why) = try f.store.consume(id: pending.id, actionSHA256: evil, consumer: "t", by: f.agent) else {
-            Issue.record("a rewritten approval was honoured"); return
+            Issue.record("a rewritten approval was honoured")
+            return
         }
         #expect(why.contains("different action"))
     }
@@ -109,12 +117,13 @@ import Testing
         let old = try DatabaseQueue(path: path)
         try Schema.migrator.migrate(old, upTo: "v1")
         try old.write { db in
-            try db.execute(sql: """
-                INSERT INTO requests (id, created_at, agent_id, environment, submitted_by, tier, operation_class, state, action_sha256, verdict, approval_rules, document)
-                VALUES ('01JD0000000000000000000000', 1, 'bot', 'production', 'u', 'gated', 'delete', 'pending', 'abc', '{"reasons":[]}', '{}', '{"action":{"command":"rm x"}}'),
-                       ('01JD0000000000000000000001', 2, 'bot', 'production', 'u', 'supervised', 'patch', 'allowed', 'def', '{"reasons":[]}', '{}', '{"action":{"command":"sed -i s/a/b/ f"}}'),
-                       ('01JD0000000000000000000002', 3, 'bot', 'staging', 'u', 'gated', 'deploy', 'approved', 'ghi', '{"reasons":[]}', '{}', '{"action":{"operation":"holdpoint:plan"}}')
-                """)
+            try db.execute(
+                sql: """
+                    INSERT INTO requests (id, created_at, agent_id, environment, submitted_by, tier, operation_class, state, action_sha256, verdict, approval_rules, document)
+                    VALUES ('01JD0000000000000000000000', 1, 'bot', 'production', 'u', 'gated', 'delete', 'pending', 'abc', '{"reasons":[]}', '{}', '{"action":{"command":"rm x"}}'),
+                           ('01JD0000000000000000000001', 2, 'bot', 'production', 'u', 'supervised', 'patch', 'allowed', 'def', '{"reasons":[]}', '{}', '{"action":{"command":"sed -i s/a/b/ f"}}'),
+                           ('01JD0000000000000000000002', 3, 'bot', 'staging', 'u', 'gated', 'deploy', 'approved', 'ghi', '{"reasons":[]}', '{}', '{"action":{"operation":"holdpoint:plan"}}')
+                    """)
         }
         try old.close()
         let store = try QueueStore(path: path)

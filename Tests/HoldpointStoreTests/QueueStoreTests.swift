@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import HoldpointCore
 import Testing
+
 @testable import HoldpointStore
 
 /// A fresh queue in a temporary directory, and a request factory.
@@ -34,8 +35,9 @@ struct Fixture {
     }
 
     func gated(_ rules: ApprovalRules = ApprovalRules(), now: Double = 1_000, command: String = "rm -rf /srv/data", agent: String = "bot-1", onBehalfOf: String? = nil) throws -> StoredRequest {
-        let classification = Classification(tier: .gated, operationClass: .delete, reasons: [Reason(rule: "test", message: "gated for the test", tier: .gated)],
-                                            destructive: true, irreversible: true, dataLoss: true)
+        let classification = Classification(
+            tier: .gated, operationClass: .delete, reasons: [Reason(rule: "test", message: "gated for the test", tier: .gated)],
+            destructive: true, irreversible: true, dataLoss: true)
         return try store.submit(try request(command, agent: agent, onBehalfOf: onBehalfOf), classification: classification, approvals: rules, submitter: self.agent, now: now)
     }
 
@@ -80,13 +82,15 @@ let carol = Identity(user: "carol", via: "local")
         let f = try Fixture()
         let r = try f.gated()
         guard case .recorded(let approved) = try f.store.decide(id: r.id, verdict: .approve, reviewer: alice, reason: "ok", now: 1_010) else {
-            Issue.record("first decision not recorded"); return
+            Issue.record("first decision not recorded")
+            return
         }
         #expect(approved.state == .approved)
         #expect(approved.closedBy == "alice")
         #expect(approved.closedVia == "ssh 10.0.0.7")
         guard case .notPending(let after) = try f.store.decide(id: r.id, verdict: .reject, reviewer: bob, reason: "no", now: 1_011) else {
-            Issue.record("second decision was not refused"); return
+            Issue.record("second decision was not refused")
+            return
         }
         #expect(after.state == .approved)
         #expect(after.closedBy == "alice")
@@ -97,21 +101,25 @@ let carol = Identity(user: "carol", via: "local")
         let f = try Fixture()
         let r = try f.gated(onBehalfOf: "alice")
         guard case .refused(.selfApproval("alice"), _) = try f.store.decide(id: r.id, verdict: .approve, reviewer: alice, reason: "", now: 1_001) else {
-            Issue.record("on_behalf_of approved their own request"); return
+            Issue.record("on_behalf_of approved their own request")
+            return
         }
         guard case .refused(.selfApproval("agent-runner"), _) = try f.store.decide(id: r.id, verdict: .approve, reviewer: f.agent, reason: "", now: 1_001) else {
-            Issue.record("the submitting user approved their own request"); return
+            Issue.record("the submitting user approved their own request")
+            return
         }
         // They may still reject their own request.
         guard case .recorded(let rejected) = try f.store.decide(id: r.id, verdict: .reject, reviewer: alice, reason: "changed my mind", now: 1_002) else {
-            Issue.record("reject refused"); return
+            Issue.record("reject refused")
+            return
         }
         #expect(rejected.state == .rejected)
         var lenient = ApprovalRules()
         lenient.allowSelfApproval = true
         let own = try f.gated(lenient, onBehalfOf: "alice")
         guard case .recorded(let ok) = try f.store.decide(id: own.id, verdict: .approve, reviewer: alice, reason: "", now: 1_003) else {
-            Issue.record("allowed self-approval refused"); return
+            Issue.record("allowed self-approval refused")
+            return
         }
         #expect(ok.state == .approved)
     }
@@ -121,16 +129,28 @@ let carol = Identity(user: "carol", via: "local")
         var rules = ApprovalRules()
         rules.required = 2
         let r = try f.gated(rules)
-        guard case .recorded(let one) = try f.store.decide(id: r.id, verdict: .approve, reviewer: alice, reason: "", now: 1_001) else { Issue.record("vote 1"); return }
+        guard case .recorded(let one) = try f.store.decide(id: r.id, verdict: .approve, reviewer: alice, reason: "", now: 1_001) else {
+            Issue.record("vote 1")
+            return
+        }
         #expect(one.state == .pending)
-        guard case .refused(.alreadyVoted("alice"), _) = try f.store.decide(id: r.id, verdict: .approve, reviewer: alice, reason: "", now: 1_002) else { Issue.record("double vote"); return }
-        guard case .recorded(let two) = try f.store.decide(id: r.id, verdict: .approve, reviewer: bob, reason: "", now: 1_003) else { Issue.record("vote 2"); return }
+        guard case .refused(.alreadyVoted("alice"), _) = try f.store.decide(id: r.id, verdict: .approve, reviewer: alice, reason: "", now: 1_002) else {
+            Issue.record("double vote")
+            return
+        }
+        guard case .recorded(let two) = try f.store.decide(id: r.id, verdict: .approve, reviewer: bob, reason: "", now: 1_003) else {
+            Issue.record("vote 2")
+            return
+        }
         #expect(two.state == .approved)
         #expect(two.votes.map(\.reviewer) == ["alice", "bob"])
 
         let vetoed = try f.gated(rules)
         _ = try f.store.decide(id: vetoed.id, verdict: .approve, reviewer: alice, reason: "", now: 1_004)
-        guard case .recorded(let no) = try f.store.decide(id: vetoed.id, verdict: .reject, reviewer: carol, reason: "blast radius", now: 1_005) else { Issue.record("veto"); return }
+        guard case .recorded(let no) = try f.store.decide(id: vetoed.id, verdict: .reject, reviewer: carol, reason: "blast radius", now: 1_005) else {
+            Issue.record("veto")
+            return
+        }
         #expect(no.state == .rejected)
         #expect(no.closedReason == "blast radius")
     }
@@ -138,11 +158,17 @@ let carol = Identity(user: "carol", via: "local")
     @Test func rejectionNeedsAReasonAndReviewersAreEnforced() throws {
         let f = try Fixture()
         let r = try f.gated()
-        guard case .refused(.reasonRequired, _) = try f.store.decide(id: r.id, verdict: .reject, reviewer: alice, reason: "  ", now: 1_001) else { Issue.record("empty reason"); return }
+        guard case .refused(.reasonRequired, _) = try f.store.decide(id: r.id, verdict: .reject, reviewer: alice, reason: "  ", now: 1_001) else {
+            Issue.record("empty reason")
+            return
+        }
         var rules = ApprovalRules()
         rules.reviewers = ["bob"]
         let restricted = try f.gated(rules)
-        guard case .refused(.notAReviewer("alice"), _) = try f.store.decide(id: restricted.id, verdict: .approve, reviewer: alice, reason: "", now: 1_001) else { Issue.record("outsider"); return }
+        guard case .refused(.notAReviewer("alice"), _) = try f.store.decide(id: restricted.id, verdict: .approve, reviewer: alice, reason: "", now: 1_001) else {
+            Issue.record("outsider")
+            return
+        }
         #expect(try f.store.decide(id: "01ZZZZZZZZZZZZZZZZZZZZZZZZ", verdict: .approve, reviewer: alice, reason: "") == .notFound)
     }
 }
@@ -158,11 +184,17 @@ let carol = Identity(user: "carol", via: "local")
         let expired = try #require(try f.store.request(id: r.id))
         #expect(expired.state == .expired)
         #expect(expired.closedBy == "expiry")
-        guard case .notPending(let still) = try f.store.decide(id: r.id, verdict: .approve, reviewer: alice, reason: "", now: 1_061) else { Issue.record("late approval"); return }
+        guard case .notPending(let still) = try f.store.decide(id: r.id, verdict: .approve, reviewer: alice, reason: "", now: 1_061) else {
+            Issue.record("late approval")
+            return
+        }
         #expect(still.state == .expired)
         // A decision arriving after the deadline, before anyone swept, expires it too.
         let late = try f.gated(rules, now: 2_000)
-        guard case .notPending(let swept) = try f.store.decide(id: late.id, verdict: .approve, reviewer: alice, reason: "", now: 2_061) else { Issue.record("late approval 2"); return }
+        guard case .notPending(let swept) = try f.store.decide(id: late.id, verdict: .approve, reviewer: alice, reason: "", now: 2_061) else {
+            Issue.record("late approval 2")
+            return
+        }
         #expect(swept.state == .expired)
     }
 
@@ -209,9 +241,9 @@ let carol = Identity(user: "carol", via: "local")
         let third = try submit("bot-1", at: 1_002)
         #expect(third.state == .pending)
         #expect(third.reasons.last?.message == "2 read requests by bot-1 in the last 10m (limit 2)")
-        #expect(try submit("bot-2", at: 1_003).state == .allowed)     // another agent counts apart
-        #expect(try submit("other", at: 1_004).state == .allowed)     // not matched by bot-*
-        #expect(try submit("bot-1", at: 1_700).state == .allowed)     // the window slid past
+        #expect(try submit("bot-2", at: 1_003).state == .allowed)  // another agent counts apart
+        #expect(try submit("other", at: 1_004).state == .allowed)  // not matched by bot-*
+        #expect(try submit("bot-1", at: 1_700).state == .allowed)  // the window slid past
         let blocking = [RateLimit(classes: nil, max: 1, window: 60, onExceed: .blocked)]
         #expect(try submit("c", at: 2_000, blocking).state == .allowed)
         #expect(try submit("c", at: 2_001, blocking).state == .blocked)
@@ -272,7 +304,10 @@ let carol = Identity(user: "carol", via: "local")
     @Test func anApprovedPlanPlacesTheAgentsLaterActions() throws {
         let f = try Fixture()
         let policy = try PolicyLoader.load(policyFile: nil)
-        let plan = try Plan.request(fromDocument: Array(#"{"schema":"holdpoint.plan/v1","agent":{"id":"kiro"},"environment":"production","steps":[{"action":{"kind":"shell","command":"kubectl get pods"}},{"action":{"kind":"shell","command":"kubectl rollout restart deploy/api"}}]}"#.utf8))
+        let plan = try Plan.request(
+            fromDocument: Array(
+                #"{"schema":"holdpoint.plan/v1","agent":{"id":"kiro"},"environment":"production","steps":[{"action":{"kind":"shell","command":"kubectl get pods"}},{"action":{"kind":"shell","command":"kubectl rollout restart deploy/api"}}]}"#
+                    .utf8))
         let limit = [RateLimit(max: 1, window: 3_600)]
         let gateway = GatewayRules(limits: limit, plans: PlanRules(validFor: 600, offPlan: .gated))
         let planVerdict = Classifier(policy: policy).classify(plan)
@@ -306,7 +341,10 @@ let carol = Identity(user: "carol", via: "local")
         let patch = Classification(tier: .supervised, operationClass: .patch, reasons: [], destructive: false, irreversible: false, dataLoss: false)
         let gateway = GatewayRules(budget: Budget(costUSD: 100, resourcesAffected: 10, onExceed: .gated))
         func submit(cost: Double, resources: Double = 1, environment: String = "production", at now: Double) throws -> StoredRequest {
-            let request = try ActionRequestDecoder.decode(Array(#"{"schema":"holdpoint.action/v1","agent":{"id":"b","mode":"supervised"},"environment":"\#(environment)","action":{"kind":"shell","command":"x"},"impact":{"cost_usd":\#(cost),"resources_affected":\#(resources)}}"#.utf8))
+            let request = try ActionRequestDecoder.decode(
+                Array(
+                    #"{"schema":"holdpoint.action/v1","agent":{"id":"b","mode":"supervised"},"environment":"\#(environment)","action":{"kind":"shell","command":"x"},"impact":{"cost_usd":\#(cost),"resources_affected":\#(resources)}}"#
+                        .utf8))
             return try f.store.submit(request, classification: patch, approvals: ApprovalRules(), submitter: f.agent, gateway: gateway, now: now)
         }
         let day = 86_400.0 * 20_000
@@ -314,7 +352,7 @@ let carol = Identity(user: "carol", via: "local")
         let over = try submit(cost: 50, at: day + 20)
         #expect(over.state == .pending)
         #expect(over.reasons.last?.message == "budget of b in production: $60 declared today + $50 would pass the $100 daily cost cap")
-        #expect(try submit(cost: 40, at: day + 30).state == .pending)   // 60 + 50 waiting + 40 > 100
+        #expect(try submit(cost: 40, at: day + 30).state == .pending)  // 60 + 50 waiting + 40 > 100
         #expect(try submit(cost: 50, environment: "staging", at: day + 40).state == .allowed)  // its own budget
         #expect(try submit(cost: 0, resources: 20, environment: "dev", at: day + 50).state == .pending)  // resources cap
         #expect(try submit(cost: 60, at: day + 86_400).state == .allowed)  // a new UTC day
@@ -326,19 +364,29 @@ let carol = Identity(user: "carol", via: "local")
         let f = try Fixture()
         var approvals = ApprovalRules()
         approvals.rules = [ApprovalRule(classes: [.iam], oneFromEach: ["@security", "@sre"])]
-        let iam = Classification(tier: .gated, operationClass: .iam, reasons: [Reason(rule: "aws-iam", message: "iam", tier: .gated)],
-                                 destructive: false, irreversible: false, dataLoss: false)
+        let iam = Classification(
+            tier: .gated, operationClass: .iam, reasons: [Reason(rule: "aws-iam", message: "iam", tier: .gated)],
+            destructive: false, irreversible: false, dataLoss: false)
         let effective = approvals.applying(to: iam)
         #expect(effective.required == 2 && effective.oneFromEach == ["@security", "@sre"])
         let r = try f.store.submit(try f.request("aws iam attach-role-policy --role-name x --policy-arn y"), classification: iam, approvals: effective, submitter: f.agent, now: 1_000)
         let ana = Identity(user: "ana", via: "local", groups: ["security"])
         let sam = Identity(user: "sam", via: "local", groups: ["security"])
         let rio = Identity(user: "rio", via: "local", groups: ["sre", "ops"])
-        guard case .recorded(let one) = try f.store.decide(id: r.id, verdict: .approve, reviewer: ana, reason: "", now: 1_001) else { Issue.record("ana"); return }
+        guard case .recorded(let one) = try f.store.decide(id: r.id, verdict: .approve, reviewer: ana, reason: "", now: 1_001) else {
+            Issue.record("ana")
+            return
+        }
         #expect(one.state == .pending)
-        guard case .recorded(let two) = try f.store.decide(id: r.id, verdict: .approve, reviewer: sam, reason: "", now: 1_002) else { Issue.record("sam"); return }
+        guard case .recorded(let two) = try f.store.decide(id: r.id, verdict: .approve, reviewer: sam, reason: "", now: 1_002) else {
+            Issue.record("sam")
+            return
+        }
         #expect(two.state == .pending)  // two approvals, both security: no SRE yet
-        guard case .recorded(let three) = try f.store.decide(id: r.id, verdict: .approve, reviewer: rio, reason: "", now: 1_003) else { Issue.record("rio"); return }
+        guard case .recorded(let three) = try f.store.decide(id: r.id, verdict: .approve, reviewer: rio, reason: "", now: 1_003) else {
+            Issue.record("rio")
+            return
+        }
         #expect(three.state == .approved)
         // The groups and the rule survive a reload from the file.
         let reloaded = try #require(try f.store.request(id: r.id))
@@ -369,8 +417,9 @@ let carol = Identity(user: "carol", via: "local")
 extension QueueStore {
     fileprivate func gated(now: Double, agent: String) throws -> StoredRequest {
         let c = Classification(tier: .gated, operationClass: .delete, reasons: [], destructive: true, irreversible: false, dataLoss: false)
-        return try submit(try ActionRequest.shellCommand("rm -rf /x", environment: "production", agentID: agent, mode: .supervised),
-                          classification: c, approvals: ApprovalRules(), submitter: Identity(user: "agent-runner", via: "local"), now: now)
+        return try submit(
+            try ActionRequest.shellCommand("rm -rf /x", environment: "production", agentID: agent, mode: .supervised),
+            classification: c, approvals: ApprovalRules(), submitter: Identity(user: "agent-runner", via: "local"), now: now)
     }
 }
 
@@ -408,8 +457,9 @@ extension QueueStore {
         let f = try Fixture()
         defer { try? FileManager.default.removeItem(at: f.directory) }
         func classification(_ tier: Tier) -> Classification {
-            Classification(tier: tier, operationClass: .delete, reasons: [Reason(rule: "rule-\(tier.rawValue)", message: "m", tier: tier)],
-                           destructive: true, irreversible: false, dataLoss: false)
+            Classification(
+                tier: tier, operationClass: .delete, reasons: [Reason(rule: "rule-\(tier.rawValue)", message: "m", tier: tier)],
+                destructive: true, irreversible: false, dataLoss: false)
         }
         func entries(_ id: String) throws -> [AuditEntry] { try f.store.auditEntries(requestID: id) }
 
@@ -418,7 +468,10 @@ extension QueueStore {
         let classified = try #require(try entries(allowed.id).first { $0.event == "classified" })
         #expect(classified.details["tier"] == .string("supervised"))
         #expect(classified.details["action_sha256"] == .string(allowed.actionSHA256))
-        guard case .array(let reasons)? = classified.details["reasons"] else { Issue.record("no reasons"); return }
+        guard case .array(let reasons)? = classified.details["reasons"] else {
+            Issue.record("no reasons")
+            return
+        }
         #expect(reasons.first?["rule"] == .string("rule-supervised"))
         #expect(try entries(allowed.id).last?.details["tier"] == .string("supervised"))
 
@@ -453,7 +506,8 @@ extension QueueStore {
 
     @Test func swappingTwoEntriesIsDetected() throws {
         let f = try populated()
-        try f.raw("""
+        try f.raw(
+            """
             UPDATE audit SET seq = -1 WHERE seq = 4;
             UPDATE audit SET seq = 4 WHERE seq = 5;
             UPDATE audit SET seq = 5 WHERE seq = -1;
@@ -522,11 +576,14 @@ extension QueueStore {
 
     @Test func theHashedTextIsExactlyTheCanonicalJSON() throws {
         let details = try JSONReader.parse(#"{"z":"é\u0001\"\\","a":[1.5,true,null]}"#)
-        let entry = AuditEntry(seq: 42, atMillis: 1_764_000_000_123, event: "vote", requestID: nil, actor: "al\"ice\n\u{7}日本",
-                               via: "ssh 10.0.0.7", details: details, previousHash: String(repeating: "a", count: 64), hash: "")
+        let entry = AuditEntry(
+            seq: 42, atMillis: 1_764_000_000_123, event: "vote", requestID: nil, actor: "al\"ice\n\u{7}日本",
+            via: "ssh 10.0.0.7", details: details, previousHash: String(repeating: "a", count: 64), hash: "")
         let reference = ActionHash.sha256(bytes: Array(JSONWriter.canonical(entry.canonical()).utf8))
-        #expect(AuditEntry.hash(seq: 42, atMillis: entry.atMillis, event: "vote", requestID: nil, actor: entry.actor, via: entry.via,
-                                canonicalDetails: JSONWriter.canonical(details), previous: entry.previousHash) == reference)
+        #expect(
+            AuditEntry.hash(
+                seq: 42, atMillis: entry.atMillis, event: "vote", requestID: nil, actor: entry.actor, via: entry.via,
+                canonicalDetails: JSONWriter.canonical(details), previous: entry.previousHash) == reference)
         #expect(entry.computedHash() == reference)
     }
 
@@ -535,10 +592,12 @@ extension QueueStore {
     @Test func entriesWithHostileTextVerifyIntact() throws {
         let f = try Fixture()
         let hostile = Identity(user: "al\"ice\\\n\u{7}\u{202E}日本", via: "ssh \"10.0.0.7\"\t\u{1B}[31m")
-        let c = Classification(tier: .gated, operationClass: .delete, reasons: [Reason(rule: "t\"x", message: "m\n", tier: .gated)],
-                               destructive: true, irreversible: false, dataLoss: false)
-        let stored = try f.store.submit(try f.request("echo \"\u{0}\u{1F}\\ é\u{2066}", agent: "a\"b\u{8}"), classification: c,
-                                        approvals: ApprovalRules(), submitter: hostile, now: 10)
+        let c = Classification(
+            tier: .gated, operationClass: .delete, reasons: [Reason(rule: "t\"x", message: "m\n", tier: .gated)],
+            destructive: true, irreversible: false, dataLoss: false)
+        let stored = try f.store.submit(
+            try f.request("echo \"\u{0}\u{1F}\\ é\u{2066}", agent: "a\"b\u{8}"), classification: c,
+            approvals: ApprovalRules(), submitter: hostile, now: 10)
         _ = try f.store.decide(id: stored.id, verdict: .reject, reviewer: hostile, reason: "no \"way\"\r\n", now: 11)
         let report = try f.store.verifyAudit()
         #expect(report.intact, "\(report)")

@@ -1,6 +1,7 @@
 import Foundation
 import HoldpointCore
 import Testing
+
 @testable import HoldpointStore
 
 /// File mode wakes waiters when the queue is written instead of polling it.
@@ -49,9 +50,9 @@ import Testing
         return tasks.filter { task in
             let call = (try? String(contentsOfFile: "/proc/self/task/\(task)/syscall", encoding: .utf8))?.split(separator: " ").first
             #if arch(x86_64)
-            return call == "7" || call == "271"
+                return call == "7" || call == "271"
             #else
-            return call == "73"
+                return call == "73"
             #endif
         }.count
     }
@@ -65,7 +66,10 @@ import Testing
         var returnedAt: Double { lock.withLock { at } }
         func set(_ request: StoredRequest??) {
             let now = Clock.now()
-            lock.withLock { stored = request ?? nil; at = now }
+            lock.withLock {
+                stored = request ?? nil
+                at = now
+            }
             done.signal()
         }
     }

@@ -30,8 +30,10 @@ public struct Classification: Sendable, Equatable {
     /// For a plan: each step's `planKey`, in order.
     public var planSteps: [String]?
 
-    public init(tier: Tier, operationClass: OperationClass, reasons: [Reason], destructive: Bool, irreversible: Bool, dataLoss: Bool,
-                programs: [String] = [], planSteps: [String]? = nil) {
+    public init(
+        tier: Tier, operationClass: OperationClass, reasons: [Reason], destructive: Bool, irreversible: Bool, dataLoss: Bool,
+        programs: [String] = [], planSteps: [String]? = nil
+    ) {
         self.tier = tier
         self.operationClass = operationClass
         self.reasons = reasons
@@ -95,7 +97,8 @@ public struct Classifier: Sendable {
 
         // The policy's destructive-action patterns look at everything that is not a read.
         for pattern in policy.destructiveActions where policy.scope(of: pattern, coversLowercased: environment, production: production) {
-            let hit = findings.contains { $0.effect.operationClass != .read && pattern.matcher.matches($0.subject) }
+            let hit =
+                findings.contains { $0.effect.operationClass != .read && pattern.matcher.matches($0.subject) }
                 || (request.operation.map { op in findings.contains { $0.effect.operationClass != .read } && pattern.matcher.matches(op) } ?? false)
             if hit {
                 reasons.append(Reason(rule: "destructive-action", message: pattern.message, tier: pattern.action.tier))
@@ -105,10 +108,14 @@ public struct Classifier: Sendable {
 
         if let magnitude = policy.changeMagnitude {
             if let limit = magnitude.maxResourcesAffected, let n = request.impact.resourcesAffected, n > limit {
-                reasons.append(Reason(rule: "change-magnitude", message: "affects \(JSONWriter.formatNumber(n)) resources; more than \(JSONWriter.formatNumber(limit)) needs approval", tier: magnitude.action.tier))
+                reasons.append(
+                    Reason(
+                        rule: "change-magnitude", message: "affects \(JSONWriter.formatNumber(n)) resources; more than \(JSONWriter.formatNumber(limit)) needs approval", tier: magnitude.action.tier))
             }
             if let limit = magnitude.maxCostImpactUSD, let cost = request.impact.costUSD, cost > limit {
-                reasons.append(Reason(rule: "change-magnitude", message: "costs \(JSONWriter.formatNumber(cost)) USD; more than \(JSONWriter.formatNumber(limit)) USD needs approval", tier: magnitude.action.tier))
+                reasons.append(
+                    Reason(rule: "change-magnitude", message: "costs \(JSONWriter.formatNumber(cost)) USD; more than \(JSONWriter.formatNumber(limit)) USD needs approval", tier: magnitude.action.tier)
+                )
             }
         }
 
@@ -156,23 +163,27 @@ public struct Classifier: Sendable {
     func classify(plan: ActionRequest, steps: [PlanStep]) -> Classification {
         let production = policy.isProduction(plan.environment)
         guard !steps.isEmpty else {
-            return Classification(tier: production ? .gated : .supervised, operationClass: .unknown,
-                                  reasons: [Reason(rule: "plan-unchecked", message: "the plan names no command Holdpoint can check; a human reads it", tier: production ? .gated : .supervised)],
-                                  destructive: false, irreversible: false, dataLoss: false, planSteps: [])
+            return Classification(
+                tier: production ? .gated : .supervised, operationClass: .unknown,
+                reasons: [Reason(rule: "plan-unchecked", message: "the plan names no command Holdpoint can check; a human reads it", tier: production ? .gated : .supervised)],
+                destructive: false, irreversible: false, dataLoss: false, planSteps: [])
         }
         var judged: [(index: Int, classification: Classification, what: String)] = []
         for (index, step) in steps.enumerated() {
             judged.append((index, classify(step.request), step.request.whatText))
         }
-        var combined = Classification(tier: .autonomous, operationClass: .read, reasons: [], destructive: false, irreversible: false, dataLoss: false,
-                                      planSteps: steps.map { Plan.key(of: $0.request) })
+        var combined = Classification(
+            tier: .autonomous, operationClass: .read, reasons: [], destructive: false, irreversible: false, dataLoss: false,
+            planSteps: steps.map { Plan.key(of: $0.request) })
         for entry in judged.sorted(by: { ($0.classification.tier, -$0.index) > ($1.classification.tier, -$1.index) }) {
             let c = entry.classification
             let top = c.reasons.first
             let what = entry.what.count > 120 ? String(entry.what.prefix(119)) + "…" : entry.what
-            combined.reasons.append(Reason(rule: top?.rule ?? "plan-step",
-                                           message: "step \(entry.index + 1) of \(steps.count) `\(what)`: \(top?.message ?? "no rule matched")",
-                                           tier: c.tier))
+            combined.reasons.append(
+                Reason(
+                    rule: top?.rule ?? "plan-step",
+                    message: "step \(entry.index + 1) of \(steps.count) `\(what)`: \(top?.message ?? "no rule matched")",
+                    tier: c.tier))
             combined.tier = max(combined.tier, c.tier)
             if c.operationClass.severity > combined.operationClass.severity { combined.operationClass = c.operationClass }
             combined.destructive = combined.destructive || c.destructive
@@ -320,7 +331,9 @@ public enum TierTable {
 
 /// Classifies API, MCP and other operations by the verb in their name.
 enum OperationClassifier {
-    private static let permissionWords: Set<String> = ["policy", "policies", "role", "roles", "permission", "permissions", "acl", "iam", "grant", "grants", "credential", "credentials", "accesskey", "password"]
+    private static let permissionWords: Set<String> = [
+        "policy", "policies", "role", "roles", "permission", "permissions", "acl", "iam", "grant", "grants", "credential", "credentials", "accesskey", "password",
+    ]
 
     static func classify(_ operation: String, verbs: [String: OperationClass], kind: ActionKind) -> Finding {
         // `cloudformation:DeleteStack`, `mcp__github__delete_repository`, `storage.buckets.delete`.
@@ -334,7 +347,7 @@ enum OperationClassifier {
             name = String(operation[operation.index(after: colon)...])
         }
         var words = WordPattern.words(of: name)
-        if words.count > 1, (words[0] == "batch" || words[0] == "bulk") {
+        if words.count > 1, words[0] == "batch" || words[0] == "bulk" {
             words[0] += words[1]
         }
         if words.isEmpty || (kind != .file && words.count == 1 && words[0] == name.lowercased() && verbs[words[0]] == nil) {

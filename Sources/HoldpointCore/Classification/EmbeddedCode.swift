@@ -60,9 +60,11 @@ enum EmbeddedCode {
     // MARK: - git
 
     /// Configuration keys whose value git runs as a command.
-    static let gitCommandKeys: Set<String> = ["core.fsmonitor", "core.sshcommand", "core.pager", "core.editor", "core.askpass", "core.gitproxy",
-                                              "sequence.editor", "diff.external", "gpg.program", "gpg.ssh.program", "gpg.x509.program",
-                                              "uploadpack.packobjectshook", "credential.helper", "pager.log", "pager.diff", "pager.show"]
+    static let gitCommandKeys: Set<String> = [
+        "core.fsmonitor", "core.sshcommand", "core.pager", "core.editor", "core.askpass", "core.gitproxy",
+        "sequence.editor", "diff.external", "gpg.program", "gpg.ssh.program", "gpg.x509.program",
+        "uploadpack.packobjectshook", "credential.helper", "pager.log", "pager.diff", "pager.show",
+    ]
 
     static func git(_ args: [ShellWord]) -> [Part] {
         var out: [Part] = []
@@ -74,19 +76,28 @@ enum EmbeddedCode {
         var i = 0
         while i < args.count, args[i].text.hasPrefix("-") {
             let text = args[i].text
-            if text == "-c", i + 1 < args.count { setting(args[i + 1]); i += 2; continue }
+            if text == "-c", i + 1 < args.count {
+                setting(args[i + 1])
+                i += 2
+                continue
+            }
             if text.hasPrefix("-c"), text.count > 2, !text.hasPrefix("--") { setting(ShellWord(text: String(text.dropFirst(2)), isDynamic: args[i].isDynamic)) }
             if text.hasPrefix("--config-env") {
                 let key = text.split(separator: "=").dropFirst().first.map { String($0).lowercased() } ?? ""
                 if isGitCommandKey(key) { out.append(unknown("git-config-command", "git runs the command in an environment variable (\(text))")) }
             }
-            if ["-C", "--git-dir", "--work-tree", "--namespace", "--exec-path"].contains(text) { i += 2; continue }
+            if ["-C", "--git-dir", "--work-tree", "--namespace", "--exec-path"].contains(text) {
+                i += 2
+                continue
+            }
             i += 1
         }
         // `git submodule foreach CMD`, `git bisect run CMD`, `git rebase --exec CMD`: git runs CMD.
         if i + 2 < args.count, (args[i].text == "submodule" && args[i + 1].text == "foreach") || (args[i].text == "bisect" && args[i + 1].text == "run") {
             let command = args[(i + 2)...].filter { !$0.text.hasPrefix("--") }
-            if command.count == 1, let only = command.first { out += code(only, "git \(args[i].text)") } else {
+            if command.count == 1, let only = command.first {
+                out += code(only, "git \(args[i].text)")
+            } else {
                 out.append(.shell(command.map { ShellAnalyzer.quote($0.text) }.joined(separator: " ")))
             }
         }
@@ -189,10 +200,23 @@ enum EmbeddedCode {
             if text == "-f" || text.hasPrefix("--file") || (text.hasPrefix("-f") && text.count > 2) {
                 return [unknown("embedded-code", "awk runs a program file Holdpoint cannot see")]
             }
-            if text == "-F" || text == "-v" || text == "--assign" || text == "--field-separator" { i += 2; continue }
-            if text == "-e" || text == "--source", i + 1 < args.count { program = args[i + 1]; break }
-            if text == "--" { i += 1; program = i < args.count ? args[i] : nil; break }
-            if text.hasPrefix("-"), text.count > 1 { i += 1; continue }
+            if text == "-F" || text == "-v" || text == "--assign" || text == "--field-separator" {
+                i += 2
+                continue
+            }
+            if text == "-e" || text == "--source", i + 1 < args.count {
+                program = args[i + 1]
+                break
+            }
+            if text == "--" {
+                i += 1
+                program = i < args.count ? args[i] : nil
+                break
+            }
+            if text.hasPrefix("-"), text.count > 1 {
+                i += 1
+                continue
+            }
             program = args[i]
             break
         }
@@ -230,7 +254,10 @@ enum EmbeddedCode {
         if scripts.isEmpty, let first = args.first(where: { !$0.text.hasPrefix("-") }) { scripts = [first] }
         var out: [Part] = []
         for script in scripts {
-            if script.isDynamic { out.append(unknown("embedded-code-dynamic", "sed runs a script only known at run time")); continue }
+            if script.isDynamic {
+                out.append(unknown("embedded-code-dynamic", "sed runs a script only known at run time"))
+                continue
+            }
             for raw in script.text.split(whereSeparator: { $0 == "\n" || $0 == ";" }) {
                 var command = Substring(raw).drop { $0 == " " || $0 == "\t" }
                 // The address: line numbers, `$`, `/regex/`, ranges, `!`.

@@ -14,14 +14,21 @@ enum FileTargetRules {
     }
 
     static let categories: [Category] = [
-        Category(rule: "file-credentials", message: "writes a credentials or secrets file", pattern: Glob(
-            "*/.env|*/.env.*|*.pem|*.key|*.p12|*.pfx|*.jks|*/id_rsa*|*/id_ed25519*|*/id_ecdsa*|*/.ssh/*|*/.aws/credentials|*/.aws/config|*/.kube/config|*/.npmrc|*/.pypirc|*/.netrc|*/.git-credentials|*/.docker/config.json|*secret*|*credential*|*/.gnupg/*|*.tfstate",
-            caseInsensitive: true)),
-        Category(rule: "file-ci-config", message: "writes CI/CD configuration, which runs with the pipeline's secrets", pattern: Glob(
-            "*/.github/workflows/*|*/.github/actions/*|*/.gitlab-ci.yml|*/.gitlab-ci/*|*/Jenkinsfile|*/.circleci/*|*/azure-pipelines.yml|*/.travis.yml|*/bitbucket-pipelines.yml|*/.buildkite/*|*/.drone.yml|*/cloudbuild.yaml|*/.ci/*")),
-        Category(rule: "file-infrastructure", message: "writes infrastructure code, which changes real systems when applied", pattern: Glob(
-            "*.tf|*.tfvars|*.hcl|*/terraform/*|*/helm/*|*/charts/*|*/Chart.yaml|*/values*.yaml|*/k8s/*|*/kubernetes/*|*/manifests/*|*/kustomization.yaml|*/Dockerfile|*/Dockerfile.*|*/docker-compose*.yml|*/compose*.yaml|*/ansible/*|*/playbooks/*|*cloudformation*|*.cfn.yaml|*.cfn.json|*/serverless.yml|*/Pulumi.*|*/cdk.json|*/template.yaml",
-            caseInsensitive: true)),
+        Category(
+            rule: "file-credentials", message: "writes a credentials or secrets file",
+            pattern: Glob(
+                "*/.env|*/.env.*|*.pem|*.key|*.p12|*.pfx|*.jks|*/id_rsa*|*/id_ed25519*|*/id_ecdsa*|*/.ssh/*|*/.aws/credentials|*/.aws/config|*/.kube/config|*/.npmrc|*/.pypirc|*/.netrc|*/.git-credentials|*/.docker/config.json|*secret*|*credential*|*/.gnupg/*|*.tfstate",
+                caseInsensitive: true)),
+        Category(
+            rule: "file-ci-config", message: "writes CI/CD configuration, which runs with the pipeline's secrets",
+            pattern: Glob(
+                "*/.github/workflows/*|*/.github/actions/*|*/.gitlab-ci.yml|*/.gitlab-ci/*|*/Jenkinsfile|*/.circleci/*|*/azure-pipelines.yml|*/.travis.yml|*/bitbucket-pipelines.yml|*/.buildkite/*|*/.drone.yml|*/cloudbuild.yaml|*/.ci/*"
+            )),
+        Category(
+            rule: "file-infrastructure", message: "writes infrastructure code, which changes real systems when applied",
+            pattern: Glob(
+                "*.tf|*.tfvars|*.hcl|*/terraform/*|*/helm/*|*/charts/*|*/Chart.yaml|*/values*.yaml|*/k8s/*|*/kubernetes/*|*/manifests/*|*/kustomization.yaml|*/Dockerfile|*/Dockerfile.*|*/docker-compose*.yml|*/compose*.yaml|*/ansible/*|*/playbooks/*|*cloudformation*|*.cfn.yaml|*.cfn.json|*/serverless.yml|*/Pulumi.*|*/cdk.json|*/template.yaml",
+                caseInsensitive: true)),
     ]
 
     static func findings(_ request: ActionRequest, protection: SelfProtection) -> [Finding] {
@@ -34,12 +41,16 @@ enum FileTargetRules {
                 continue
             }
             for category in categories where category.pattern.matches(path) {
-                findings.append(Finding(rule: category.rule, message: "\(category.message): \(path)",
-                                        effect: RuleEffect(operationClass: .patch, tier: .supervised, productionTier: .gated), subject: path))
+                findings.append(
+                    Finding(
+                        rule: category.rule, message: "\(category.message): \(path)",
+                        effect: RuleEffect(operationClass: .patch, tier: .supervised, productionTier: .gated), subject: path))
             }
             if let cwd, path.hasPrefix("/"), !PathText.isInside(path, PathText.normalize(cwd, relativeTo: nil, home: protection.homeDirectory)) {
-                findings.append(Finding(rule: "file-outside-project", message: "writes outside the project (\(cwd)): \(path)",
-                                        effect: RuleEffect(operationClass: .patch, tier: .supervised), subject: path))
+                findings.append(
+                    Finding(
+                        rule: "file-outside-project", message: "writes outside the project (\(cwd)): \(path)",
+                        effect: RuleEffect(operationClass: .patch, tier: .supervised), subject: path))
             }
         }
         if let content = request.content {

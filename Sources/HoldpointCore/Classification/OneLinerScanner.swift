@@ -21,14 +21,22 @@ enum OneLinerScanner {
         "system ", "exec ", "qx{", "qx(", "qx/",
     ]
 
-    private static let deleteCalls = ["shutil.rmtree(", "rmtree(", "os.remove(", "os.unlink(", "os.rmdir(", "os.removedirs(", ".unlink(", "rmSync(", "rmdirSync(", "unlinkSync(", "fs.rm(", "fs.rmdir(", "FileUtils.rm", "File.delete(", "unlink ", "unlink(", "rmdir("]
+    private static let deleteCalls = [
+        "shutil.rmtree(", "rmtree(", "os.remove(", "os.unlink(", "os.rmdir(", "os.removedirs(", ".unlink(", "rmSync(", "rmdirSync(", "unlinkSync(", "fs.rm(", "fs.rmdir(", "FileUtils.rm",
+        "File.delete(", "unlink ", "unlink(", "rmdir(",
+    ]
     private static let destructiveDeleteCalls = ["shutil.rmtree(", "rmtree(", "rmSync(", "FileUtils.rm_rf", "FileUtils.rm_r", "os.removedirs("]
-    private static let writeCalls = [".write(", ".write_text(", ".write_bytes(", "writeFileSync(", "writeFile(", "appendFileSync(", "File.write(", "open(", "requests.post(", "requests.put(", "requests.patch(", "requests.delete(", "urlopen(", "fetch("]
-    private static let opaqueCalls = ["eval(", "__import__(", "compile(", "Function(", "require('vm')", "importlib", "base64", "b64decode", "codecs.decode", "fromCharCode", "atob(",
-                                      // Shell-capable modules under another name: the calls cannot be followed.
-                                      "import subprocess as", "from subprocess import", "import os as", "from os import", "import pty as", "from pty import",
-                                      "getattr(os", "getattr(subprocess", "= os.system", "= subprocess.",
-                                      "use IPC::", "IPC::Open", "Process.spawn", "syscall"]
+    private static let writeCalls = [
+        ".write(", ".write_text(", ".write_bytes(", "writeFileSync(", "writeFile(", "appendFileSync(", "File.write(", "open(", "requests.post(", "requests.put(", "requests.patch(", "requests.delete(",
+        "urlopen(", "fetch(",
+    ]
+    private static let opaqueCalls = [
+        "eval(", "__import__(", "compile(", "Function(", "require('vm')", "importlib", "base64", "b64decode", "codecs.decode", "fromCharCode", "atob(",
+        // Shell-capable modules under another name: the calls cannot be followed.
+        "import subprocess as", "from subprocess import", "import os as", "from os import", "import pty as", "from pty import",
+        "getattr(os", "getattr(subprocess", "= os.system", "= subprocess.",
+        "use IPC::", "IPC::Open", "Process.spawn", "syscall",
+    ]
 
     private static let writeModes = ["'w'", "\"w\"", "'a'", "\"a\"", "'wb'", "\"wb\"", "'ab'", "\"ab\"", "'w+'", "\"w+\"", "'r+'", "\"r+\"", "'x'", "\"x\""]
 
@@ -77,8 +85,10 @@ enum OneLinerScanner {
             result.findings.append(.unknown("oneliner-opaque", "builds or decodes code at run time (\(call))", subject: code))
         }
         if let call = first(.destructiveDelete) {
-            result.findings.append(Finding(rule: "oneliner-recursive-delete", message: "deletes a directory tree (\(call.trimmingSuffix("(")))",
-                                           effect: RuleEffect(operationClass: .delete, destructive: true, irreversible: true, dataLoss: true), subject: code))
+            result.findings.append(
+                Finding(
+                    rule: "oneliner-recursive-delete", message: "deletes a directory tree (\(call.trimmingSuffix("(")))",
+                    effect: RuleEffect(operationClass: .delete, destructive: true, irreversible: true, dataLoss: true), subject: code))
         } else if let call = first(.delete) {
             result.findings.append(Finding(rule: "oneliner-delete", message: "deletes files (\(call.trimmingSuffix("(")))", effect: RuleEffect(operationClass: .delete), subject: code))
         }

@@ -27,13 +27,24 @@ struct ProjectTasks {
         var i = 0
         while i < args.count {
             let text = args[i].text
-            if text == "-C" || text == "--directory", i + 1 < args.count { directory = args[i + 1].text + "/"; i += 2; continue }
-            if text == "-f" || text == "--file" || text == "--makefile", i + 1 < args.count { file = args[i + 1].text; i += 2; continue }
+            if text == "-C" || text == "--directory", i + 1 < args.count {
+                directory = args[i + 1].text + "/"
+                i += 2
+                continue
+            }
+            if text == "-f" || text == "--file" || text == "--makefile", i + 1 < args.count {
+                file = args[i + 1].text
+                i += 2
+                continue
+            }
             if text == "-j" || text == "-l" {
                 i += i + 1 < args.count && args[i + 1].text.first?.isNumber == true ? 2 : 1
                 continue
             }
-            if text == "-o" || text == "-W" { i += 2; continue }
+            if text == "-o" || text == "-W" {
+                i += 2
+                continue
+            }
             if !text.hasPrefix("-"), !text.contains("=") { targets.append(text) }
             i += 1
         }
@@ -59,7 +70,8 @@ struct ProjectTasks {
                 continue
             }
             guard !line.hasPrefix("#"), !line.hasPrefix(" "), let colon = line.firstIndex(of: ":"),
-                  !line[line.index(after: colon)...].hasPrefix("=") else {
+                !line[line.index(after: colon)...].hasPrefix("=")
+            else {
                 if !line.trimmingCharacters(in: .whitespaces).isEmpty { current = [] }
                 continue
             }
@@ -89,7 +101,10 @@ struct ProjectTasks {
         default:
             // `yarn lint`, `pnpm build`: a script name as the subcommand.
             guard program != "npm", !first.text.hasPrefix("-"),
-                  !["install", "add", "remove", "upgrade", "up", "update", "dlx", "exec", "x", "create", "init", "publish", "link", "unlink", "global", "config", "set", "cache", "audit", "info", "why", "list", "ls", "outdated", "pack", "login", "logout", "patch", "rebuild", "import", "i", "ci", "uninstall", "rm", "prune"].contains(first.text)
+                ![
+                    "install", "add", "remove", "upgrade", "up", "update", "dlx", "exec", "x", "create", "init", "publish", "link", "unlink", "global", "config", "set", "cache", "audit", "info",
+                    "why", "list", "ls", "outdated", "pack", "login", "logout", "patch", "rebuild", "import", "i", "ci", "uninstall", "rm", "prune",
+                ].contains(first.text)
             else { return nil }
             name = first.text
         }

@@ -46,7 +46,10 @@ enum SQLAnalyzer {
                 i += 1
                 while i < bytes.count {
                     if bytes[i] == quote {
-                        if i + 1 < bytes.count && bytes[i + 1] == quote { i += 2; continue }
+                        if i + 1 < bytes.count && bytes[i + 1] == quote {
+                            i += 2
+                            continue
+                        }
                         break
                     }
                     if bytes[i] == UInt8(ascii: "\\") && quote == UInt8(ascii: "'") { i += 1 }
@@ -105,7 +108,10 @@ enum SQLAnalyzer {
         Finding(rule: rule, message: message, effect: effect, subject: tokens.prefix(8).map(\.word).joined(separator: " "))
     }
 
-    private static let readStatements: Set<String> = ["SELECT", "SHOW", "DESCRIBE", "DESC", "VALUES", "TABLE", "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET", "RESET", "USE", "LISTEN", "UNLISTEN", "FETCH", "CLOSE", "\\META", "PRAGMA", "HELP", "STATUS", "CHECKSUM", "ATTACH", "DETACH"]
+    private static let readStatements: Set<String> = [
+        "SELECT", "SHOW", "DESCRIBE", "DESC", "VALUES", "TABLE", "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET", "RESET", "USE", "LISTEN", "UNLISTEN", "FETCH", "CLOSE",
+        "\\META", "PRAGMA", "HELP", "STATUS", "CHECKSUM", "ATTACH", "DETACH",
+    ]
 
     /// Functions with effects beyond the rows a query reads, wherever they are called
     /// (`SELECT pg_terminate_backend(pid) FROM …` ends sessions; `lo_export` writes files).
@@ -117,8 +123,10 @@ enum SQLAnalyzer {
         for name in ["PG_RELOAD_CONF", "SET_CONFIG", "PG_ROTATE_LOGFILE", "PG_SWITCH_WAL", "PG_CREATE_RESTORE_POINT"] {
             table[name] = ("sql-admin-function", "\(name.lowercased()) changes the server's configuration or logs", RuleEffect(operationClass: .patch, productionTier: .gated))
         }
-        for name in ["LO_EXPORT", "LO_IMPORT", "PG_READ_FILE", "PG_READ_BINARY_FILE", "PG_LS_DIR", "PG_WRITE_FILE", "DBLINK", "DBLINK_EXEC", "SYS_EXEC", "SYS_EVAL",
-                     "XP_CMDSHELL", "SP_CONFIGURE", "LOAD_FILE", "SP_OACREATE", "PG_EXECUTE_SERVER_PROGRAM"] {
+        for name in [
+            "LO_EXPORT", "LO_IMPORT", "PG_READ_FILE", "PG_READ_BINARY_FILE", "PG_LS_DIR", "PG_WRITE_FILE", "DBLINK", "DBLINK_EXEC", "SYS_EXEC", "SYS_EVAL",
+            "XP_CMDSHELL", "SP_CONFIGURE", "LOAD_FILE", "SP_OACREATE", "PG_EXECUTE_SERVER_PROGRAM",
+        ] {
             table[name] = ("sql-server-side-code", "\(name.lowercased()) reads or writes the server's files, or runs code there", RuleEffect(operationClass: .unknown))
         }
         return table
@@ -143,7 +151,8 @@ enum SQLAnalyzer {
             // A data-modifying statement anywhere (even inside a CTE) is the one that matters.
             let writes: Set<String> = ["INSERT", "UPDATE", "DELETE", "MERGE"]
             if let main = tokens.dropFirst().firstIndex(where: { writes.contains($0.word) })
-                ?? tokens.dropFirst().firstIndex(where: { $0.depth == 0 && $0.word == "SELECT" }) {
+                ?? tokens.dropFirst().firstIndex(where: { $0.depth == 0 && $0.word == "SELECT" })
+            {
                 verb = tokens[main].word
                 let depth = tokens[main].depth
                 body = Array(tokens[main...].prefix { $0.depth >= depth }).map { Token(word: $0.word, depth: $0.depth - depth) }
@@ -165,8 +174,10 @@ enum SQLAnalyzer {
         case "PRAGMA" where topLevel.contains("="):
             return finding("sql-pragma-write", "changes a database setting", RuleEffect(operationClass: .patch), tokens)
         case "RESET" where ["MASTER", "SLAVE", "REPLICA", "BINARY", "PERSIST"].contains(second),
-             "PURGE" where second == "BINARY" || second == "MASTER":
-            return finding("sql-replication-reset", "\(verb) \(second) deletes binary logs or replication state", RuleEffect(operationClass: .delete, destructive: true, irreversible: true, dataLoss: true), tokens)
+            "PURGE" where second == "BINARY" || second == "MASTER":
+            return finding(
+                "sql-replication-reset", "\(verb) \(second) deletes binary logs or replication state", RuleEffect(operationClass: .delete, destructive: true, irreversible: true, dataLoss: true),
+                tokens)
         case "SHUTDOWN", "KILL":
             return finding("sql-admin", "\(verb) stops the server or ends a session", RuleEffect(operationClass: .delete, productionTier: .gated, destructive: true), tokens)
         case "STOP", "CHANGE", "FLUSH", "INSTALL", "UNINSTALL", "RESTART":
@@ -186,14 +197,16 @@ enum SQLAnalyzer {
             if topLevel.contains("WHERE") {
                 return finding("sql-update-rows", "updates the rows matching WHERE: modifies data", RuleEffect(operationClass: .patch, productionTier: .gated), tokens)
             }
-            return finding("sql-update-without-where", "UPDATE without WHERE changes every row of the table",
-                           RuleEffect(operationClass: .bulkModify, destructive: true, irreversible: true, dataLoss: true), tokens)
+            return finding(
+                "sql-update-without-where", "UPDATE without WHERE changes every row of the table",
+                RuleEffect(operationClass: .bulkModify, destructive: true, irreversible: true, dataLoss: true), tokens)
         case "DELETE":
             if topLevel.contains("WHERE") {
                 return finding("sql-delete-rows", "deletes the rows matching WHERE", RuleEffect(operationClass: .delete, dataLoss: true), tokens)
             }
-            return finding("sql-delete-without-where", "DELETE without WHERE empties the table",
-                           RuleEffect(operationClass: .delete, destructive: true, irreversible: true, dataLoss: true), tokens)
+            return finding(
+                "sql-delete-without-where", "DELETE without WHERE empties the table",
+                RuleEffect(operationClass: .delete, destructive: true, irreversible: true, dataLoss: true), tokens)
         case "TRUNCATE":
             return finding("sql-truncate", "TRUNCATE empties the table", RuleEffect(operationClass: .delete, destructive: true, irreversible: true, dataLoss: true), tokens)
         case "DROP":
@@ -207,8 +220,9 @@ enum SQLAnalyzer {
                 return finding("sql-iam", "changes a database \(second.lowercased())", RuleEffect(operationClass: .iam), tokens)
             }
             if topLevel.contains("DROP") {
-                return finding("sql-alter-drop", "ALTER … DROP removes a column, constraint or partition with its data",
-                               RuleEffect(operationClass: .delete, destructive: true, irreversible: true, dataLoss: true), tokens)
+                return finding(
+                    "sql-alter-drop", "ALTER … DROP removes a column, constraint or partition with its data",
+                    RuleEffect(operationClass: .delete, destructive: true, irreversible: true, dataLoss: true), tokens)
             }
             return finding("sql-alter", "changes the schema", RuleEffect(operationClass: .patch, productionTier: .gated), tokens)
         case "CREATE":

@@ -29,11 +29,14 @@ public struct SelfProtection: Sendable {
     public var inspectFiles: Bool
 
     /// No protection: classification as a pure function of the request (benchmarks, tests).
-    public static let none = SelfProtection(protectedFiles: [], secretFiles: [], protectedDirectories: [], binaryPath: nil,
-                                            homeDirectory: nil, workingDirectory: nil, inspectFiles: false)
+    public static let none = SelfProtection(
+        protectedFiles: [], secretFiles: [], protectedDirectories: [], binaryPath: nil,
+        homeDirectory: nil, workingDirectory: nil, inspectFiles: false)
 
-    public init(protectedFiles: [String], secretFiles: [String], protectedDirectories: [String], binaryPath: String?,
-                homeDirectory: String?, workingDirectory: String?, inspectFiles: Bool) {
+    public init(
+        protectedFiles: [String], secretFiles: [String], protectedDirectories: [String], binaryPath: String?,
+        homeDirectory: String?, workingDirectory: String?, inspectFiles: Bool
+    ) {
         self.homeDirectory = homeDirectory
         self.workingDirectory = workingDirectory
         self.inspectFiles = inspectFiles
@@ -80,8 +83,10 @@ public struct SelfProtection: Sendable {
     ]
 
     /// Programs that only read the files they are given.
-    static let readers: Set<String> = ["cat", "less", "more", "head", "tail", "ls", "stat", "wc", "file", "grep", "egrep", "fgrep", "rg",
-                                       "diff", "cmp", "sha256sum", "sha1sum", "md5sum", "du", "realpath", "readlink", "test", "[", "holdpoint"]
+    static let readers: Set<String> = [
+        "cat", "less", "more", "head", "tail", "ls", "stat", "wc", "file", "grep", "egrep", "fgrep", "rg",
+        "diff", "cmp", "sha256sum", "sha1sum", "md5sum", "du", "realpath", "readlink", "test", "[", "holdpoint",
+    ]
 
     static func blocked(_ rule: String, _ message: String, subject: String) -> Finding {
         Finding(rule: rule, message: message, effect: RuleEffect(operationClass: .unknown, tier: .blocked), subject: subject)
@@ -112,7 +117,8 @@ public struct SelfProtection: Sendable {
             findings += holdpointCommandFindings(words, cwd: cwd, subject: subject())
         }
         if mentionsDecide, findings.isEmpty, let decide = words.firstIndex(where: { $0.text == "decide" }),
-           words[(decide + 1)...].prefix(3).contains(where: { Self.looksLikeRequestID($0.text) }) {
+            words[(decide + 1)...].prefix(3).contains(where: { Self.looksLikeRequestID($0.text) })
+        {
             findings.append(Self.blocked("holdpoint-admin-command", "looks like a Holdpoint decision (`decide ID …`) made by an agent", subject: subject()))
         }
         guard isActive else { return findings }
@@ -140,7 +146,8 @@ public struct SelfProtection: Sendable {
             let own = words[(i + 1)...].prefix { $0.text != "--" }
             if let option = own.first(where: { word in Self.configurationOptions.contains { word.text == $0 || word.text.hasPrefix($0 + "=") } }) {
                 let name = option.text.split(separator: "=", maxSplits: 1).first.map(String.init) ?? option.text
-                findings.append(Self.blocked("holdpoint-config-override", "an agent may not give Holdpoint \(name): which policy, queue and audit log apply is not the agent's to choose", subject: subject()))
+                findings.append(
+                    Self.blocked("holdpoint-config-override", "an agent may not give Holdpoint \(name): which policy, queue and audit log apply is not the agent's to choose", subject: subject()))
                 break
             }
         }
@@ -152,8 +159,14 @@ public struct SelfProtection: Sendable {
         var j = index + 1
         while j < words.count {
             let text = words[j].text
-            if ["--queue", "--audit", "--policy"].contains(text) { j += 2; continue }
-            if text.hasPrefix("-") { j += 1; continue }
+            if ["--queue", "--audit", "--policy"].contains(text) {
+                j += 2
+                continue
+            }
+            if text.hasPrefix("-") {
+                j += 1
+                continue
+            }
             return text
         }
         return nil
@@ -289,7 +302,10 @@ public enum PathText {
         var parts: [Substring] = []
         for part in text.split(separator: "/", omittingEmptySubsequences: true) {
             if part == "." { continue }
-            if part == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+            if part == ".." {
+                if !parts.isEmpty { parts.removeLast() }
+                continue
+            }
             parts.append(part)
         }
         // Joined by hand: `[Substring].joined` is not specialised for us and looks its

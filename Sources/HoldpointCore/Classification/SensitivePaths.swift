@@ -9,11 +9,13 @@
 enum SensitivePaths {
     /// Reading one of these is reading a secret. Each is a path ending (matched after a
     /// `/`) or a whole file name.
-    static let credentialEndings = ["/.aws/credentials", "/.kube/config", "/.docker/config.json", "/.netrc", "/.pgpass", "/.my.cnf",
-                                    "/.git-credentials", "/.vault-token", "/.npmrc", "/.pypirc", "/.config/gh/hosts.yml",
-                                    "/.config/gcloud/credentials.db", "/.config/gcloud/application_default_credentials.json",
-                                    "/.azure/accesstokens.json", "/.azure/msal_token_cache.json", "/etc/shadow", "/etc/gshadow",
-                                    "/etc/master.passwd", "/etc/kubernetes/admin.conf", "/serviceaccount/token"]
+    static let credentialEndings = [
+        "/.aws/credentials", "/.kube/config", "/.docker/config.json", "/.netrc", "/.pgpass", "/.my.cnf",
+        "/.git-credentials", "/.vault-token", "/.npmrc", "/.pypirc", "/.config/gh/hosts.yml",
+        "/.config/gcloud/credentials.db", "/.config/gcloud/application_default_credentials.json",
+        "/.azure/accesstokens.json", "/.azure/msal_token_cache.json", "/etc/shadow", "/etc/gshadow",
+        "/etc/master.passwd", "/etc/kubernetes/admin.conf", "/serviceaccount/token",
+    ]
     static let credentialParts = ["/.ssh/id_", "/.gnupg/", "/run/secrets/", "/etc/ssh/ssh_host_", "/.password-store/", "/proc/self/environ"]
     static let credentialNames: Set<String> = [".env", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "credentials.json", "service-account.json", "terraform.tfvars"]
     static let credentialSuffixes = [".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".kdbx"]
@@ -36,17 +38,23 @@ enum SensitivePaths {
 
     /// Writing one of these makes code run later (at login, on a schedule, at boot, in every
     /// process) or changes who may log in or become root.
-    static let persistenceEndings = ["/.ssh/authorized_keys", "/.ssh/authorized_keys2", "/.ssh/rc", "/.bashrc", "/.bash_profile", "/.bash_login",
-                                     "/.bash_logout", "/.profile", "/.zshrc", "/.zprofile", "/.zshenv", "/.zlogin", "/.config/fish/config.fish",
-                                     "/etc/profile", "/etc/bash.bashrc", "/etc/environment", "/etc/rc.local", "/etc/ld.so.preload", "/etc/passwd",
-                                     "/etc/shadow", "/etc/group", "/etc/sudoers", "/etc/crontab", "/etc/ssh/sshd_config", "/.gitconfig", "/.git/config"]
-    static let persistenceParts = ["/etc/sudoers.d/", "/etc/profile.d/", "/etc/cron.", "/var/spool/cron/", "/etc/systemd/", "/.config/systemd/",
-                                   "/etc/init.d/", "/etc/pam.d/", "/.config/autostart/", "/.git/hooks/", "/etc/update-motd.d/", "/lib/systemd/system/",
-                                   "/usr/lib/systemd/", "/etc/xdg/autostart/", "/Library/LaunchAgents/", "/Library/LaunchDaemons/"]
+    static let persistenceEndings = [
+        "/.ssh/authorized_keys", "/.ssh/authorized_keys2", "/.ssh/rc", "/.bashrc", "/.bash_profile", "/.bash_login",
+        "/.bash_logout", "/.profile", "/.zshrc", "/.zprofile", "/.zshenv", "/.zlogin", "/.config/fish/config.fish",
+        "/etc/profile", "/etc/bash.bashrc", "/etc/environment", "/etc/rc.local", "/etc/ld.so.preload", "/etc/passwd",
+        "/etc/shadow", "/etc/group", "/etc/sudoers", "/etc/crontab", "/etc/ssh/sshd_config", "/.gitconfig", "/.git/config",
+    ]
+    static let persistenceParts = [
+        "/etc/sudoers.d/", "/etc/profile.d/", "/etc/cron.", "/var/spool/cron/", "/etc/systemd/", "/.config/systemd/",
+        "/etc/init.d/", "/etc/pam.d/", "/.config/autostart/", "/.git/hooks/", "/etc/update-motd.d/", "/lib/systemd/system/",
+        "/usr/lib/systemd/", "/etc/xdg/autostart/", "/Library/LaunchAgents/", "/Library/LaunchDaemons/",
+    ]
 
     /// Programs that name a path without reading what is in it.
-    static let metadataOnly: Set<String> = ["ls", "stat", "test", "[", "[[", "file", "realpath", "readlink", "du", "chmod", "chown", "chgrp",
-                                            "dirname", "basename", "touch", "mkdir", "echo", "printf", "find", "fd", "locate", "which", "type"]
+    static let metadataOnly: Set<String> = [
+        "ls", "stat", "test", "[", "[[", "file", "realpath", "readlink", "du", "chmod", "chown", "chgrp",
+        "dirname", "basename", "touch", "mkdir", "echo", "printf", "find", "fd", "locate", "which", "type",
+    ]
     /// Programs whose last path argument is where they write.
     static let copiers: Set<String> = ["cp", "mv", "install", "ln", "rsync", "scp", "dd"]
     /// Every program whose operands `findings` reads as places written.
@@ -67,7 +75,8 @@ enum SensitivePaths {
     /// `path` ends with `ending` (which starts with `/`), or is it without the leading `/`
     /// (a relative `.aws/credentials`).
     static func ends(_ path: Substring, with ending: String) -> Bool {
-        let p = path.utf8, e = ending.utf8
+        let p = path.utf8
+        let e = ending.utf8
         if p.count >= e.count, p.reversed().starts(with: e.reversed()) { return true }
         return p.count == e.count - 1 && p.elementsEqual(e.dropFirst())
     }
@@ -79,7 +88,8 @@ enum SensitivePaths {
 
     /// `hasSuffix` on bytes: Character comparison walks grapheme boundaries.
     static func endsBytes(_ text: Substring, _ suffix: String) -> Bool {
-        let t = text.utf8, s = suffix.utf8
+        let t = text.utf8
+        let s = suffix.utf8
         return t.count >= s.count && t.reversed().starts(with: s.reversed())
     }
 
@@ -108,13 +118,15 @@ enum SensitivePaths {
     }
 
     static func credentialRead(_ path: String) -> Finding {
-        Finding(rule: "credential-read", message: "reads credentials (\(path))",
-                effect: RuleEffect(operationClass: .read, tier: .supervised, productionTier: .gated), subject: path)
+        Finding(
+            rule: "credential-read", message: "reads credentials (\(path))",
+            effect: RuleEffect(operationClass: .read, tier: .supervised, productionTier: .gated), subject: path)
     }
 
     static func persistenceWrite(_ path: String) -> Finding {
-        Finding(rule: "persistence-write", message: "writes \(path), which runs code later or changes who may log in or become root",
-                effect: RuleEffect(operationClass: .iam, tier: .gated), subject: path)
+        Finding(
+            rule: "persistence-write", message: "writes \(path), which runs code later or changes who may log in or become root",
+            effect: RuleEffect(operationClass: .iam, tier: .gated), subject: path)
     }
 
     /// The findings for a command's arguments: credentials it reads, and start-up,
@@ -141,7 +153,9 @@ enum SensitivePaths {
         var writes: [Substring] = []
         switch program {
         case "tee": writes = operands.map(path)
-        case "sed", "perl" where args.contains(where: { $0.text.hasPrefix("-i") || $0.text == "--in-place" }): writes = operands.map(path)
+        case "sed",
+            "perl" where args.contains(where: { $0.text.hasPrefix("-i") || $0.text == "--in-place" }):
+            writes = operands.map(path)
         case _ where copiers.contains(program):
             writes = operands.suffix(1).map(path) + args.filter { $0.text.hasPrefix("of=") }.map { Substring($0.text.dropFirst(3)) }
         default: break

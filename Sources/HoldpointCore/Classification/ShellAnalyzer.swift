@@ -75,8 +75,9 @@ struct ShellAnalyzer {
             for word in args {
                 if let finding = SelfProtection.configurationVariable(word.text, subject: subject.text) { findings.append(finding) }
                 if let eq = word.text.firstIndex(of: "="), eq != word.text.startIndex {
-                    checkVariable(String(word.text[..<eq]), value: ShellWord(text: String(word.text[word.text.index(after: eq)...]), isDynamic: word.isDynamic),
-                                  depth: depth, into: &findings)
+                    checkVariable(
+                        String(word.text[..<eq]), value: ShellWord(text: String(word.text[word.text.index(after: eq)...]), isDynamic: word.isDynamic),
+                        depth: depth, into: &findings)
                 }
             }
         }
@@ -98,13 +99,17 @@ struct ShellAnalyzer {
 
     /// Variables that change which code runs (the loader, the shell's start-up files, the
     /// search path, interpreters' start-up options).
-    static let hijackVariables: Set<String> = ["PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "BASH_ENV", "ENV", "NODE_OPTIONS",
-                                               "PERL5OPT", "RUBYOPT", "PYTHONSTARTUP", "GIT_EXEC_PATH", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM"]
+    static let hijackVariables: Set<String> = [
+        "PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "BASH_ENV", "ENV", "NODE_OPTIONS",
+        "PERL5OPT", "RUBYOPT", "PYTHONSTARTUP", "GIT_EXEC_PATH", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM",
+    ]
     /// Variables whose value is a command line some program runs (git's ssh and editors,
     /// pagers, askpass helpers, the prompt hook).
-    static let commandVariables: Set<String> = ["GIT_SSH_COMMAND", "GIT_SSH", "GIT_EDITOR", "GIT_SEQUENCE_EDITOR", "GIT_PAGER", "GIT_EXTERNAL_DIFF",
-                                                "GIT_ASKPASS", "SSH_ASKPASS", "SUDO_ASKPASS", "EDITOR", "VISUAL", "PAGER", "MANPAGER", "BROWSER",
-                                                "LESSOPEN", "LESSCLOSE", "PROMPT_COMMAND", "RSYNC_RSH", "CVS_RSH", "GIT_PROXY_COMMAND"]
+    static let commandVariables: Set<String> = [
+        "GIT_SSH_COMMAND", "GIT_SSH", "GIT_EDITOR", "GIT_SEQUENCE_EDITOR", "GIT_PAGER", "GIT_EXTERNAL_DIFF",
+        "GIT_ASKPASS", "SSH_ASKPASS", "SUDO_ASKPASS", "EDITOR", "VISUAL", "PAGER", "MANPAGER", "BROWSER",
+        "LESSOPEN", "LESSCLOSE", "PROMPT_COMMAND", "RSYNC_RSH", "CVS_RSH", "GIT_PROXY_COMMAND",
+    ]
 
     /// A variable set for a command (`NAME=value cmd`, `env NAME=value`, `export NAME=value`):
     /// a command line in a variable that runs one is analysed as one; a function exported
@@ -172,12 +177,16 @@ struct ShellAnalyzer {
                 continue
             }
             if target.hasPrefix("/dev/") {
-                findings.append(Finding(rule: "shell-redirect-device", message: "writes directly to the device \(target)",
-                    effect: RuleEffect(operationClass: .delete, tier: .gated, destructive: true, irreversible: true, dataLoss: true),
-                    subject: "\(redirection.op) \(target)"))
+                findings.append(
+                    Finding(
+                        rule: "shell-redirect-device", message: "writes directly to the device \(target)",
+                        effect: RuleEffect(operationClass: .delete, tier: .gated, destructive: true, irreversible: true, dataLoss: true),
+                        subject: "\(redirection.op) \(target)"))
             } else {
-                findings.append(Finding(rule: "shell-redirect-write", message: "writes the file \(target)",
-                    effect: RuleEffect(operationClass: .patch), subject: "\(redirection.op) \(target)"))
+                findings.append(
+                    Finding(
+                        rule: "shell-redirect-write", message: "writes the file \(target)",
+                        effect: RuleEffect(operationClass: .patch), subject: "\(redirection.op) \(target)"))
             }
         }
     }
@@ -186,7 +195,10 @@ struct ShellAnalyzer {
 
     /// Options that take a value, per wrapper, so the wrapped command is found after them.
     private static let valueOptions: [String: Set<String>] = [
-        "sudo": ["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T", "-R", "--user", "--group", "--chdir", "--host", "--prompt", "--role", "--type", "--other-user", "--close-from", "--command-timeout", "--chroot"],
+        "sudo": [
+            "-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T", "-R", "--user", "--group", "--chdir", "--host", "--prompt", "--role", "--type", "--other-user", "--close-from",
+            "--command-timeout", "--chroot",
+        ],
         "doas": ["-u", "-C"],
         "env": ["-u", "-C", "--unset", "--chdir", "-S", "--split-string"],
         "exec": ["-a"],
@@ -236,7 +248,13 @@ struct ShellAnalyzer {
             (.switchUser, ["su"]),
             (.env, ["env"]),
             (.command, ["command"]),
-            (.runner, ["builtin", "exec", "nohup", "setsid", "unbuffer", "chronic", "caffeinate", "time", "nice", "ionice", "stdbuf", "flock", "catchsegv", "strace", "ltrace", "torsocks", "proxychains", "proxychains4", "firejail", "systemd-run", "script"]),
+            (
+                .runner,
+                [
+                    "builtin", "exec", "nohup", "setsid", "unbuffer", "chronic", "caffeinate", "time", "nice", "ionice", "stdbuf", "flock", "catchsegv", "strace", "ltrace", "torsocks", "proxychains",
+                    "proxychains4", "firejail", "systemd-run", "script",
+                ]
+            ),
             (.holdpoint, ["holdpoint"]),
             (.timeout, ["timeout"]),
             (.taskset, ["taskset", "chroot"]),
@@ -286,16 +304,28 @@ struct ShellAnalyzer {
             var splitString: ShellWord?
             while i < rest.count {
                 let text = rest[i].text
-                if text == "-S" || text == "--split-string", i + 1 < rest.count { splitString = rest[i + 1]; i += 2; continue }
-                if text.hasPrefix("--split-string=") { splitString = ShellWord(text: String(text.dropFirst(15))); i += 1; continue }
-                if text == "--" { i += 1; break }
+                if text == "-S" || text == "--split-string", i + 1 < rest.count {
+                    splitString = rest[i + 1]
+                    i += 2
+                    continue
+                }
+                if text.hasPrefix("--split-string=") {
+                    splitString = ShellWord(text: String(text.dropFirst(15)))
+                    i += 1
+                    continue
+                }
+                if text == "--" {
+                    i += 1
+                    break
+                }
                 if text.hasPrefix("-"), text.count > 1 {
                     i += (Self.valueOptions["env"] ?? []).contains(text) ? 2 : 1
                     continue
                 }
                 if let eq = text.firstIndex(of: "="), eq != text.startIndex {
-                    checkVariable(String(text[..<eq]), value: ShellWord(text: String(text[text.index(after: eq)...]), isDynamic: rest[i].isDynamic),
-                                  depth: depth, into: &findings)
+                    checkVariable(
+                        String(text[..<eq]), value: ShellWord(text: String(text[text.index(after: eq)...]), isDynamic: rest[i].isDynamic),
+                        depth: depth, into: &findings)
                     i += 1
                     continue
                 }
@@ -306,8 +336,10 @@ struct ShellAnalyzer {
                 let joined = ([splitString.text] + rest.map { Self.quote($0.text) }).joined(separator: " ")
                 analyze(line: joined, depth: depth + 1, into: &findings)
             } else if rest.isEmpty {
-                findings.append(Finding(rule: "secret-environment", message: "prints environment variables, where tokens and keys live",
-                                        effect: RuleEffect(operationClass: .read, tier: .supervised, productionTier: .gated), subject: subject))
+                findings.append(
+                    Finding(
+                        rule: "secret-environment", message: "prints environment variables, where tokens and keys live",
+                        effect: RuleEffect(operationClass: .read, tier: .supervised, productionTier: .gated), subject: subject))
             } else {
                 inner(rest)
             }
@@ -338,7 +370,8 @@ struct ShellAnalyzer {
             // judges CMD itself, as it would judge it run directly. The other subcommands
             // are classified by the `holdpoint` rule pack; admin ones are blocked.
             guard SelfProtection.subcommand(after: 0, in: [ShellWord(text: name)] + args) == "exec",
-                  let dash = args.firstIndex(where: { $0.text == "--" }), dash + 1 < args.count else { return false }
+                let dash = args.firstIndex(where: { $0.text == "--" }), dash + 1 < args.count
+            else { return false }
             inner(Array(args[(dash + 1)...]))
             return true
         case .timeout:
@@ -417,9 +450,13 @@ struct ShellAnalyzer {
 
     /// Quotes a word so that re-parsing it yields the same word.
     static func quote(_ text: String) -> String {
-        if !text.isEmpty, text.utf8.allSatisfy({ b in
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || "-_./=:,+@%".utf8.contains(b)
-        }) { return text }
+        if !text.isEmpty,
+            text.utf8.allSatisfy({ b in
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || "-_./=:,+@%".utf8.contains(b)
+            })
+        {
+            return text
+        }
         return "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
@@ -436,11 +473,25 @@ struct ShellAnalyzer {
         var hasC = false
         while i < args.count {
             let text = args[i].text
-            if text == "--" { i += 1; break }
-            if text == "-o" || text == "+o" || text == "-O" || text == "+O" { i += 2; continue }
-            if text == "--command" || text == "-c" { hasC = true; i += 1; break }
+            if text == "--" {
+                i += 1
+                break
+            }
+            if text == "-o" || text == "+o" || text == "-O" || text == "+O" {
+                i += 2
+                continue
+            }
+            if text == "--command" || text == "-c" {
+                hasC = true
+                i += 1
+                break
+            }
             if text.hasPrefix("-") || text.hasPrefix("+") {
-                if !text.hasPrefix("--"), text.dropFirst().containsASCII("c") { hasC = true; i += 1; break }
+                if !text.hasPrefix("--"), text.dropFirst().containsASCII("c") {
+                    hasC = true
+                    i += 1
+                    break
+                }
                 i += 1
                 continue
             }
@@ -509,7 +560,12 @@ struct ShellAnalyzer {
             for shell in scan.shellCommands {
                 analyze(line: shell, depth: depth + 1, into: &findings)
             }
-            findings.append(contentsOf: scan.findings.map { f in var f = f; f.subjectSource = subject; return f })
+            findings.append(
+                contentsOf: scan.findings.map { f in
+                    var f = f
+                    f.subjectSource = subject
+                    return f
+                })
             return
         }
         if i < args.count {
@@ -551,12 +607,13 @@ struct ShellAnalyzer {
         if let sqlClient {
             sawContent = analyzeSQLClient(sqlClient, args: args, command: command, subject: subject, into: &findings)
         }
-        if (program == "find" || program == "fd"), let exec = findExec(args) {
+        if program == "find" || program == "fd", let exec = findExec(args) {
             inner(exec, command: command, depth: depth, into: &findings)
             sawContent = true
         }
         if view.positionals.first?.text == "exec", ["kubectl", "oc", "docker", "podman"].contains(program),
-           let dash = args.firstIndex(where: { $0.text == "--" }), dash + 1 < args.count {
+            let dash = args.firstIndex(where: { $0.text == "--" }), dash + 1 < args.count
+        {
             inner(Array(args[(dash + 1)...]), command: command, depth: depth, into: &findings)
         }
         if matchedOrdinary || sawContent { return }
@@ -581,8 +638,10 @@ struct ShellAnalyzer {
         guard let task = ProjectTasks.task(program: program, args: args) else { return false }
         findings.append(Finding(rule: "project-task", message: "runs the project's \(task.what)", effect: RuleEffect(operationClass: .read, tier: .supervised), subject: subject))
         guard let text = protection.scriptText(task.file, cwd: cwd), let lines = task.lines(text) else {
-            findings.append(Finding(rule: "project-task", message: "what \(task.what) runs cannot be read here (\(task.file))",
-                                    effect: RuleEffect(operationClass: .read, tier: .supervised), subject: subject))
+            findings.append(
+                Finding(
+                    rule: "project-task", message: "what \(task.what) runs cannot be read here (\(task.file))",
+                    effect: RuleEffect(operationClass: .read, tier: .supervised), subject: subject))
             return true
         }
         for line in lines.prefix(64) { analyze(line: line, depth: depth + 1, into: &findings) }
@@ -766,8 +825,10 @@ struct ArgumentView {
     }
 
     private func hasFlag(_ spec: FlagSpec) -> Bool {
-        for i in all.indices where Self.isFlag(all[i], at: i, zone: flagZone)
-            && spec.matches(all[i].text, next: i + 1 < all.count && !all[i + 1].isDynamic ? all[i + 1].text : nil) { return true }
+        for i in all.indices
+        where Self.isFlag(all[i], at: i, zone: flagZone)
+            && spec.matches(all[i].text, next: i + 1 < all.count && !all[i + 1].isDynamic ? all[i + 1].text : nil)
+        { return true }
         return false
     }
 

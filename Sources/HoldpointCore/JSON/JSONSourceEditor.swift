@@ -184,9 +184,15 @@ public struct JSONSourceEditor: Sendable {
         }
 
         func error(_ message: String) -> SyntaxError {
-            var line = 1, column = 1
+            var line = 1
+            var column = 1
             for b in bytes[0..<min(index, bytes.count)] {
-                if b == 0x0A { line += 1; column = 1 } else if b & 0xC0 != 0x80 { column += 1 }
+                if b == 0x0A {
+                    line += 1
+                    column = 1
+                } else if b & 0xC0 != 0x80 {
+                    column += 1
+                }
             }
             return SyntaxError(line: line, column: column, message: message)
         }
@@ -202,7 +208,10 @@ public struct JSONSourceEditor: Sendable {
                 while true {
                     index = skipTrivia(from: index)
                     guard index < bytes.count else { throw error("unterminated object") }
-                    if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members: members, range: start..<index) }
+                    if bytes[index] == UInt8(ascii: "}") {
+                        index += 1
+                        return .object(members: members, range: start..<index)
+                    }
                     guard bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name in quotes") }
                     let memberStart = index
                     let key = try string()
@@ -213,7 +222,10 @@ public struct JSONSourceEditor: Sendable {
                     members.append(Member(key: key, range: memberStart..<index, value: node))
                     index = skipTrivia(from: index)
                     guard index < bytes.count else { throw error("unterminated object") }
-                    if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                    if bytes[index] == UInt8(ascii: ",") {
+                        index += 1
+                        continue
+                    }
                     guard bytes[index] == UInt8(ascii: "}") else { throw error("expected ',' or '}' in an object") }
                 }
             case UInt8(ascii: "["):
@@ -222,11 +234,17 @@ public struct JSONSourceEditor: Sendable {
                 while true {
                     index = skipTrivia(from: index)
                     guard index < bytes.count else { throw error("unterminated array") }
-                    if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(elements: elements, range: start..<index) }
+                    if bytes[index] == UInt8(ascii: "]") {
+                        index += 1
+                        return .array(elements: elements, range: start..<index)
+                    }
                     elements.append(try value(depth: depth + 1))
                     index = skipTrivia(from: index)
                     guard index < bytes.count else { throw error("unterminated array") }
-                    if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                    if bytes[index] == UInt8(ascii: ",") {
+                        index += 1
+                        continue
+                    }
                     guard bytes[index] == UInt8(ascii: "]") else { throw error("expected ',' or ']' in an array") }
                 }
             case UInt8(ascii: "\""):
@@ -251,7 +269,10 @@ public struct JSONSourceEditor: Sendable {
                 if index < bytes.count, bytes[index] < 0x20 { throw error("raw control character in a string") }
                 index += 1
             }
-            guard index < bytes.count else { index = start; throw error("unterminated string") }
+            guard index < bytes.count else {
+                index = start
+                throw error("unterminated string")
+            }
             index += 1
             let literal = String(decoding: bytes[start..<index], as: UTF8.self)
             guard case .string(let decoded)? = try? JSONReader.parse(literal) else {

@@ -31,7 +31,10 @@ public enum JSONWriter {
         case .number(let n): out += formatNumber(n)
         case .string(let s): writeString(s, into: &out)
         case .array(let elements):
-            if elements.isEmpty { out += "[]"; return }
+            if elements.isEmpty {
+                out += "[]"
+                return
+            }
             out += "["
             for (i, element) in elements.enumerated() {
                 if i > 0 { out += "," }
@@ -41,7 +44,10 @@ public enum JSONWriter {
             newline(into: &out, indent: indent, level: level)
             out += "]"
         case .object(let members):
-            if members.isEmpty { out += "{}"; return }
+            if members.isEmpty {
+                out += "{}"
+                return
+            }
             let ordered = sorted ? members.sorted { Array($0.key.utf16).lexicographicallyPrecedes(Array($1.key.utf16)) } : members
             out += "{"
             for (i, member) in ordered.enumerated() {
@@ -180,7 +186,10 @@ public enum JSONWriter {
         }
         var digits = intPart + fracPart
         var exponent = intPart.count + exp10
-        while digits.hasPrefix("0") && digits.count > 1 { digits.removeFirst(); exponent -= 1 }
+        while digits.hasPrefix("0") && digits.count > 1 {
+            digits.removeFirst()
+            exponent -= 1
+        }
         while digits.hasSuffix("0") && digits.count > 1 { digits.removeLast() }
         return (digits, exponent, negative)
     }

@@ -52,7 +52,8 @@ public struct FlagSpec: Sendable, Equatable {
             if form == FlagSpec.equalsForm {
                 let bytes = spelling.utf8
                 if tokenBytes.count > bytes.count, tokenBytes.starts(with: bytes),
-                   tokenBytes[tokenBytes.index(tokenBytes.startIndex, offsetBy: bytes.count)] == UInt8(ascii: "=") {
+                    tokenBytes[tokenBytes.index(tokenBytes.startIndex, offsetBy: bytes.count)] == UInt8(ascii: "=")
+                {
                     return true
                 }
                 continue
@@ -61,7 +62,8 @@ public struct FlagSpec: Sendable, Equatable {
             guard form >= 0, tokenBytes.count > 2, tokenBytes.first == UInt8(ascii: "-") else { continue }
             let cluster = tokenBytes.dropFirst()
             if cluster.first != UInt8(ascii: "-"),
-               cluster.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }), cluster.contains(UInt8(form)) {
+                cluster.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }), cluster.contains(UInt8(form))
+            {
                 return true
             }
         }
@@ -222,7 +224,10 @@ enum RuleLoader {
             case "fallback": rule.fallback = walker.bool(value, context) ?? false
             case "args_none": rule.noArgs = walker.bool(value, context) ?? false
             case "class":
-                if let c = walker.operationClass(value, context) { rule.effect.operationClass = c; sawClass = true }
+                if let c = walker.operationClass(value, context) {
+                    rule.effect.operationClass = c
+                    sawClass = true
+                }
             case "tier": rule.effect.tier = walker.tier(value, context)
             case "production_tier": rule.effect.productionTier = walker.tier(value, context)
             case "destructive": rule.effect.destructive = walker.bool(value, context) ?? false

@@ -1,3 +1,4 @@
+// swift-format-ignore-file
 // GENERATED from Sources/HoldpointCore/Resources (default-policy.yaml, rule-packs/*.yaml)
 // by Tests/HoldpointCoreTests/CompiledBuiltinsTests.swift. Do not edit: change the YAML,
 // then run `HOLDPOINT_REGENERATE=1 swift test --filter CompiledBuiltins`.

@@ -25,7 +25,8 @@ public enum EnvironmentName {
         if production.contains(name) { return true }
         for known in production {
             if name.utf8.starts(with: known.utf8), let next = name.utf8.dropFirst(known.utf8.count).first,
-               next == 0x2D || next == 0x5F || next == 0x2E || next == 0x20 || next == 0x2F || (next >= 0x30 && next <= 0x39) {
+                next == 0x2D || next == 0x5F || next == 0x2E || next == 0x20 || next == 0x2F || (next >= 0x30 && next <= 0x39)
+            {
                 return true
             }
             if known.utf8.count >= 4, abs(known.utf8.count - name.utf8.count) <= 1, editDistance(name, known, atMost: 1) <= 1 { return true }
@@ -35,7 +36,8 @@ public enum EnvironmentName {
 
     /// Levenshtein distance, given up past `atMost` (then `atMost + 1`).
     static func editDistance(_ a: String, _ b: String, atMost limit: Int) -> Int {
-        let x = Array(a.unicodeScalars), y = Array(b.unicodeScalars)
+        let x = Array(a.unicodeScalars)
+        let y = Array(b.unicodeScalars)
         var previous = Array(0...y.count)
         for i in 1...max(x.count, 1) where !x.isEmpty {
             var current = [i] + Array(repeating: 0, count: y.count)

@@ -52,8 +52,12 @@ public final class Glob: Sendable, Equatable, CustomStringConvertible {
                 close()
                 header = units.count
                 units.append(0)
-            case UInt8(ascii: "*"): units.append(Glob.anyRun); units[header] |= Glob.wildcardFlag
-            case UInt8(ascii: "?"): units.append(Glob.anyOne); units[header] |= Glob.wildcardFlag
+            case UInt8(ascii: "*"):
+                units.append(Glob.anyRun)
+                units[header] |= Glob.wildcardFlag
+            case UInt8(ascii: "?"):
+                units.append(Glob.anyOne)
+                units[header] |= Glob.wildcardFlag
             default: units.append(Int32(b))
             }
         }

@@ -49,8 +49,10 @@ public struct NotifySink: Sendable, Equatable {
     /// How long one delivery may take.
     public var timeout: Double
 
-    public init(name: String, target: Target, events: Set<NotifyEvent> = NotifyEvent.defaults, secretFile: String? = nil,
-                routingKeyFile: String? = nil, timeout: Double = 10) {
+    public init(
+        name: String, target: Target, events: Set<NotifyEvent> = NotifyEvent.defaults, secretFile: String? = nil,
+        routingKeyFile: String? = nil, timeout: Double = 10
+    ) {
         self.name = name
         self.target = target
         self.events = events

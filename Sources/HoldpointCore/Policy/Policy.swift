@@ -230,9 +230,11 @@ public struct WordPattern: Sendable {
     private let regex: RegexBox?
 
     public init(_ pattern: String) throws {
-        let isWordList = !pattern.isEmpty && pattern.utf8.allSatisfy { b in
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == UInt8(ascii: "|")
-        }
+        let isWordList =
+            !pattern.isEmpty
+            && pattern.utf8.allSatisfy { b in
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == UInt8(ascii: "|")
+            }
         if isWordList {
             let list = Set(pattern.lowercased().split(separator: "|").map(String.init))
             words = list

@@ -64,7 +64,8 @@ public struct PolicyExampleMismatch: Sendable {
 
     public var description: String {
         let rules = got.reasons.prefix(3).map { "\($0.rule)" }.joined(separator: ", ")
-        return "\(example.file):\(example.line): `\(SafeText.escape(example.command))` [\(example.environment), \(example.mode.rawValue)]: expected \(example.expectation.description), got \(got.tier.rawValue)\(rules.isEmpty ? "" : " (\(rules))")"
+        return
+            "\(example.file):\(example.line): `\(SafeText.escape(example.command))` [\(example.environment), \(example.mode.rawValue)]: expected \(example.expectation.description), got \(got.tier.rawValue)\(rules.isEmpty ? "" : " (\(rules))")"
     }
 }
 
@@ -107,15 +108,26 @@ public enum PolicyExamples {
                     let text = walker.string(value, "\(context).mode") ?? ""
                     if let parsed = AgentMode(rawValue: text) { mode = parsed } else { walker.fail(value, "\(context).mode: expected supervised or autonomous, got '\(text)'") }
                 default:
-                    guard expectation == nil else { walker.fail(value, "\(context): give one of tier, at_least, at_most"); continue }
+                    guard expectation == nil else {
+                        walker.fail(value, "\(context): give one of tier, at_least, at_most")
+                        continue
+                    }
                     guard let tier = walker.tier(value, "\(context).\(key)") else { continue }
                     expectation = key == "tier" ? .exactly(tier) : key == "at_least" ? .atLeast(tier) : .atMost(tier)
                 }
             }
-            guard let command, !command.isEmpty else { walker.fail(item, "\(context): command is required"); continue }
-            guard let expectation else { walker.fail(item, "\(context): give the expected tier (tier, at_least or at_most)"); continue }
-            out.append(PolicyExample(command: command, environment: environment, mode: mode, expectation: expectation,
-                                     file: walker.file, line: (item.mark?.line ?? 0)))
+            guard let command, !command.isEmpty else {
+                walker.fail(item, "\(context): command is required")
+                continue
+            }
+            guard let expectation else {
+                walker.fail(item, "\(context): give the expected tier (tier, at_least or at_most)")
+                continue
+            }
+            out.append(
+                PolicyExample(
+                    command: command, environment: environment, mode: mode, expectation: expectation,
+                    file: walker.file, line: (item.mark?.line ?? 0)))
         }
         return out
     }

@@ -38,7 +38,8 @@ public enum BuiltinData {
 /// Loads the effective policy: built-in defaults, then a policy file on top.
 public enum PolicyLoader {
     static let topLevelKeys: Set<String> = [
-        "profile", "agent_constraints", "approvals", "redact", "limits", "anomaly", "budgets", "confidence_threshold", "production_environments", "tiers", "rule_packs", "plans", "examples", "retention", "notify",
+        "profile", "agent_constraints", "approvals", "redact", "limits", "anomaly", "budgets", "confidence_threshold", "production_environments", "tiers", "rule_packs", "plans", "examples",
+        "retention", "notify",
     ]
 
     /// The built-in policy with `file` (if any) layered on top. Every problem in any layer
@@ -125,7 +126,9 @@ public enum PolicyLoader {
             switch key {
             case "profile":
                 if let name = walker.string(value, "profile") {
-                    if let profile = PolicyProfile(rawValue: name) { updated.profile = profile } else {
+                    if let profile = PolicyProfile(rawValue: name) {
+                        updated.profile = profile
+                    } else {
                         walker.fail(value, "profile: expected default or strict, got '\(name)'")
                     }
                 }
@@ -141,7 +144,9 @@ public enum PolicyLoader {
                     case "resources_affected": budget.resourcesAffected = walker.double(setting, "budgets.resources_affected", minimum: 0)
                     default:
                         let text = walker.string(setting, "budgets.on_exceed") ?? ""
-                        if text == "gated" || text == "blocked", let tier = Tier(rawValue: text) { budget.onExceed = tier } else {
+                        if text == "gated" || text == "blocked", let tier = Tier(rawValue: text) {
+                            budget.onExceed = tier
+                        } else {
                             walker.fail(setting, "budgets.on_exceed: expected gated or blocked, got '\(text)'")
                         }
                     }
@@ -172,7 +177,9 @@ public enum PolicyLoader {
                     }
                 }
             case "notify": updated.notify = notifySinks(value, walker: walker)
-            case "retention": retentionNode = value; updated.retention = retention(value, walker: walker)
+            case "retention":
+                retentionNode = value
+                updated.retention = retention(value, walker: walker)
             case "examples": updated.examples += PolicyExamples.read(value, walker: walker)
             case "confidence_threshold": updated.confidenceThreshold = walker.double(value, "confidence_threshold", minimum: 0, maximum: 1)
             case "production_environments":
@@ -185,7 +192,10 @@ public enum PolicyLoader {
         }
         // Checked once every key is read: limits may come after retention.
         if let retentionNode, let retention = updated.retention, retention.archiveAfter < RetentionRules.shortestWindow(for: updated) {
-            walker.fail(retentionNode, "retention.archive_after: \(Durations.format(retention.archiveAfter)) is shorter than \(Durations.format(RetentionRules.shortestWindow(for: updated))), the longest window the gateway counts in the live queue (a day, limits' per, plans.valid_for, approvals.valid_for)")
+            walker.fail(
+                retentionNode,
+                "retention.archive_after: \(Durations.format(retention.archiveAfter)) is shorter than \(Durations.format(RetentionRules.shortestWindow(for: updated))), the longest window the gateway counts in the live queue (a day, limits' per, plans.valid_for, approvals.valid_for)"
+            )
         }
         if !walker.issues.isEmpty { throw ConfigError(issues: walker.issues) }
         updated.sources.append(displayName)
@@ -209,10 +219,14 @@ public enum PolicyLoader {
         for (index, item) in (walker.list(node, "notify") ?? []).enumerated() {
             let context = "notify[\(index)]"
             var name: String?
-            var url: String?, urlFile: String?, command: [String]?, syslog: String?
+            var url: String?
+            var urlFile: String?
+            var command: [String]?
+            var syslog: String?
             var format = NotifySink.Format.generic
             var events = NotifyEvent.defaults
-            var secretFile: String?, routingKeyFile: String?
+            var secretFile: String?
+            var routingKeyFile: String?
             var timeout = 10.0
             let keys: Set<String> = ["name", "webhook", "webhook_file", "command", "syslog", "format", "events", "secret_file", "routing_key_file", "timeout"]
             for (key, _, value) in walker.mapping(item, context, allowed: keys) ?? [] {
@@ -228,13 +242,17 @@ public enum PolicyLoader {
                 case "syslog": syslog = absolutePath(value, "\(context).syslog", walker: walker)
                 case "format":
                     let text = walker.string(value, "\(context).format") ?? ""
-                    if let known = NotifySink.Format(rawValue: text) { format = known } else {
+                    if let known = NotifySink.Format(rawValue: text) {
+                        format = known
+                    } else {
                         walker.fail(value, "\(context).format: expected one of \(NotifySink.Format.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
                     }
                 case "events":
                     var chosen: Set<NotifyEvent> = []
                     for text in walker.stringList(value, "\(context).events") ?? [] {
-                        if let event = NotifyEvent(rawValue: text) { chosen.insert(event) } else {
+                        if let event = NotifyEvent(rawValue: text) {
+                            chosen.insert(event)
+                        } else {
                             walker.fail(value, "\(context).events: unknown event '\(text)' (expected \(NotifyEvent.allCases.map(\.rawValue).joined(separator: ", ")))")
                         }
                     }
@@ -317,7 +335,9 @@ public enum PolicyLoader {
                     var message = "destructive action"
                     for (k, _, v) in fields {
                         switch k {
-                        case "pattern": pattern = walker.string(v, "\(context).pattern"); patternNode = v
+                        case "pattern":
+                            pattern = walker.string(v, "\(context).pattern")
+                            patternNode = v
                         case "scope": scope = walker.stringList(v, "\(context).scope") ?? []
                         case "policy": action = policyAction(v, "\(context).policy", walker: walker)
                         default: message = walker.string(v, "\(context).message") ?? message
@@ -374,7 +394,11 @@ public enum PolicyLoader {
         var out: [RateLimit] = []
         for (index, item) in items.enumerated() {
             let context = "limits[\(index)]"
-            var agent = "*", classes: Set<OperationClass>?, max: Int?, window: Double?, onExceed = RateLimit.Exceed.gated
+            var agent = "*"
+            var classes: Set<OperationClass>?
+            var max: Int?
+            var window: Double?
+            var onExceed = RateLimit.Exceed.gated
             for (key, _, value) in walker.mapping(item, context, allowed: ["agent", "class", "max", "per", "on_exceed"]) ?? [] {
                 switch key {
                 case "agent": agent = walker.string(value, "\(context).agent") ?? agent
@@ -383,7 +407,9 @@ public enum PolicyLoader {
                     if names != ["*"] {
                         var set = Set<OperationClass>()
                         for name in names {
-                            if let c = OperationClass(rawValue: name) { set.insert(c) } else {
+                            if let c = OperationClass(rawValue: name) {
+                                set.insert(c)
+                            } else {
                                 walker.fail(value, "\(context).class: unknown operation class '\(name)' (expected \(OperationClass.allCases.map(\.rawValue).joined(separator: ", ")) or *)")
                             }
                         }
@@ -393,7 +419,9 @@ public enum PolicyLoader {
                 case "per": window = walker.duration(value, "\(context).per")
                 default:
                     let text = walker.string(value, "\(context).on_exceed") ?? ""
-                    if let e = RateLimit.Exceed(rawValue: text) { onExceed = e } else {
+                    if let e = RateLimit.Exceed(rawValue: text) {
+                        onExceed = e
+                    } else {
                         walker.fail(value, "\(context).on_exceed: expected gated, blocked or halt, got '\(text)'")
                     }
                 }
@@ -435,7 +463,9 @@ public enum PolicyLoader {
                 switch key {
                 case "class":
                     for name in walker.stringList(value, "\(context).class") ?? [] {
-                        if let c = OperationClass(rawValue: name) { rule.classes.insert(c) } else {
+                        if let c = OperationClass(rawValue: name) {
+                            rule.classes.insert(c)
+                        } else {
                             walker.fail(value, "\(context).class: unknown operation class '\(name)'")
                         }
                     }
@@ -452,8 +482,10 @@ public enum PolicyLoader {
     }
 
     private static func applyApprovals(_ node: Node, to approvals: inout ApprovalRules, walker: YAMLWalker) {
-        let keys: Set<String> = ["required", "reject_threshold", "allow_self_approval", "timeouts", "reviewers", "valid_for",
-                                 "min_read_time", "attention_check_after", "attention_check_within", "one_from_each", "rules", "escalate_after", "warn_at"]
+        let keys: Set<String> = [
+            "required", "reject_threshold", "allow_self_approval", "timeouts", "reviewers", "valid_for",
+            "min_read_time", "attention_check_after", "attention_check_within", "one_from_each", "rules", "escalate_after", "warn_at",
+        ]
         for (key, _, value) in walker.mapping(node, "approvals", allowed: keys) ?? [] {
             switch key {
             case "required": approvals.required = walker.int(value, "approvals.required", minimum: 1) ?? approvals.required

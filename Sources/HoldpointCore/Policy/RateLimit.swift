@@ -127,7 +127,8 @@ extension Policy {
     /// the first-time check and off-plan raising in production-like environments.
     public func gateway(for environment: String) -> GatewayRules {
         let production = isProduction(environment)
-        return GatewayRules(limits: limits, firstTime: production ? firstTime : nil, budget: budget,
-                            plans: PlanRules(validFor: plans.validFor, offPlan: production ? plans.offPlan : nil))
+        return GatewayRules(
+            limits: limits, firstTime: production ? firstTime : nil, budget: budget,
+            plans: PlanRules(validFor: plans.validFor, offPlan: production ? plans.offPlan : nil))
     }
 }

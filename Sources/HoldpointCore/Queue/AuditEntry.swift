@@ -11,8 +11,10 @@ public struct AuditEntry: Sendable, Equatable {
     public var previousHash: String
     public var hash: String
 
-    public init(seq: Int64, atMillis: Int64, event: String, requestID: String?, actor: String, via: String,
-                details: JSONValue, previousHash: String, hash: String) {
+    public init(
+        seq: Int64, atMillis: Int64, event: String, requestID: String?, actor: String, via: String,
+        details: JSONValue, previousHash: String, hash: String
+    ) {
         self.seq = seq
         self.atMillis = atMillis
         self.event = event

@@ -17,7 +17,10 @@ public enum RequestID {
         for i in 10..<26 {
             out[i] = alphabet[Int(random & 31)]
             random >>= 5
-            if i == 21 { random = more; more = 0 }
+            if i == 21 {
+                random = more
+                more = 0
+            }
         }
         return String(decoding: out, as: UTF8.self)
     }

@@ -95,8 +95,10 @@ public enum VoteRefusal: Error, Sendable, Equatable, CustomStringConvertible {
 /// rejections reject. The store applies it inside the transaction that records the vote.
 public enum DecisionRule {
     /// Checks whether `reviewer` may cast `verdict` at all.
-    public static func admit(reviewer: String, groups: [String] = [], verdict: Verdict, reason: String, submittedBy: String?, onBehalfOf: String?,
-                             earlier: [Vote], rules: ApprovalRules) -> VoteRefusal? {
+    public static func admit(
+        reviewer: String, groups: [String] = [], verdict: Verdict, reason: String, submittedBy: String?, onBehalfOf: String?,
+        earlier: [Vote], rules: ApprovalRules
+    ) -> VoteRefusal? {
         if verdict == .reject && reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return .reasonRequired }
         if !rules.isReviewer(reviewer, groups: groups) { return .notAReviewer(reviewer) }
         if verdict == .approve && !rules.allowSelfApproval && (reviewer == submittedBy || reviewer == onBehalfOf) {

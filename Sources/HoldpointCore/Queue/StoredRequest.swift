@@ -1,4 +1,3 @@
-
 /// A request as the queue holds it: the agent's document, the verdict, and its state.
 ///
 /// A value with many fields, held in one shared box (copy on write): the console and `list`
@@ -38,11 +37,13 @@ public struct StoredRequest: Sendable, Equatable {
         /// What happened when `holdpoint exec` ran the action.
         public var run: RunRecord?
 
-        init(id: String, createdAt: Double, agentID: String, environment: String, submittedBy: String, onBehalfOf: String?, tier: Tier,
-                    operationClass: OperationClass, state: RequestState, expiresAt: Double?, actionSHA256: String, reasons: [Reason],
-                    destructive: Bool, irreversible: Bool, dataLoss: Bool, approvalRules: ApprovalRules, document: JSONValue, votes: [Vote],
-                    closedBy: String? = nil, closedVia: String? = nil, closedAt: Double? = nil, closedReason: String? = nil, consumedAt: Double? = nil,
-                    consumedBy: String? = nil, run: RunRecord? = nil) {
+        init(
+            id: String, createdAt: Double, agentID: String, environment: String, submittedBy: String, onBehalfOf: String?, tier: Tier,
+            operationClass: OperationClass, state: RequestState, expiresAt: Double?, actionSHA256: String, reasons: [Reason],
+            destructive: Bool, irreversible: Bool, dataLoss: Bool, approvalRules: ApprovalRules, document: JSONValue, votes: [Vote],
+            closedBy: String? = nil, closedVia: String? = nil, closedAt: Double? = nil, closedReason: String? = nil, consumedAt: Double? = nil,
+            consumedBy: String? = nil, run: RunRecord? = nil
+        ) {
             self.id = id
             self.createdAt = createdAt
             self.agentID = agentID
@@ -90,144 +91,225 @@ public struct StoredRequest: Sendable, Equatable {
 
     public var id: String {
         get { box.fields.id }
-        set { unique(); box.fields.id = newValue }
+        set {
+            unique()
+            box.fields.id = newValue
+        }
     }
 
     public var createdAt: Double {
         get { box.fields.createdAt }
-        set { unique(); box.fields.createdAt = newValue }
+        set {
+            unique()
+            box.fields.createdAt = newValue
+        }
     }
 
     public var agentID: String {
         get { box.fields.agentID }
-        set { unique(); box.fields.agentID = newValue }
+        set {
+            unique()
+            box.fields.agentID = newValue
+        }
     }
 
     public var environment: String {
         get { box.fields.environment }
-        set { unique(); box.fields.environment = newValue }
+        set {
+            unique()
+            box.fields.environment = newValue
+        }
     }
 
     /// The OS user whose process submitted it (self-approval is checked against this).
     public var submittedBy: String {
         get { box.fields.submittedBy }
-        set { unique(); box.fields.submittedBy = newValue }
+        set {
+            unique()
+            box.fields.submittedBy = newValue
+        }
     }
 
     public var onBehalfOf: String? {
         get { box.fields.onBehalfOf }
-        set { unique(); box.fields.onBehalfOf = newValue }
+        set {
+            unique()
+            box.fields.onBehalfOf = newValue
+        }
     }
 
     public var tier: Tier {
         get { box.fields.tier }
-        set { unique(); box.fields.tier = newValue }
+        set {
+            unique()
+            box.fields.tier = newValue
+        }
     }
 
     public var operationClass: OperationClass {
         get { box.fields.operationClass }
-        set { unique(); box.fields.operationClass = newValue }
+        set {
+            unique()
+            box.fields.operationClass = newValue
+        }
     }
 
     public var state: RequestState {
         get { box.fields.state }
-        set { unique(); box.fields.state = newValue }
+        set {
+            unique()
+            box.fields.state = newValue
+        }
     }
 
     public var expiresAt: Double? {
         get { box.fields.expiresAt }
-        set { unique(); box.fields.expiresAt = newValue }
+        set {
+            unique()
+            box.fields.expiresAt = newValue
+        }
     }
 
     public var actionSHA256: String {
         get { box.fields.actionSHA256 }
-        set { unique(); box.fields.actionSHA256 = newValue }
+        set {
+            unique()
+            box.fields.actionSHA256 = newValue
+        }
     }
 
     public var reasons: [Reason] {
         get { box.fields.reasons }
-        set { unique(); box.fields.reasons = newValue }
+        set {
+            unique()
+            box.fields.reasons = newValue
+        }
     }
 
     public var destructive: Bool {
         get { box.fields.destructive }
-        set { unique(); box.fields.destructive = newValue }
+        set {
+            unique()
+            box.fields.destructive = newValue
+        }
     }
 
     public var irreversible: Bool {
         get { box.fields.irreversible }
-        set { unique(); box.fields.irreversible = newValue }
+        set {
+            unique()
+            box.fields.irreversible = newValue
+        }
     }
 
     public var dataLoss: Bool {
         get { box.fields.dataLoss }
-        set { unique(); box.fields.dataLoss = newValue }
+        set {
+            unique()
+            box.fields.dataLoss = newValue
+        }
     }
 
     /// The approval rules in force when it was submitted; decisions follow these.
     public var approvalRules: ApprovalRules {
         get { box.fields.approvalRules }
-        set { unique(); box.fields.approvalRules = newValue }
+        set {
+            unique()
+            box.fields.approvalRules = newValue
+        }
     }
 
     public var document: JSONValue {
         get { box.fields.document }
-        set { unique(); box.fields.document = newValue }
+        set {
+            unique()
+            box.fields.document = newValue
+        }
     }
 
     public var votes: [Vote] {
         get { box.fields.votes }
-        set { unique(); box.fields.votes = newValue }
+        set {
+            unique()
+            box.fields.votes = newValue
+        }
     }
 
     /// Who or what ended it (a reviewer, `expiry`, the halting user) and when, with why.
     public var closedBy: String? {
         get { box.fields.closedBy }
-        set { unique(); box.fields.closedBy = newValue }
+        set {
+            unique()
+            box.fields.closedBy = newValue
+        }
     }
 
     public var closedVia: String? {
         get { box.fields.closedVia }
-        set { unique(); box.fields.closedVia = newValue }
+        set {
+            unique()
+            box.fields.closedVia = newValue
+        }
     }
 
     public var closedAt: Double? {
         get { box.fields.closedAt }
-        set { unique(); box.fields.closedAt = newValue }
+        set {
+            unique()
+            box.fields.closedAt = newValue
+        }
     }
 
     public var closedReason: String? {
         get { box.fields.closedReason }
-        set { unique(); box.fields.closedReason = newValue }
+        set {
+            unique()
+            box.fields.closedReason = newValue
+        }
     }
 
     /// When an executor used the approval (an approval is for one use), and which one.
     public var consumedAt: Double? {
         get { box.fields.consumedAt }
-        set { unique(); box.fields.consumedAt = newValue }
+        set {
+            unique()
+            box.fields.consumedAt = newValue
+        }
     }
 
     public var consumedBy: String? {
         get { box.fields.consumedBy }
-        set { unique(); box.fields.consumedBy = newValue }
+        set {
+            unique()
+            box.fields.consumedBy = newValue
+        }
     }
 
     /// What happened when `holdpoint exec` ran the action.
     public var run: RunRecord? {
         get { box.fields.run }
-        set { unique(); box.fields.run = newValue }
+        set {
+            unique()
+            box.fields.run = newValue
+        }
     }
 
     public static func == (lhs: StoredRequest, rhs: StoredRequest) -> Bool {
         lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
     }
 
-    public init(id: String, createdAt: Double, agentID: String, environment: String, submittedBy: String, onBehalfOf: String?, tier: Tier,
-                operationClass: OperationClass, state: RequestState, expiresAt: Double?, actionSHA256: String, reasons: [Reason],
-                destructive: Bool, irreversible: Bool, dataLoss: Bool, approvalRules: ApprovalRules, document: JSONValue, votes: [Vote],
-                closedBy: String? = nil, closedVia: String? = nil, closedAt: Double? = nil, closedReason: String? = nil, consumedAt: Double? = nil,
-                consumedBy: String? = nil, run: RunRecord? = nil) {
-        box = Box(Fields(id: id, createdAt: createdAt, agentID: agentID, environment: environment, submittedBy: submittedBy, onBehalfOf: onBehalfOf, tier: tier, operationClass: operationClass, state: state, expiresAt: expiresAt, actionSHA256: actionSHA256, reasons: reasons, destructive: destructive, irreversible: irreversible, dataLoss: dataLoss, approvalRules: approvalRules, document: document, votes: votes, closedBy: closedBy, closedVia: closedVia, closedAt: closedAt, closedReason: closedReason, consumedAt: consumedAt, consumedBy: consumedBy, run: run))
+    public init(
+        id: String, createdAt: Double, agentID: String, environment: String, submittedBy: String, onBehalfOf: String?, tier: Tier,
+        operationClass: OperationClass, state: RequestState, expiresAt: Double?, actionSHA256: String, reasons: [Reason],
+        destructive: Bool, irreversible: Bool, dataLoss: Bool, approvalRules: ApprovalRules, document: JSONValue, votes: [Vote],
+        closedBy: String? = nil, closedVia: String? = nil, closedAt: Double? = nil, closedReason: String? = nil, consumedAt: Double? = nil,
+        consumedBy: String? = nil, run: RunRecord? = nil
+    ) {
+        box = Box(
+            Fields(
+                id: id, createdAt: createdAt, agentID: agentID, environment: environment, submittedBy: submittedBy, onBehalfOf: onBehalfOf, tier: tier, operationClass: operationClass, state: state,
+                expiresAt: expiresAt, actionSHA256: actionSHA256, reasons: reasons, destructive: destructive, irreversible: irreversible, dataLoss: dataLoss, approvalRules: approvalRules,
+                document: document, votes: votes, closedBy: closedBy, closedVia: closedVia, closedAt: closedAt, closedReason: closedReason, consumedAt: consumedAt, consumedBy: consumedBy, run: run))
     }
 
     public var requiredApprovals: Int { tier == .gated ? approvalRules.required : 0 }
@@ -298,8 +380,10 @@ public struct RequestFilter: Sendable {
     public var first: Int?
     public var after: (createdAt: Double, id: String)?
 
-    public init(states: Set<RequestState> = [], tiers: Set<Tier> = [], agent: String? = nil, limit: Int? = nil,
-                first: Int? = nil, after: (createdAt: Double, id: String)? = nil) {
+    public init(
+        states: Set<RequestState> = [], tiers: Set<Tier> = [], agent: String? = nil, limit: Int? = nil,
+        first: Int? = nil, after: (createdAt: Double, id: String)? = nil
+    ) {
         self.states = states
         self.tiers = tiers
         self.agent = agent

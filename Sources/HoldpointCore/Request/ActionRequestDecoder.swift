@@ -74,9 +74,10 @@ public enum ActionRequestDecoder {
                     alternatives.append(Alternative(action: text, rejectedBecause: nil))
                 case .object:
                     let item = FieldReader(root: element, prefix: path)
-                    alternatives.append(Alternative(
-                        action: try item.requiredString("action"),
-                        rejectedBecause: try item.optionalString("rejected_because")))
+                    alternatives.append(
+                        Alternative(
+                            action: try item.requiredString("action"),
+                            rejectedBecause: try item.optionalString("rejected_because")))
                 default:
                     throw RequestError(field: path, message: "expected an object or a string, got \(element.typeName)")
                 }

@@ -106,7 +106,7 @@ public enum Plan {
                 for span in line.split(separator: "`", omittingEmptySubsequences: false).enumerated() where span.offset % 2 == 1 {
                     let words = span.element.split(separator: " ")
                     guard words.count >= 2, let first = words.first,
-                          first.allSatisfy({ $0.isLetter || $0.isNumber || "-_./".contains($0) }), first.first?.isLetter == true || first.first == "." || first.first == "/"
+                        first.allSatisfy({ $0.isLetter || $0.isNumber || "-_./".contains($0) }), first.first?.isLetter == true || first.first == "." || first.first == "/"
                     else { continue }
                     out.append(String(span.element))
                 }

@@ -66,7 +66,7 @@ public struct ShellParser {
     private static func isSpecialInWord(_ b: UInt8) -> Bool {
         switch b {
         case UInt8(ascii: "\\"), UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "$"), UInt8(ascii: "`"),
-             UInt8(ascii: "="), UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "["):
+            UInt8(ascii: "="), UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "["):
             return true
         default:
             return false
@@ -77,7 +77,7 @@ public struct ShellParser {
     private static func isMeta(_ b: UInt8) -> Bool {
         switch b {
         case 0x20, 0x09, 0x0A, UInt8(ascii: ";"), UInt8(ascii: "&"), UInt8(ascii: "|"),
-             UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "<"), UInt8(ascii: ">"):
+            UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "<"), UInt8(ascii: ">"):
             return true
         default:
             return false
@@ -216,7 +216,9 @@ public struct ShellParser {
                 break
             }
             index += 1
-            if b == open { level += 1 } else if b == close {
+            if b == open {
+                level += 1
+            } else if b == close {
                 level -= 1
                 if level == 0 { return }
             }
@@ -232,7 +234,7 @@ public struct ShellParser {
         guard let first = word.utf8.first, word.utf8.count <= 5 else { return false }
         switch first {
         case UInt8(ascii: "t"), UInt8(ascii: "e"), UInt8(ascii: "f"), UInt8(ascii: "d"), UInt8(ascii: "{"), UInt8(ascii: "}"),
-             UInt8(ascii: "!"), UInt8(ascii: "i"), UInt8(ascii: "w"), UInt8(ascii: "u"):
+            UInt8(ascii: "!"), UInt8(ascii: "i"), UInt8(ascii: "w"), UInt8(ascii: "u"):
             return reservedSeparators.contains(word)
         default:
             return false
@@ -366,8 +368,14 @@ public struct ShellParser {
         while true {
             skipBlanksAndComments()
             guard let b = peek(), b != 0x0A else { return }
-            if Self.isMeta(b) { index += 1; continue }
-            guard let (word, _) = readWord() else { index += 1; continue }
+            if Self.isMeta(b) {
+                index += 1
+                continue
+            }
+            guard let (word, _) = readWord() else {
+                index += 1
+                continue
+            }
             if word.text == terminator { return }
         }
     }
@@ -498,7 +506,10 @@ public struct ShellParser {
                         // `NAME=( … )`: an array assignment; its words may hold substitutions.
                         index += 1
                         while let c = peek(), c != UInt8(ascii: ")") {
-                            if Self.isBlank(c) || c == 0x0A { index += 1; continue }
+                            if Self.isBlank(c) || c == 0x0A {
+                                index += 1
+                                continue
+                            }
                             if readWord() == nil { index += 1 }
                         }
                         if peek() != nil { index += 1 }
@@ -619,18 +630,30 @@ public struct ShellParser {
             case UInt8(ascii: "x"):
                 var value: UInt32 = 0
                 var count = 0
-                while count < 2, let h = peek(), let d = Self.hexValue(h) { value = value * 16 + d; index += 1; count += 1 }
+                while count < 2, let h = peek(), let d = Self.hexValue(h) {
+                    value = value * 16 + d
+                    index += 1
+                    count += 1
+                }
                 appendScalar(value, to: &text)
             case UInt8(ascii: "u"), UInt8(ascii: "U"):
                 let maxDigits = e == UInt8(ascii: "u") ? 4 : 8
                 var value: UInt32 = 0
                 var count = 0
-                while count < maxDigits, let h = peek(), let d = Self.hexValue(h) { value = value * 16 + d; index += 1; count += 1 }
+                while count < maxDigits, let h = peek(), let d = Self.hexValue(h) {
+                    value = value * 16 + d
+                    index += 1
+                    count += 1
+                }
                 appendScalar(value, to: &text)
             case UInt8(ascii: "0")...UInt8(ascii: "7"):
                 var value = UInt32(e - 0x30)
                 var count = 1
-                while count < 3, let o = peek(), o >= 0x30 && o <= 0x37 { value = value * 8 + UInt32(o - 0x30); index += 1; count += 1 }
+                while count < 3, let o = peek(), o >= 0x30 && o <= 0x37 {
+                    value = value * 8 + UInt32(o - 0x30)
+                    index += 1
+                    count += 1
+                }
                 appendScalar(value, to: &text)
             default:
                 text.append(e)
@@ -664,7 +687,10 @@ public struct ShellParser {
         var closed = false
         while let b = peek() {
             index += 1
-            if b == UInt8(ascii: "`") { closed = true; break }
+            if b == UInt8(ascii: "`") {
+                closed = true
+                break
+            }
             if b == UInt8(ascii: "\\"), let next = peek(), next == UInt8(ascii: "`") || next == UInt8(ascii: "\\") || next == UInt8(ascii: "$") {
                 body.append(next)
                 index += 1

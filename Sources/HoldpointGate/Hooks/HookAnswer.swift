@@ -43,11 +43,16 @@ public enum HookAnswer {
             // No objection: exit 0 and no output, so Claude Code's own rules decide.
             if case .noObjection = decision { return HookReply(stdout: "", stderr: "", exitCode: 0) }
             // Exit 0 with hookSpecificOutput; the deny reason is shown to the model.
-            let output: JSONValue = .object([("hookSpecificOutput", .object([
-                ("hookEventName", .string("PreToolUse")),
-                ("permissionDecision", .string(decision.isAllow ? "allow" : "deny")),
-                ("permissionDecisionReason", .string(reason)),
-            ]))])
+            let output: JSONValue = .object([
+                (
+                    "hookSpecificOutput",
+                    .object([
+                        ("hookEventName", .string("PreToolUse")),
+                        ("permissionDecision", .string(decision.isAllow ? "allow" : "deny")),
+                        ("permissionDecisionReason", .string(reason)),
+                    ])
+                )
+            ])
             return HookReply(stdout: JSONWriter.compact(output) + "\n", stderr: "", exitCode: 0)
         case .codex:
             // Codex reads exit 2 with the reason on stderr as a block. For an allow it gets no
@@ -68,8 +73,10 @@ public enum HookAnswer {
             // Cursor renamed userMessage/agentMessage to user_message/agent_message; both are written.
             var members: [(key: String, value: JSONValue)] = [("permission", .string(decision.isAllow ? "allow" : "deny"))]
             if !decision.isAllow {
-                members += [("user_message", .string(reason)), ("agent_message", .string(reason)),
-                            ("userMessage", .string(reason)), ("agentMessage", .string(reason))]
+                members += [
+                    ("user_message", .string(reason)), ("agent_message", .string(reason)),
+                    ("userMessage", .string(reason)), ("agentMessage", .string(reason)),
+                ]
             }
             return HookReply(stdout: JSONWriter.compact(.object(members)) + "\n", stderr: "", exitCode: 0)
         }

@@ -93,8 +93,9 @@ public enum HookInput {
                 return ToolCall(client: client, event: event, toolName: "mcp__" + name, input: input, cwd: cwd, session: session, callID: callID, raw: root)
             }
             guard let command = try string("command", required: true) else { throw HookInputError("command: missing") }
-            return ToolCall(client: client, event: event, toolName: "shell", input: .object([("command", .string(command))]), cwd: cwd,
-                            session: session, callID: callID, raw: root)
+            return ToolCall(
+                client: client, event: event, toolName: "shell", input: .object([("command", .string(command))]), cwd: cwd,
+                session: session, callID: callID, raw: root)
         }
     }
 }

@@ -12,9 +12,11 @@ public enum ToolMapping {
     /// Shell tools across clients: the command line goes through the shell analysis.
     static let shellTools: Set<String> = ["Bash", "shell", "run_shell_command", "exec_command", "local_shell", "container.exec", "unified_exec"]
     /// Tools that only read (files, searches, the web); they run on their own.
-    static let readTools: Set<String> = ["Read", "Glob", "Grep", "LS", "NotebookRead", "WebSearch", "WebFetch", "TodoWrite", "TodoRead",
-                                         "read_file", "read_many_files", "list_directory", "glob", "search_file_content", "google_web_search", "web_fetch",
-                                         "grep", "ls", "view_image", "update_plan"]
+    static let readTools: Set<String> = [
+        "Read", "Glob", "Grep", "LS", "NotebookRead", "WebSearch", "WebFetch", "TodoWrite", "TodoRead",
+        "read_file", "read_many_files", "list_directory", "glob", "search_file_content", "google_web_search", "web_fetch",
+        "grep", "ls", "view_image", "update_plan",
+    ]
 
     /// Tools that end a client's planning: what they carry is the agent's plan (layer 1).
     static let planTools: Set<String> = ["ExitPlanMode"]
@@ -158,9 +160,13 @@ public enum ShellQuote {
     }
 
     public static func quote(_ word: String) -> String {
-        if !word.isEmpty, word.utf8.allSatisfy({ b in
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || "-_./=:,+@%".utf8.contains(b)
-        }) { return word }
+        if !word.isEmpty,
+            word.utf8.allSatisfy({ b in
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || "-_./=:,+@%".utf8.contains(b)
+            })
+        {
+            return word
+        }
         var out = "'"
         for ch in word { out += ch == "'" ? "'\\''" : String(ch) }
         return out + "'"
