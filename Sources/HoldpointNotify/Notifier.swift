@@ -36,9 +36,7 @@ public final class Notifier: Sendable {
         // A webhook that redirects is not followed: the signed body goes where the policy says.
         configuration.redirectConfiguration = .disallow
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        var name = [CChar](repeating: 0, count: 256)
-        gethostname(&name, name.count - 1)
-        host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        host = HostName.current
     }
 
     /// Makes every sink's cursor now (a new sink starts at the log's end), so that what is

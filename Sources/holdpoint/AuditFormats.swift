@@ -87,9 +87,5 @@ enum AuditFormat: String, CaseIterable {
         return v
     }
 
-    static var hostName: String {
-        var name = [CChar](repeating: 0, count: 256)
-        gethostname(&name, name.count - 1)
-        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    static var hostName: String { HostName.current }
 }
