@@ -5,6 +5,7 @@ import HoldpointStore
 import NIOCore
 import NIOHTTP1
 import Subprocess
+import Synchronization
 import SystemPackage
 
 #if canImport(Glibc)
@@ -25,6 +26,8 @@ public final class Notifier: Sendable {
     public let sinks: [NotifySink]
     private let http: HTTPClient
     private let host: String
+    /// When escalations were last looked for: at most once a second, however often a pass runs.
+    private let lastEscalation = Mutex<Double>(0)
 
     /// Entries read per sink per pass.
     static let batch = 200
@@ -54,11 +57,18 @@ public final class Notifier: Sendable {
     @discardableResult
     public func runOnce(now: Double = Clock.now()) async -> [String] {
         var log: [String] = []
-        do {
-            let escalated = try store.escalateDue(now: now)
-            if escalated > 0 { log.append("escalated \(escalated) request\(escalated == 1 ? "" : "s")") }
-        } catch {
-            log.append("escalation: \(error)")
+        let escalationDue = lastEscalation.withLock { last in
+            guard now - last >= 1 else { return false }
+            last = now
+            return true
+        }
+        if escalationDue {
+            do {
+                let escalated = try store.escalateDue(now: now)
+                if escalated > 0 { log.append("escalated \(escalated) request\(escalated == 1 ? "" : "s")") }
+            } catch {
+                log.append("escalation: \(error)")
+            }
         }
         for sink in sinks {
             do {

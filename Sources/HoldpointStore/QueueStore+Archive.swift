@@ -144,6 +144,7 @@ extension QueueStore {
             checkpoints: try Row.fetchAll(db, sql: "SELECT * FROM audit_checkpoints WHERE seq BETWEEN ? AND ?", arguments: [from, through]))
         try db.execute(sql: "DELETE FROM votes WHERE request_id IN (\(idList))")
         try db.execute(sql: "DELETE FROM plans WHERE request_id IN (\(idList))")
+        try db.execute(sql: "DELETE FROM escalations WHERE request_id IN (\(idList))")
         try db.execute(sql: "DELETE FROM requests WHERE id IN (\(idList))")
         try db.execute(sql: "DELETE FROM audit_checkpoints WHERE seq BETWEEN ? AND ?", arguments: [from, through])
         try db.execute(sql: "DELETE FROM audit WHERE seq BETWEEN ? AND ?", arguments: [from, through])
