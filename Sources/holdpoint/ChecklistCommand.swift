@@ -146,6 +146,22 @@ struct Checklist: ParsableCommand {
             audit.evidence.append("audit verify: NOT intact at entry \(report.firstBadSeq.map(String.init) ?? "?"): \(report.problem ?? "")")
             audit.fix = "investigate before giving any agent access; `holdpoint audit verify` names the entry"
         }
+        // The signed head outside the database keeps up with the log (file mode: this
+        // process can read it; the daemon checks its own in `audit verify`).
+        if let local = service as? LocalQueue {
+            let last = try queueCall { () throws(StoreError) in try local.store.changeCounter() }
+            if let head = AuditSigner.readHead(local.store.signer.headPath) {
+                audit.evidence.append("signed head \(local.store.signer.headPath): entry \(head.seq) of \(last)")
+                if head.seq < last {
+                    audit.status = .fail
+                    audit.fix = "the signed head stopped advancing: check that every writer can write \(local.store.signer.headPath)"
+                }
+            } else if last > 0 {
+                audit.status = .fail
+                audit.evidence.append("no signed head at \(local.store.signer.headPath)")
+                audit.fix = "restore the signed head, or find out why it is gone; entries cut off the end go unseen without it"
+            }
+        }
         if let policy {
             audit.evidence.append(
                 policy.notify.isEmpty

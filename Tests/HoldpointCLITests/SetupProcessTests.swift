@@ -141,6 +141,9 @@ import Testing
         #expect(status(after.report, 7) == "PASS")
         #expect(status(after.report, 8) == "PASS")
         #expect(after.report["hooks"]?.arrayValue?.first?["answers"] == .bool(true))
+        #expect(status(after.report, 6) == "PASS")
+        let auditEvidence = after.report["checks"]?.arrayValue?.first { $0["check"] == .number(6) }?["evidence"]?.arrayValue ?? []
+        #expect(auditEvidence.contains { $0.stringValue?.hasPrefix("signed head ") == true })
 
         // A hook that no longer answers (the binary moved away) fails the checklist again.
         let settings = home.read(".claude/settings.json")
@@ -150,5 +153,10 @@ import Testing
         #expect(broken.status == 1)
         #expect(status(broken.report, 8) == "FAIL")
         #expect(broken.report["hooks"]?.arrayValue?.first?["answers"] == .bool(false))
+
+        // The signed head gone: the audit trail check fails too.
+        try FileManager.default.removeItem(atPath: env.queue + ".audit-head")
+        let headless = try checklist()
+        #expect(status(headless.report, 6) == "FAIL")
     }
 }
