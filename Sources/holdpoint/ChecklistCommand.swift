@@ -79,10 +79,20 @@ struct Checklist: ParsableCommand {
             ]
         } else {
             scoping.evidence += [
-                "file mode: whoever can write \(global.queuePath) can forge a decision, so agents and reviewers must be kept apart by OS permissions Holdpoint cannot see",
+                "file mode: whoever can write \(global.queuePath) (or its directory) can forge a decision; an agent that can submit can",
                 "reviewers: \(approvals.reviewers.joined(separator: ", "))",
             ]
             scoping.fix = "run `holdpoint serve` as its own user and point agents at its socket (docs/serve.md)"
+        }
+        if !socketMode {
+            for path in [global.queuePath, (global.queuePath as NSString).deletingLastPathComponent] {
+                guard let writers = Self.writers(of: path) else { continue }
+                scoping.evidence.append("can write \(path): \(writers.description)")
+                if writers.everyone {
+                    scoping.status = .fail
+                    scoping.fix = "chmod o-w \(path); better, run `holdpoint serve` as its own user (docs/serve.md)"
+                }
+            }
         }
         scoping.evidence.append("self-approval: \(approvals.allowSelfApproval ? "ALLOWED" : "refused")")
         items.append(scoping)
@@ -202,14 +212,20 @@ struct Checklist: ParsableCommand {
         if hooks.isEmpty {
             isolation.status = .fail
             isolation.evidence.append("no agent client on this machine has the Holdpoint hook")
-            isolation.fix = "holdpoint setup claude-code (or gemini, cursor)"
+            isolation.fix = "holdpoint setup claude-code (or codex, gemini, cursor)"
         }
         for hook in hooks {
             isolation.evidence.append(
-                "\(hook.path): \(hook.command.contains("--env") ? "reports its environment" : "no --env (counted as production, the strictest)"); answers: \(hook.answers ? "yes" : "NO")")
+                "\(hook.path): \(hook.command.contains("--env") ? "reports its environment" : "no --env (counted as production, the strictest)"); answers: \(hook.answers ? "yes" : "NO")"
+                    + (hook.client == "codex" ? " (Codex runs it only once trusted in /hooks, which Holdpoint cannot see)" : ""))
             if !hook.answers {
                 isolation.status = .fail
                 isolation.fix = "the hook in \(hook.path) does not answer: run `holdpoint setup` again"
+            }
+            if let off = hook.switchedOff {
+                isolation.status = .fail
+                isolation.evidence.append("Codex does not run hooks: \(off)")
+                isolation.fix = "remove that line: \(off)"
             }
         }
         items.append(isolation)
@@ -233,11 +249,47 @@ struct Checklist: ParsableCommand {
         if failed { throw ExitCode(1) }
     }
 
+    /// Who may write a file, from its owner, group and mode (root aside).
+    struct Writers {
+        var users: [String]
+        var everyone: Bool
+        var description: String { everyone ? "every user (mode allows others to write)" : users.isEmpty ? "root only" : users.joined(separator: ", ") }
+    }
+
+    static func writers(of path: String) -> Writers? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        let mode = info.st_mode
+        if mode & S_IWOTH != 0 { return Writers(users: [], everyone: true) }
+        var users: [String] = []
+        if mode & S_IWUSR != 0, let owner = getpwuid(info.st_uid) { users.append(String(cString: owner.pointee.pw_name)) }
+        if mode & S_IWGRP != 0, let group = getgrgid(info.st_gid) {
+            let name = String(cString: group.pointee.gr_name)
+            var members: [String] = []
+            var member = group.pointee.gr_mem
+            while let pointer = member?.pointee {
+                members.append(String(cString: pointer))
+                member = member?.advanced(by: 1)
+            }
+            // Users whose primary group it is.
+            setpwent()
+            while let entry = getpwent() {
+                if entry.pointee.pw_gid == info.st_gid { members.append(String(cString: entry.pointee.pw_name)) }
+            }
+            endpwent()
+            let others = Set(members).subtracting(users).sorted()
+            users.append("group \(name)" + (others.isEmpty ? "" : " (\(others.joined(separator: ", ")))"))
+        }
+        return Writers(users: users, everyone: false)
+    }
+
     struct InstalledHook {
         var client: String
         var path: String
         var command: String
         var answers: Bool
+        /// What keeps the client from calling it at all (Codex: hooks switched off).
+        var switchedOff: String? = nil
     }
 
     /// The clients' settings files (user and this directory's project) that hold a Holdpoint
@@ -250,15 +302,30 @@ struct Checklist: ParsableCommand {
             for scope in ["user", "project"] {
                 let setup = ClientSetup(client: client, holdSeconds: 0, command: "")
                 let path = setup.path(scope: scope, home: home, directory: directory)
-                guard let text = try? String(contentsOfFile: path, encoding: .utf8), let editor = try? JSONSourceEditor(text),
+                if let text = try? String(contentsOfFile: path, encoding: .utf8), let editor = try? JSONSourceEditor(text),
                     found.contains(where: { $0.path == path }) == false
-                else { continue }
-                // One line per file: its first Holdpoint hook, called as the client would.
-                let ours = setup.entries.lazy.flatMap { editor.root.member("hooks")?.value.member($0.event)?.value.value.arrayValue ?? [] }.first(where: ClientSetup.isOurs)
-                if let element = ours {
-                    let command = element["command"]?.stringValue ?? element["hooks"]?.arrayValue?.compactMap { $0["command"]?.stringValue }.first ?? ""
-                    found.append(InstalledHook(client: client, path: path, command: command, answers: answers(command, setup: setup, directory: directory)))
+                {
+                    // One line per file: its first Holdpoint hook, called as the client would.
+                    let ours = setup.entries.lazy.flatMap { editor.root.member("hooks")?.value.member($0.event)?.value.value.arrayValue ?? [] }.first(where: ClientSetup.isOurs)
+                    if let element = ours {
+                        let command = element["command"]?.stringValue ?? element["hooks"]?.arrayValue?.compactMap { $0["command"]?.stringValue }.first ?? ""
+                        found.append(InstalledHook(client: client, path: path, command: command, answers: answers(command, setup: setup, directory: directory)))
+                    }
                 }
+                // Codex may keep its hooks inline in config.toml instead.
+                let toml = setup.codexConfigPath(scope: scope, home: home, directory: directory)
+                if client == "codex", found.contains(where: { $0.path == toml }) == false, let text = try? String(contentsOfFile: toml, encoding: .utf8),
+                    let command = (try? CodexConfig(text))?.ourCommands.first
+                {
+                    found.append(InstalledHook(client: client, path: toml, command: command, answers: answers(command, setup: setup, directory: directory)))
+                }
+            }
+        }
+        // Codex's own switch, in the config.toml of the user's layer or this project's.
+        for index in found.indices where found[index].client == "codex" {
+            let directory = (found[index].path as NSString).deletingLastPathComponent
+            if let text = try? String(contentsOfFile: directory + "/config.toml", encoding: .utf8), let off = (try? CodexConfig(text))?.hooksSwitchedOff {
+                found[index].switchedOff = "\(directory)/config.toml line \(off.line) sets \(off.path.joined(separator: ".")) = false"
             }
         }
         return found

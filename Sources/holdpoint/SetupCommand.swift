@@ -2,151 +2,23 @@ import ArgumentParser
 import Foundation
 import HoldpointCore
 
-/// What `holdpoint setup` writes for each client: where, under which events, and how to
-/// call the hook exactly as the client would to prove it answers.
-struct ClientSetup {
-    let client: String
-    let holdSeconds: Int
-    let command: String
-
-    static let clients = ["claude-code", "gemini", "cursor"]
-
-    /// The client's timeout, safely above the hold: the client must not give up on a hook
-    /// that is still waiting for a reviewer (a client that times out a hook may let the
-    /// call through).
-    var timeoutSeconds: Int { holdSeconds + 20 }
-
-    func path(scope: String, home: String, directory: String) -> String {
-        let base = scope == "user" ? home : directory
-        switch client {
-        case "gemini": return base + "/.gemini/settings.json"
-        case "cursor": return base + "/.cursor/hooks.json"
-        default: return base + "/.claude/settings.json"
-        }
-    }
-
-    /// (event, entry) pairs under `hooks`.
-    var entries: [(event: String, entry: JSONValue)] {
-        switch client {
-        case "gemini":
-            return [
-                (
-                    "BeforeTool",
-                    .object([
-                        ("matcher", .string("run_shell_command|write_file|replace|mcp__.*")),
-                        ("hooks", .array([.object([("type", .string("command")), ("command", .string(command)), ("timeout", .number(Double(timeoutSeconds * 1000)))])])),
-                    ])
-                )
-            ]
-        case "cursor":
-            return ["beforeShellExecution", "beforeMCPExecution"].map { ($0, .object([("command", .string(command))])) }
-        default:
-            return [
-                (
-                    "PreToolUse",
-                    .object([
-                        ("matcher", .string("Bash|Write|Edit|MultiEdit|NotebookEdit|ExitPlanMode|mcp__.*")),
-                        ("hooks", .array([.object([("type", .string("command")), ("command", .string(command)), ("timeout", .number(Double(timeoutSeconds)))])])),
-                    ])
-                )
-            ]
-        }
-    }
-
-    /// A hook command of ours: `…/holdpoint hook …`, whatever else it says.
-    static func isOurs(_ value: JSONValue) -> Bool {
-        if let command = value["command"]?.stringValue {
-            let words = command.split(separator: " ")
-            if words.count >= 2, words[0].split(separator: "/").last == "holdpoint", words[1] == "hook" { return true }
-        }
-        return (value["hooks"]?.arrayValue ?? []).contains(where: isOurs)
-    }
-
-    /// What the client sends for a shell command, as it sends it.
-    func input(_ shell: String, directory: String) -> String {
-        let cmd = JSONWriter.compact(.string(shell))
-        let cwd = JSONWriter.compact(.string(directory))
-        switch client {
-        case "gemini":
-            return #"{"session_id":"holdpoint-setup","cwd":\#(cwd),"hook_event_name":"BeforeTool","tool_name":"run_shell_command","tool_input":{"command":\#(cmd)}}"#
-        case "cursor":
-            return #"{"hook_event_name":"beforeShellExecution","conversation_id":"holdpoint-setup","generation_id":"setup","workspace_roots":[\#(cwd)],"command":\#(cmd),"cwd":\#(cwd)}"#
-        default:
-            return #"{"session_id":"holdpoint-setup","cwd":\#(cwd),"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":\#(cmd)}}"#
-        }
-    }
-
-    /// Puts our entries in (or, `removing`, takes them out of) a settings file's text.
-    /// Everything else in the file stays byte for byte.
-    func edit(_ source: String, removing: Bool) throws(JSONSourceEditor.SyntaxError) -> String {
-        let blank = source.allSatisfy { $0.isWhitespace }
-        var editor = try JSONSourceEditor(blank ? "{}\n" : source)
-        guard case .object = editor.root else { throw JSONSourceEditor.SyntaxError(line: 1, column: 1, message: "the settings are not a JSON object") }
-        if removing {
-            for (event, _) in entries {
-                while let array = editor.root.member("hooks")?.value.member(event)?.value, case .array(let elements, _) = array,
-                    let ours = elements.first(where: { Self.isOurs($0.value) })
-                {
-                    try editor.remove(ours.range, from: array)
-                }
-                // Containers left empty by the removal go too (setup made them).
-                if let hooks = editor.root.member("hooks")?.value, let member = hooks.member(event), case .array(let elements, _) = member.value, elements.isEmpty {
-                    try editor.remove(member.range, from: hooks)
-                }
-            }
-            if let hooks = editor.root.member("hooks"), case .object(let members, _) = hooks.value, members.isEmpty {
-                try editor.remove(hooks.range, from: editor.root)
-            }
-            return blank ? source : editor.string
-        }
-        if client == "cursor" && editor.root.member("version") == nil {
-            try editor.appendMember(to: editor.root, key: "version", value: .number(1))
-        }
-        for (event, entry) in entries {
-            guard let hooks = editor.root.member("hooks")?.value else {
-                try editor.appendMember(to: editor.root, key: "hooks", value: .object([(event, .array([entry]))]))
-                continue
-            }
-            guard let array = hooks.member(event)?.value, case .array(let elements, _) = array else {
-                try editor.appendMember(to: hooks, key: event, value: .array([entry]))
-                continue
-            }
-            let ours = elements.filter { Self.isOurs($0.value) }
-            if ours.count == 1, ours[0].value == entry { continue }  // already as it should be
-            if let first = ours.first {
-                try editor.replace(first, with: entry)
-                // Any second entry of ours goes (one gate, not two).
-                while let array = editor.root.member("hooks")?.value.member(event)?.value, case .array(let now, _) = array,
-                    now.filter({ Self.isOurs($0.value) }).count > 1, let extra = now.last(where: { Self.isOurs($0.value) })
-                {
-                    try editor.remove(extra.range, from: array)
-                }
-            } else {
-                try editor.appendElement(to: array, value: entry)
-            }
-        }
-        var out = editor.string
-        if !out.hasSuffix("\n") { out += "\n" }
-        return out
-    }
-}
-
 struct Setup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "setup",
         abstract: "Write (or --remove) a client's hook configuration, then prove the hook answers as the client calls it.",
         discussion: """
-            CLIENT is claude-code, gemini or cursor. Merges into the existing settings file (a copy is kept beside it \
+            CLIENT is claude-code, codex, gemini or cursor. Merges into the existing settings file (a copy is kept beside it \
             first, as FILE.holdpoint-backup), changing nothing outside Holdpoint's own entries; running it twice \
             changes nothing. The hook runs this binary by its absolute path, ends in `|| exit 2` (a hook that cannot \
             run blocks), covers every tool Holdpoint understands, and gives the client a timeout above --hold. Then \
             it calls the hook as the client would: a read must not be denied, `rm -rf /` must be. \
             Exit 0 done (or nothing to do), 1 the hook did not answer as it should, 64 usage, 78 the settings file is \
-            not valid JSON (named with line and column; nothing written).
+            not valid JSON (or TOML, Codex's config.toml), named with line and column; nothing written. Codex: the \
+            hook goes in hooks.json, or inline in config.toml when that layer already keeps its hooks there.
             """
     )
 
-    @Argument(help: ArgumentHelp("claude-code, gemini or cursor.", valueName: "client"))
+    @Argument(help: ArgumentHelp("claude-code, codex, gemini or cursor.", valueName: "client"))
     var client: String
 
     @Option(name: .long, help: ArgumentHelp("user (your home directory) or project (the current directory).", valueName: "scope"))
@@ -169,13 +41,20 @@ struct Setup: ParsableCommand {
 
     func validate() throws {
         guard ClientSetup.clients.contains(client) else {
-            throw ValidationError("unknown client '\(client)' (expected \(ClientSetup.clients.joined(separator: ", ")); Codex's TOML is in docs/hooks.md)")
+            throw ValidationError("unknown client '\(client)' (expected \(ClientSetup.clients.joined(separator: ", ")))")
         }
         guard scope == "user" || scope == "project" else { throw ValidationError("--scope: expected user or project, got '\(scope)'") }
         guard hold >= 0, hold <= 3600 else { throw ValidationError("--hold: expected 0 to 3600 seconds") }
         for value in [env, agent ?? client] where value.isEmpty || value.contains(where: { !($0.isLetter || $0.isNumber || "-_.".contains($0)) }) {
             throw ValidationError("'\(value)': use letters, digits, '-', '_' and '.' (it goes into a shell command)")
         }
+    }
+
+    /// One settings file as it is and as setup leaves it.
+    struct FileChange {
+        var path: String
+        var before: String
+        var after: String
     }
 
     func run() throws {
@@ -187,30 +66,91 @@ struct Setup: ParsableCommand {
         let setup = ClientSetup(client: client, holdSeconds: hold, command: command)
         let home = Environment.value("HOME") ?? NSHomeDirectory()
         let directory = FileManager.default.currentDirectoryPath
-        let path = setup.path(scope: scope, home: home, directory: directory)
-        let existing = FileManager.default.fileExists(atPath: path) ? (try? String(contentsOfFile: path, encoding: .utf8)) : ""
-        guard let before = existing else {
-            Terminal.error("setup: cannot read \(path)")
-            throw ExitCode(ExitCodes.unavailable)
-        }
-        let after: String
-        do {
-            after = try setup.edit(before, removing: remove)
-        } catch {
-            Terminal.error("setup: \(path): \(error.description); nothing was written")
-            throw ExitCode(ExitCodes.configuration)
-        }
-        if after == before {
-            Terminal.print("\(path): \(remove ? "no Holdpoint entries to take out" : "already set up"); nothing changed")
+        let changes = try plan(setup, home: home, directory: directory)
+        let changed = changes.filter { $0.after != $0.before }
+        if changed.isEmpty {
+            Terminal.print("\(changes[0].path): \(remove ? "no Holdpoint entries to take out" : "already set up"); nothing changed")
         } else if dryRun {
-            Terminal.print(Self.diff(before, after, path: path))
+            Terminal.print(changed.map { Self.diff($0.before, $0.after, path: $0.path) }.joined(separator: "\n"))
             return
         } else {
-            try write(after, to: path, backup: before.isEmpty ? nil : before)
-            Terminal.print("\(path): \(remove ? "Holdpoint's entries taken out" : "hook written") (previous version in \(path).holdpoint-backup)")
+            for change in changed {
+                try write(change.after, to: change.path, backup: change.before.isEmpty ? nil : change.before)
+                let what = !remove && change.after.contains(" hook \(client) ") ? "hook written" : "Holdpoint's entries taken out"
+                Terminal.print("\(change.path): \(what)\(change.before.isEmpty ? "" : " (previous version in \(change.path).holdpoint-backup)")")
+            }
         }
         if remove || dryRun { return }
         try prove(setup, directory: directory)
+        if client == "codex" { try codexNotes(setup, home: home, directory: directory) }
+        if client == "codex" {
+            // Codex records trust by the hook's hash: a new or changed hook waits for a person.
+            Terminal.print(
+                "codex asks Holdpoint before every tool call it covers once you trust the hook: Codex skips a new or changed hook, "
+                    + "without a word, until you review and trust it (start codex, open /hooks)"
+                    + (scope == "project" ? "; a project's hooks load only in a project Codex trusts" : ""))
+        } else {
+            Terminal.print("\(client) now asks Holdpoint before every tool call it covers")
+        }
+        Terminal.print("`holdpoint checklist` reviews the rest of the setup")
+    }
+
+    /// Reads a settings file ("" when there is none).
+    func contents(_ path: String) throws -> String {
+        guard FileManager.default.fileExists(atPath: path) else { return "" }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            Terminal.error("setup: cannot read \(path)")
+            throw ExitCode(ExitCodes.unavailable)
+        }
+        return text
+    }
+
+    /// The files to change and how. Codex: the entry goes where the layer keeps its hooks
+    /// (inline in config.toml if it already keeps some there, hooks.json otherwise) and
+    /// comes out of the other file, so there is one gate, not two.
+    func plan(_ setup: ClientSetup, home: String, directory: String) throws -> [FileChange] {
+        let path = setup.path(scope: scope, home: home, directory: directory)
+        let before = try contents(path)
+        func editJSON(removing: Bool) throws -> String {
+            do {
+                return try setup.edit(before, removing: removing)
+            } catch {
+                Terminal.error("setup: \(path): \(error.description); nothing was written")
+                throw ExitCode(ExitCodes.configuration)
+            }
+        }
+        guard client == "codex" else { return [FileChange(path: path, before: before, after: try editJSON(removing: remove))] }
+        let tomlPath = setup.codexConfigPath(scope: scope, home: home, directory: directory)
+        let tomlBefore = try contents(tomlPath)
+        let config: CodexConfig
+        do {
+            config = try CodexConfig(tomlBefore)
+        } catch {
+            Terminal.error("setup: \(tomlPath): \(error.description); nothing was written")
+            throw ExitCode(ExitCodes.configuration)
+        }
+        let inline = !remove && config.keepsHooksInline && !config.preToolUseIsAValue
+        let tomlAfter: String
+        do {
+            tomlAfter = try config.edited(command: setup.command, timeout: setup.timeoutSeconds, removing: !inline)
+        } catch {
+            Terminal.error("setup: \(tomlPath): \(error.description); nothing was written")
+            throw ExitCode(ExitCodes.configuration)
+        }
+        let jsonAfter = try editJSON(removing: remove || inline)
+        var changes = [FileChange(path: inline ? tomlPath : path, before: inline ? tomlBefore : before, after: inline ? tomlAfter : jsonAfter)]
+        changes.append(inline ? FileChange(path: path, before: before, after: jsonAfter) : FileChange(path: tomlPath, before: tomlBefore, after: tomlAfter))
+        return changes
+    }
+
+    /// Codex's own switch: hooks can be turned off in its configuration (`[features] hooks = false`).
+    func codexNotes(_ setup: ClientSetup, home: String, directory: String) throws {
+        let tomlPath = setup.codexConfigPath(scope: scope, home: home, directory: directory)
+        if let off = (try? CodexConfig(try contents(tomlPath)))?.hooksSwitchedOff {
+            Terminal.print("check: Codex runs hooks: NO: \(tomlPath) line \(off.line) sets \(off.path.joined(separator: ".")) = false; remove that line")
+            throw ExitCode(1)
+        }
+        Terminal.print("check: Codex runs hooks: yes (not switched off in \(tomlPath))")
     }
 
     /// Calls the hook exactly as the client would and checks its answers.
@@ -245,7 +185,6 @@ struct Setup: ParsableCommand {
         Terminal.print("check: a read (`ls`) \(readOK ? "passes" : "DID NOT PASS (exit \(read.status): \(SafeText.escape(String(read.output.prefix(200)))))")")
         Terminal.print("check: `rm -rf /` \(denyOK ? "is denied" : "WAS NOT DENIED (exit \(destroy.status): \(SafeText.escape(String(destroy.output.prefix(200)))))")")
         if !(readOK && denyOK) { throw ExitCode(1) }
-        Terminal.print("\(client) now asks Holdpoint before every tool call it covers; `holdpoint checklist` reviews the rest of the setup")
     }
 
     func write(_ text: String, to path: String, backup: String?) throws {

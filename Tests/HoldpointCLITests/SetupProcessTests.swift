@@ -103,7 +103,97 @@ import Testing
         #expect(hooks["hooks"]?["beforeMCPExecution"]?.arrayValue?.count == 1)
         #expect(try home.run(["cursor", "--remove"]).status == 0)
         #expect(try JSONReader.parse(home.read(".cursor/hooks.json"))["hooks"] == nil)
-        #expect(try home.run(["codex"]).status == 64)
+        #expect(try home.run(["windsurf"]).status == 64)
+    }
+
+    /// A Codex configuration that keeps its hooks inline, as people write it.
+    static let codexConfig = #"""
+        # my codex
+        model = "gpt-5.1"
+        notes = """
+        [[hooks.PreToolUse]] is only text here
+        """
+
+        [features]
+        web_search = true
+
+        [[hooks.PostToolUse]]
+        matcher = "Bash"
+        [[hooks.PostToolUse.hooks]]
+        type = "command"
+        command = "log-it.sh"
+
+        """#
+
+    @Test func codexGoesInlineWhereItsHooksAreInlineAndComesOutByteForByte() throws {
+        let home = try Home()
+        try home.write(".codex/config.toml", Self.codexConfig)
+        let setup = try home.run(["codex", "--hold", "30"])
+        #expect(setup.status == 0, "\(setup.stdout)\(setup.stderr)")
+        #expect(setup.stdout.contains("check: `rm -rf /` is denied"))
+        #expect(setup.stdout.contains("check: Codex runs hooks: yes"))
+        #expect(setup.stdout.contains("/hooks"))  // the trust review Codex asks for
+        let written = home.read(".codex/config.toml")
+        #expect(written.hasPrefix(Self.codexConfig))
+        let outline = try TOMLOutline(written)
+        let commands = outline.pairs.filter { $0.path == ["hooks", "PreToolUse", "hooks", "command"] }
+        #expect(commands.count == 1)
+        guard case .string(let command) = commands.first?.value else {
+            Issue.record("no command")
+            return
+        }
+        #expect(command.hasSuffix("hook codex --env production --agent codex --hold 30 || exit 2"))
+        #expect(outline.pairs.contains { $0.path == ["hooks", "PreToolUse", "hooks", "timeout"] && $0.line > 0 })
+        #expect(written.contains("timeout = 50"))
+        #expect(!FileManager.default.fileExists(atPath: home.file(".codex/hooks.json")))
+        // The hook answers as Codex calls it: exit 2 blocks, nothing on stdout allows.
+        let hook = Process()
+        hook.executableURL = URL(fileURLWithPath: "/bin/sh")
+        hook.arguments = ["-c", command.replacingOccurrences(of: "--hold 30", with: "--hold 0")]
+        hook.environment = ProcessInfo.processInfo.environment.merging(home.environment) { _, new in new }
+        let input = Pipe()
+        hook.standardInput = input
+        hook.standardOutput = FileHandle.nullDevice
+        hook.standardError = FileHandle.nullDevice
+        try hook.run()
+        try input.fileHandleForWriting.write(
+            contentsOf: Data(
+                #"{"session_id":"s","turn_id":"t","hook_event_name":"PreToolUse","cwd":"/","tool_name":"Bash","tool_use_id":"c","tool_input":{"command":"terraform destroy -auto-approve"}}"#.utf8))
+        try input.fileHandleForWriting.close()
+        hook.waitUntilExit()
+        #expect(hook.terminationStatus == 2)
+
+        #expect(try home.run(["codex", "--hold", "30"]).stdout.contains("already set up"))
+        #expect(home.read(".codex/config.toml") == written)
+        // A different hold replaces ours rather than adding a second gate.
+        #expect(try home.run(["codex", "--hold", "40"]).status == 0)
+        #expect(try TOMLOutline(home.read(".codex/config.toml")).pairs.filter { $0.path == ["hooks", "PreToolUse", "hooks", "command"] }.count == 1)
+
+        let removed = try home.run(["codex", "--remove"])
+        #expect(removed.status == 0)
+        #expect(home.read(".codex/config.toml") == Self.codexConfig)
+    }
+
+    @Test func codexWithoutInlineHooksGetsHooksJSONAndIsToldWhenHooksAreOff() throws {
+        let home = try Home()
+        try home.write(".codex/config.toml", "model = \"o3\"\n\n[features]\nhooks = false\n")
+        let setup = try home.run(["codex"])
+        #expect(setup.status == 1)
+        #expect(setup.stdout.contains("line 4 sets features.hooks = false"))
+        let hooks = try JSONReader.parse(home.read(".codex/hooks.json"))
+        #expect(hooks["hooks"]?["PreToolUse"]?.arrayValue?.first?["matcher"]?.stringValue == "Bash|apply_patch|Edit|Write|mcp__.*")
+        #expect(home.read(".codex/config.toml") == "model = \"o3\"\n\n[features]\nhooks = false\n")
+        // The checklist sees the hook, and fails while Codex would not call it.
+        let checklist = try CLI.run(["checklist"], environment: home.environment)
+        #expect(checklist.stdout.contains(".codex/hooks.json: reports its environment; answers: yes"))
+        #expect(checklist.stdout.contains("Codex does not run hooks"))
+
+        let broken = "model = \"o3\"\n[features\n"
+        try home.write(".codex/config.toml", broken)
+        let refused = try home.run(["codex", "--remove"])
+        #expect(refused.status == 78)
+        #expect(refused.stderr.contains("config.toml: line 2, column"))
+        #expect(home.read(".codex/config.toml") == broken)
     }
 }
 
@@ -144,6 +234,17 @@ import Testing
         #expect(status(after.report, 6) == "PASS")
         let auditEvidence = after.report["checks"]?.arrayValue?.first { $0["check"] == .number(6) }?["evidence"]?.arrayValue ?? []
         #expect(auditEvidence.contains { $0.stringValue?.hasPrefix("signed head ") == true })
+
+        // A queue directory every user may write: anyone could forge a decision.
+        let directory = (env.queue as NSString).deletingLastPathComponent
+        let scopingEvidence = { (report: JSONValue) in report["checks"]?.arrayValue?.first?["evidence"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+        #expect(scopingEvidence(after.report).contains { $0.hasPrefix("can write \(env.queue): ") })
+        #expect(chmod(directory, 0o777) == 0)
+        let open = try checklist()
+        #expect(open.status == 1)
+        #expect(status(open.report, 1) == "FAIL")
+        #expect(scopingEvidence(open.report).contains("can write \(directory): every user (mode allows others to write)"))
+        #expect(chmod(directory, 0o755) == 0)
 
         // A hook that no longer answers (the binary moved away) fails the checklist again.
         let settings = home.read(".claude/settings.json")
