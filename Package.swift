@@ -13,6 +13,8 @@
 //   HoldpointServer (`holdpoint serve`: the daemon on a Unix socket, SwiftNIO)
 //   HoldpointNotify (paging: webhooks, commands and syslog fed from the audit log, escalation)
 //   holdpoint      (the CLI: wires the modules together)
+//   holdpoint-bench, holdpoint-workload (speed figures; racing agent and reviewer processes)
+//   HoldpointTestSupport (Tests/: what several test targets share)
 //
 // Linux only: the group commit reads /proc and flushes with fdatasync, waiters sleep on
 // inotify, and the daemon learns its callers from SO_PEERCRED. A macOS port would need
@@ -135,32 +137,44 @@ let package = Package(
             name: "holdpoint-bench",
             dependencies: ["HoldpointCore", "HoldpointStore", "HoldpointConsole", "HoldpointRPC"]
         ),
+        // Agent and reviewer processes racing on one queue file: for the crash and concurrency
+        // tests and the benchmark. Not installed.
+        .executableTarget(
+            name: "holdpoint-workload",
+            dependencies: ["HoldpointCore", "HoldpointStore"]
+        ),
+        // What several test targets share: scratch directories, sample values.
+        .target(
+            name: "HoldpointTestSupport",
+            dependencies: ["HoldpointCore"],
+            path: "Tests/HoldpointTestSupport"
+        ),
         .testTarget(
             name: "HoldpointCoreTests",
-            dependencies: ["HoldpointCore"]
+            dependencies: ["HoldpointTestSupport", "HoldpointCore"]
         ),
         .testTarget(
             name: "HoldpointStoreTests",
-            dependencies: ["HoldpointCore", "HoldpointStore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["HoldpointTestSupport", "HoldpointCore", "HoldpointStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "HoldpointGateTests",
-            dependencies: ["HoldpointCore", "HoldpointStore", "HoldpointGate"]
+            dependencies: ["HoldpointTestSupport", "HoldpointCore", "HoldpointStore", "HoldpointGate"]
         ),
         .testTarget(
             name: "HoldpointServerTests",
-            dependencies: ["HoldpointCore", "HoldpointStore", "HoldpointGate", "HoldpointRPC", "HoldpointServer"]
+            dependencies: ["HoldpointTestSupport", "HoldpointCore", "HoldpointStore", "HoldpointGate", "HoldpointRPC", "HoldpointServer"]
         ),
         .testTarget(
             name: "HoldpointConsoleTests",
-            dependencies: ["HoldpointCore", "HoldpointStore", "HoldpointConsole"],
+            dependencies: ["HoldpointTestSupport", "HoldpointCore", "HoldpointStore", "HoldpointConsole"],
             exclude: ["Snapshots"]
         ),
         .testTarget(
             name: "HoldpointCLITests",
             // Depends on the executable so `swift test` always builds the binary it runs.
             dependencies: [
-                "HoldpointCore", "HoldpointStore", "HoldpointConsole", "holdpoint", "holdpoint-bench", .product(name: "GRDB", package: "GRDB.swift"),
+                "HoldpointCore", "HoldpointStore", "HoldpointConsole", "HoldpointTestSupport", "holdpoint", "holdpoint-workload", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -2,54 +2,6 @@ import Foundation
 import HoldpointCore
 import HoldpointStore
 
-/// Queue workloads, run as separate processes by the benchmark and by the crash and
-/// concurrency tests (real processes racing on one file).
-enum QueueWorkloads {
-    static let classification = Classification(
-        tier: .gated, operationClass: .delete, reasons: [Reason(rule: "bench", message: "gated for the benchmark", tier: .gated)],
-        destructive: true, irreversible: false, dataLoss: false)
-
-    /// Submits `count` gated requests, printing each id once it is acknowledged (committed).
-    /// With `startSignal`, the process opens the queue, says it is ready (creates
-    /// `startSignal.ready.PID`) and waits for `startSignal` to exist before submitting, so a
-    /// benchmark times the submits and not process start-up.
-    static func submitLoop(queue: String, count: Int, agent: String, startSignal: String? = nil) throws {
-        let store = try QueueStore(path: queue)
-        if let startSignal {
-            _ = FileManager.default.createFile(atPath: "\(startSignal).ready.\(getpid())", contents: nil)
-            while !FileManager.default.fileExists(atPath: startSignal) { usleep(1_000) }
-        }
-        let submitter = Identity(user: "bench-agent", via: "local")
-        for i in 0..<count {
-            let request = try ActionRequest.shellCommand("rm -rf /srv/data/\(agent)-\(i)", environment: "production", agentID: agent, mode: .supervised)
-            let stored = try store.submit(request, classification: classification, approvals: ApprovalRules(), submitter: submitter)
-            emitLine(stored.id)
-        }
-    }
-
-    /// Decides pending requests at random until none has appeared for `idleSeconds`.
-    static func decideLoop(queue: String, reviewer: String, idleSeconds: Double) throws {
-        let store = try QueueStore(path: queue)
-        let identity = Identity(user: reviewer, via: "local")
-        var idleSince = Clock.now()
-        while Clock.now() - idleSince < idleSeconds {
-            let pending = try store.list(RequestFilter(states: [.pending]))
-            guard let pick = pending.randomElement() else {
-                usleep(5_000)
-                continue
-            }
-            idleSince = Clock.now()
-            let verdict: Verdict = Bool.random() ? .approve : .reject
-            switch try store.decide(id: pick.id, verdict: verdict, reviewer: identity, reason: "bench \(verdict.rawValue)") {
-            case .recorded(let r): emitLine("recorded \(r.id) \(r.state.rawValue)")
-            case .notPending(let r): emitLine("lost \(r.id) \(r.state.rawValue)")
-            case .refused(let refusal, let r): emitLine("refused \(r.id) \(refusal)")
-            case .notFound: emitLine("notfound \(pick.id)")
-            }
-        }
-    }
-}
-
 /// Durable submits per second with 1, 10 and 50 concurrent processes; decision-to-unblock
 /// latency; audit verification speed.
 enum QueueBenchmark {
@@ -67,7 +19,7 @@ enum QueueBenchmark {
             var children: [Process] = []
             for p in 0..<processes {
                 let child = Process()
-                child.executableURL = URL(fileURLWithPath: binary)
+                child.executableURL = URL(fileURLWithPath: workload(beside: binary))
                 child.arguments = ["submit-loop", queue, String(perProcess), "agent-\(p)", start]
                 child.standardOutput = FileHandle.nullDevice
                 try child.run()
@@ -98,9 +50,9 @@ enum QueueBenchmark {
         var samples: [UInt64] = []
         for _ in 0..<40 {
             let request = try ActionRequest.shellCommand("rm -rf /srv/x", environment: "production", agentID: "lat", mode: .supervised)
-            let stored = try store.submit(request, classification: QueueWorkloads.classification, approvals: ApprovalRules(), submitter: Identity(user: "agent", via: "local"))
+            let stored = try store.submit(request, classification: gatedForBenchmark, approvals: ApprovalRules(), submitter: Identity(user: "agent", via: "local"))
             let child = Process()
-            child.executableURL = URL(fileURLWithPath: binary)
+            child.executableURL = URL(fileURLWithPath: workload(beside: binary))
             child.arguments = ["wait-one", queue, stored.id]
             let pipe = Pipe()
             child.standardOutput = pipe
@@ -133,7 +85,7 @@ enum QueueBenchmark {
         let identity = Identity(user: "agent", via: "local")
         let request = try ActionRequest.shellCommand("rm -rf /srv/x", environment: "production", agentID: "v", mode: .supervised)
         for _ in 0..<20_000 {
-            _ = try store.submit(request, classification: QueueWorkloads.classification, approvals: ApprovalRules(), submitter: identity)
+            _ = try store.submit(request, classification: gatedForBenchmark, approvals: ApprovalRules(), submitter: identity)
         }
         // Seven passes, the median reported: one pass is a tenth of a second, which the
         // machine's other work can double.
@@ -150,6 +102,16 @@ enum QueueBenchmark {
                 format: "audit verify: %d entries, %d checkpoints: median %.0f entries/s (best %.0f, worst %.0f of 7 passes; intact: %@)   target >= 500,000 entries/s",
                 report.entries, report.checkpoints, rates[3], rates[6], rates[0], report.intact ? "yes" : "NO"))
     }
+}
+
+/// What the benchmark's requests are classified as: gated, so that each one waits.
+let gatedForBenchmark = Classification(
+    tier: .gated, operationClass: .delete, reasons: [Reason(rule: "bench", message: "gated for the benchmark", tier: .gated)],
+    destructive: true, irreversible: false, dataLoss: false)
+
+/// `holdpoint-workload`, the agent and reviewer processes, built beside this binary.
+func workload(beside binary: String) -> String {
+    URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent("holdpoint-workload").path
 }
 
 /// Writes one line straight to stdout (unbuffered), so a reader sees it at once and a

@@ -92,7 +92,7 @@ enum ScaleBenchmark {
             let request = try ActionRequest.shellCommand(
                 isGated ? "rm -rf /srv/data/\(agent)-\(i)" : "sed -i s/a/b/ /srv/conf/\(agent)-\(i)",
                 environment: "production", agentID: agent, mode: .supervised)
-            _ = try store.submit(request, classification: isGated ? QueueWorkloads.classification : allowed, approvals: patient, submitter: submitter)
+            _ = try store.submit(request, classification: isGated ? gatedForBenchmark : allowed, approvals: patient, submitter: submitter)
         }
     }
 
@@ -243,7 +243,7 @@ enum RetentionBenchmark {
                 let request = try ActionRequest.shellCommand(
                     gated ? "rm -rf /srv/d\(d)-\(i)" : "sed -i s/a/b/ /srv/d\(d)-\(i)",
                     environment: "production", agentID: "agent-\(i % 8)", mode: .supervised)
-                let stored = try store.submit(request, classification: gated ? QueueWorkloads.classification : allowed, approvals: ApprovalRules(), submitter: agent, now: now)
+                let stored = try store.submit(request, classification: gated ? gatedForBenchmark : allowed, approvals: ApprovalRules(), submitter: agent, now: now)
                 if gated { _ = try store.decide(id: stored.id, verdict: i % 4 == 0 ? .approve : .reject, reviewer: reviewer, reason: "bench", now: now + 1) }
             }
             let endOfDay = start + Double(d + 1) * day

@@ -8,7 +8,7 @@ import HoldpointStore
 enum ServeBenchmark {
     /// Submits `count` actions through the daemon at `socket` on one connection, printing each
     /// id once acknowledged (the daemon flushed it to disk first). With `startSignal`, waits
-    /// for that file after saying it is ready, as `QueueWorkloads.submitLoop` does.
+    /// for that file after saying it is ready, as `holdpoint-workload submit-loop` does.
     static func submitLoop(socket: String, count: Int, agent: String, startSignal: String?) throws {
         let client = DaemonClient(socketPath: socket, claimedOrigin: nil)
         _ = try client.whoAmI()  // connected before the clock starts

@@ -184,21 +184,6 @@ let mode = CommandLine.arguments.dropFirst().first ?? "all"
 let args = Array(CommandLine.arguments.dropFirst(2))
 do {
     // Workloads used by the tests and the queue benchmark, one per process.
-    if mode == "submit-loop", args.count == 3 || args.count == 4, let count = Int(args[1]) {
-        try QueueWorkloads.submitLoop(queue: args[0], count: count, agent: args[2], startSignal: args.count == 4 ? args[3] : nil)
-        exit(0)
-    }
-    if mode == "decide-loop", args.count == 3, let idle = Double(args[2]) {
-        try QueueWorkloads.decideLoop(queue: args[0], reviewer: args[1], idleSeconds: idle)
-        exit(0)
-    }
-    if mode == "wait-one", args.count == 2 {
-        let store = try QueueStore(path: args[0])
-        emitLine("ready")
-        _ = try store.waitForDecision(id: args[1])
-        emitLine(String(DispatchTime.now().uptimeNanoseconds))
-        exit(0)
-    }
     if mode == "scale-fill", args.count == 4, let count = Int(args[1]), let gated = Int(args[2]) {
         try ScaleBenchmark.fillLoop(queue: args[0], count: count, gated: gated, agent: args[3])
         exit(0)

@@ -1,6 +1,7 @@
 import Foundation
 import HoldpointCore
 import HoldpointStore
+import HoldpointTestSupport
 import Testing
 
 /// `holdpoint queue archive` as an operator runs it, and `retention:` in the policy.
@@ -66,7 +67,7 @@ import Testing
     }
 
     @Test func policyLintRefusesARetentionShorterThanALimitWindow() throws {
-        let directory = try CLI.temporaryDirectory()
+        let directory = try Scratch.directory()
         let policy = directory.appendingPathComponent("p.yaml")
         try "limits:\n  - agent: \"*\"\n    class: [delete]\n    max: 3\n    per: 7d\nretention:\n  archive_after: 2d\n".write(to: policy, atomically: true, encoding: .utf8)
         let lint = try CLI.run(["policy", "lint", policy.path])
@@ -83,7 +84,7 @@ import Testing
 @Suite struct VerifySinceCheckpointProcessTests {
     @Test func theSecondVerificationResumesWhereTheFirstEnded() throws {
         let env = try QueueEnv()
-        let state = try CLI.temporaryDirectory().path
+        let state = try Scratch.directory().path
         var environment = env.environment
         environment["XDG_STATE_HOME"] = state
         _ = try env.submit("rm -rf /srv/a")

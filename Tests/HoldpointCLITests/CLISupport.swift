@@ -12,7 +12,8 @@ enum CLI {
 
     /// The binary `swift test` built next to the test bundle.
     static let binary: URL = locate("holdpoint")
-    static let bench: URL = locate("holdpoint-bench")
+    /// Agent and reviewer processes racing on one queue file.
+    static let workload: URL = locate("holdpoint-workload")
 
     static func locate(_ name: String) -> URL {
         var candidates: [URL] = []
@@ -104,11 +105,5 @@ enum CLI {
             usleep(10_000)
         }
         return ""
-    }
-
-    static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("holdpoint-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HoldpointCore
+import HoldpointTestSupport
 import Testing
 
 @Suite struct CheckCommandTests {
@@ -53,7 +54,7 @@ import Testing
     }
 
     @Test func anInvalidPolicyIsExit78NeverAllow() throws {
-        let dir = try CLI.temporaryDirectory()
+        let dir = try Scratch.directory()
         let policy = dir.appendingPathComponent("policy.yaml")
         try "approvals:\n  required: none\n".write(to: policy, atomically: true, encoding: .utf8)
         let result = try CLI.run(["check", "--command", "ls", "--policy", policy.path])
@@ -74,24 +75,9 @@ import Testing
 
 @Suite struct PolicyCommandTests {
     @Test func lintAcceptsTheReferencePolicyAndLocatesErrors() throws {
-        let dir = try CLI.temporaryDirectory()
+        let dir = try Scratch.directory()
         let good = dir.appendingPathComponent("reference.yaml")
-        try """
-        agent_constraints:
-          destructive_actions:
-            - pattern: "delete|destroy|terminate|drop|remove|truncate"
-              scope: "production"
-              policy: "BLOCK_AND_ESCALATE"
-              message: "Destructive action detected. Routing to human approval."
-          change_magnitude:
-            max_resources_affected: 5
-            max_cost_impact_usd: 1000
-            policy: "REQUIRE_APPROVAL_IF_EXCEEDED"
-          environment_rules:
-            production:
-              allowed_operations: ["read", "patch", "minor_update"]
-              blocked_operations: ["create_environment", "delete_environment", "bulk_modify"]
-        """.write(to: good, atomically: true, encoding: .utf8)
+        try Samples.referencePolicyYAML.write(to: good, atomically: true, encoding: .utf8)
         let ok = try CLI.run(["policy", "lint", good.path])
         #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
         let bad = dir.appendingPathComponent("bad.yaml")

@@ -1,6 +1,7 @@
 import Foundation
 import HoldpointCore
 import HoldpointStore
+import HoldpointTestSupport
 import Synchronization
 import Testing
 
@@ -60,7 +61,7 @@ import Testing
     @Test func aLongListStreamsTheSameDocument() throws {
         let env = try QueueEnv()
         let store = try QueueStore(path: env.queue)
-        let read = Classification(tier: .autonomous, operationClass: .read, reasons: [], destructive: false, irreversible: false, dataLoss: false)
+        let read = Classification.plain(.autonomous, .read)
         // 1,201 requests: two full pages and one, some sharing a creation time (the cursor
         // is the time and the id).
         for i in 0..<1_201 {

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HoldpointCore
+import HoldpointTestSupport
 import Testing
 
 /// Paging through real receivers: an HTTP server on 127.0.0.1, a command, a syslog socket,
@@ -16,7 +17,7 @@ import Testing
 
     @Test func aGatedRequestPagesEscalatesAtHalfItsWindowAndResolvesWhenDecided() throws {
         let receiver = try HTTPReceiver()
-        let directory = try CLI.temporaryDirectory()
+        let directory = try Scratch.directory()
         let secret = directory.appendingPathComponent("secret").path
         try "s3cret\n".write(toFile: secret, atomically: true, encoding: .utf8)
         let routing = directory.appendingPathComponent("routing").path
@@ -141,7 +142,7 @@ import Testing
     }
 
     @Test func syslogGetsRFC5424LinesAndAFailingSinkShowsInStatus() throws {
-        let directory = try CLI.temporaryDirectory()
+        let directory = try Scratch.directory()
         let socketPath = directory.appendingPathComponent("log.sock").path
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(fd) }
@@ -188,7 +189,7 @@ import Testing
         ("approvals:\n  warn_at: [80%, soon]\n", "approvals.warn_at: expected a share"),
     ])
     func lintNamesWhatIsWrong(yaml: String, problem: String) throws {
-        let directory = try CLI.temporaryDirectory()
+        let directory = try Scratch.directory()
         let policy = directory.appendingPathComponent("p.yaml")
         try yaml.write(to: policy, atomically: true, encoding: .utf8)
         let lint = try CLI.run(["policy", "lint", policy.path])

@@ -3,6 +3,7 @@ import HoldpointConsole
 import HoldpointCore
 import HoldpointGate
 import HoldpointStore
+import HoldpointTestSupport
 import Testing
 
 @testable import holdpoint
@@ -17,7 +18,7 @@ import Testing
         let agent = Identity(user: "agent", via: "hook")
 
         init() throws {
-            let directory = try CLI.temporaryDirectory()
+            let directory = try Scratch.directory()
             store = try QueueStore(path: directory.appendingPathComponent("queue.sqlite").path)
             service = LocalQueue(store: store, policy: try PolicyLoader.load(policyFile: nil, environment: [:]), identity: reviewer, protection: { _ in .none })
         }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import HoldpointCore
 import HoldpointStore
+import HoldpointTestSupport
 import Testing
 
 /// A queue and a policy in a fresh directory, used through the real binary.
@@ -11,7 +12,7 @@ struct QueueEnv {
     let policy: String
 
     init(policy yaml: String = "approvals:\n  allow_self_approval: true\n") throws {
-        directory = try CLI.temporaryDirectory()
+        directory = try Scratch.directory()
         queue = directory.appendingPathComponent("queue.sqlite").path
         policy = directory.appendingPathComponent("policy.yaml").path
         try yaml.write(toFile: policy, atomically: true, encoding: .utf8)
@@ -149,7 +150,7 @@ struct QueueEnv {
     }
 
     @Test func anUnreachableQueueIsExit69() throws {
-        let dir = try CLI.temporaryDirectory()
+        let dir = try Scratch.directory()
         let result = try CLI.run(["submit", "--command", "ls"], environment: ["HOLDPOINT_QUEUE": dir.path])  // a directory, not a file
         #expect(result.status == 69)
         #expect(result.stderr.contains("queue unavailable"))
@@ -161,7 +162,7 @@ struct QueueEnv {
         var info = stat()
         stat(env.queue, &info)
         #expect(info.st_mode & 0o777 == 0o600)
-        let shared = try CLI.temporaryDirectory()
+        let shared = try Scratch.directory()
         chmod(shared.path, 0o2770)
         let queue = shared.appendingPathComponent("queue.sqlite").path
         _ = try CLI.run(["submit", "--command", "ls"], environment: ["HOLDPOINT_QUEUE": queue])
@@ -225,12 +226,12 @@ struct QueueEnv {
         var agentProcesses: [(Process, URL)] = []
         for a in 0..<agents {
             let out = env.directory.appendingPathComponent("agent-\(a).out")
-            agentProcesses.append((try CLI.start(["submit-loop", env.queue, String(perAgent), "agent-\(a)"], executable: CLI.bench, output: out), out))
+            agentProcesses.append((try CLI.start(["submit-loop", env.queue, String(perAgent), "agent-\(a)"], executable: CLI.workload, output: out), out))
         }
         var reviewers: [(Process, URL)] = []
         for r in 0..<3 {
             let out = env.directory.appendingPathComponent("reviewer-\(r).out")
-            reviewers.append((try CLI.start(["decide-loop", env.queue, "reviewer-\(r)", "1.5"], executable: CLI.bench, output: out), out))
+            reviewers.append((try CLI.start(["decide-loop", env.queue, "reviewer-\(r)", "1.5"], executable: CLI.workload, output: out), out))
         }
         for (p, _) in agentProcesses + reviewers { p.waitUntilExit() }
 
@@ -265,9 +266,9 @@ struct QueueEnv {
         var victims: [(Process, URL)] = []
         for a in 0..<3 {
             let out = env.directory.appendingPathComponent("victim-\(a).out")
-            victims.append((try CLI.start(["submit-loop", env.queue, "100000", "victim-\(a)"], executable: CLI.bench, output: out), out))
+            victims.append((try CLI.start(["submit-loop", env.queue, "100000", "victim-\(a)"], executable: CLI.workload, output: out), out))
         }
-        let reviewer = try CLI.start(["decide-loop", env.queue, "reviewer", "30"], executable: CLI.bench, output: env.directory.appendingPathComponent("reviewer.out"))
+        let reviewer = try CLI.start(["decide-loop", env.queue, "reviewer", "30"], executable: CLI.workload, output: env.directory.appendingPathComponent("reviewer.out"))
         // Killed mid-stream: once every victim has had some submits acknowledged (observed
         // in what they printed), while they are still writing.
         let patience = Date().addingTimeInterval(60)

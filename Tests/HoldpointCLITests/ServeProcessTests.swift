@@ -1,5 +1,6 @@
 import Foundation
 import HoldpointCore
+import HoldpointTestSupport
 import Testing
 
 /// `holdpoint serve` as a real daemon, run as its own OS user, with an agent and a reviewer
@@ -54,7 +55,7 @@ final class ServedQueue {
     let log: URL
 
     init(policy: String = "approvals:\n  reviewers: [\"@hp-reviewers\"]\n") throws {
-        directory = try CLI.temporaryDirectory()
+        directory = try Scratch.directory()
         chmod(directory.path, 0o755)
         state = directory.appendingPathComponent("state")
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
@@ -328,7 +329,7 @@ struct ServeProcessTests {
     }
 
     @Test func serveRefusesAPolicyWithoutReviewers() throws {
-        let directory = try CLI.temporaryDirectory()
+        let directory = try Scratch.directory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let result = try CLI.run(["serve", "--socket", directory.appendingPathComponent("s.sock").path, "--queue", directory.appendingPathComponent("q.sqlite").path])
         #expect(result.status == 78)

@@ -1,5 +1,6 @@
 import Foundation
 import HoldpointCore
+import HoldpointTestSupport
 import Testing
 
 /// `holdpoint setup CLIENT` against real temporary home directories.
@@ -8,7 +9,7 @@ import Testing
         let root: URL
         var environment: [String: String] { ["HOME": root.path, "XDG_STATE_HOME": root.appendingPathComponent("state").path] }
 
-        init() throws { root = try CLI.temporaryDirectory() }
+        init() throws { root = try Scratch.directory() }
 
         func run(_ arguments: [String]) throws -> CLIResult {
             try CLI.run(["setup"] + arguments, environment: environment)

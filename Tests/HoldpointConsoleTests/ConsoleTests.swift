@@ -2,6 +2,7 @@ import Foundation
 import HoldpointConsole
 import HoldpointCore
 import HoldpointStore
+import HoldpointTestSupport
 import Testing
 
 /// Deterministic requests: fixed ids, times and documents, classified by the real classifier.
@@ -50,7 +51,7 @@ enum Sample {
         state: .approved, closedBy: "bob")
 
     static func state(width: Int = 120, height: Int = 40, requests: [StoredRequest] = [costExplorer, scaleUp, hostile, terraform, decided]) -> ConsoleState {
-        var state = ConsoleState(queueName: "/var/lib/holdpoint/queue.sqlite", reviewer: Identity(user: "alice", via: "ssh 10.0.0.7"), width: width, height: height, now: now)
+        var state = ConsoleState(queueName: "/var/lib/holdpoint/queue.sqlite", reviewer: Samples.alice, width: width, height: height, now: now)
         _ = update(&state, .snapshot(ReviewSnapshot(requests: requests, haltedAgents: [], firstTime: [scaleUp.id], now: now)))
         return state
     }

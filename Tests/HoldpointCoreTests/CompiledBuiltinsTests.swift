@@ -1,4 +1,5 @@
 import Foundation
+import HoldpointTestSupport
 import Testing
 
 @testable import HoldpointCore
@@ -61,8 +62,7 @@ import Testing
             to: data.appendingPathComponent("rule-packs/readonly.yaml"), atomically: true, encoding: .utf8)
         let policy = try PolicyLoader.load(policyFile: nil, environment: ["HOLDPOINT_DATA_DIR": data.path])
         #expect(policy.rules.packs.last?.name == "only")
-        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("hp-empty-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        let empty = try Scratch.directory("hp-empty")
         defer { try? FileManager.default.removeItem(at: empty) }
         #expect(throws: ConfigError.self) { try PolicyLoader.load(policyFile: nil, environment: ["HOLDPOINT_DATA_DIR": empty.path]) }
     }

@@ -1,26 +1,11 @@
 import Foundation
+import HoldpointTestSupport
 import Testing
 
 @testable import HoldpointCore
 
 @Suite struct ReferencePolicyTests {
-    /// The reference design's example policy, byte for byte as the spec prints it.
-    static let referenceYAML = """
-        agent_constraints:
-          destructive_actions:
-            - pattern: "delete|destroy|terminate|drop|remove|truncate"
-              scope: "production"
-              policy: "BLOCK_AND_ESCALATE"
-              message: "Destructive action detected. Routing to human approval."
-          change_magnitude:
-            max_resources_affected: 5
-            max_cost_impact_usd: 1000
-            policy: "REQUIRE_APPROVAL_IF_EXCEEDED"
-          environment_rules:
-            production:
-              allowed_operations: ["read", "patch", "minor_update"]
-              blocked_operations: ["create_environment", "delete_environment", "bulk_modify"]
-        """
+    static let referenceYAML = Samples.referencePolicyYAML
 
     static func request(operation: String, env: String = "production", mode: AgentMode = .supervised, impact: String = "{}", confidence: String = "0.9") throws -> ActionRequest {
         let json =
@@ -217,7 +202,7 @@ import Testing
 @Suite struct RulePackLoadingTests {
     /// A copy of the built-in data that a test may break.
     static func copyOfBuiltinData() throws -> URL {
-        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("hp-data-\(UUID().uuidString)")
+        let copy = try Scratch.directory("hp-data").appendingPathComponent("Resources")
         try FileManager.default.copyItem(at: TestData.resources, to: copy)
         return copy
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HoldpointTestSupport
 import Testing
 
 @testable import HoldpointCore
@@ -131,8 +132,7 @@ import Testing
 
     /// A Makefile target and a package.json script are classified by what they run.
     @Test func projectTasksAreClassifiedByTheirRecipes() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hp-tasks-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Scratch.directory("hp-tasks")
         defer { try? FileManager.default.removeItem(at: directory) }
         try "test:\n\t@go test ./...\n\nreset: test\n\t-kubectl delete namespace prod\n".write(to: directory.appendingPathComponent("Makefile"), atomically: true, encoding: .utf8)
         try #"{"scripts": {"test": "jest", "pretest": "rm -rf /var/lib/app", "lint": "eslint ."}}"#.write(to: directory.appendingPathComponent("package.json"), atomically: true, encoding: .utf8)

@@ -1,4 +1,5 @@
 import Foundation
+import HoldpointTestSupport
 import Testing
 
 @testable import HoldpointCore
@@ -14,7 +15,7 @@ import Testing
         let protection: SelfProtection
 
         init() throws {
-            root = FileManager.default.temporaryDirectory.appendingPathComponent("hp-protect-\(UUID().uuidString)").path
+            root = try Scratch.directory("hp-protect").path
             state = root + "/state/holdpoint"
             project = root + "/project"
             try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)

@@ -1,6 +1,7 @@
 import Foundation
 import HoldpointCore
 import HoldpointStore
+import HoldpointTestSupport
 import Testing
 
 @testable import HoldpointGate
@@ -10,11 +11,10 @@ import Testing
     let directory: URL
     let store: QueueStore
     let agent = Identity(user: "agent-runner", via: "local")
-    let reviewer = Identity(user: "alice", via: "ssh 10.0.0.7")
+    let reviewer = Samples.alice
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("hp-gate-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directory = try Scratch.directory("hp-gate")
         store = try QueueStore(path: directory.appendingPathComponent("queue.sqlite").path)
     }
 

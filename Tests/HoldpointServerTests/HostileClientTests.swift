@@ -4,6 +4,7 @@ import HoldpointGate
 import HoldpointRPC
 import HoldpointServer
 import HoldpointStore
+import HoldpointTestSupport
 import Testing
 
 /// A daemon in this process on a socket in a temporary directory, and raw clients that
@@ -16,8 +17,7 @@ struct HostileClientTests {
         let stop: AsyncStream<Void>.Continuation
 
         init(limits: DaemonServer.Limits) async throws {
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent("hp-server-\(UUID().uuidString.prefix(8))")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            directory = try Scratch.directory("hp-server")
             socket = directory.appendingPathComponent("s.sock").path
             var policy = try PolicyLoader.load(policyFile: nil)
             policy.approvals.reviewers = [Peer.resolve(uid: getuid(), gid: getgid(), pid: 0).user]

@@ -1,4 +1,5 @@
 import Foundation
+import HoldpointTestSupport
 import Testing
 
 @testable import HoldpointServer
@@ -42,8 +43,7 @@ struct PeerTests {
     /// a reviewer added with `usermod -aG` (which replaces the file) or by an edit in place
     /// is a reviewer on the next connection, without a restart.
     @Test func anAccountChangeIsSeenOnTheNextConnection() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hp-accounts-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try Scratch.directory("hp-accounts").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let passwd = dir + "/passwd"
         let group = dir + "/group"

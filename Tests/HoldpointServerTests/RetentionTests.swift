@@ -1,6 +1,7 @@
 import Foundation
 import HoldpointCore
 import HoldpointStore
+import HoldpointTestSupport
 import Testing
 
 @testable import HoldpointServer
@@ -8,11 +9,10 @@ import Testing
 /// `retention:` in the daemon's policy: the daemon archives on its own, into its directory.
 @Suite struct RetentionTests {
     @Test func theDaemonMovesHistoryPastTheWindowIntoItsRetentionDirectory() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hp-retention-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Scratch.directory("hp-retention")
         let store = try QueueStore(path: directory.appendingPathComponent("queue.sqlite").path)
         let day = 86_400.0
-        let c = Classification(tier: .supervised, operationClass: .patch, reasons: [], destructive: false, irreversible: false, dataLoss: false)
+        let c = Classification.plain(.supervised, .patch)
         // One request a day for ten days, the last one today.
         let today = Clock.now()
         for d in 0..<10 {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HoldpointCore
+import HoldpointTestSupport
 import Testing
 
 @testable import HoldpointStore
@@ -86,7 +87,7 @@ import Testing
 
     @Test func runsAreRecordedWithTheirOutcome() throws {
         let f = try Fixture()
-        let c = Classification(tier: .autonomous, operationClass: .read, reasons: [], destructive: false, irreversible: false, dataLoss: false)
+        let c = Classification.plain(.autonomous, .read)
         let ok = try f.store.submit(try f.request("ls"), classification: c, approvals: ApprovalRules(), submitter: f.agent, now: 100)
         let running = try #require(try f.store.startRun(id: ok.id, pid: 4242, by: f.agent, now: 101))
         #expect(running.state == .running)
@@ -110,8 +111,7 @@ import Testing
 
 @Suite struct MigrationTests {
     @Test func aVersionOneQueueIsMigratedAndKeepsItsRequests() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hp-migrate-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Scratch.directory("hp-migrate")
         let path = directory.appendingPathComponent("queue.sqlite").path
         // A file as the first release wrote it.
         let old = try DatabaseQueue(path: path)

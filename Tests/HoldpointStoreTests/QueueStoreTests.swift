@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HoldpointCore
+import HoldpointTestSupport
 import Testing
 
 @testable import HoldpointStore
@@ -12,8 +13,7 @@ struct Fixture {
     let agent = Identity(user: "agent-runner", via: "local")
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("hp-store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directory = try Scratch.directory("hp-store")
         store = try QueueStore(path: directory.appendingPathComponent("queue.sqlite").path)
     }
 
@@ -35,10 +35,7 @@ struct Fixture {
     }
 
     func gated(_ rules: ApprovalRules = ApprovalRules(), now: Double = 1_000, command: String = "rm -rf /srv/data", agent: String = "bot-1", onBehalfOf: String? = nil) throws -> StoredRequest {
-        let classification = Classification(
-            tier: .gated, operationClass: .delete, reasons: [Reason(rule: "test", message: "gated for the test", tier: .gated)],
-            destructive: true, irreversible: true, dataLoss: true)
-        return try store.submit(try request(command, agent: agent, onBehalfOf: onBehalfOf), classification: classification, approvals: rules, submitter: self.agent, now: now)
+        return try store.submit(try request(command, agent: agent, onBehalfOf: onBehalfOf), classification: Samples.gatedDelete, approvals: rules, submitter: self.agent, now: now)
     }
 
     func raw(_ sql: String) throws {
@@ -47,15 +44,15 @@ struct Fixture {
     }
 }
 
-let alice = Identity(user: "alice", via: "ssh 10.0.0.7")
-let bob = Identity(user: "bob", via: "tty /dev/pts/2")
-let carol = Identity(user: "carol", via: "local")
+let alice = Samples.alice
+let bob = Samples.bob
+let carol = Samples.carol
 
 @Suite struct SubmitTests {
     @Test func tiersMapToStates() throws {
         let f = try Fixture()
         for (tier, state) in [(Tier.autonomous, RequestState.allowed), (.supervised, .allowed), (.blocked, .blocked), (.gated, .pending)] {
-            let c = Classification(tier: tier, operationClass: .read, reasons: [], destructive: false, irreversible: false, dataLoss: false)
+            let c = Classification.plain(tier, .read)
             let stored = try f.store.submit(try f.request(), classification: c, approvals: ApprovalRules(), submitter: f.agent, now: 100)
             #expect(stored.state == state)
             #expect(try f.store.request(id: stored.id) == stored)
@@ -231,7 +228,7 @@ let carol = Identity(user: "carol", via: "local")
     /// window; over the limit a request is gated, blocked, or halts its agent.
     @Test func rateLimitsCountTheQueue() throws {
         let f = try Fixture()
-        let read = Classification(tier: .autonomous, operationClass: .read, reasons: [], destructive: false, irreversible: false, dataLoss: false)
+        let read = Classification.plain(.autonomous, .read)
         let limits = [RateLimit(agent: "bot-*", classes: [.read], max: 2, window: 600, onExceed: .gated)]
         func submit(_ agent: String, at now: Double, _ limits: [RateLimit] = limits) throws -> StoredRequest {
             try f.store.submit(try f.request("ls", agent: agent), classification: read, approvals: ApprovalRules(), submitter: f.agent, gateway: GatewayRules(limits: limits), now: now)
@@ -258,8 +255,8 @@ let carol = Identity(user: "carol", via: "local")
     /// once one was approved or ran there, the next is judged as usual. Reads are exempt.
     @Test func anAgentsFirstActionOfAClassIsGated() throws {
         let f = try Fixture()
-        let patch = Classification(tier: .supervised, operationClass: .patch, reasons: [], destructive: false, irreversible: false, dataLoss: false)
-        let read = Classification(tier: .autonomous, operationClass: .read, reasons: [], destructive: false, irreversible: false, dataLoss: false)
+        let patch = Classification.plain(.supervised, .patch)
+        let read = Classification.plain(.autonomous, .read)
         let gateway = GatewayRules(firstTime: .gated)
         func submit(_ c: Classification, agent: String = "new-bot", at now: Double) throws -> StoredRequest {
             try f.store.submit(try f.request("kubectl scale deploy/api --replicas=3", agent: agent), classification: c, approvals: ApprovalRules(), submitter: f.agent, gateway: gateway, now: now)
@@ -317,7 +314,7 @@ let carol = Identity(user: "carol", via: "local")
 
         func run(_ command: String, at now: Double, tier: Tier = .supervised, opClass: OperationClass = .patch, rules: GatewayRules = gateway) throws -> StoredRequest {
             let request = try ActionRequest.shellCommand(command, environment: "production", agentID: "kiro", mode: .supervised)
-            let c = Classification(tier: tier, operationClass: opClass, reasons: [], destructive: false, irreversible: false, dataLoss: false)
+            let c = Classification.plain(tier, opClass)
             return try f.store.submit(request, classification: c, approvals: ApprovalRules(), submitter: f.agent, gateway: rules, planKey: Plan.key(of: request), now: now)
         }
         let inPlan = try run("kubectl rollout restart deploy/api", at: 1_002)
@@ -338,7 +335,7 @@ let carol = Identity(user: "carol", via: "local")
     /// A daily budget per agent and environment, from declared impact (UTC day).
     @Test func aBudgetCapsWhatAnAgentDeclaresPerDay() throws {
         let f = try Fixture()
-        let patch = Classification(tier: .supervised, operationClass: .patch, reasons: [], destructive: false, irreversible: false, dataLoss: false)
+        let patch = Classification.plain(.supervised, .patch)
         let gateway = GatewayRules(budget: Budget(costUSD: 100, resourcesAffected: 10, onExceed: .gated))
         func submit(cost: Double, resources: Double = 1, environment: String = "production", at now: Double) throws -> StoredRequest {
             let request = try ActionRequestDecoder.decode(
@@ -393,7 +390,7 @@ let carol = Identity(user: "carol", via: "local")
         #expect(reloaded.approvalRules.oneFromEach == ["@security", "@sre"])
         #expect(reloaded.votes.map(\.groups) == [["security"], ["security"], ["sre", "ops"]])
         // A delete is not an IAM change: the global rules hold.
-        let delete = Classification(tier: .gated, operationClass: .delete, reasons: [], destructive: true, irreversible: true, dataLoss: true)
+        let delete = Classification.plain(.gated, .delete, destructive: true, irreversible: true, dataLoss: true)
         #expect(approvals.applying(to: delete).oneFromEach.isEmpty)
     }
 
@@ -416,7 +413,7 @@ let carol = Identity(user: "carol", via: "local")
 
 extension QueueStore {
     fileprivate func gated(now: Double, agent: String) throws -> StoredRequest {
-        let c = Classification(tier: .gated, operationClass: .delete, reasons: [], destructive: true, irreversible: false, dataLoss: false)
+        let c = Classification.plain(.gated, .delete, destructive: true)
         return try submit(
             try ActionRequest.shellCommand("rm -rf /x", environment: "production", agentID: agent, mode: .supervised),
             classification: c, approvals: ApprovalRules(), submitter: Identity(user: "agent-runner", via: "local"), now: now)
@@ -710,8 +707,7 @@ extension QueueStore {
     /// two disk flushes to copy them into the database), and the log still never grows
     /// far past its limit, because the writer that passes it empties it.
     @Test func shortLivedWritersLeaveTheLogAndKeepItShort() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hp-log-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Scratch.directory("hp-log")
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("queue.sqlite").path
         let limit = Int(QueueStore.checkpointLogBytes)
