@@ -225,7 +225,7 @@ public struct SelfProtection: Sendable {
         if let directory = protectedDirectories.first(where: { path == $0 || path.hasPrefix($0 + "/") || (wildcard && Glob(path).matches($0 + "/x")) }) {
             return Self.blocked("holdpoint-protected-file", "an agent may not change files in Holdpoint's state directory (\(directory))", subject: subject())
         }
-        if Self.hookSettings.contains(where: { $0.matches(path) }) {
+        if Self.hookSettings.anyMatches(path) {
             return Self.blocked("agent-hook-settings", "an agent may not change its own hook settings (\(path)): that would switch the gate off", subject: subject())
         }
         return nil

@@ -804,13 +804,13 @@ struct ArgumentView {
         for i in shared.rule.flagsNone.indices where hasFlag(shared.rule.flagsNone[i]) { return false }
         if !shared.rule.argsAny.isEmpty {
             let hit = positionals.indices.contains { p in
-                (positionals[p].isDynamic && shared.rule.unknownArgsMatch) || Self.anyGlob(shared.rule.argsAny, matches: positionals[p].text)
+                (positionals[p].isDynamic && shared.rule.unknownArgsMatch) || shared.rule.argsAny.anyMatches(positionals[p].text)
             }
             if !hit { return false }
         }
         if !shared.rule.argsAnyOutside.isEmpty {
             let hit = positionals.indices.contains { p in
-                !(positionals[p].text.utf8.count == 2 && positionals[p].text == "--") && (positionals[p].isDynamic || !Self.anyGlob(shared.rule.argsAnyOutside, matches: positionals[p].text))
+                !(positionals[p].text.utf8.count == 2 && positionals[p].text == "--") && (positionals[p].isDynamic || !shared.rule.argsAnyOutside.anyMatches(positionals[p].text))
             }
             if !hit { return false }
         }
@@ -830,13 +830,6 @@ struct ArgumentView {
             && spec.matches(all[i].text, next: i + 1 < all.count && !all[i + 1].isDynamic ? all[i + 1].text : nil)
         { return true }
         return false
-    }
-
-    private static func anyGlob(_ globs: [Glob], matches text: String) -> Bool {
-        globs.withUnsafeBufferPointer { globs in
-            for i in globs.indices where globs[i].matches(text) { return true }
-            return false
-        }
     }
 
     /// The sub-command words appear in order among the positionals; the first within the

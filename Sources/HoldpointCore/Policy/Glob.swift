@@ -15,10 +15,10 @@ public final class Glob: Sendable, Equatable, CustomStringConvertible {
     private let units: [Int32]
     /// Some alternative is only `*`s: every text matches (`subcommand: ["*", "delete-*"]`).
     private let matchesEverything: Bool
-    /// The bytes a matching text can start with, as a 256-bit set; all of them when an
-    /// alternative starts with a wildcard. Rules list dozens of globs (`/bin*`, `/boot*`,
-    /// …) and most texts are turned away by this one test.
-    private let firstBytes: (UInt64, UInt64, UInt64, UInt64)
+    /// The bytes a matching text can start with; all of them when an alternative starts
+    /// with a wildcard. Rules list dozens of globs (`/bin*`, `/boot*`, …) and most texts are
+    /// turned away by this one test.
+    private let firstBytes: ByteSet
     public let caseInsensitive: Bool
     public let description: String
 
@@ -64,16 +64,7 @@ public final class Glob: Sendable, Equatable, CustomStringConvertible {
         close()
         self.units = units
         var matchesEverything = false
-        var firstBytes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        func allow(_ byte: UInt8) {
-            let bit = UInt64(1) << UInt64(byte & 63)
-            switch byte >> 6 {
-            case 0: firstBytes.0 |= bit
-            case 1: firstBytes.1 |= bit
-            case 2: firstBytes.2 |= bit
-            default: firstBytes.3 |= bit
-            }
-        }
+        var firstBytes = ByteSet()
         var start = 0
         while start < units.count {
             let length = Int(units[start] & ~Glob.wildcardFlag)
@@ -81,29 +72,17 @@ public final class Glob: Sendable, Equatable, CustomStringConvertible {
             if !alternative.isEmpty && alternative.allSatisfy({ $0 == Glob.anyRun }) { matchesEverything = true }
             if let first = alternative.first {
                 if first < 0 {
-                    firstBytes = (~0, ~0, ~0, ~0)
+                    firstBytes = .all
                 } else {
-                    allow(UInt8(first))
+                    firstBytes.insert(UInt8(first))
                     // Case-insensitive patterns are lower-cased; texts are lowered as they are compared.
-                    if caseInsensitive, first >= 0x61, first <= 0x7A { allow(UInt8(first) - 32) }
+                    if caseInsensitive, first >= 0x61, first <= 0x7A { firstBytes.insert(UInt8(first) - 32) }
                 }
             }
             start += 1 + length
         }
         self.matchesEverything = matchesEverything
         self.firstBytes = firstBytes
-    }
-
-    /// Whether a text starting with `byte` can match (see `firstBytes`).
-    @inline(__always)
-    private func mayStart(with byte: UInt8) -> Bool {
-        let bit = UInt64(1) << UInt64(byte & 63)
-        switch byte >> 6 {
-        case 0: return firstBytes.0 & bit != 0
-        case 1: return firstBytes.1 & bit != 0
-        case 2: return firstBytes.2 & bit != 0
-        default: return firstBytes.3 & bit != 0
-        }
     }
 
     /// The texts this glob matches, when it matches only fixed texts (no `*` or `?`, case
@@ -132,7 +111,7 @@ public final class Glob: Sendable, Equatable, CustomStringConvertible {
     public func matches(_ text: String) -> Bool {
         if matchesEverything { return true }
         // An empty text can only match an empty alternative: left to the full comparison.
-        if let first = text.utf8.first, !mayStart(with: first) { return false }
+        if let first = text.utf8.first, !firstBytes.contains(first) { return false }
         // The closures capture only what they use: capturing `self` copied the glob.
         let caseInsensitive = self.caseInsensitive
         return units.withUnsafeBufferPointer { units in
@@ -189,5 +168,17 @@ public final class Glob: Sendable, Equatable, CustomStringConvertible {
         }
         while p < pattern.count && pattern[p] == anyRun { p += 1 }
         return p == pattern.count
+    }
+}
+
+extension Array where Element == Glob {
+    /// Whether any of the globs matches `text`.
+    public func anyMatches(_ text: String) -> Bool {
+        // Through a buffer pointer: iterating the array copied each glob reference (a retain
+        // and a release) for every rule tried.
+        withUnsafeBufferPointer { globs in
+            for i in globs.indices where globs[i].matches(text) { return true }
+            return false
+        }
     }
 }
