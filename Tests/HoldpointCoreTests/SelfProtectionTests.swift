@@ -69,6 +69,17 @@ import Testing
         #expect(result.reasons.contains { $0.rule == "holdpoint-admin-command" }, "\(result.reasons)")
     }
 
+    /// An agent client's settings directory, moved or deleted, takes its hook settings (and
+    /// the gate) with it.
+    @Test(arguments: ["mv ~/.claude ~/.claude.off", "rm -rf .codex", "mv ~/.gemini /tmp/g", "rm -r .cursor/", "mv .claude/settings.json /tmp/x"])
+    func movingAClientsSettingsAwayIsBlocked(_ command: String) throws {
+        let result = try Setup().classify(command)
+        #expect(result.tier == .blocked, "\(command) → \(result.tier)")
+        #expect(result.reasons.contains { $0.rule == "agent-hook-settings" }, "\(result.reasons)")
+        // Working inside them (a new command file) is not the settings.
+        #expect(try Setup().classify("mkdir -p ~/.claude/commands").tier != .blocked)
+    }
+
     /// Pointing Holdpoint at another policy, queue, audit log or set of rules, or changing the
     /// environment or identity it checks with, is choosing one's own rules.
     @Test(arguments: [

@@ -296,6 +296,10 @@ enum EmbeddedCode {
         for (i, arg) in args.enumerated() where ["-fprint", "-fprint0", "-fprintf", "-fls"].contains(arg.text) {
             let file = i + 1 < args.count ? args[i + 1].text : "?"
             out.append(.finding(rule: "find-write", message: "find writes the file \(file) (\(arg.text))", effect: RuleEffect(operationClass: .patch)))
+            if SensitivePaths.isPersistence(file) {
+                let persistence = SensitivePaths.persistenceWrite(file)
+                out.append(.finding(rule: persistence.rule, message: persistence.message, effect: persistence.effect))
+            }
         }
         return out
     }

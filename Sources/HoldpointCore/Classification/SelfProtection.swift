@@ -80,6 +80,8 @@ public struct SelfProtection: Sendable {
     static let hookSettings: [Glob] = [
         Glob("*/.claude/settings.json|*/.claude/settings.local.json|/etc/claude-code/*"),
         Glob("*/.codex/hooks.json|*/.codex/config.toml|*/.gemini/settings.json|*/.cursor/hooks.json"),
+        // The directories that hold them: moved or deleted, the settings go with them.
+        Glob("*/.claude|*/.codex|*/.gemini|*/.cursor|/etc/claude-code"),
     ]
 
     /// Programs that only read the files they are given.
