@@ -36,6 +36,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         .target(
@@ -59,6 +62,20 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 "CSQLiteOptions",
                 "CFileLock",
+            ]
+        ),
+        // The PostgreSQL queue for fleets: several daemons on several hosts share one database.
+        .target(
+            name: "HoldpointPostgres",
+            dependencies: [
+                "HoldpointCore",
+                "HoldpointStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // Write locks with a bounded wait (a timer signal interrupts the blocking call).
@@ -164,6 +181,11 @@ let package = Package(
         .testTarget(
             name: "HoldpointServerTests",
             dependencies: ["HoldpointTestSupport", "HoldpointCore", "HoldpointStore", "HoldpointGate", "HoldpointRPC", "HoldpointServer"]
+        ),
+        // Against a real PostgreSQL server: `.ci/postgres start DIR` makes a throwaway one.
+        .testTarget(
+            name: "HoldpointPostgresTests",
+            dependencies: ["HoldpointTestSupport", "HoldpointCore", "HoldpointStore", "HoldpointPostgres"]
         ),
         .testTarget(
             name: "HoldpointConsoleTests",

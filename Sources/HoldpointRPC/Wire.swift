@@ -53,6 +53,7 @@ public enum Wire {
         case .notFound: return "not_found"
         case .notPermitted: return "not_permitted"
         case .usage: return "usage"
+        case .configuration: return "configuration"
         }
     }
 
@@ -248,5 +249,5 @@ public enum Wire {
 }
 
 extension StoreError.Kind: CaseIterable {
-    public static let allCases: [StoreError.Kind] = [.unavailable, .schemaTooNew, .badInput, .notFound, .notPermitted, .usage]
+    public static let allCases: [StoreError.Kind] = [.unavailable, .schemaTooNew, .badInput, .notFound, .notPermitted, .usage, .configuration]
 }

@@ -63,8 +63,9 @@ extension AuditEntry {
             canonicalDetails: JSONWriter.canonical(details), previous: previousHash)
     }
 
-    /// The entry's hash: SHA-256 of its canonical text (`AuditEntryText`).
-    static func hash(
+    /// The entry's hash: SHA-256 of its canonical text (`AuditEntryText`). Public for the
+    /// other stores (PostgreSQL), which must chain entries exactly as this one does.
+    public static func hash(
         seq: Int64, atMillis: Int64, event: String, requestID: String?, actor: String, via: String,
         canonicalDetails: String, previous: String
     ) -> String {

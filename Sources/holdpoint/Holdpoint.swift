@@ -223,6 +223,9 @@ func queueCall<T>(_ body: () throws(StoreError) -> T) throws -> T {
         case .usage:
             Terminal.error("usage: \(SafeText.escape(error.description))")
             throw ExitCode(ExitCodes.usage)
+        case .configuration:
+            Terminal.error("queue configuration: \(SafeText.escape(error.description))")
+            throw ExitCode(ExitCodes.configuration)
         case .unavailable, .schemaTooNew, .notFound:
             Terminal.error("queue unavailable: \(SafeText.escape(error.description))")
             throw ExitCode(ExitCodes.unavailable)

@@ -396,8 +396,9 @@ public struct RequestFilter: Sendable {
 /// Why the queue could not be used. Every one of these ends in *deny* for an agent.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// `notPermitted`: the daemon refused the caller (not a reviewer, not the submitter);
-    /// `usage`: the call itself is wrong (the daemon does not know the method or a field).
-    public enum Kind: String, Sendable { case unavailable, schemaTooNew, badInput, notFound, notPermitted, usage }
+    /// `usage`: the call itself is wrong (the daemon does not know the method or a field);
+    /// `configuration`: how the queue is named or reached is wrong (a bad queue URL).
+    public enum Kind: String, Sendable { case unavailable, schemaTooNew, badInput, notFound, notPermitted, usage, configuration }
     public let kind: Kind
     public let message: String
 
