@@ -17,6 +17,9 @@ public final class PostgresQueue: Sendable {
     private let group: MultiThreadedEventLoopGroup
     /// The connection writes and reads go through; replaced after the server restarts.
     private let session: Mutex<PostgresSession?>
+    /// One transaction or read at a time on that connection: a connection runs one
+    /// statement at a time, and a transaction's statements must not interleave with another's.
+    private let inUse = NSLock()
     private let feed: ChangeFeed
 
     /// Connects, migrates, and registers this daemon's key (`keyPath`, created on first use,
@@ -79,6 +82,8 @@ public final class PostgresQueue: Sendable {
     /// deadlock is retried; a lost connection is retried once on a new one. Anything else
     /// throws, and nothing was written.
     public func write<T>(_ body: (PostgresSession, PostgresAuditWriter) throws -> T) throws(StoreError) -> T {
+        inUse.lock()
+        defer { inUse.unlock() }
         var attempts = 0
         while true {
             attempts += 1
@@ -104,6 +109,8 @@ public final class PostgresQueue: Sendable {
 
     /// Runs `body` with the session, outside any transaction (reads).
     public func read<T>(_ body: (PostgresSession) throws -> T) throws(StoreError) -> T {
+        inUse.lock()
+        defer { inUse.unlock() }
         var attempts = 0
         while true {
             attempts += 1

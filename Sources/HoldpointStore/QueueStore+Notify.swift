@@ -82,30 +82,9 @@ extension QueueStore {
                       AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.request_id = d.id AND e.kind = d.kind)
                     LIMIT ?
                     """, arguments: [now, limit]
-            ).map { (id: $0[0] as String, kind: $0[1] as String, share: $0[2] as Double) }
+            ).map { QueueLogic.DueEscalation(id: $0[0], kind: $0[1], share: $0[2]) }
         }
         guard !due.isEmpty else { return 0 }
-        return try write { db, audit in
-            var count = 0
-            for item in due {
-                // Decided, or recorded by someone else, meanwhile: nothing to do.
-                guard try Bool.fetchOne(db, sql: "SELECT state = 'pending' FROM requests WHERE id = ?", arguments: [item.id]) == true,
-                    try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM escalations WHERE request_id = ? AND kind = ?)", arguments: [item.id, item.kind]) == false
-                else { continue }
-                try db.execute(sql: "INSERT INTO escalations (request_id, kind, at) VALUES (?, ?, ?)", arguments: [item.id, item.kind, now])
-                let percent = "\(Int((item.share * 100).rounded()))%"
-                if item.kind == "escalated" {
-                    try audit.append(
-                        event: "escalated", requestID: item.id, actor: Identity(user: "holdpoint", via: "escalation"), at: now,
-                        details: .object([("reason", .string("no decision after \(percent) of its window")), ("share", .number(item.share))]))
-                } else {
-                    try audit.append(
-                        event: "expiring", requestID: item.id, actor: Identity(user: "holdpoint", via: "deadline"), at: now,
-                        details: .object([("reason", .string("\(percent) of its window gone, still undecided")), ("share", .number(item.share))]))
-                }
-                count += 1
-            }
-            return count
-        }
+        return try write { db, audit in try QueueLogic.escalate(due, now: now, tables: SQLiteTables(db: db), audit: audit) }
     }
 }

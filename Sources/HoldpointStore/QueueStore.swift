@@ -303,334 +303,21 @@ public final class QueueStore: Sendable {
     ) throws(StoreError) -> StoredRequest {
         // Everything that depends only on what was submitted is encoded before taking the
         // write lock, which every other writer waits on.
-        let prepared = Prepared(request, classification, approvals)
-        // A plan runs nothing: it counts against no limit or budget and is no first action.
-        let isPlan = classification.planSteps != nil
-        let gateway = isPlan ? .none : gateway
-        let limits = gateway.limits.filter { $0.applies(to: request.agentID, classification.operationClass) }
+        let prepared = QueueLogic.Prepared(request, classification, approvals)
         return try write { db, audit in
-            try expireDue(db, audit: audit, now: now)
-            // Rate limits count the queue inside this transaction: two racing requests that
-            // would cross a limit cannot both get under it.
-            var prepared = prepared
-            if let rules = gateway.plans, let placed = try placeInPlan(request, key: planKey, classification: prepared.classification, rules: rules, db: db, now: now) {
-                prepared = Prepared(request, placed, approvals)
-            }
-            if let over = try overLimit(limits, request: request, classification: prepared.classification, db: db, now: now) {
-                prepared = Prepared(request, over.classification, approvals)
-                if over.halt {
-                    let reason = over.classification.reasons.last?.message ?? "rate limit"
-                    let actor = Identity(user: "holdpoint", via: "rate limit")
-                    try db.execute(sql: "INSERT OR REPLACE INTO halts (agent, reason, by, at) VALUES (?, ?, ?, ?)", arguments: [request.agentID, reason, actor.user, now])
-                    try audit.append(
-                        event: "agent_halted", requestID: nil, actor: actor, at: now,
-                        details: .object([("agent", .string(request.agentID)), ("reason", .string(reason))]))
-                }
-            }
-            if let tier = gateway.firstTime, let first = try firstTime(request, classification: prepared.classification, tier: tier, db: db) {
-                prepared = Prepared(request, first, approvals)
-            }
-            if let budget = gateway.budget, let over = try overBudget(budget, request: request, classification: prepared.classification, db: db, now: now) {
-                prepared = Prepared(request, over, approvals)
-            }
-            let classification = prepared.classification
-            let encoded = prepared.encoded
-            let canonicalDocument = prepared.canonicalDocument
-            let canonicalVerdict = prepared.canonicalVerdict
-            let outcome = prepared.outcome
-            let id = RequestID.make(now: now)
-            let halt = try activeHalt(db, agent: request.agentID)
-            var state: RequestState
-            switch classification.tier {
-            case .autonomous, .supervised: state = .allowed
-            case .blocked: state = .blocked
-            case .gated: state = .pending
-            }
-            if halt != nil { state = .halted }
-            var expiresAt: Double?
-            if state == .pending {
-                let timeout = approvals.timeouts[.gated] ?? 15 * 60
-                expiresAt = min(now + timeout, deadline ?? .infinity)
-            }
-            let stored = StoredRequest(
-                id: id, createdAt: now, agentID: request.agentID, environment: request.environment,
-                submittedBy: submitter.user, onBehalfOf: request.onBehalfOf, tier: classification.tier,
-                operationClass: classification.operationClass, state: state, expiresAt: expiresAt,
-                actionSHA256: request.actionSHA256, reasons: classification.reasons,
-                destructive: classification.destructive, irreversible: classification.irreversible, dataLoss: classification.dataLoss,
-                approvalRules: approvals, document: request.document, votes: [],
-                closedBy: halt.map { $0.by }, closedVia: nil, closedAt: halt == nil ? nil : now, closedReason: halt.map { "agent halted: \($0.reason)" },
-                consumedAt: nil)
-            try Rows.insert(stored, encoded: encoded, db: db)
-            if state == .allowed { try learn(agent: request.agentID, environment: request.environment, classification, requestID: id, db: db, now: now) }
-            try audit.append(event: "submitted", requestID: id, actor: submitter, at: now, canonicalDetails: canonicalDocument)
-            try audit.append(event: "classified", requestID: id, actor: submitter, at: now, canonicalDetails: canonicalVerdict)
-            switch state {
-            case .allowed, .blocked:
-                if let outcome { try audit.append(event: outcome.event, requestID: id, actor: submitter, at: now, canonicalDetails: outcome.details) }
-            case .halted: try audit.append(event: "halted", requestID: id, actor: submitter, at: now, details: .object([("reason", .string(stored.closedReason ?? ""))]))
-            default: break
-            }
-            return stored
+            try QueueLogic.submit(
+                request, prepared: prepared, approvals: approvals, submitter: submitter, deadline: deadline, gateway: gateway, planKey: planKey,
+                now: now, tables: SQLiteTables(db: db), audit: audit)
         }
-    }
-
-    // MARK: - Deciding
-
-    /// A submission's encoded columns and audit texts, worked out from its classification.
-    struct Prepared {
-        let classification: Classification
-        let encoded: Rows.EncodedColumns
-        let canonicalDocument: String
-        let canonicalVerdict: String
-        /// The entry recording an immediate outcome (a halt's entry names the halt, which
-        /// only the transaction knows).
-        let outcome: (event: String, details: String)?
-
-        init(_ request: ActionRequest, _ classification: Classification, _ approvals: ApprovalRules) {
-            self.classification = classification
-            let verdict = Rows.verdictJSON(classification, actionSHA256: request.actionSHA256)
-            encoded = Rows.EncodedColumns(
-                document: JSONWriter.compact(request.document), verdict: JSONWriter.compact(verdict),
-                approvalRules: JSONWriter.compact(Rows.rulesJSON(approvals)))
-            canonicalDocument = JSONWriter.canonical(request.document)
-            canonicalVerdict = JSONWriter.canonical(verdict)
-            outcome =
-                switch classification.tier {
-                case .autonomous, .supervised: ("allowed", JSONWriter.canonical(.object([("tier", .string(classification.tier.rawValue))])))
-                case .blocked: ("blocked", JSONWriter.canonical(.object([("rules", .array(classification.reasons.filter { $0.tier == .blocked }.map { .string($0.rule) }))])))
-                case .gated: nil
-                }
-        }
-    }
-
-    /// The first limit this request would go over, with the classification it then gets
-    /// (its reason names the count and the window), and whether the agent is to be halted.
-    /// Counted: the agent's requests of the limit's classes in the window that were let
-    /// through or are waiting (blocked, rejected or expired ones did nothing).
-    func overLimit(
-        _ limits: [RateLimit], request: ActionRequest, classification: Classification, db: Database, now: Double
-    ) throws
-        -> (classification: Classification, halt: Bool)?
-    {
-        for limit in limits {
-            var sql = """
-                SELECT count(*) FROM requests WHERE agent_id = ? AND created_at > ? AND state IN ('allowed','pending','approved','running','succeeded','failed')
-                AND json_extract(document, '$.action.operation') IS NOT ?
-                """
-            var arguments: [any DatabaseValueConvertible] = [request.agentID, now - limit.window, Plan.operation]
-            if let classes = limit.classes {
-                sql += " AND operation_class IN (\(classes.map { _ in "?" }.joined(separator: ",")))"
-                arguments += classes.map(\.rawValue).sorted()
-            }
-            let count = try Int.fetchOne(db, sql: sql, arguments: StatementArguments(arguments)) ?? 0
-            guard count >= limit.max else { continue }
-            var over = classification
-            let tier: Tier = limit.onExceed == .gated ? .gated : .blocked
-            over.tier = max(over.tier, tier)
-            over.reasons.append(
-                Reason(
-                    rule: "rate-limit",
-                    message: "\(count) \(limit.counted) by \(request.agentID) in the last \(Durations.format(limit.window)) (limit \(limit.max))\(limit.onExceed == .halt ? ": agent halted" : "")",
-                    tier: tier))
-            return (over, limit.onExceed == .halt)
-        }
-        return nil
-    }
-
-    /// The classification of a request whose declared impact would take its agent past the
-    /// day's budget in its environment (UTC day), with the running total in its reason; nil
-    /// when it stays within, declares nothing, or is already at least the budget's tier.
-    func overBudget(_ budget: Budget, request: ActionRequest, classification: Classification, db: Database, now: Double) throws -> Classification? {
-        guard classification.tier < budget.onExceed else { return nil }
-        let dayStart = (now / 86_400).rounded(.down) * 86_400
-        func spent(_ path: String) throws -> Double {
-            try Double.fetchOne(
-                db,
-                sql: """
-                    SELECT coalesce(sum(json_extract(document, ?)), 0) FROM requests
-                    WHERE agent_id = ? AND environment = ? AND created_at >= ? AND state IN ('allowed','pending','approved','running','succeeded','failed')
-                    AND json_extract(document, '$.action.operation') IS NOT ?
-                    """, arguments: [path, request.agentID, request.environment, dayStart, Plan.operation]) ?? 0
-        }
-        var messages: [String] = []
-        if let cap = budget.costUSD, let cost = request.impact.costUSD, cost > 0 {
-            let before = try spent("$.impact.cost_usd")
-            if before + cost > cap {
-                messages.append("$\(JSONWriter.formatNumber(before)) declared today + $\(JSONWriter.formatNumber(cost)) would pass the $\(JSONWriter.formatNumber(cap)) daily cost cap")
-            }
-        }
-        if let cap = budget.resourcesAffected, let count = request.impact.resourcesAffected, count > 0 {
-            let before = try spent("$.impact.resources_affected")
-            if before + count > cap {
-                messages.append("\(JSONWriter.formatNumber(before)) resources today + \(JSONWriter.formatNumber(count)) would pass the daily cap of \(JSONWriter.formatNumber(cap))")
-            }
-        }
-        guard !messages.isEmpty else { return nil }
-        var over = classification
-        over.tier = budget.onExceed
-        over.reasons.append(Reason(rule: "budget", message: "budget of \(request.agentID) in \(request.environment): " + messages.joined(separator: "; "), tier: budget.onExceed))
-        return over
-    }
-
-    /// The classification of an agent's first action of its class in this environment, or
-    /// with a program it has never run there (FIRST TIME: never approved or run there
-    /// before); nil when it is neither, is a read, or is already at least `tier`.
-    func firstTime(_ request: ActionRequest, classification: Classification, tier: Tier, db: Database) throws -> Classification? {
-        guard classification.operationClass != .read, classification.tier < tier else { return nil }
-        let seen =
-            try Int.fetchOne(
-                db.cachedStatement(sql: "SELECT count(*) FROM agent_operations WHERE agent_id = ? AND environment = ? AND operation_class = ?"),
-                arguments: [request.agentID, request.environment, classification.operationClass.rawValue]) ?? 0
-        if seen == 0 {
-            return classification.adding(
-                Reason(
-                    rule: "first-time",
-                    message: "FIRST TIME: \(request.agentID) has never had a \(classification.operationClass.rawValue) approved or run in \(request.environment)",
-                    tier: tier))
-        }
-        var newPrograms: [String] = []
-        for program in classification.programs {
-            let known =
-                try Int.fetchOne(
-                    db.cachedStatement(sql: "SELECT count(*) FROM agent_programs WHERE agent_id = ? AND environment = ? AND program = ?"),
-                    arguments: [request.agentID, request.environment, program]) ?? 0
-            if known == 0 { newPrograms.append(program) }
-        }
-        guard !newPrograms.isEmpty else { return nil }
-        return classification.adding(
-            Reason(
-                rule: "first-time",
-                message: "FIRST TIME: \(request.agentID) has never run \(newPrograms.joined(separator: ", ")) in \(request.environment)",
-                tier: tier))
-    }
-
-    /// `learn(fromRequest:db:now:)` for a request being recorded as allowed, from its
-    /// classification in hand rather than its stored verdict.
-    func learn(agent: String, environment: String, _ classification: Classification, requestID: String, db: Database, now: Double) throws {
-        if classification.planSteps == nil {
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO agent_operations (agent_id, environment, operation_class) VALUES (?, ?, ?)")
-                .execute(arguments: [agent, environment, classification.operationClass.rawValue])
-        }
-        for program in classification.programs {
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO agent_programs (agent_id, environment, program) VALUES (?, ?, ?)")
-                .execute(arguments: [agent, environment, program])
-        }
-        if let steps = classification.planSteps {
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO plans (request_id, agent_id, at, steps) VALUES (?, ?, ?, ?)",
-                arguments: [requestID, agent, now, JSONWriter.compact(.array(steps.map { .string($0) }))])
-        }
-    }
-
-    /// What the gateway learns from request `id` once it may run (allowed or approved): the
-    /// operation class and programs its agent has now done in its environment (what the
-    /// first-time check asks, kept even after the request is archived), and, for a plan, the plan that
-    /// now holds for the agent. Read from the stored verdict, inside the same transaction.
-    func learn(fromRequest id: String, db: Database, now: Double) throws {
-        try db.execute(
-            sql: """
-                INSERT OR IGNORE INTO agent_operations (agent_id, environment, operation_class)
-                SELECT agent_id, environment, operation_class FROM requests
-                WHERE id = ? AND json_extract(document, '$.action.operation') IS NOT ?
-                """, arguments: [id, Plan.operation])
-        try db.execute(
-            sql: """
-                INSERT OR IGNORE INTO agent_programs (agent_id, environment, program)
-                SELECT requests.agent_id, requests.environment, programs.value FROM requests, json_each(requests.verdict, '$.programs') AS programs
-                WHERE requests.id = ?
-                """, arguments: [id])
-        try db.execute(
-            sql: """
-                INSERT OR REPLACE INTO plans (request_id, agent_id, at, steps)
-                SELECT id, agent_id, ?, json_extract(verdict, '$.plan_steps') FROM requests
-                WHERE id = ? AND json_extract(verdict, '$.plan_steps') IS NOT NULL
-                """, arguments: [now, id])
-    }
-
-    /// Where the action stands against its agent's latest approved plan (within
-    /// `rules.validFor`): "in approved plan P, step 3 of 5", or OFF PLAN, which raises an
-    /// action that changes anything to `rules.offPlan` (set in production). Nil without a plan.
-    func placeInPlan(_ request: ActionRequest, key: String?, classification: Classification, rules: PlanRules, db: Database, now: Double) throws -> Classification? {
-        guard
-            let plan = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT request_id, steps FROM plans WHERE agent_id = ? AND at > ? ORDER BY at DESC LIMIT 1"),
-                arguments: [request.agentID, now - rules.validFor])
-        else { return nil }
-        let planID: String = plan["request_id"]
-        let stepsText: String = plan["steps"]
-        let steps = (try? JSONReader.parse(Array(stepsText.utf8)).arrayValue?.compactMap(\.stringValue)) ?? []
-        if let key, let index = steps.firstIndex(of: key) {
-            return classification.adding(Reason(rule: "plan", message: "in approved plan \(planID), step \(index + 1) of \(steps.count)", tier: .autonomous))
-        }
-        let raise = classification.operationClass == .read ? nil : rules.offPlan
-        return classification.adding(
-            Reason(
-                rule: "off-plan",
-                message: "OFF PLAN: matches no step of \(request.agentID)'s approved plan \(planID) (\(steps.count) step\(steps.count == 1 ? "" : "s"))",
-                tier: raise ?? classification.tier))
     }
 
     /// Records one reviewer's vote, exactly once, under the rules the request was submitted
     /// with. A request that is no longer pending (decided, expired, halted) is never changed.
     public func decide(id: String, verdict: Verdict, reviewer: Identity, reason: String, now: Double = Clock.now()) throws(StoreError) -> DecideResult {
         try write { db, audit in
-            try expireDue(db, audit: audit, now: now)
-            guard var stored = try Rows.fetch(id: id, db: db) else { return .notFound }
-            if stored.state == .pending, let expiresAt = stored.expiresAt, expiresAt <= now {
-                // Overdue, whether or not this write's batch reached it: a vote now is too late.
-                try expire(id, db: db, audit: audit, now: now)
-                guard let expired = try Rows.fetch(id: id, db: db) else { return .notFound }
-                return .notPending(expired)
-            }
-            guard stored.state == .pending else { return .notPending(stored) }
-            if let refusal = DecisionRule.admit(
-                reviewer: reviewer.user, groups: reviewer.groups, verdict: verdict, reason: reason, submittedBy: stored.submittedBy,
-                onBehalfOf: stored.onBehalfOf, earlier: stored.votes, rules: stored.approvalRules)
-            {
-                // A missing reason is a usage error; every other refusal (self-approval, an
-                // outsider, a second vote) is an attempt worth recording.
-                if refusal == .reasonRequired { return .refused(refusal, stored) }
-                try audit.append(
-                    event: "decision_refused", requestID: id, actor: reviewer, at: now,
-                    details: .object([("verdict", .string(verdict.rawValue)), ("refusal", .string(refusal.description))]))
-                return .refused(refusal, stored)
-            }
-            let vote = Vote(
-                reviewer: reviewer.user, via: reviewer.via, verdict: verdict, reason: reason, at: now, actionSHA256: stored.actionSHA256,
-                groups: reviewer.groups)
-            try db.execute(
-                sql: "INSERT INTO votes (request_id, reviewer, via, verdict, reason, at, action_sha256, groups) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                arguments: [id, vote.reviewer, vote.via, vote.verdict.rawValue, vote.reason, vote.at, vote.actionSHA256, vote.groups.joined(separator: ",")])
-            stored.votes.append(vote)
-            try audit.append(
-                event: "vote", requestID: id, actor: reviewer, at: now,
-                details: .object([("verdict", .string(verdict.rawValue)), ("reason", .string(reason)), ("action_sha256", .string(stored.actionSHA256))]))
-            let outcome = DecisionRule.outcome(of: stored.votes, rules: stored.approvalRules)
-            if outcome != .pending {
-                stored.state = outcome
-                stored.closedBy = reviewer.user
-                stored.closedVia = reviewer.via
-                stored.closedAt = now
-                stored.closedReason = reason
-                try Rows.close(stored, db: db)
-                if outcome == .approved { try learn(fromRequest: id, db: db, now: now) }
-                let approvers = stored.votes.filter { $0.verdict == verdict }.map { JSONValue.string($0.reviewer) }
-                try audit.append(
-                    event: outcome.rawValue, requestID: id, actor: reviewer, at: now,
-                    details: .object([("reason", .string(reason)), ("by", .array(approvers)), ("action_sha256", .string(stored.actionSHA256))]))
-            }
-            return .recorded(stored)
+            try QueueLogic.decide(id: id, verdict: verdict, reviewer: reviewer, reason: reason, now: now, tables: SQLiteTables(db: db), audit: audit)
         }
     }
-
-    /// How many overdue requests one write expires on its way (`expireDue(_:audit:now:)`):
-    /// enough that a busy queue keeps up, few enough that no agent's write waits behind a
-    /// backlog (100k overdue requests once made the next hook take 8 s).
-    static let expiryBatchInWrite = 32
-    /// How many `expireDue(now:)` expires per transaction: other writers get the lock
-    /// between batches.
-    static let expiryBatch = 500
 
     /// Turns every pending request whose deadline has passed into `expired`: implicit
     /// denial. In batches, each its own transaction, so writers interleave with a long backlog.
@@ -642,7 +329,9 @@ public final class QueueStore: Sendable {
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM requests WHERE state = 'pending' AND expires_at <= ? LIMIT 1)", arguments: [now]) ?? 0
             }
             guard due > 0 else { return total }
-            let expired = try write { db, audit in try expireDue(db, audit: audit, now: now, limit: Self.expiryBatch) }
+            let expired = try write { db, audit in
+                try QueueLogic.expireDue(now: now, limit: QueueLogic.expiryBatch, tables: SQLiteTables(db: db), audit: audit)
+            }
             total += expired
             if expired == 0 { return total }
         }
@@ -652,28 +341,7 @@ public final class QueueStore: Sendable {
     /// need not wait for anyone else's backlog). Returns whether it expired it.
     @discardableResult
     public func expireIfDue(id: String, now: Double = Clock.now()) throws(StoreError) -> Bool {
-        try write { db, audit in
-            guard let stored = try Rows.fetch(id: id, db: db), stored.state == .pending, let expiresAt = stored.expiresAt, expiresAt <= now else { return false }
-            try expire(id, db: db, audit: audit, now: now)
-            return true
-        }
-    }
-
-    /// Expires up to `limit` overdue requests (the oldest deadlines first) inside the caller's
-    /// transaction. A request that is itself being decided is expired by `decide` whatever
-    /// the batch held, so a bounded batch never lets an overdue request be approved.
-    @discardableResult
-    func expireDue(_ db: Database, audit: AuditWriter, now: Double, limit: Int = QueueStore.expiryBatchInWrite) throws -> Int {
-        let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM requests WHERE state = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?"), arguments: [now, limit])
-        for id in ids { try expire(id, db: db, audit: audit, now: now) }
-        return ids.count
-    }
-
-    private func expire(_ id: String, db: Database, audit: AuditWriter, now: Double) throws {
-        try db.execute(sql: "UPDATE requests SET state = 'expired', closed_by = 'expiry', closed_at = expires_at, closed_reason = 'no decision before the deadline' WHERE id = ?", arguments: [id])
-        try audit.append(
-            event: "expired", requestID: id, actor: Identity(user: "holdpoint", via: "deadline"), at: now,
-            details: .object([("reason", .string("no decision before the deadline: denied"))]))
+        try write { db, audit in try QueueLogic.expireIfDue(id: id, now: now, tables: SQLiteTables(db: db), audit: audit) }
     }
 
     // MARK: - The kill switch
@@ -681,15 +349,8 @@ public final class QueueStore: Sendable {
     /// An agent's (or, for "*", every agent's) halt.
     public typealias Halt = AgentHalt
 
-    func activeHalt(_ db: Database, agent: String) throws -> Halt? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT agent, reason, by, at FROM halts WHERE agent IN (?, '*') ORDER BY agent = '*' LIMIT 1"), arguments: [agent]) else {
-            return nil
-        }
-        return Halt(agent: row["agent"], reason: row["reason"], by: row["by"], at: row["at"])
-    }
-
     public func halt(for agent: String) throws(StoreError) -> Halt? {
-        try read { db in try activeHalt(db, agent: agent) }
+        try read { db in try SQLiteTables(db: db).activeHalt(agent: agent) }
     }
 
     public func halts() throws(StoreError) -> [Halt] {
@@ -702,30 +363,13 @@ public final class QueueStore: Sendable {
     /// new ones are refused until it is resumed. Returns how many pending requests it stopped.
     public func halt(agent: String, reason: String, by: Identity, now: Double = Clock.now()) throws(StoreError) -> Int {
         try write(urgent: true) { db, audit in
-            try db.execute(sql: "INSERT OR REPLACE INTO halts (agent, reason, by, at) VALUES (?, ?, ?, ?)", arguments: [agent, reason, by.user, now])
-            try audit.append(event: "agent_halted", requestID: nil, actor: by, at: now, details: .object([("agent", .string(agent)), ("reason", .string(reason))]))
-            let ids =
-                agent == "*"
-                ? try String.fetchAll(db, sql: "SELECT id FROM requests WHERE state = 'pending'")
-                : try String.fetchAll(db, sql: "SELECT id FROM requests WHERE state = 'pending' AND agent_id = ?", arguments: [agent])
-            for id in ids {
-                try db.execute(
-                    sql: "UPDATE requests SET state = 'halted', closed_by = ?, closed_via = ?, closed_at = ?, closed_reason = ? WHERE id = ?",
-                    arguments: [by.user, by.via, now, "agent halted: \(reason)", id])
-                try audit.append(event: "halted", requestID: id, actor: by, at: now, details: .object([("reason", .string(reason))]))
-            }
-            return ids.count
+            try QueueLogic.halt(agent: agent, reason: reason, by: by, now: now, tables: SQLiteTables(db: db), audit: audit)
         }
     }
 
     /// Lifts a halt. Returns false when `agent` was not halted.
     public func resume(agent: String, by: Identity, now: Double = Clock.now()) throws(StoreError) -> Bool {
-        try write { db, audit in
-            try db.execute(sql: "DELETE FROM halts WHERE agent = ?", arguments: [agent])
-            guard db.changesCount > 0 else { return false }
-            try audit.append(event: "resumed", requestID: nil, actor: by, at: now, details: .object([("agent", .string(agent))]))
-            return true
-        }
+        try write { db, audit in try QueueLogic.resume(agent: agent, by: by, now: now, tables: SQLiteTables(db: db), audit: audit) }
     }
 
     // MARK: - Reading

@@ -12,7 +12,7 @@ extension StoredRequest {
             ("id", .string(f.id)), ("created_at", .number(f.createdAt)), ("agent_id", .string(f.agentID)), ("environment", .string(f.environment)),
             ("submitted_by", .string(f.submittedBy)), ("on_behalf_of", text(f.onBehalfOf)), ("tier", .string(f.tier.rawValue)),
             ("operation_class", .string(f.operationClass.rawValue)), ("state", .string(f.state.rawValue)), ("expires_at", number(f.expiresAt)),
-            ("verdict", Rows.verdictJSON(self)), ("approval_rules", Rows.rulesJSON(f.approvalRules)), ("document", f.document),
+            ("verdict", RequestRow.verdictJSON(self)), ("approval_rules", RequestRow.rulesJSON(f.approvalRules)), ("document", f.document),
             (
                 "votes",
                 .array(
@@ -74,7 +74,7 @@ extension StoredRequest {
             onBehalfOf: value["on_behalf_of"]?.stringValue, tier: tier, operationClass: opClass, state: state,
             expiresAt: value["expires_at"]?.numberValue, actionSHA256: actionSHA256, reasons: reasons,
             destructive: flags?["destructive"]?.boolValue ?? false, irreversible: flags?["irreversible"]?.boolValue ?? false,
-            dataLoss: flags?["data_loss"]?.boolValue ?? false, approvalRules: Rows.decodeRules(rules), document: document, votes: votes,
+            dataLoss: flags?["data_loss"]?.boolValue ?? false, approvalRules: RequestRow.decodeRules(rules), document: document, votes: votes,
             closedBy: value["closed_by"]?.stringValue, closedVia: value["closed_via"]?.stringValue, closedAt: value["closed_at"]?.numberValue,
             closedReason: value["closed_reason"]?.stringValue, consumedAt: value["consumed_at"]?.numberValue,
             consumedBy: value["consumed_by"]?.stringValue, run: run)

@@ -206,7 +206,7 @@ let carol = Samples.carol
         func pending() throws -> Int { try f.store.list(RequestFilter(states: [.pending])).count }
         // (list does not expire by itself: QueueService.list sweeps before it reads.)
         _ = try f.gated(rules, now: 2_000, command: "rm -rf /srv/new")
-        #expect(try pending() == 100 + 1 - QueueStore.expiryBatchInWrite)
+        #expect(try pending() == 100 + 1 - QueueLogic.expiryBatchInWrite)
         // The newest of the backlog is expired last by batches, but a vote on it is late at once.
         let last = try #require(backlog.last)
         guard case .notPending(let late) = try f.store.decide(id: last.id, verdict: .approve, reviewer: alice, reason: "", now: 2_001) else {
