@@ -35,8 +35,8 @@ public enum ConsoleRuntime {
         signalPipeWrite = fds[1]
         _ = fcntl(wakeRead, F_SETFL, O_NONBLOCK)
         _ = fcntl(fds[1], F_SETFL, O_NONBLOCK)
-        let handler: @convention(c) (Int32) -> Void = { _ in
-            var byte: UInt8 = 1
+        let handler: @convention(c) (Int32) -> Void = { number in
+            var byte = UInt8(truncatingIfNeeded: number)
             _ = write(signalPipeWrite, &byte, 1)
         }
         // A parent may have started us with these blocked (it happens under test runners and
@@ -61,6 +61,7 @@ public enum ConsoleRuntime {
             close(fds[1])
         }
         var state = initial
+        var exitStatus: Int32 = 0
         let size = screen.size
         var pending: [ConsoleEvent] = [.resized(width: size.width, height: size.height)]
         var lastToken: Int64 = -1
@@ -126,8 +127,11 @@ public enum ConsoleRuntime {
             ]
             _ = poll(&polls, feed >= 0 ? 3 : 2, 250)
             if polls[1].revents != 0 {
+                // A signal (SIGINT, SIGTERM, SIGHUP): the terminal is restored, and the exit
+                // status says which, as a shell reports a process a signal ended (128 + N).
                 var buffer = [UInt8](repeating: 0, count: 16)
-                _ = read(wakeRead, &buffer, buffer.count)
+                let count = read(wakeRead, &buffer, buffer.count)
+                exitStatus = 128 + Int32(count > 0 ? buffer[0] : UInt8(SIGTERM))
                 state.quitting = true
                 break
             }
@@ -168,6 +172,6 @@ public enum ConsoleRuntime {
                 }
             }
         }
-        return 0
+        return exitStatus
     }
 }

@@ -203,6 +203,17 @@ enum ShellQuote {
     }
 
     /// `y` puts the command on the clipboard through OSC 52 (tmux keeps it as a buffer).
+    /// Ctrl-C restores the terminal and exits as a shell reports an interrupted process.
+    @Test func ctrlCRestoresTheTerminalAndExits130() throws {
+        let env = try QueueEnv()
+        _ = try env.submit("helm uninstall payments")
+        let session = try review(env)
+        try session.waitFor("helm uninstall payments")
+        try session.keys("C-c")
+        let screen = try session.waitFor("EXIT=130")
+        #expect(!screen.contains("Holdpoint review"))
+    }
+
     @Test func yCopiesTheCommandThroughTheTerminal() throws {
         let env = try QueueEnv()
         _ = try env.submit("helm uninstall payments")
