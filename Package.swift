@@ -146,6 +146,7 @@ let package = Package(
                 "HoldpointRPC",
                 "HoldpointServer",
                 "HoldpointNotify",
+                "HoldpointPostgres",
                 "CFailClosed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -8,13 +8,13 @@ import HoldpointStore
 /// agent, environment and action hash is used (once); a pending one is waited on rather
 /// than duplicated; otherwise the action is queued and waited on, up to `hold` seconds.
 public struct Gate: Sendable {
-    public let store: QueueStore
+    public let store: any QueueBackend
     /// The OS user the agent runs as (the submitter, for the self-approval rule).
     public let identity: Identity
     /// What uses approvals through this gate (`hook claude-code`, `exec`), as recorded.
     public let consumer: String
 
-    public init(store: QueueStore, identity: Identity, consumer: String) {
+    public init(store: any QueueBackend, identity: Identity, consumer: String) {
         self.store = store
         self.identity = identity
         self.consumer = consumer

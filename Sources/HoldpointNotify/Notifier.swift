@@ -22,7 +22,7 @@ import SystemPackage
 /// Run by `holdpoint serve` (on every commit and once a second) and, in file mode, by
 /// `holdpoint notify run`. The owner calls `close()` when done.
 public final class Notifier: Sendable {
-    public let store: QueueStore
+    public let store: any QueueBackend
     public let sinks: [NotifySink]
     private let http: HTTPClient
     private let host: String
@@ -32,7 +32,7 @@ public final class Notifier: Sendable {
     /// Entries read per sink per pass.
     static let batch = 200
 
-    public init(store: QueueStore, sinks: [NotifySink]) {
+    public init(store: any QueueBackend, sinks: [NotifySink]) {
         self.store = store
         self.sinks = sinks
         var configuration = HTTPClient.Configuration()
@@ -64,7 +64,7 @@ public final class Notifier: Sendable {
         }
         if escalationDue {
             do {
-                let escalated = try store.escalateDue(now: now)
+                let escalated = try store.escalateDue()
                 if escalated > 0 { log.append("escalated \(escalated) request\(escalated == 1 ? "" : "s")") }
             } catch {
                 log.append("escalation: \(error)")
@@ -98,16 +98,16 @@ public final class Notifier: Sendable {
                         log.append("\(sink.name): delivered \(notification.event.rawValue) \(notification.requestID ?? notification.agent ?? "") (entry \(entry.seq))")
                     } catch {
                         // What was sent so far counts; this one is retried first next time.
-                        if through > cursor.deliveredSeq { try store.notifyDelivered(sink: sink.name, through: through, events: sent, now: now) }
+                        if through > cursor.deliveredSeq { try store.notifyDelivered(sink: sink.name, through: through, events: sent) }
                         let backoff = min(300, pow(2, Double(min(cursor.failures, 9))))
-                        try store.notifyFailed(sink: sink.name, error: "\(error)", retryAt: now + backoff, now: now)
+                        try store.notifyFailed(sink: sink.name, error: "\(error)", retryAt: now + backoff)
                         log.append("\(sink.name): \(notification.event.rawValue) \(notification.requestID ?? "") not delivered (\(error)); retry in \(Int(backoff)) s")
                         return log
                     }
                 }
                 through = entry.seq
             }
-            try store.notifyDelivered(sink: sink.name, through: last.seq, events: sent, now: now)
+            try store.notifyDelivered(sink: sink.name, through: last.seq, events: sent)
             cursor.deliveredSeq = last.seq
             cursor.failures = 0
             if entries.count < Self.batch { return log }

@@ -121,6 +121,18 @@ public enum PostgresAuditVerifier {
         guard let head = try session.row("SELECT seq, hash FROM audit_head WHERE one"), head.int64(0) == expected - 1, head.string(1) == previous else {
             return AuditReport(entries: count, checkpoints: checked, firstBadSeq: expected - 1, problem: "the chain's head row does not name the last entry")
         }
+        let lastSigned = newestCheckpoint?.seq ?? 0
+        if lastSigned < expected - 1 {
+            return AuditReport(
+                entries: count, checkpoints: checked, firstBadSeq: lastSigned + 1,
+                problem: "entries \(lastSigned + 1)…\(expected - 1) carry no signed checkpoint (appended without a daemon's key)")
+        }
+        for check in AuditCrossChecks.checks {
+            if let id = try session.row(check.sql)?.string(0) {
+                return AuditReport(
+                    entries: count, checkpoints: checked, firstBadSeq: expected - 1, problem: "request \(id) \(check.what) (the tables were changed outside Holdpoint)")
+            }
+        }
         return AuditReport(entries: count, checkpoints: checked, firstBadSeq: nil, problem: nil, verifiedThrough: newestCheckpoint)
     }
 }

@@ -145,6 +145,12 @@ public final class PostgresQueue: Sendable {
         feed.wait(since: token, timeout: timeout)
     }
 
+    /// Calls `handler` on every announcement (any daemon's commit, this one's included) and
+    /// whenever the feed was lost and found again.
+    public func onChange(_ handler: @escaping @Sendable () -> Void) {
+        feed.subscribe(handler)
+    }
+
     /// A connection of its own that LISTENs; when it is lost (the server restarted) it is
     /// opened again, and waiters are woken so that they read again rather than trust a feed
     /// that may have missed a commit.
@@ -180,6 +186,7 @@ final class ChangeFeed: Sendable {
         var version: UInt64 = 0
         var stopped = false
         var listener: PostgresSession?
+        var handlers: [@Sendable () -> Void] = []
     }
     private let state = Mutex(State())
     private let condition = NSCondition()
@@ -189,9 +196,17 @@ final class ChangeFeed: Sendable {
 
     func announce() {
         condition.lock()
-        state.withLock { $0.version &+= 1 }
+        let handlers = state.withLock { state in
+            state.version &+= 1
+            return state.handlers
+        }
         condition.broadcast()
         condition.unlock()
+        for handler in handlers { handler() }
+    }
+
+    func subscribe(_ handler: @escaping @Sendable () -> Void) {
+        state.withLock { $0.handlers.append(handler) }
     }
 
     func adopt(_ listener: PostgresSession) {

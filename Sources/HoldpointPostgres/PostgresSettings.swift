@@ -151,6 +151,9 @@ public struct PostgresSettings: Sendable, Equatable {
         return fields
     }
 
+    /// How `--queue`'s value is shown in messages: a URL without its password, or the DSN file's path.
+    public static func redactedName(_ text: String) -> String { redacted(text) }
+
     /// The URL with any password replaced, for messages.
     static func redacted(_ text: String) -> String {
         guard var components = URLComponents(string: text), components.password != nil else { return text }

@@ -12,7 +12,7 @@ import NIOPosix
 /// Store calls block (SQLite, the disk flush), so they run on a thread pool; a wait for a
 /// decision holds no thread: it sleeps on the `ChangeHub` until a vote, a halt or an expiry.
 public final class Daemon: Sendable {
-    public let store: QueueStore
+    public let store: any QueueBackend
     public let policy: Policy
     /// What the gate protects about itself, for an action run in `workingDirectory` by a
     /// caller whose home is `home`.
@@ -21,7 +21,7 @@ public final class Daemon: Sendable {
     let pool: NIOThreadPool
 
     public init(
-        store: QueueStore, policy: Policy, threads: Int = 8,
+        store: any QueueBackend, policy: Policy, threads: Int = 8,
         protection: @escaping @Sendable (_ workingDirectory: String?, _ home: String?) -> SelfProtection
     ) {
         self.store = store
@@ -29,6 +29,22 @@ public final class Daemon: Sendable {
         self.protection = protection
         pool = NIOThreadPool(numberOfThreads: threads)
         pool.start()
+        // Another daemon's commit (a shared PostgreSQL queue) may decide what this one's
+        // agents wait for, or change what its consoles show.
+        let hub = self.hub
+        store.onOutsideChange {
+            hub.decisionsChanged()
+            hub.committed()
+        }
+    }
+
+    /// Why `serve` may not start with `policy` on `store`, or nil.
+    public static func refusal(of policy: Policy, on store: any QueueBackend) -> String? {
+        if let refusal = refusal(of: policy) { return refusal }
+        if policy.retention != nil, !(store is QueueStore) {
+            return "retention: archiving moves history into SQLite segment files, which a PostgreSQL queue does not do yet; remove retention: from the policy (keep the database's own backups)"
+        }
+        return nil
     }
 
     /// Why `serve` may not start with `policy`, or nil. In socket mode "anyone may decide"
@@ -74,8 +90,7 @@ public final class Daemon: Sendable {
     /// into a new segment in the retention directory. Returns a line for the log, or nil
     /// when there was nothing to do. Agents' writes interleave with the batches.
     func archiveDue(now: Double = Clock.now()) async -> String? {
-        guard let retention = policy.retention else { return nil }
-        let store = self.store
+        guard let retention = policy.retention, let store = self.store as? QueueStore else { return nil }
         let directory = retention.directory ?? store.path + ".archive"
         let stamp = Clock.iso8601(now).filter { $0.isNumber || $0 == "T" || $0 == "Z" }
         let path = directory + "/holdpoint-archive-\(stamp).sqlite"
@@ -140,10 +155,11 @@ public final class Daemon: Sendable {
             let gateway = policy.gateway(for: request.environment)
             let planKey = Plan.key(of: request)
             let stored = try await blocking { () throws(StoreError) in
-                let now = Clock.now()
-                return try store.submit(
+                // The deadline is relative (`--timeout`): counted from now on this host, which
+                // for a shared database is close enough to its clock for a cap.
+                try store.submit(
                     redacted, classification: classification, approvals: approvals, submitter: caller,
-                    deadline: timeout.map { now + $0 }, gateway: gateway, planKey: planKey, now: now)
+                    deadline: timeout.map { Clock.now() + $0 }, gateway: gateway, planKey: planKey)
             }
             changed(decisions: false)
             return stored.wireJSON
@@ -226,13 +242,13 @@ public final class Daemon: Sendable {
             let after = Int64(params["after_seq"]?.numberValue ?? 0)
             let requestID = params["request_id"]?.stringValue
             let limit = params["limit"]?.numberValue.map { Int($0) }
-            return .array(try await blocking { () throws(StoreError) in try store.auditEntries(afterSeq: after, requestID: requestID, limit: limit) }.map(\.json))
+            return .array(try await blocking { () throws(StoreError) in try store.auditEntries(afterSeq: after, requestID: requestID, limit: limit, first: nil) }.map(\.json))
         case .auditVerify:
             let key = params["public_key"]?.stringValue
             let requireHead = params["require_head"]?.boolValue ?? true
             let since = params["since"].flatMap(Wire.point(from:))
             let report = try await blocking { () throws(StoreError) in try store.verifyAudit(publicKeyHex: key, requireHead: requireHead, since: since) }
-            return Wire.report(report, publicKeyHex: key ?? store.signer.publicKeyHex)
+            return Wire.report(report, publicKeyHex: key ?? store.publicKeyHex)
         case .changeCounter:
             return .number(Double(try await blocking { () throws(StoreError) in try store.changeCounter() }))
         case .subscribe:
@@ -281,7 +297,13 @@ public final class Daemon: Sendable {
             let now = Clock.now()
             if let expiresAt = request.expiresAt, now >= expiresAt {
                 // A failure here ends the wait with the error: the caller denies.
-                if try await blocking({ () throws(StoreError) in try store.expireIfDue(id: id, now: now) }) { changed(decisions: true) }
+                if try await blocking({ () throws(StoreError) in try store.expireIfDue(id: id) }) {
+                    changed(decisions: true)
+                    continue
+                }
+                // Not yet by the queue's clock (a shared database's may lag this host's):
+                // look again shortly rather than spin.
+                await hub.waitForChange(after: seen, until: now + 0.05)
                 continue
             }
             if let giveUpAt, now >= giveUpAt { return request }

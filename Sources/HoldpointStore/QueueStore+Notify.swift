@@ -7,17 +7,7 @@ import HoldpointCore
 /// cursor. Delivery is at least once (an event delivered just before a crash is delivered
 /// again, with the same delivery id) and in the log's order. Escalations are entries too.
 extension QueueStore {
-    /// How far a sink has got, and how its last attempt went.
-    public struct NotifyCursor: Sendable, Equatable {
-        public var sink: String
-        public var deliveredSeq: Int64
-        public var delivered: Int
-        public var failures: Int
-        public var lastError: String?
-        public var lastAttempt: Double?
-        public var lastSuccess: Double?
-        public var nextAttempt: Double
-    }
+    public typealias NotifyCursor = HoldpointStore.NotifyCursor
 
     /// Every sink's cursor, by name.
     public func notifyCursors() throws(StoreError) -> [NotifyCursor] {
@@ -86,5 +76,30 @@ extension QueueStore {
         }
         guard !due.isEmpty else { return 0 }
         return try write { db, audit in try QueueLogic.escalate(due, now: now, tables: SQLiteTables(db: db), audit: audit) }
+    }
+}
+
+/// How far a sink has got, and how its last attempt went.
+public struct NotifyCursor: Sendable, Equatable {
+    public var sink: String
+    public var deliveredSeq: Int64
+    public var delivered: Int
+    public var failures: Int
+    public var lastError: String?
+    public var lastAttempt: Double?
+    public var lastSuccess: Double?
+    public var nextAttempt: Double
+
+    public init(
+        sink: String, deliveredSeq: Int64, delivered: Int, failures: Int, lastError: String?, lastAttempt: Double?, lastSuccess: Double?, nextAttempt: Double
+    ) {
+        self.sink = sink
+        self.deliveredSeq = deliveredSeq
+        self.delivered = delivered
+        self.failures = failures
+        self.lastError = lastError
+        self.lastAttempt = lastAttempt
+        self.lastSuccess = lastSuccess
+        self.nextAttempt = nextAttempt
     }
 }

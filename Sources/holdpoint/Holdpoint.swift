@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HoldpointCore
 import HoldpointGate
+import HoldpointPostgres
 import HoldpointRPC
 import HoldpointServer
 import HoldpointStore
@@ -46,6 +47,7 @@ struct GlobalOptions: ParsableArguments {
     var queuePath: String { settings.queuePath }
     var auditPath: String? { settings.auditPath }
     func openQueue() throws -> QueueStore { try settings.openQueue() }
+    func openBackend() throws -> any QueueBackend { try settings.openBackend() }
     func service(classifying: Bool = false, creating: Bool = false) throws -> any QueueService {
         try settings.service(classifying: classifying, creating: creating)
     }
@@ -114,9 +116,33 @@ struct GlobalSettings: Equatable, Sendable {
 
     var auditPath: String? { audit ?? Environment.value("HOLDPOINT_AUDIT") }
 
-    /// Opens the queue or exits 69: an agent that cannot reach the queue is denied.
+    /// Opens the queue or exits 69: an agent that cannot reach the queue is denied. A
+    /// PostgreSQL queue is only ever opened by `serve` (`openBackend`): every other command
+    /// reaches it through a daemon's socket.
     func openQueue() throws -> QueueStore {
-        try queueCall { () throws(StoreError) in try QueueStore(path: queuePath, auditHeadPath: auditPath) }
+        if PostgresSettings.names(queuePath) {
+            Terminal.error(
+                "queue configuration: \(SafeText.escape(PostgresSettings.redactedName(queuePath))) is a PostgreSQL queue: only `holdpoint serve` opens it; point this command at a daemon's socket (--socket)"
+            )
+            throw ExitCode(ExitCodes.configuration)
+        }
+        return try queueCall { () throws(StoreError) in try QueueStore(path: queuePath, auditHeadPath: auditPath) }
+    }
+
+    /// The queue `serve` owns: the SQLite file, or a PostgreSQL database shared with other
+    /// daemons (its checkpoints signed with this host's key, kept in the state directory).
+    func openBackend() throws -> any QueueBackend {
+        guard PostgresSettings.names(queuePath) else { return try openQueue() }
+        let queuePath = self.queuePath
+        let head = auditPath ?? StateDirectory.path + "/daemon.audit-head"
+        return try queueCall { () throws(StoreError) -> any QueueBackend in
+            do {
+                try FileManager.default.createDirectory(atPath: StateDirectory.path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw StoreError(.unavailable, "cannot create \(StateDirectory.path) for this daemon's signing key: \(error)")
+            }
+            return try PostgresQueueStore(settings: try PostgresSettings.parse(queuePath), keyPath: StateDirectory.path + "/daemon.audit-key", headPath: head)
+        }
     }
 
     /// What an agent may not touch: this queue's files, the audit head and key, the policy,

@@ -35,6 +35,11 @@ struct Serve: AsyncParsableCommand {
             Terminal.error("serve: \(refusal)")
             throw ExitCode(ExitCodes.configuration)
         }
+        let store = try global.openBackend()
+        if let refusal = Daemon.refusal(of: policy, on: store) {
+            Terminal.error("serve: \(refusal)")
+            throw ExitCode(ExitCodes.configuration)
+        }
         var groupID: gid_t?
         if let socketGroup {
             // From /etc/group, not NSS: see `Peer.resolve`.
@@ -44,7 +49,6 @@ struct Serve: AsyncParsableCommand {
             }
             groupID = gid
         }
-        let store = try global.openQueue()
         let settings = global.settings
         let daemon = Daemon(store: store, policy: policy) { workingDirectory, home in
             settings.selfProtection(workingDirectory: workingDirectory ?? "/", home: home)
@@ -67,7 +71,7 @@ struct Serve: AsyncParsableCommand {
             }
         }
         let stopSignal = StopSignal()
-        let queuePath = global.queuePath
+        let queuePath = store.name
         let reviewers = policy.approvals.reviewers.joined(separator: ", ")
         do {
             try await server.run(
