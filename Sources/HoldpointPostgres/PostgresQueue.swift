@@ -64,7 +64,10 @@ public final class PostgresQueue: Sendable {
 
     /// The session, connecting again when the last one was lost.
     private func connected() throws(StoreError) -> PostgresSession {
-        if let current = session.withLock({ $0 }) { return current }
+        if let current = session.withLock({ $0 }) {
+            if !current.connection.isClosed { return current }
+            dropConnection()  // the server closed it (a restart): a new one
+        }
         let fresh = try PostgresSession.connect(settings, on: group)
         session.withLock { $0 = fresh }
         return fresh
@@ -171,7 +174,12 @@ public final class PostgresQueue: Sendable {
             Thread.detachNewThread { [weak self] in
                 var delay = 0.05
                 while let self, !feed.isStopped {
-                    if (try? self.startListening()) != nil { return }
+                    if (try? self.startListening()) != nil {
+                        // Listening again: what was committed while nobody listened (a
+                        // decision on another daemon) is read from the database now.
+                        feed.announce()
+                        return
+                    }
                     Thread.sleep(forTimeInterval: delay)
                     delay = min(delay * 2, 2)
                 }

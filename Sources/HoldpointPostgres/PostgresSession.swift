@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import PostgresNIO
+import Synchronization
 
 /// A value in or out of a query: what the queue's tables hold.
 public enum SQLValue: Sendable, Equatable {
@@ -83,6 +84,12 @@ public struct PostgresFailure: Error, Sendable, CustomStringConvertible {
         sqlState = nil
         self.message = message
         connectionLost = false
+    }
+
+    init(lostConnection message: String) {
+        sqlState = nil
+        self.message = message
+        connectionLost = true
     }
 }
 
@@ -163,8 +170,29 @@ public final class PostgresSession: Sendable {
             case .boolean(let value): binds.append(value)
             }
         }
+        guard !connection.isClosed else { throw PostgresFailure(lostConnection: "the connection to \(settings.description) is closed") }
+        return try bounded(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger))
+    }
+
+    /// How long a statement may take, lock waits included, before the connection is given up
+    /// as lost: an answer that never comes (a server that went away without closing the
+    /// connection) must end in an error, and so in *deny*, not in a hang.
+    public static let statementPatience: Double = 60
+
+    /// Waits for `future` at most `statementPatience`; past it, closes the connection.
+    func bounded<T: Sendable>(_ future: EventLoopFuture<T>) throws(PostgresFailure) -> T {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Result<T, any Error>?>(nil)
+        future.whenComplete { result in
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + Self.statementPatience) == .success, let result = outcome.withLock({ $0 }) else {
+            connection.close().whenComplete { _ in }
+            throw PostgresFailure(lostConnection: "\(settings.description) did not answer within \(Int(Self.statementPatience)) s")
+        }
         do {
-            return try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).wait()
+            return try result.get()
         } catch {
             throw PostgresFailure(error)
         }
@@ -225,7 +253,7 @@ public final class PostgresSession: Sendable {
     }
 
     public func close() {
-        try? connection.close().wait()
+        _ = try? bounded(connection.close() as EventLoopFuture<Void>)
     }
 
     /// Calls `handler` with each notification's payload on `channel`, on the connection's

@@ -356,12 +356,17 @@ enum ShellQuote {
 }
 
 /// posix_spawn with /dev/null for all three streams and an empty signal mask, then waitpid.
+/// A process started with nothing blocked and reaped with waitpid: for programs that leave a
+/// server behind (tmux, pg_ctl), which Foundation's `Process` sometimes never saw exit.
 enum Spawn {
-    static func run(_ path: String, _ arguments: [String]) -> Int32 {
+    /// Runs `path` with `arguments`; its output goes to `output` (a file), else nowhere.
+    static func run(_ path: String, _ arguments: [String], output: String? = nil) -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd in [Int32(0), 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

@@ -53,8 +53,13 @@ final class ServedQueue {
     let socket: String
     var daemon: Process?
     let log: URL
+    /// `--queue`: the file in the state directory, or a PostgreSQL URL shared with other daemons.
+    let queue: String?
+    /// Where this daemon keeps its signing key (its own, as on its own host).
+    var stateHome: String { state.appendingPathComponent("xdg").path }
 
-    init(policy: String = "approvals:\n  reviewers: [\"@hp-reviewers\"]\n") throws {
+    init(policy: String = "approvals:\n  reviewers: [\"@hp-reviewers\"]\n", queue: String? = nil, passfile: String? = nil) throws {
+        self.queue = queue
         directory = try Scratch.directory()
         chmod(directory.path, 0o755)
         state = directory.appendingPathComponent("state")
@@ -70,10 +75,17 @@ final class ServedQueue {
         chmod(run.path, 0o755)
         socket = run.appendingPathComponent("holdpoint.sock").path
         log = directory.appendingPathComponent("daemon.log")
+        if let passfile {
+            // The daemon's own copy of the password file, readable by it alone.
+            let copy = state.appendingPathComponent("pgpass").path
+            try FileManager.default.copyItem(atPath: passfile, toPath: copy)
+            chown(copy, daemonIDs.uid, daemonIDs.gid)
+            chmod(copy, 0o600)
+        }
         try start()
     }
 
-    var queuePath: String { state.appendingPathComponent("queue.sqlite").path }
+    var queuePath: String { queue ?? state.appendingPathComponent("queue.sqlite").path }
 
     /// Starts the daemon as `hp-daemon` and returns once it answers on its socket.
     func start() throws {
@@ -87,6 +99,8 @@ final class ServedQueue {
         var env = ProcessInfo.processInfo.environment
         for key in ["HOLDPOINT_POLICY", "HOLDPOINT_QUEUE", "HOLDPOINT_SOCKET", "HOLDPOINT_AUDIT"] { env[key] = nil }
         env["HOME"] = "/tmp"
+        env["XDG_STATE_HOME"] = stateHome
+        env["PGPASSFILE"] = state.appendingPathComponent("pgpass").path
         process.environment = env
         if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
         let handle = try FileHandle(forWritingTo: log)
