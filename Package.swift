@@ -71,6 +71,8 @@ let package = Package(
                 "HoldpointCore",
                 "HoldpointStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // To read a SQLite queue that `queue copy` moves into PostgreSQL.
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

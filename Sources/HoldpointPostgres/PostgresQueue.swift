@@ -24,7 +24,8 @@ public final class PostgresQueue: Sendable {
 
     /// Connects, migrates, and registers this daemon's key (`keyPath`, created on first use,
     /// readable only by its owner) with the host it runs on.
-    public init(settings: PostgresSettings, keyPath: String, headPath: String) throws(StoreError) {
+    /// `registering: false` for a tool that writes no entry (`queue copy`): its key is not a signer.
+    public init(settings: PostgresSettings, keyPath: String, headPath: String, registering: Bool = true) throws(StoreError) {
         self.settings = settings
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let first: PostgresSession
@@ -37,9 +38,11 @@ public final class PostgresQueue: Sendable {
         do {
             try PostgresSchema.migrate(first)
             signer = try AuditSigner(keyPath: keyPath, headPath: headPath, shared: false)
-            try first.execute(
-                "INSERT INTO daemon_keys (public_key, host, registered_at) VALUES ($1, $2, extract(epoch FROM clock_timestamp())) ON CONFLICT (public_key) DO NOTHING",
-                [.text(signer.publicKeyHex), .text(HostName.current)])
+            if registering {
+                try first.execute(
+                    "INSERT INTO daemon_keys (public_key, host, registered_at) VALUES ($1, $2, extract(epoch FROM clock_timestamp())) ON CONFLICT (public_key) DO NOTHING",
+                    [.text(signer.publicKeyHex), .text(HostName.current)])
+            }
         } catch {
             first.close()
             try? group.syncShutdownGracefully()

@@ -217,7 +217,7 @@ public final class PostgresQueueStore: QueueBackend {
 
     public func notifyCursor(sink: String) throws(StoreError) -> NotifyCursor {
         if let existing = try notifyCursors().first(where: { $0.sink == sink }) { return existing }
-        try read { session in
+        _ = try read { session in
             try session.execute(
                 "INSERT INTO notify_cursors (sink, delivered_seq) SELECT $1, seq FROM audit_head WHERE one ON CONFLICT (sink) DO NOTHING", [.text(sink)])
         }
@@ -228,7 +228,7 @@ public final class PostgresQueueStore: QueueBackend {
     }
 
     public func notifyDelivered(sink: String, through seq: Int64, events: Int) throws(StoreError) {
-        try read { session in
+        _ = try read { session in
             try session.execute(
                 """
                 UPDATE notify_cursors SET delivered_seq = greatest(delivered_seq, $1), delivered = delivered + $2, failures = 0, last_error = NULL,
@@ -239,7 +239,7 @@ public final class PostgresQueueStore: QueueBackend {
     }
 
     public func notifyFailed(sink: String, error: String, retryAt: Double) throws(StoreError) {
-        try read { session in
+        _ = try read { session in
             try session.execute(
                 "UPDATE notify_cursors SET failures = failures + 1, last_error = $1, last_attempt = extract(epoch FROM clock_timestamp()), next_attempt = $2 WHERE sink = $3",
                 [.text(String(error.prefix(500))), .real(retryAt), .text(sink)])

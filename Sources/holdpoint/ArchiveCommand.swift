@@ -2,14 +2,61 @@ import ArgumentParser
 import Foundation
 import HoldpointCore
 import HoldpointGate
+import HoldpointPostgres
 import HoldpointStore
 
 struct QueueCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "queue",
-        abstract: "Look after the queue itself: archive decided history.",
-        subcommands: [Archive.self]
+        abstract: "Look after the queue itself: archive decided history, copy a queue into PostgreSQL.",
+        subcommands: [Archive.self, Copy.self]
     )
+
+    struct Copy: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "copy",
+            abstract: "Copy a SQLite queue into an empty PostgreSQL queue, with its audit chain intact.",
+            discussion: """
+                Verifies FILE's audit chain, then copies every request, vote, halt, audit entry and signed \
+                checkpoint (the same hashes: the chain goes on where it stopped) in one transaction, registers \
+                FILE's signing key as the signer of its checkpoints, and verifies the copy. Refused when the \
+                database already holds a queue, or FILE has archived history. Stop whatever writes FILE first \
+                (its daemon). The password comes from PGPASSWORD, PGPASSFILE or a DSN file, never the URL. \
+                Exit 0 copied and verified, 64 refused, 65 FILE does not verify, 69 unavailable, 78 bad URL.
+                """
+        )
+
+        @Option(name: .long, help: ArgumentHelp("The SQLite queue file to copy.", valueName: "file"))
+        var from: String
+
+        @Option(name: .long, help: ArgumentHelp("The PostgreSQL queue: postgres://USER@HOST[:PORT]/DB[?sslmode=…&schema=…], or a .dsn file.", valueName: "url"))
+        var to: String
+
+        func run() throws {
+            guard FileManager.default.fileExists(atPath: from) else {
+                Terminal.error("no queue at \(from)")
+                throw ExitCode(ExitCodes.unavailable)
+            }
+            let to = self.to
+            let from = self.from
+            let report = try queueCall { () throws(StoreError) -> PostgresCopy.Report in
+                let source = try QueueStore(path: from)
+                let directory = FileManager.default.temporaryDirectory.appendingPathComponent("holdpoint-copy-\(getpid())").path
+                try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                defer { try? FileManager.default.removeItem(atPath: directory) }
+                // A key of its own for this run: it signs nothing (the copy adds no entry).
+                let target = try PostgresQueue(settings: try PostgresSettings.parse(to), keyPath: directory + "/copy.audit-key", headPath: directory + "/copy.audit-head", registering: false)
+                defer { target.close() }
+                return try PostgresCopy.copy(from: source, to: target)
+            }
+            Terminal.print("copied \(report.requests) requests and \(report.entries) audit entries to \(PostgresSettings.redactedName(to))")
+            guard report.verification.intact else {
+                Terminal.error("the copy does not verify: \(report.verification.problem ?? "?")")
+                throw ExitCode(ExitCodes.unavailable)
+            }
+            Terminal.print("audit intact: \(report.verification.entries) entries, \(report.verification.checkpoints) signed checkpoints")
+        }
+    }
 
     struct Archive: ParsableCommand {
         static let configuration = CommandConfiguration(

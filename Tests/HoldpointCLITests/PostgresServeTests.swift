@@ -136,4 +136,37 @@ struct PostgresServeTests {
         let verify = try reviewers.run(as: OSUsers.reviewer, ["audit", "verify"])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
     }
+
+    /// A file queue copied into PostgreSQL keeps its chain: a daemon carries it on, and it
+    /// verifies with the file's entries and the daemon's after them.
+    @Test func aFileQueueCopiedIntoPostgresCarriesOnUnderADaemon() throws {
+        let env = try QueueEnv(policy: "approvals:\n  allow_self_approval: true\n  min_read_time: 0\n")
+        let gated = try env.submit("kubectl delete deploy api")
+        #expect(gated.status == 5)
+        #expect(try env.run(["decide", gated.id, "reject", "--reason", "not today"]).status == 0)
+        #expect(try env.submit("ls -la").status == 0)
+        let (url, passfile) = FleetDatabase.queue()
+        let copy = try CLI.run(["queue", "copy", "--from", env.queue, "--to", url], environment: ["PGPASSFILE": passfile])
+        #expect(copy.status == 0, "\(copy.stdout)\(copy.stderr)")
+        #expect(copy.stdout.contains("copied 2 requests"))
+        // Refused the second time: the database holds a queue now.
+        #expect(try CLI.run(["queue", "copy", "--from", env.queue, "--to", url], environment: ["PGPASSFILE": passfile]).status == 64)
+        // A password in the URL is refused before anything is read.
+        let leaked = try CLI.run(["queue", "copy", "--from", env.queue, "--to", url.replacingOccurrences(of: "holdpoint@", with: "holdpoint:secret@")])
+        #expect(leaked.status == 78)
+        #expect(!leaked.stderr.contains("secret"))
+
+        let daemon = try ServedQueue(policy: Self.policy, queue: url, passfile: passfile)
+        let listed = try daemon.run(as: OSUsers.reviewer, ["list", "--json"])
+        let states = (try JSONReader.parse(listed.stdout)).arrayValue?.compactMap { $0["state"]?.stringValue } ?? []
+        #expect(states.sorted() == ["allowed", "rejected"])
+        #expect(try daemon.run(as: OSUsers.agent, ["submit", "--command", "kubectl delete deploy web", "--env", "production"]).status == 5)
+        let verify = try daemon.run(as: OSUsers.reviewer, ["audit", "verify", "--json"])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        let report = try JSONReader.parse(verify.stdout)
+        // The file's entries, then the daemon's submission (submitted, classified) after them.
+        let copied = copy.stdout.split(separator: " ").firstIndex(of: "audit").flatMap { Double(copy.stdout.split(separator: " ")[$0 - 1]) } ?? 0
+        #expect(copied == 7)
+        #expect(report["entries"]?.numberValue == copied + 2)
+    }
 }
