@@ -29,7 +29,13 @@ public enum PostgresCopy {
         }
         let rows: [(table: String, columns: [String], values: [[SQLValue]])]
         do {
-            let database = try DatabaseQueue(path: source.path, configuration: { var c = Configuration(); c.readonly = true; return c }())
+            let database = try DatabaseQueue(
+                path: source.path,
+                configuration: {
+                    var c = Configuration()
+                    c.readonly = true
+                    return c
+                }())
             rows = try database.read { db in
                 try tables.map { table in
                     let fetched = try Row.fetchAll(db, sql: "SELECT * FROM \(table)")

@@ -2,6 +2,7 @@
 //   swift run -c release holdpoint-bench [classify|check-process|hook-process|queue|serve|console|all]
 //   swift run -c release holdpoint-bench scale [SIZE…]   (default 1000 10000 100000)
 //   swift run -c release holdpoint-bench retention
+//   HOLDPOINT_BENCH_POSTGRES=postgres://… swift run -c release holdpoint-bench fleet
 import Foundation
 import HoldpointCore
 import HoldpointStore
@@ -210,6 +211,7 @@ do {
         exit(0)
     }
     if mode == "serve" || mode == "all" { try ServeBenchmark.run(binary: CommandLine.arguments[0]) }
+    if mode == "fleet" { try FleetBenchmark.run(binary: CommandLine.arguments[0]) }
     if mode == "console" || mode == "all" { try ConsoleBenchmark.run() }
     if mode == "queue" || mode == "all" { try QueueBenchmark.run(binary: CommandLine.arguments[0]) }
     if mode == "verify" { try QueueBenchmark.runVerify() }
