@@ -140,4 +140,42 @@ struct PostgresChainTests {
         // Nothing committed since: a wait with a fresh token times out.
         #expect(agentSide.waitForChange(since: agentSide.changeToken, timeout: 0.05) == false)
     }
+
+    /// TLS with the server's certificate checked (verify-full): connects when the CA signed
+    /// it for that host name, and refuses (nothing connects, nothing is written) otherwise.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["HOLDPOINT_TEST_POSTGRES_CA"] != nil))
+    func verifyFullConnectsOnlyToTheServerTheCASigned() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let ca = environment["HOLDPOINT_TEST_POSTGRES_CA"] ?? ""
+        let local = try TestDatabase.settings()
+        var lookup = environment
+        lookup["PGPASSFILE"] = environment["HOLDPOINT_TEST_POSTGRES_PASSFILE"]
+        func settings(_ query: String) throws -> PostgresSettings {
+            var settings = try PostgresSettings.parse("postgres://holdpoint@localhost:\(local.port)/\(local.database)?\(query)", environment: lookup)
+            settings.schema = local.schema
+            return settings
+        }
+        let directory = try Scratch.directory("hp-tls")
+        let trusted = try PostgresQueue(
+            settings: try settings("sslmode=verify-full&sslrootcert=\(ca)"), keyPath: directory.appendingPathComponent("k").path,
+            headPath: directory.appendingPathComponent("h").path)
+        let encrypted = try trusted.read { session in try session.row("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") }
+        #expect(encrypted?[0] == .boolean(true))
+        trusted.close()
+        // Another CA: the server's certificate does not verify, and nothing connects.
+        let other = directory.appendingPathComponent("other-ca.pem").path
+        let made = Process()
+        made.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        made.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=someone else", "-keyout", directory.appendingPathComponent("other.key").path, "-out", other]
+        made.standardError = FileHandle.nullDevice
+        try made.run()
+        made.waitUntilExit()
+        #expect {
+            _ = try PostgresQueue(
+                settings: try settings("sslmode=verify-full&sslrootcert=\(other)"), keyPath: directory.appendingPathComponent("k2").path,
+                headPath: directory.appendingPathComponent("h2").path)
+        } throws: { error in
+            (error as? StoreError)?.kind == .unavailable
+        }
+    }
 }
