@@ -9,17 +9,17 @@ import Synchronization
 /// the feed that tells it when any daemon committed.
 ///
 /// Ownership is explicit: the queue owns one event loop thread for its connections and
-/// closes them with `close()`. Writes run one at a time on this handle (the chain has one
-/// writer at a time across daemons anyway, at the head row's lock).
+/// closes them with `close()`. It keeps one connection for writes and one for reads. Writes
+/// that arrive together go into one transaction (`WriteGroup`): the chain has one writer at a
+/// time across every daemon, at the head row's lock, so a transaction per write would make
+/// every agent wait for every other's commit in turn.
 public final class PostgresQueue: Sendable {
     public let settings: PostgresSettings
     public let signer: AuditSigner
     private let group: MultiThreadedEventLoopGroup
-    /// The connection writes and reads go through; replaced after the server restarts.
-    private let session: Mutex<PostgresSession?>
-    /// One transaction or read at a time on that connection: a connection runs one
-    /// statement at a time, and a transaction's statements must not interleave with another's.
-    private let inUse = NSLock()
+    private let writer: SessionSlot
+    private let reader: SessionSlot
+    private let writes = WriteGroup()
     private let feed: ChangeFeed
 
     /// Connects, migrates, and registers this daemon's key (`keyPath`, created on first use,
@@ -50,88 +50,91 @@ public final class PostgresQueue: Sendable {
             if let error = error as? StoreError { throw error }
             throw StoreError(.unavailable, "\(settings.description): \(error)")
         }
-        session = Mutex(first)
+        writer = SessionSlot(settings: settings, group: group, first: first)
+        reader = SessionSlot(settings: settings, group: group, first: nil)
         feed = ChangeFeed()
         try startListening()
     }
 
     /// Ends every connection and the event loop.
     public func close() {
-        session.withLock { current in
-            current?.close()
-            current = nil
-        }
+        writer.close()
+        reader.close()
         feed.stop()
         try? group.syncShutdownGracefully()
     }
 
-    /// The session, connecting again when the last one was lost.
-    private func connected() throws(StoreError) -> PostgresSession {
-        if let current = session.withLock({ $0 }) {
-            if !current.connection.isClosed { return current }
-            dropConnection()  // the server closed it (a restart): a new one
+    /// Runs `body` in a transaction with the chain's writer, possibly together with other
+    /// writes that arrived meanwhile (each in a savepoint of its own: one that fails is rolled
+    /// back alone). On commit the head has moved, the checkpoint is signed and every daemon is
+    /// told. A serialization failure or a deadlock is retried; a lost connection is retried
+    /// once on a new one. Anything else throws, and nothing of this write was kept.
+    public func write<T>(_ body: @escaping (PostgresSession, PostgresAuditWriter) throws -> T) throws(StoreError) -> T {
+        let job = WriteGroup.Job(body)
+        writes.run(job) { batch in self.commit(batch) }
+        switch job.outcome {
+        case .success(let value as T): return value
+        case .failure(let error as StoreError): throw error
+        case .failure(let error as PostgresFailure): throw error.storeError
+        case .failure(let error): throw StoreError(.unavailable, "\(settings.description): \(error)")
+        default: throw StoreError(.unavailable, "\(settings.description): the write was not run")
         }
-        let fresh = try PostgresSession.connect(settings, on: group)
-        session.withLock { $0 = fresh }
-        return fresh
     }
 
-    private func dropConnection() {
-        session.withLock { current in
-            current?.close()
-            current = nil
-        }
-    }
-
-    /// Runs `body` in one transaction with the chain's writer; on commit the head has moved,
-    /// the checkpoint is signed and every daemon is told. A serialization failure or a
-    /// deadlock is retried; a lost connection is retried once on a new one. Anything else
-    /// throws, and nothing was written.
-    public func write<T>(_ body: (PostgresSession, PostgresAuditWriter) throws -> T) throws(StoreError) -> T {
-        inUse.lock()
-        defer { inUse.unlock() }
+    /// One transaction for `batch`, retried as a whole when the database asks for it.
+    private func commit(_ batch: [WriteGroup.Job]) {
         var attempts = 0
         while true {
             attempts += 1
-            let current = try connected()
+            let session: PostgresSession
             do {
-                return try current.transaction {
-                    let audit = try PostgresAuditWriter(session: current)
-                    let result = try body(current, audit)
+                session = try writer.connected()
+            } catch {
+                for job in batch { job.outcome = .failure(error) }
+                return
+            }
+            do {
+                try session.transaction {
+                    let audit = try PostgresAuditWriter(session: session)
+                    for job in batch {
+                        if batch.count == 1 {
+                            job.outcome = .success(try job.body(session, audit))
+                            continue
+                        }
+                        let mark = audit.mark()
+                        try session.execute("SAVEPOINT holdpoint_write")
+                        do {
+                            job.outcome = .success(try job.body(session, audit))
+                            try session.execute("RELEASE SAVEPOINT holdpoint_write")
+                        } catch let failure as PostgresFailure where failure.connectionLost || failure.sqlState == "40001" || failure.sqlState == "40P01" {
+                            throw failure
+                        } catch {
+                            try session.execute("ROLLBACK TO SAVEPOINT holdpoint_write")
+                            audit.restore(mark)
+                            job.outcome = .failure(error)
+                        }
+                    }
                     try audit.finish(signer: signer)
-                    return result
                 }
+                return
             } catch let failure as PostgresFailure {
-                if failure.connectionLost { dropConnection() }
+                if failure.connectionLost { writer.drop() }
                 let retry = failure.connectionLost ? attempts < 2 : (failure.sqlState == "40001" || failure.sqlState == "40P01") && attempts < 5
-                if !retry { throw failure.storeError }
-            } catch let error as StoreError {
-                throw error
+                if !retry {
+                    for job in batch { job.outcome = .failure(failure) }
+                    return
+                }
             } catch {
-                throw StoreError(.unavailable, "\(settings.description): \(error)")
+                // The transaction did not commit: nothing of any write in it was kept.
+                for job in batch { job.outcome = .failure(error) }
+                return
             }
         }
     }
 
-    /// Runs `body` with the session, outside any transaction (reads).
+    /// Runs `body` with the read connection, outside any transaction.
     public func read<T>(_ body: (PostgresSession) throws -> T) throws(StoreError) -> T {
-        inUse.lock()
-        defer { inUse.unlock() }
-        var attempts = 0
-        while true {
-            attempts += 1
-            let current = try connected()
-            do {
-                return try body(current)
-            } catch let failure as PostgresFailure {
-                if failure.connectionLost { dropConnection() }
-                if !(failure.connectionLost && attempts < 2) { throw failure.storeError }
-            } catch let error as StoreError {
-                throw error
-            } catch {
-                throw StoreError(.unavailable, "\(settings.description): \(error)")
-            }
-        }
+        try reader.use(body)
     }
 
     /// Verifies the whole chain (`audit verify`).
@@ -243,5 +246,114 @@ final class ChangeFeed: Sendable {
             if !condition.wait(until: deadline) { return version != token }
         }
         return true
+    }
+}
+
+/// One connection, opened again when it was lost (the server restarted), used by one caller
+/// at a time: a connection runs one statement at a time.
+final class SessionSlot: Sendable {
+    private let settings: PostgresSettings
+    private let group: MultiThreadedEventLoopGroup
+    private let session: Mutex<PostgresSession?>
+    private let inUse = NSLock()
+
+    init(settings: PostgresSettings, group: MultiThreadedEventLoopGroup, first: PostgresSession?) {
+        self.settings = settings
+        self.group = group
+        session = Mutex(first)
+    }
+
+    /// The session, connecting again when there is none or it was closed.
+    func connected() throws(StoreError) -> PostgresSession {
+        if let current = session.withLock({ $0 }) {
+            if !current.connection.isClosed { return current }
+            drop()
+        }
+        let fresh = try PostgresSession.connect(settings, on: group)
+        session.withLock { $0 = fresh }
+        return fresh
+    }
+
+    func drop() {
+        let old = session.withLock { current -> PostgresSession? in
+            defer { current = nil }
+            return current
+        }
+        old?.close()
+    }
+
+    func close() { drop() }
+
+    /// Runs `body` alone on the connection; retried once on a new connection when it was lost.
+    func use<T>(_ body: (PostgresSession) throws -> T) throws(StoreError) -> T {
+        inUse.lock()
+        defer { inUse.unlock() }
+        var attempts = 0
+        while true {
+            attempts += 1
+            let current = try connected()
+            do {
+                return try body(current)
+            } catch let failure as PostgresFailure {
+                if failure.connectionLost { drop() }
+                if !(failure.connectionLost && attempts < 2) { throw failure.storeError }
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                throw StoreError(.unavailable, "\(settings.description): \(error)")
+            }
+        }
+    }
+}
+
+/// Writes waiting for a transaction. The first caller to find no transaction under way leads:
+/// it takes every write queued so far (up to `limit`) into one transaction, then hands the
+/// lead on; the others wait for their own write's outcome. Under load this is a group commit
+/// (one commit, one flush, one checkpoint for many writes); alone, a write runs at once.
+final class WriteGroup: Sendable {
+    /// One write: its body, and what became of it.
+    final class Job: @unchecked Sendable {  // @unchecked: `outcome` is set by the leader before `done`, read after.
+        let body: (PostgresSession, PostgresAuditWriter) throws -> Any
+        var outcome: Result<Any, any Error>?
+        var done = false
+
+        init<T>(_ body: @escaping (PostgresSession, PostgresAuditWriter) throws -> T) {
+            self.body = { session, audit in try body(session, audit) }
+        }
+    }
+
+    static let limit = 64
+
+    private struct State {
+        var queue: [Job] = []
+        var leading = false
+    }
+    private let condition = NSCondition()
+    private let state = Mutex(State())
+
+    /// Returns once `job` has its outcome, having led a transaction (`commit`) or waited for one.
+    func run(_ job: Job, commit: ([Job]) -> Void) {
+        condition.lock()
+        state.withLock { $0.queue.append(job) }
+        while !job.done {
+            let batch = state.withLock { state -> [Job]? in
+                guard !state.leading else { return nil }
+                state.leading = true
+                let taken = Array(state.queue.prefix(Self.limit))
+                state.queue.removeFirst(taken.count)
+                return taken
+            }
+            guard let batch else {
+                condition.wait()
+                continue
+            }
+            condition.unlock()
+            commit(batch)
+            condition.lock()
+            for finished in batch { finished.done = true }
+            state.withLock { $0.leading = false }
+            condition.broadcast()
+        }
+        condition.unlock()
     }
 }

@@ -28,7 +28,7 @@ public final class PostgresQueueStore: QueueBackend {
     }
 
     /// A write transaction with the rules' tables and the chain's writer, at the database's time.
-    func write<T>(_ body: (PostgresTables, PostgresAuditWriter, Double) throws -> T) throws(StoreError) -> T {
+    func write<T>(_ body: @escaping (PostgresTables, PostgresAuditWriter, Double) throws -> T) throws(StoreError) -> T {
         try queue.write { session, audit in
             let now = try Self.now(session)
             return try body(PostgresTables(session: session), audit, now)

@@ -78,7 +78,8 @@ struct PostgresChainTests {
         let report = try daemons[0].verifyAudit()
         #expect(report.intact, "\(report)")
         #expect(report.entries == 400)
-        #expect(report.checkpoints == 200)
+        // A checkpoint per transaction: writes that arrive together share one (group commit).
+        #expect((1...200).contains(report.checkpoints))
         // An entry's two halves are never split by another writer's.
         let events = try daemons[1].read { session in try session.rows("SELECT event FROM audit ORDER BY seq").compactMap { $0.string(0) } }
         #expect(stride(from: 0, to: events.count, by: 2).allSatisfy { events[$0] == "test" && events[$0 + 1] == "test2" })
