@@ -84,22 +84,7 @@ enum FleetBenchmark {
         let reviewer = DaemonClient(socketPath: sockets[1], claimedOrigin: nil)
         var environment = ProcessInfo.processInfo.environment
         for key in ["HOLDPOINT_POLICY", "HOLDPOINT_QUEUE", "HOLDPOINT_SOCKET", "HOLDPOINT_AUDIT"] { environment[key] = nil }
-        var latencies: [UInt64] = []
-        for round in 0..<40 {
-            let gated = #"{"session_id":"bench","cwd":"/tmp","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"rm -rf /srv/fleet-\#(round)"},"tool_use_id":"t"}"#
-            let pid = try HookBenchmark.start(holdpoint, ["hook", "claude-code", "--socket", sockets[0], "--hold", "60"], input: gated, environment: environment)
-            var pending: StoredRequest?
-            while pending == nil {
-                pending = try reviewer.list(RequestFilter(states: [.pending], agent: "claude-code")).last
-                if pending == nil { usleep(2_000) }
-            }
-            guard let id = pending?.id else { continue }
-            let t1 = now()
-            _ = try reviewer.decide(id: id, verdict: .approve, reason: "bench")
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-            latencies.append(now() - t1)
-        }
+        let latencies = try ServeBenchmark.decisionLatencies(holdpoint: holdpoint, hookSocket: sockets[0], reviewer: reviewer, environment: environment, label: "fleet")
         let decisions = Stats(latencies)
         print(
             "fleet: decision on daemon b to the hook held on daemon a exiting, \(latencies.count) rounds: p50 \(format(decisions.percentile(0.5)))   p99 \(format(decisions.percentile(0.99)))   max \(format(Double(decisions.sorted.last ?? 0)))   target: p99 <= 100 ms"

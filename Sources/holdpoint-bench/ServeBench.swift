@@ -69,22 +69,7 @@ enum ServeBenchmark {
         )
 
         // 2. A reviewer's decision to the held hook's exit (the agent unblocked).
-        var latencies: [UInt64] = []
-        for round in 0..<40 {
-            let gated = #"{"session_id":"bench","cwd":"/tmp","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"rm -rf /srv/bench-\#(round)"},"tool_use_id":"t"}"#
-            let pid = try HookBenchmark.start(holdpoint, ["hook", "claude-code", "--socket", socket, "--hold", "60"], input: gated, environment: environment)
-            var pending: StoredRequest?
-            while pending == nil {
-                pending = try client.list(RequestFilter(states: [.pending])).last
-                if pending == nil { usleep(2_000) }
-            }
-            guard let id = pending?.id else { continue }
-            let t0 = now()
-            _ = try client.decide(id: id, verdict: .approve, reason: "bench")
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-            latencies.append(now() - t0)
-        }
+        let latencies = try decisionLatencies(holdpoint: holdpoint, hookSocket: socket, reviewer: client, environment: environment, label: "bench")
         let decisions = Stats(latencies)
         print(
             "serve: decision (reviewer's call sent) to the held hook process exiting, \(latencies.count) rounds: p50 \(format(decisions.percentile(0.5)))   p99 \(format(decisions.percentile(0.99)))   max \(format(Double(decisions.sorted.last ?? 0)))   target: p99 <= 50 ms"
@@ -121,5 +106,30 @@ enum ServeBenchmark {
             String(
                 format: "serve: %d agent processes x %d durable submits through one daemon: %d acknowledged in %.2f s = %.0f submits/s   target: >= 2,000/s",
                 processes, each, acknowledged, seconds, Double(acknowledged) / seconds))
+    }
+
+    /// 40 rounds: a Claude Code hook held on the daemon at `hookSocket` for a gated action,
+    /// and `reviewer`'s approval; each the time from the decision being sent to the hook
+    /// process exiting (the agent unblocked).
+    static func decisionLatencies(
+        holdpoint: String, hookSocket: String, reviewer: DaemonClient, environment: [String: String], label: String
+    ) throws -> [UInt64] {
+        var latencies: [UInt64] = []
+        for round in 0..<40 {
+            let gated = #"{"session_id":"bench","cwd":"/tmp","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"rm -rf /srv/\#(label)-\#(round)"},"tool_use_id":"t"}"#
+            let pid = try HookBenchmark.start(holdpoint, ["hook", "claude-code", "--socket", hookSocket, "--hold", "60"], input: gated, environment: environment)
+            var pending: StoredRequest?
+            while pending == nil {
+                pending = try reviewer.list(RequestFilter(states: [.pending], agent: "claude-code")).last
+                if pending == nil { usleep(2_000) }
+            }
+            guard let id = pending?.id else { continue }
+            let t0 = now()
+            _ = try reviewer.decide(id: id, verdict: .approve, reason: "bench")
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            latencies.append(now() - t0)
+        }
+        return latencies
     }
 }
