@@ -14,6 +14,9 @@ public final class PostgresAuditWriter {
     private var seq: Int64
     private var previous: String
     public private(set) var last: (seq: Int64, hash: String)?
+    /// The database's clock when the head was locked: the time of every write in this
+    /// transaction (daemons on several hosts agree on it).
+    public let now: Double
 
     /// The channel on which every commit that appended entries is announced (payload: the
     /// newest entry's number). One per schema: NOTIFY reaches the whole database, and
@@ -25,11 +28,15 @@ public final class PostgresAuditWriter {
     /// Locks the head inside the session's open transaction and reads it.
     public init(session: PostgresSession) throws(PostgresFailure) {
         self.session = session
-        guard let head = try session.row("SELECT seq, hash FROM audit_head WHERE one FOR UPDATE") else {
+        guard
+            let head = try session.row("SELECT seq, hash, extract(epoch FROM clock_timestamp())::double precision FROM audit_head WHERE one FOR UPDATE"),
+            let now = head.double(2)
+        else {
             throw PostgresFailure(message: "the audit head row is missing: the queue's schema is damaged")
         }
         seq = head.int64(0) ?? 0
         previous = head.string(1) ?? ""
+        self.now = now
     }
 
     /// Where the writer stands, to go back to when a write in a savepoint is rolled back.

@@ -29,10 +29,7 @@ public final class PostgresQueueStore: QueueBackend {
 
     /// A write transaction with the rules' tables and the chain's writer, at the database's time.
     func write<T>(_ body: @escaping (PostgresTables, PostgresAuditWriter, Double) throws -> T) throws(StoreError) -> T {
-        try queue.write { session, audit in
-            let now = try Self.now(session)
-            return try body(PostgresTables(session: session), audit, now)
-        }
+        try queue.write { session, audit in try body(PostgresTables(session: session), audit, audit.now) }
     }
 
     func read<T>(_ body: (PostgresSession) throws -> T) throws(StoreError) -> T {
