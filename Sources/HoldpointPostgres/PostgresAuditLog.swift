@@ -39,21 +39,6 @@ public final class PostgresAuditWriter {
         self.now = now
     }
 
-    /// Where the writer stands, to go back to when a write in a savepoint is rolled back.
-    public struct Mark {
-        fileprivate let seq: Int64
-        fileprivate let previous: String
-        fileprivate let last: (seq: Int64, hash: String)?
-    }
-
-    public func mark() -> Mark { Mark(seq: seq, previous: previous, last: last) }
-
-    public func restore(_ mark: Mark) {
-        seq = mark.seq
-        previous = mark.previous
-        last = mark.last
-    }
-
     public func append(event: String, requestID: String?, actor: Identity, at: Double, details: JSONValue) throws(PostgresFailure) {
         try append(event: event, requestID: requestID, actor: actor, at: at, canonicalDetails: JSONWriter.canonical(details))
     }

@@ -65,8 +65,7 @@ public final class PostgresQueue: Sendable {
     }
 
     /// Runs `body` in a transaction with the chain's writer, possibly together with other
-    /// writes that arrived meanwhile (each in a savepoint of its own: one that fails is rolled
-    /// back alone). On commit the head has moved, the checkpoint is signed and every daemon is
+    /// writes that arrived meanwhile (when one of them fails, each is run again alone). On commit the head has moved, the checkpoint is signed and every daemon is
     /// told. A serialization failure or a deadlock is retried; a lost connection is retried
     /// once on a new one. Anything else throws, and nothing of this write was kept.
     public func write<T>(_ body: @escaping (PostgresSession, PostgresAuditWriter) throws -> T) throws(StoreError) -> T {
@@ -97,22 +96,7 @@ public final class PostgresQueue: Sendable {
                 try session.transaction {
                     let audit = try PostgresAuditWriter(session: session)
                     for job in batch {
-                        if batch.count == 1 {
-                            job.outcome = .success(try job.body(session, audit))
-                            continue
-                        }
-                        let mark = audit.mark()
-                        try session.execute("SAVEPOINT holdpoint_write")
-                        do {
-                            job.outcome = .success(try job.body(session, audit))
-                            try session.execute("RELEASE SAVEPOINT holdpoint_write")
-                        } catch let failure as PostgresFailure where failure.connectionLost || failure.sqlState == "40001" || failure.sqlState == "40P01" {
-                            throw failure
-                        } catch {
-                            try session.execute("ROLLBACK TO SAVEPOINT holdpoint_write")
-                            audit.restore(mark)
-                            job.outcome = .failure(error)
-                        }
+                        job.outcome = .success(try job.body(session, audit))
                     }
                     try audit.finish(signer: signer)
                 }
@@ -121,12 +105,23 @@ public final class PostgresQueue: Sendable {
                 if failure.connectionLost { writer.drop() }
                 let retry = failure.connectionLost ? attempts < 2 : (failure.sqlState == "40001" || failure.sqlState == "40P01") && attempts < 5
                 if !retry {
+                    // A statement of one write failed (a constraint, say): each alone, as below.
+                    if batch.count > 1 && !failure.connectionLost {
+                        for job in batch { commit([job]) }
+                        return
+                    }
                     for job in batch { job.outcome = .failure(failure) }
                     return
                 }
             } catch {
-                // The transaction did not commit: nothing of any write in it was kept.
-                for job in batch { job.outcome = .failure(error) }
+                // A write's own error: the transaction was rolled back. Alone, that write
+                // fails; in a group, each write goes again in a transaction of its own, so
+                // that one write's error costs the others nothing.
+                guard batch.count > 1 else {
+                    for job in batch { job.outcome = .failure(error) }
+                    return
+                }
+                for job in batch { commit([job]) }
                 return
             }
         }
