@@ -54,27 +54,7 @@ enum FleetBenchmark {
         // 1. 50 agent processes, half on each daemon, every submit durable in PostgreSQL first.
         let processes = 50
         let each = 40
-        let signal = root + "/go"
-        var agents: [(Process, Pipe)] = []
-        for i in 0..<processes {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: benchBinary)
-            process.arguments = ["serve-submit-loop", sockets[i % 2], String(each), "agent-\(i)", signal]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            try process.run()
-            agents.append((process, pipe))
-        }
-        while (try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasPrefix("go.ready.") }.count) < processes { usleep(2_000) }
-        let t0 = now()
-        FileManager.default.createFile(atPath: signal, contents: nil)
-        var acknowledged = 0
-        for (process, pipe) in agents {
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            acknowledged += String(decoding: data, as: UTF8.self).split(separator: "\n").count
-        }
-        let seconds = Double(now() - t0) / 1e9
+        let (acknowledged, seconds) = try ServeBenchmark.submitRace(benchBinary: benchBinary, root: root, sockets: sockets, processes: processes, each: each)
         print(
             String(
                 format: "fleet: %d agent processes x %d durable submits through two daemons on one PostgreSQL: %d acknowledged in %.2f s = %.0f submits/s   target: >= 1,000/s",

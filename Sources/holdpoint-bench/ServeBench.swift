@@ -78,30 +78,7 @@ enum ServeBenchmark {
         // 3. 50 agent processes submitting at once, each submit durable before it is acknowledged.
         let processes = 50
         let each = 60
-        let signal = root + "/go"
-        var agents: [Process] = []
-        var outputs: [Pipe] = []
-        for i in 0..<processes {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: benchBinary)
-            process.arguments = ["serve-submit-loop", socket, String(each), "agent-\(i)", signal]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            try process.run()
-            agents.append(process)
-            outputs.append(pipe)
-        }
-        let readyPrefix = "go.ready."
-        while (try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasPrefix(readyPrefix) }.count) < processes { usleep(2_000) }
-        let t0 = now()
-        FileManager.default.createFile(atPath: signal, contents: nil)
-        var acknowledged = 0
-        for (process, pipe) in zip(agents, outputs) {
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            acknowledged += String(decoding: data, as: UTF8.self).split(separator: "\n").count
-        }
-        let seconds = Double(now() - t0) / 1e9
+        let (acknowledged, seconds) = try submitRace(benchBinary: benchBinary, root: root, sockets: [socket], processes: processes, each: each)
         print(
             String(
                 format: "serve: %d agent processes x %d durable submits through one daemon: %d acknowledged in %.2f s = %.0f submits/s   target: >= 2,000/s",
@@ -131,5 +108,32 @@ enum ServeBenchmark {
             latencies.append(now() - t0)
         }
         return latencies
+    }
+
+    /// `processes` agent processes (`serve-submit-loop`), spread over `sockets`, each
+    /// submitting `each` actions once all are connected. Returns the acknowledged submits and
+    /// the seconds from "go" to the last agent done.
+    static func submitRace(benchBinary: String, root: String, sockets: [String], processes: Int, each: Int) throws -> (Int, Double) {
+        let signal = root + "/go"
+        var agents: [(Process, Pipe)] = []
+        for i in 0..<processes {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: benchBinary)
+            process.arguments = ["serve-submit-loop", sockets[i % sockets.count], String(each), "agent-\(i)", signal]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            agents.append((process, pipe))
+        }
+        while (try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasPrefix("go.ready.") }.count) < processes { usleep(2_000) }
+        let t0 = now()
+        FileManager.default.createFile(atPath: signal, contents: nil)
+        var acknowledged = 0
+        for (process, pipe) in agents {
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            acknowledged += String(decoding: data, as: UTF8.self).split(separator: "\n").count
+        }
+        return (acknowledged, Double(now() - t0) / 1e9)
     }
 }
