@@ -287,7 +287,7 @@ public final class Daemon: Sendable {
     }
 
     /// Until request `id` leaves `pending`, its deadline passes (recorded as expiry here, on
-    /// the daemon's clock), or `giveUpAt`. Nil for an unknown id.
+    /// the queue's clock: the database's for PostgreSQL), or `giveUpAt`. Nil for an unknown id.
     func waitForDecision(id: String, giveUpAt: Double?) async throws(StoreError) -> StoredRequest? {
         let store = self.store
         while true {
