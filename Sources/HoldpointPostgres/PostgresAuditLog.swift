@@ -49,7 +49,7 @@ public final class PostgresAuditWriter {
         let hash = AuditEntry.hash(
             seq: seq, atMillis: atMillis, event: event, requestID: requestID, actor: actor.user, via: actor.via,
             canonicalDetails: canonicalDetails, previous: previous)
-        try session.execute(
+        try session.send(
             "INSERT INTO audit (seq, at_ms, event, request_id, actor, via, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             [
                 .integer(seq), .integer(atMillis), .text(event), requestID.map(SQLValue.text) ?? .null, .text(actor.user), .text(actor.via),
@@ -63,12 +63,12 @@ public final class PostgresAuditWriter {
     /// when nothing was appended.
     public func finish(signer: AuditSigner) throws {
         guard let last else { return }
-        try session.execute("UPDATE audit_head SET seq = $1, hash = $2 WHERE one", [.integer(last.seq), .text(last.hash)])
+        try session.send("UPDATE audit_head SET seq = $1, hash = $2 WHERE one", [.integer(last.seq), .text(last.hash)])
         let signature = try signer.sign(seq: last.seq, hash: last.hash)
-        try session.execute(
+        try session.send(
             "INSERT INTO audit_checkpoints (seq, hash, signature, public_key) VALUES ($1, $2, $3, $4)",
             [.integer(last.seq), .text(last.hash), .text(signature), .text(signer.publicKeyHex)])
-        try session.execute("SELECT pg_notify($1, $2)", [.text(Self.channel(session.settings)), .text(String(last.seq))])
+        try session.send("SELECT pg_notify($1, $2)", [.text(Self.channel(session.settings)), .text(String(last.seq))])
     }
 }
 

@@ -65,10 +65,11 @@ public final class PostgresQueue: Sendable {
     }
 
     /// Runs `body` in a transaction with the chain's writer, possibly together with other
-    /// writes that arrived meanwhile (when one of them fails, each is run again alone). On commit the head has moved, the checkpoint is signed and every daemon is
-    /// told. A serialization failure or a deadlock is retried; a lost connection is retried
-    /// once on a new one. Anything else throws, and nothing of this write was kept.
-    public func write<T>(_ body: @escaping (PostgresSession, PostgresAuditWriter) throws -> T) throws(StoreError) -> T {
+    /// writes that arrived meanwhile (when one of them fails, each is run again alone). On
+    /// commit the head has moved, the checkpoint is signed and every daemon is told. A
+    /// serialization failure or a deadlock is retried; a lost connection is retried once on a
+    /// new one. Anything else throws, and nothing of this write was kept.
+    func write<T>(_ body: @escaping (PostgresTables, PostgresAuditWriter) throws -> T) throws(StoreError) -> T {
         let job = WriteGroup.Job(body)
         writes.run(job) { batch in self.commit(batch) }
         switch job.outcome {
@@ -80,8 +81,10 @@ public final class PostgresQueue: Sendable {
         }
     }
 
-    /// One transaction for `batch`, retried as a whole when the database asks for it.
-    private func commit(_ batch: [WriteGroup.Job]) {
+    /// One transaction for `batch`, retried as a whole when the database asks for it. The
+    /// writes that queued up while the transaction waited for the chain's lock (another
+    /// daemon's transaction) join it once the lock is granted.
+    private func commit(_ batch: WriteGroup.Batch) {
         var attempts = 0
         while true {
             attempts += 1
@@ -89,14 +92,15 @@ public final class PostgresQueue: Sendable {
             do {
                 session = try writer.connected()
             } catch {
-                for job in batch { job.outcome = .failure(error) }
+                for job in batch.jobs { job.outcome = .failure(error) }
                 return
             }
             do {
                 try session.transaction {
                     let audit = try PostgresAuditWriter(session: session)
-                    for job in batch {
-                        job.outcome = .success(try job.body(session, audit))
+                    let tables = PostgresTables(session: session)
+                    for job in batch.takeWaiting() {
+                        job.outcome = .success(try job.body(tables, audit))
                     }
                     try audit.finish(signer: signer)
                 }
@@ -106,22 +110,22 @@ public final class PostgresQueue: Sendable {
                 let retry = failure.connectionLost ? attempts < 2 : (failure.sqlState == "40001" || failure.sqlState == "40P01") && attempts < 5
                 if !retry {
                     // A statement of one write failed (a constraint, say): each alone, as below.
-                    if batch.count > 1 && !failure.connectionLost {
-                        for job in batch { commit([job]) }
+                    if batch.jobs.count > 1 && !failure.connectionLost {
+                        for job in batch.jobs { commit(WriteGroup.Batch(only: job)) }
                         return
                     }
-                    for job in batch { job.outcome = .failure(failure) }
+                    for job in batch.jobs { job.outcome = .failure(failure) }
                     return
                 }
             } catch {
                 // A write's own error: the transaction was rolled back. Alone, that write
                 // fails; in a group, each write goes again in a transaction of its own, so
                 // that one write's error costs the others nothing.
-                guard batch.count > 1 else {
-                    for job in batch { job.outcome = .failure(error) }
+                guard batch.jobs.count > 1 else {
+                    for job in batch.jobs { job.outcome = .failure(error) }
                     return
                 }
-                for job in batch { commit([job]) }
+                for job in batch.jobs { commit(WriteGroup.Batch(only: job)) }
                 return
             }
         }
@@ -302,18 +306,42 @@ final class SessionSlot: Sendable {
 }
 
 /// Writes waiting for a transaction. The first caller to find no transaction under way leads:
-/// it takes every write queued so far (up to `limit`) into one transaction, then hands the
-/// lead on; the others wait for their own write's outcome. Under load this is a group commit
-/// (one commit, one flush, one checkpoint for many writes); alone, a write runs at once.
+/// it takes every write queued so far (up to `limit`) into one transaction, and, once the
+/// transaction holds the chain's lock, every write queued while it waited; then it hands the
+/// lead on, and the others wait for their own write's outcome. Under load this is a group
+/// commit (one commit, one flush, one checkpoint for many writes); alone, a write runs at once.
 final class WriteGroup: Sendable {
     /// One write: its body, and what became of it.
     final class Job: @unchecked Sendable {  // @unchecked: `outcome` is set by the leader before `done`, read after.
-        let body: (PostgresSession, PostgresAuditWriter) throws -> Any
+        let body: (PostgresTables, PostgresAuditWriter) throws -> Any
         var outcome: Result<Any, any Error>?
         var done = false
 
-        init<T>(_ body: @escaping (PostgresSession, PostgresAuditWriter) throws -> T) {
-            self.body = { session, audit in try body(session, audit) }
+        init<T>(_ body: @escaping (PostgresTables, PostgresAuditWriter) throws -> T) {
+            self.body = { tables, audit in try body(tables, audit) }
+        }
+    }
+
+    /// The writes of one transaction, in the order they run. Used by the leading thread only.
+    final class Batch {
+        private let group: WriteGroup?
+        private(set) var jobs: [Job]
+
+        fileprivate init(group: WriteGroup) {
+            self.group = group
+            jobs = group.dequeue(upTo: WriteGroup.limit)
+        }
+
+        /// A batch of one write that takes no others (a write run again alone).
+        init(only job: Job) {
+            group = nil
+            jobs = [job]
+        }
+
+        /// Adds the writes queued since (up to `limit` in all) and returns every write taken.
+        func takeWaiting() -> [Job] {
+            if let group { jobs += group.dequeue(upTo: WriteGroup.limit - jobs.count) }
+            return jobs
         }
     }
 
@@ -326,26 +354,33 @@ final class WriteGroup: Sendable {
     private let condition = NSCondition()
     private let state = Mutex(State())
 
+    fileprivate func dequeue(upTo count: Int) -> [Job] {
+        state.withLock { state in
+            let taken = Array(state.queue.prefix(max(0, count)))
+            state.queue.removeFirst(taken.count)
+            return taken
+        }
+    }
+
     /// Returns once `job` has its outcome, having led a transaction (`commit`) or waited for one.
-    func run(_ job: Job, commit: ([Job]) -> Void) {
+    func run(_ job: Job, commit: (Batch) -> Void) {
         condition.lock()
         state.withLock { $0.queue.append(job) }
         while !job.done {
-            let batch = state.withLock { state -> [Job]? in
-                guard !state.leading else { return nil }
+            let leads = state.withLock { state -> Bool in
+                guard !state.leading else { return false }
                 state.leading = true
-                let taken = Array(state.queue.prefix(Self.limit))
-                state.queue.removeFirst(taken.count)
-                return taken
+                return true
             }
-            guard let batch else {
+            guard leads else {
                 condition.wait()
                 continue
             }
             condition.unlock()
+            let batch = Batch(group: self)
             commit(batch)
             condition.lock()
-            for finished in batch { finished.done = true }
+            for finished in batch.jobs { finished.done = true }
             state.withLock { $0.leading = false }
             condition.broadcast()
         }

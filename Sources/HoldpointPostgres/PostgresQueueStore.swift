@@ -29,7 +29,7 @@ public final class PostgresQueueStore: QueueBackend {
 
     /// A write transaction with the rules' tables and the chain's writer, at the database's time.
     func write<T>(_ body: @escaping (PostgresTables, PostgresAuditWriter, Double) throws -> T) throws(StoreError) -> T {
-        try queue.write { session, audit in try body(PostgresTables(session: session), audit, audit.now) }
+        try queue.write { tables, audit in try body(tables, audit, audit.now) }
     }
 
     func read<T>(_ body: (PostgresSession) throws -> T) throws(StoreError) -> T {

@@ -94,7 +94,8 @@ public struct PostgresFailure: Error, Sendable, CustomStringConvertible {
 }
 
 /// One PostgreSQL connection used synchronously, from threads that are not its event loop's
-/// (the daemon's blocking pool, a command's main thread): each call waits for its answer.
+/// (the daemon's blocking pool, a command's main thread): each call waits for its answer,
+/// except `send`, for a write whose answer is only whether it failed.
 ///
 /// The event loop group is the caller's (`PostgresQueue` owns one); the session owns only its
 /// connection, and `close()` ends it.
@@ -102,6 +103,8 @@ public final class PostgresSession: Sendable {
     let connection: PostgresConnection
     let logger: Logger
     public let settings: PostgresSettings
+    /// The first failure of a statement sent without waiting, not yet reported.
+    private let unreported = Mutex<PostgresFailure?>(nil)
 
     init(connection: PostgresConnection, logger: Logger, settings: PostgresSettings) {
         self.connection = connection
@@ -160,6 +163,44 @@ public final class PostgresSession: Sendable {
     }
 
     func query(_ sql: String, _ arguments: [SQLValue]) throws(PostgresFailure) -> PostgresQueryResult {
+        let answer: PostgresQueryResult
+        do {
+            answer = try bounded(start(sql, arguments))
+        } catch {
+            try reportSent()
+            throw error
+        }
+        try reportSent()
+        return answer
+    }
+
+    /// Sends a statement and returns without waiting for its answer; a failure is thrown by
+    /// the next statement that waits (`execute`, `rows`, `row`, the transaction's COMMIT).
+    ///
+    /// The connection runs statements one after another in the order they were sent, so a
+    /// later statement's answer comes after every earlier one's: by then each sent statement
+    /// has succeeded or its failure is here. Sending saves the caller a wait on each answer
+    /// (a wake-up of its thread per statement), which is most of a statement's cost on a
+    /// local server; the writes of a transaction go this way and its reads wait.
+    public func send(_ sql: String, _ arguments: [SQLValue] = []) throws(PostgresFailure) {
+        try start(sql, arguments).whenFailure { [self] error in
+            self.unreported.withLock { first in
+                if first == nil { first = PostgresFailure(error) }
+            }
+        }
+    }
+
+    /// Throws the first failure of a statement sent before, once.
+    private func reportSent() throws(PostgresFailure) {
+        if let failure = unreported.withLock({ first -> PostgresFailure? in
+            defer { first = nil }
+            return first
+        }) {
+            throw failure
+        }
+    }
+
+    private func start(_ sql: String, _ arguments: [SQLValue]) throws(PostgresFailure) -> EventLoopFuture<PostgresQueryResult> {
         var binds = PostgresBindings(capacity: arguments.count)
         for argument in arguments {
             switch argument {
@@ -171,7 +212,7 @@ public final class PostgresSession: Sendable {
             }
         }
         guard !connection.isClosed else { throw PostgresFailure(lostConnection: "the connection to \(settings.description) is closed") }
-        return try bounded(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger))
+        return connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
     }
 
     /// How long a statement may take, lock waits included, before the connection is given up
@@ -239,15 +280,18 @@ public final class PostgresSession: Sendable {
         }
     }
 
-    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws
+    /// (or when a statement it sent without waiting failed).
     public func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN")
+        try reportSent()  // nothing of an earlier transaction is carried into this one
+        try send("BEGIN")
         do {
             let result = try body()
             try execute("COMMIT")
             return result
         } catch {
             _ = try? execute("ROLLBACK")
+            _ = try? reportSent()
             throw error
         }
     }

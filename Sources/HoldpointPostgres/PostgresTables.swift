@@ -4,8 +4,26 @@ import HoldpointStore
 /// `QueueTables` in PostgreSQL, inside one of `PostgresQueue`'s write transactions (which
 /// hold the chain head's row lock: every writer on every daemon waits there, so what is
 /// read here cannot change before the commit).
-struct PostgresTables: QueueTables {
+///
+/// Writes whose answer the rules do not read are sent without waiting (`send`); a failure
+/// among them fails the next read or the commit, and so the whole transaction.
+///
+/// One `PostgresTables` serves one transaction, which may carry several writes (a group
+/// commit), and remembers two answers for the rest of it: which requests are overdue, and
+/// the halts. Nobody else can change either before the commit (the chain's lock), the
+/// transaction's time is fixed, and its own changes go through here, so the memory is kept
+/// exact: a halt put or removed updates it, and a request inserted already overdue forgets it.
+final class PostgresTables: QueueTables {
     let session: PostgresSession
+    /// The transaction's time at which `overdue` last found fewer than it was allowed to
+    /// return: at that time nothing else is overdue (those it returned were expired since).
+    private var noneOverdueAt: Double?
+    /// Every halt, once read.
+    private var halts: [String: AgentHalt]?
+
+    init(session: PostgresSession) {
+        self.session = session
+    }
 
     /// States in which a request was let through or is waiting: what limits and budgets count.
     static let counted = "('allowed','pending','approved','running','succeeded','failed')"
@@ -20,7 +38,8 @@ struct PostgresTables: QueueTables {
     }
 
     func insert(_ r: StoredRequest, encoded: EncodedRequest) throws {
-        try session.execute(
+        if r.state == .pending, let quiet = noneOverdueAt, let expiresAt = r.expiresAt, expiresAt <= quiet { noneOverdueAt = nil }
+        try session.send(
             """
             INSERT INTO requests (id, created_at, agent_id, environment, submitted_by, on_behalf_of, tier, operation_class, state,
                 expires_at, action_sha256, verdict, approval_rules, document, closed_by, closed_via, closed_at, closed_reason, consumed_at)
@@ -35,13 +54,13 @@ struct PostgresTables: QueueTables {
     }
 
     func close(_ r: StoredRequest) throws {
-        try session.execute(
+        try session.send(
             "UPDATE requests SET state = $1, closed_by = $2, closed_via = $3, closed_at = $4, closed_reason = $5, consumed_at = $6 WHERE id = $7",
             [.text(r.state.rawValue), .optional(r.closedBy), .optional(r.closedVia), .optional(r.closedAt), .optional(r.closedReason), .optional(r.consumedAt), .text(r.id)])
     }
 
     func addVote(_ vote: Vote, to id: String) throws {
-        try session.execute(
+        try session.send(
             "INSERT INTO votes (request_id, reviewer, via, verdict, reason, at, action_sha256, groups) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             [
                 .text(id), .text(vote.reviewer), .text(vote.via), .text(vote.verdict.rawValue), .text(vote.reason), .real(vote.at), .text(vote.actionSHA256),
@@ -50,12 +69,15 @@ struct PostgresTables: QueueTables {
     }
 
     func overdue(now: Double, limit: Int) throws -> [String] {
-        try session.rows("SELECT id FROM requests WHERE state = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2", [.real(now), .integer(Int64(limit))])
+        if noneOverdueAt == now { return [] }
+        let ids = try session.rows("SELECT id FROM requests WHERE state = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2", [.real(now), .integer(Int64(limit))])
             .compactMap { $0.string(0) }
+        noneOverdueAt = ids.count < limit ? now : nil
+        return ids
     }
 
     func markExpired(id: String) throws {
-        try session.execute(
+        try session.send(
             "UPDATE requests SET state = 'expired', closed_by = 'expiry', closed_at = expires_at, closed_reason = 'no decision before the deadline' WHERE id = $1", [.text(id)])
     }
 
@@ -65,24 +87,37 @@ struct PostgresTables: QueueTables {
     }
 
     func markHalted(id: String, by: Identity, at: Double, reason: String) throws {
-        try session.execute(
+        try session.send(
             "UPDATE requests SET state = 'halted', closed_by = $1, closed_via = $2, closed_at = $3, closed_reason = $4 WHERE id = $5",
             [.text(by.user), .text(by.via), .real(at), .text(reason), .text(id)])
     }
 
     func activeHalt(agent: String) throws -> AgentHalt? {
-        guard let row = try session.row("SELECT agent, reason, by, at FROM halts WHERE agent IN ($1, '*') ORDER BY agent = '*' LIMIT 1", [.text(agent)]) else { return nil }
-        return AgentHalt(agent: row.string(0) ?? agent, reason: row.string(1) ?? "", by: row.string(2) ?? "", at: row.double(3) ?? 0)
+        let halts = try allHalts()
+        return halts[agent] ?? halts["*"]
+    }
+
+    private func allHalts() throws -> [String: AgentHalt] {
+        if let halts { return halts }
+        var read: [String: AgentHalt] = [:]
+        for row in try session.rows("SELECT agent, reason, by, at FROM halts") {
+            let agent = row.string(0) ?? ""
+            read[agent] = AgentHalt(agent: agent, reason: row.string(1) ?? "", by: row.string(2) ?? "", at: row.double(3) ?? 0)
+        }
+        halts = read
+        return read
     }
 
     func putHalt(_ halt: AgentHalt) throws {
-        try session.execute(
+        halts?[halt.agent] = halt
+        try session.send(
             "INSERT INTO halts (agent, reason, by, at) VALUES ($1, $2, $3, $4) ON CONFLICT (agent) DO UPDATE SET reason = excluded.reason, by = excluded.by, at = excluded.at",
             [.text(halt.agent), .text(halt.reason), .text(halt.by), .real(halt.at)])
     }
 
     func removeHalt(agent: String) throws -> Bool {
-        try session.execute("DELETE FROM halts WHERE agent = $1", [.text(agent)]) > 0
+        halts?[agent] = nil
+        return try session.execute("DELETE FROM halts WHERE agent = $1", [.text(agent)]) > 0
     }
 
     func recentCount(agent: String, since: Double, classes: [String]?) throws -> Int {
@@ -121,18 +156,18 @@ struct PostgresTables: QueueTables {
 
     func remember(agent: String, environment: String, operationClass: String?, programs: [String]) throws {
         if let operationClass {
-            try session.execute(
+            try session.send(
                 "INSERT INTO agent_operations (agent_id, environment, operation_class) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                 [.text(agent), .text(environment), .text(operationClass)])
         }
         for program in programs {
-            try session.execute(
+            try session.send(
                 "INSERT INTO agent_programs (agent_id, environment, program) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", [.text(agent), .text(environment), .text(program)])
         }
     }
 
     func rememberPlan(id: String, agent: String, steps: [String], at: Double) throws {
-        try session.execute(
+        try session.send(
             "INSERT INTO plans (request_id, agent_id, at, steps) VALUES ($1, $2, $3, $4) ON CONFLICT (request_id) DO UPDATE SET agent_id = excluded.agent_id, at = excluded.at, steps = excluded.steps",
             [.text(id), .text(agent), .real(at), .text(JSONWriter.compact(.array(steps.map { .string($0) })))])
     }
@@ -163,7 +198,7 @@ struct PostgresTables: QueueTables {
     }
 
     func addEscalation(id: String, kind: String, at: Double) throws {
-        try session.execute("INSERT INTO escalations (request_id, kind, at) VALUES ($1, $2, $3)", [.text(id), .text(kind), .real(at)])
+        try session.send("INSERT INTO escalations (request_id, kind, at) VALUES ($1, $2, $3)", [.text(id), .text(kind), .real(at)])
     }
 }
 

@@ -53,7 +53,7 @@ enum FleetBenchmark {
 
         // 1. 50 agent processes, half on each daemon, every submit durable in PostgreSQL first.
         let processes = 50
-        let each = 40
+        let each = 100
         let (acknowledged, seconds) = try ServeBenchmark.submitRace(benchBinary: benchBinary, root: root, sockets: sockets, processes: processes, each: each)
         print(
             String(

@@ -1,10 +1,11 @@
 import Foundation
 import HoldpointCore
-import HoldpointPostgres
 import HoldpointStore
 import HoldpointTestSupport
 import Synchronization
 import Testing
+
+@testable import HoldpointPostgres
 
 /// The server `.ci/postgres start` made (`HOLDPOINT_TEST_POSTGRES`), with a schema of its own
 /// for each test: tests run in parallel on one database.
