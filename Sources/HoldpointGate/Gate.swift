@@ -47,12 +47,12 @@ public struct Gate: Sendable {
     }
 
     /// Decides `request` (classified as `classification`), holding a gated action up to `hold`
-    /// seconds. `deadline` caps the request's own expiry (as `submit --timeout` does).
+    /// seconds. `timeout` (seconds) shortens the request's own expiry (as `submit --timeout` does).
     public func admit(
         _ request: ActionRequest, classification: Classification, approvals: ApprovalRules, redactor: Redactor, gateway: GatewayRules,
-        hold: Double, deadline: Double? = nil
+        hold: Double, timeout: Double? = nil
     ) throws(StoreError) -> Outcome {
-        switch try begin(request, classification: classification, approvals: approvals, redactor: redactor, gateway: gateway, deadline: deadline) {
+        switch try begin(request, classification: classification, approvals: approvals, redactor: redactor, gateway: gateway, timeout: timeout) {
         case .decided(let outcome):
             return outcome
         case .waiting(let pending):
@@ -75,7 +75,7 @@ public struct Gate: Sendable {
     /// (`redactor`); its hash stays the real action's. `gateway` holds the checks that count the queue (rate limits, first-time).
     public func begin(
         _ request: ActionRequest, classification: Classification, approvals: ApprovalRules, redactor: Redactor, gateway: GatewayRules,
-        deadline: Double? = nil
+        timeout: Double? = nil
     ) throws(StoreError) -> Step {
         let planKey = Plan.key(of: request)
         let request = request.redacted(by: redactor)
@@ -85,7 +85,7 @@ public struct Gate: Sendable {
             if existing.state == .approved { return .decided(try use(existing)) }
             return .waiting(existing)
         }
-        let stored = try store.submit(request, classification: classification, approvals: approvals, submitter: identity, deadline: deadline, gateway: gateway, planKey: planKey)
+        let stored = try store.submit(request, classification: classification, approvals: approvals, submitter: identity, timeout: timeout, gateway: gateway, planKey: planKey)
         switch stored.state {
         case .allowed: return .decided(.allowed(stored))
         case .pending: return .waiting(stored)

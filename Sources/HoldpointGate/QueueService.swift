@@ -68,7 +68,7 @@ public struct LocalQueue: QueueService {
         // Classified as it is; stored and shown without its secrets.
         return try store.submit(
             request.redacted(by: policy.redactor), classification: classification, approvals: policy.approvals.applying(to: classification), submitter: identity,
-            deadline: timeout.map { now + $0 }, gateway: policy.gateway(for: request.environment), planKey: Plan.key(of: request), now: now)
+            timeout: timeout, gateway: policy.gateway(for: request.environment), planKey: Plan.key(of: request), now: now)
     }
 
     public func wait(id: String, timeout: Double?) throws(StoreError) -> StoredRequest? {
@@ -80,7 +80,7 @@ public struct LocalQueue: QueueService {
         return try Gate(store: store, identity: identity, consumer: consumer)
             .admit(
                 request, classification: classification, approvals: policy.approvals.applying(to: classification), redactor: policy.redactor, gateway: policy.gateway(for: request.environment),
-                hold: hold, deadline: timeout.map { Clock.now() + $0 })
+                hold: hold, timeout: timeout)
     }
 
     public func consume(id: String, actionSHA256: String, consumer: String) throws(StoreError) -> ConsumeResult {

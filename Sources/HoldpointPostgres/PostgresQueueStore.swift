@@ -39,13 +39,13 @@ public final class PostgresQueueStore: QueueBackend {
     // MARK: - The rules
 
     public func submit(
-        _ request: ActionRequest, classification: Classification, approvals: ApprovalRules, submitter: Identity, deadline: Double?,
+        _ request: ActionRequest, classification: Classification, approvals: ApprovalRules, submitter: Identity, timeout: Double?,
         gateway: GatewayRules, planKey: String?
     ) throws(StoreError) -> StoredRequest {
         let prepared = QueueLogic.Prepared(request, classification, approvals)
         return try write { tables, audit, now in
             try QueueLogic.submit(
-                request, prepared: prepared, approvals: approvals, submitter: submitter, deadline: deadline, gateway: gateway, planKey: planKey, now: now,
+                request, prepared: prepared, approvals: approvals, submitter: submitter, timeout: timeout, gateway: gateway, planKey: planKey, now: now,
                 tables: tables, audit: audit)
         }
     }

@@ -155,11 +155,10 @@ public final class Daemon: Sendable {
             let gateway = policy.gateway(for: request.environment)
             let planKey = Plan.key(of: request)
             let stored = try await blocking { () throws(StoreError) in
-                // The deadline is relative (`--timeout`): counted from now on this host, which
-                // for a shared database is close enough to its clock for a cap.
+                // `--timeout` is counted by the store, on the queue's clock.
                 try store.submit(
                     redacted, classification: classification, approvals: approvals, submitter: caller,
-                    deadline: timeout.map { Clock.now() + $0 }, gateway: gateway, planKey: planKey)
+                    timeout: timeout, gateway: gateway, planKey: planKey)
             }
             changed(decisions: false)
             return stored.wireJSON
@@ -269,7 +268,7 @@ public final class Daemon: Sendable {
         let redactor = policy.redactor
         let gateway = policy.gateway(for: request.environment)
         let step = try await blocking { () throws(StoreError) in
-            try gate.begin(request, classification: classification, approvals: approvals, redactor: redactor, gateway: gateway, deadline: timeout.map { Clock.now() + $0 })
+            try gate.begin(request, classification: classification, approvals: approvals, redactor: redactor, gateway: gateway, timeout: timeout)
         }
         changed(decisions: false)
         switch step {

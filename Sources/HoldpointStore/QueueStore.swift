@@ -298,7 +298,7 @@ public final class QueueStore: Sendable {
     /// `planKey` is `Plan.key` of the action before redaction, to place it in its agent's plan.
     public func submit(
         _ request: ActionRequest, classification: Classification, approvals: ApprovalRules,
-        submitter: Identity, deadline: Double? = nil, gateway: GatewayRules = .none, planKey: String? = nil,
+        submitter: Identity, timeout: Double? = nil, gateway: GatewayRules = .none, planKey: String? = nil,
         now: Double = Clock.now()
     ) throws(StoreError) -> StoredRequest {
         // Everything that depends only on what was submitted is encoded before taking the
@@ -306,7 +306,7 @@ public final class QueueStore: Sendable {
         let prepared = QueueLogic.Prepared(request, classification, approvals)
         return try write { db, audit in
             try QueueLogic.submit(
-                request, prepared: prepared, approvals: approvals, submitter: submitter, deadline: deadline, gateway: gateway, planKey: planKey,
+                request, prepared: prepared, approvals: approvals, submitter: submitter, timeout: timeout, gateway: gateway, planKey: planKey,
                 now: now, tables: SQLiteTables(db: db), audit: audit)
         }
     }

@@ -157,7 +157,7 @@ enum DemoSeed {
             let request = try ActionRequestDecoder.decode(Array(document.utf8))
             _ = try store.submit(
                 request, classification: classifier.classify(request), approvals: policy.approvals, submitter: submitter,
-                deadline: deadline.map { now + $0 }, now: now)
+                timeout: deadline, now: now)
         }
     }
 }

@@ -24,14 +24,14 @@ import Testing
         }
 
         @discardableResult
-        func submit(_ command: String, tier: Tier, agentID: String = "bot", deadline: Double? = nil) throws -> StoredRequest {
+        func submit(_ command: String, tier: Tier, agentID: String = "bot", timeout: Double? = nil) throws -> StoredRequest {
             let request = try ActionRequest.shellCommand(command, environment: "production", agentID: agentID, mode: .supervised)
             let classification = Classification(
                 tier: tier, operationClass: tier == .gated ? .delete : .patch,
                 reasons: [Reason(rule: "test", message: "test", tier: tier)], destructive: false, irreversible: false, dataLoss: false)
             return try store.submit(
                 request, classification: classification, approvals: ApprovalRules(), submitter: agent,
-                deadline: deadline ?? Clock.now() + 600)
+                timeout: timeout ?? 600)
         }
 
         /// What a console opened now would show.
@@ -49,7 +49,7 @@ import Testing
         // A decision, a new gated request, an expiry and a halt, each committed by others.
         _ = try f.store.decide(id: first.id, verdict: .approve, reviewer: f.reviewer, reason: "ok")
         let second = try f.submit("rm -rf /srv/b", tier: .gated, agentID: "other")
-        let overdue = try f.submit("rm -rf /srv/c", tier: .gated, deadline: Clock.now() - 1)
+        let overdue = try f.submit("rm -rf /srv/c", tier: .gated, timeout: -1)
         try f.store.expireDue()
         _ = try f.store.halt(agent: "other", reason: "drill", by: f.reviewer)
 

@@ -83,7 +83,7 @@ struct PostgresTransactionTests {
             // deadline has already passed.
             let late = try QueueLogic.submit(
                 request, prepared: QueueLogic.Prepared(request, Samples.gatedDelete, ApprovalRules()), approvals: ApprovalRules(), submitter: Samples.alice,
-                deadline: audit.now - 1, gateway: .none, planKey: nil, now: audit.now, tables: tables, audit: audit)
+                timeout: -1, gateway: .none, planKey: nil, now: audit.now, tables: tables, audit: audit)
             return (late, try tables.overdue(now: audit.now, limit: 10))
         }
         #expect(late.state == .pending)

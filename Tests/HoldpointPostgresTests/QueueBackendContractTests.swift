@@ -49,7 +49,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     static func gated(_ backend: any QueueBackend, _ rules: ApprovalRules = ApprovalRules(), command: String = "rm -rf /srv/data", agent: String = "bot-1") throws -> StoredRequest {
         try backend.submit(
             try ActionRequest.shellCommand(command, environment: "production", agentID: agent, mode: .supervised), classification: Samples.gatedDelete,
-            approvals: rules, submitter: Self.agent, deadline: nil, gateway: .none, planKey: nil)
+            approvals: rules, submitter: Self.agent, timeout: nil, gateway: .none, planKey: nil)
     }
 
     @Test(arguments: Backend.available)
@@ -59,13 +59,31 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         for (tier, state) in [(Tier.autonomous, RequestState.allowed), (.supervised, .allowed), (.blocked, .blocked), (.gated, .pending)] {
             let stored = try opened.backend.submit(
                 try ActionRequest.shellCommand("ls", environment: "production", agentID: "bot", mode: .supervised), classification: .plain(tier, .read),
-                approvals: ApprovalRules(), submitter: Self.agent, deadline: nil, gateway: .none, planKey: nil)
+                approvals: ApprovalRules(), submitter: Self.agent, timeout: nil, gateway: .none, planKey: nil)
             #expect(stored.state == state)
             #expect((stored.expiresAt != nil) == (state == .pending))
             #expect(try opened.backend.request(id: stored.id)?.state == state)
         }
         #expect(try opened.backend.list(RequestFilter(states: [.pending])).count == 1)
         #expect(try opened.backend.verifyAudit(publicKeyHex: nil, requireHead: false, since: nil).intact)
+    }
+
+    /// `submit --timeout` shortens the policy's window and never lengthens it, and both are
+    /// counted from the request's creation on the queue's clock (the database's, for
+    /// PostgreSQL: a daemon's host clock has no say in a shared queue's deadlines).
+    @Test(arguments: Backend.available)
+    func aSubmittersTimeoutOnlyShortensThePolicysWindowOnTheQueuesClock(_ kind: Backend) throws {
+        let opened = try kind.open()
+        defer { opened.close() }
+        var rules = ApprovalRules()
+        rules.timeouts[.gated] = 600
+        for (timeout, window) in [(nil, 600.0), (30, 30), (5_000, 600)] as [(Double?, Double)] {
+            let stored = try opened.backend.submit(
+                try ActionRequest.shellCommand("rm -rf /srv/data", environment: "production", agentID: "bot-1", mode: .supervised),
+                classification: Samples.gatedDelete, approvals: rules, submitter: Self.agent, timeout: timeout, gateway: .none, planKey: nil)
+            let expiresAt = try #require(stored.expiresAt)
+            #expect(abs(expiresAt - stored.createdAt - window) < 0.001, "timeout \(String(describing: timeout))")
+        }
     }
 
     /// Two of three named reviewers, never the submitter, each once.
@@ -218,7 +236,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         func submit(_ command: String) throws -> StoredRequest {
             try opened.backend.submit(
                 try ActionRequest.shellCommand(command, environment: "production", agentID: "bot-1", mode: .supervised), classification: .plain(.supervised, .patch),
-                approvals: ApprovalRules(), submitter: Self.agent, deadline: nil, gateway: gateway, planKey: nil)
+                approvals: ApprovalRules(), submitter: Self.agent, timeout: nil, gateway: gateway, planKey: nil)
         }
         let first = try submit("touch a")
         #expect(first.state == .pending)  // FIRST TIME: never a patch in production before

@@ -12,7 +12,7 @@ public protocol QueueBackend: Sendable {
     var publicKeyHex: String { get }
 
     func submit(
-        _ request: ActionRequest, classification: Classification, approvals: ApprovalRules, submitter: Identity, deadline: Double?,
+        _ request: ActionRequest, classification: Classification, approvals: ApprovalRules, submitter: Identity, timeout: Double?,
         gateway: GatewayRules, planKey: String?
     ) throws(StoreError) -> StoredRequest
     func decide(id: String, verdict: Verdict, reviewer: Identity, reason: String) throws(StoreError) -> DecideResult
@@ -58,10 +58,10 @@ extension QueueStore: QueueBackend {
     public var publicKeyHex: String { signer.publicKeyHex }
 
     public func submit(
-        _ request: ActionRequest, classification: Classification, approvals: ApprovalRules, submitter: Identity, deadline: Double?,
+        _ request: ActionRequest, classification: Classification, approvals: ApprovalRules, submitter: Identity, timeout: Double?,
         gateway: GatewayRules, planKey: String?
     ) throws(StoreError) -> StoredRequest {
-        try submit(request, classification: classification, approvals: approvals, submitter: submitter, deadline: deadline, gateway: gateway, planKey: planKey, now: Clock.now())
+        try submit(request, classification: classification, approvals: approvals, submitter: submitter, timeout: timeout, gateway: gateway, planKey: planKey, now: Clock.now())
     }
 
     public func decide(id: String, verdict: Verdict, reviewer: Identity, reason: String) throws(StoreError) -> DecideResult {

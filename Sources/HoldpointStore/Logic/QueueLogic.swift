@@ -40,7 +40,7 @@ public enum QueueLogic {
     /// budget) may raise its tier; gated requests wait with a deadline; a halted agent's
     /// requests are recorded as halted. Returns the request as stored.
     public static func submit(
-        _ request: ActionRequest, prepared given: Prepared, approvals: ApprovalRules, submitter: Identity, deadline: Double?,
+        _ request: ActionRequest, prepared given: Prepared, approvals: ApprovalRules, submitter: Identity, timeout: Double?,
         gateway: GatewayRules, planKey: String?, now: Double, tables: some QueueTables, audit: some AuditAppending
     ) throws -> StoredRequest {
         try expireDue(now: now, limit: expiryBatchInWrite, tables: tables, audit: audit)
@@ -83,8 +83,10 @@ public enum QueueLogic {
         if halt != nil { state = .halted }
         var expiresAt: Double?
         if state == .pending {
-            let timeout = approvals.timeouts[.gated] ?? 15 * 60
-            expiresAt = min(now + timeout, deadline ?? .infinity)
+            // The policy's window, which `timeout` (`submit --timeout`) can only shorten; both
+            // counted on the queue's clock (the database's, for PostgreSQL).
+            let window = approvals.timeouts[.gated] ?? 15 * 60
+            expiresAt = now + min(window, timeout ?? .infinity)
         }
         let stored = StoredRequest(
             id: id, createdAt: now, agentID: request.agentID, environment: request.environment,
