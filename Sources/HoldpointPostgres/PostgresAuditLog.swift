@@ -74,22 +74,74 @@ public final class PostgresAuditWriter {
 
 /// Checks the chain as `audit verify` does for the SQLite queue: every entry's hash, every
 /// link, every checkpoint's signature (by a key in `daemon_keys`), and the head row.
+/// `audit verify` for a PostgreSQL queue: the chain, every checkpoint's signature, the head
+/// row, and the tables against the log.
 public enum PostgresAuditVerifier {
-    public static func verify(_ session: PostgresSession) throws(PostgresFailure) -> AuditReport {
-        let keys = Set(try session.rows("SELECT public_key FROM daemon_keys").compactMap { $0.string(0) })
+    /// The signers a verification trusts: every daemon registered in `daemon_keys` (which
+    /// whoever can write the database could add to), or only the keys the person verifying
+    /// names (`--public-key`, comma-separated: the daemons' keys, from their hosts).
+    public enum Signers: Sendable, Equatable {
+        case registered
+        case only(Set<String>)
+
+        /// `--public-key`'s text: nil for the registered keys.
+        public static func named(_ text: String?) -> Signers {
+            guard let text else { return .registered }
+            return .only(Set(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }))
+        }
+    }
+
+    /// Verifies the chain from its first entry, or, with `since` (a checkpoint an earlier
+    /// intact verification reached), only the entries after it: the entry there must still
+    /// carry the hash it had, which covers everything before it. Signatures of the entries
+    /// checked, the head row and the tables are checked in full either way.
+    public static func verify(_ session: PostgresSession, signers: Signers = .registered, since: AuditPoint? = nil) throws(PostgresFailure) -> AuditReport {
+        let keys: Set<String>
+        switch signers {
+        case .registered: keys = Set(try session.rows("SELECT public_key FROM daemon_keys").compactMap { $0.string(0) })
+        case .only(let named): keys = named
+        }
+        let strangers = signers == .registered ? "a key no daemon registered" : "a key not named by --public-key"
         var checkpoints: [Int64: (hash: String, signature: String, key: String)] = [:]
-        for row in try session.rows("SELECT seq, hash, signature, public_key FROM audit_checkpoints") {
+        for row in try session.rows("SELECT seq, hash, signature, public_key FROM audit_checkpoints WHERE seq > $1", [.integer(since?.seq ?? 0)]) {
             if let seq = row.int64(0), let hash = row.string(1), let signature = row.string(2), let key = row.string(3) {
                 checkpoints[seq] = (hash, signature, key)
             }
         }
         var previous = String(repeating: "0", count: 64)
         var expected: Int64 = 1
+        var newestCheckpoint: AuditPoint?
+        var after: Int64 = 0
+        if let since {
+            // Resume: the point verified before must still be there, unchanged.
+            let entry = try session.row("SELECT hash FROM audit WHERE seq = $1", [.integer(since.seq)])?.string(0)
+            let signed = try session.row("SELECT hash FROM audit_checkpoints WHERE seq = $1", [.integer(since.seq)])?.string(0)
+            guard entry == since.hash, signed == since.hash else {
+                return AuditReport(
+                    entries: 0, checkpoints: 0, firstBadSeq: since.seq,
+                    problem: entry == nil
+                        ? "entry \(since.seq), verified before, is gone (log truncated or rewritten)"
+                        : "entry \(since.seq): differs from what an earlier verification vouched for (rewritten)")
+            }
+            previous = since.hash
+            expected = since.seq + 1
+            after = since.seq
+            newestCheckpoint = since
+        }
+        var report = try scan(session, keys: keys, strangers: strangers, checkpoints: checkpoints, from: (previous, expected, after), newest: newestCheckpoint)
+        report.resumedAfter = since?.seq
+        return report
+    }
+
+    private static func scan(
+        _ session: PostgresSession, keys: Set<String>, strangers: String, checkpoints: [Int64: (hash: String, signature: String, key: String)],
+        from start: (previous: String, expected: Int64, after: Int64), newest: AuditPoint?
+    ) throws(PostgresFailure) -> AuditReport {
+        var (previous, expected, after) = start
+        var newestCheckpoint = newest
         var count = 0
         var checked = 0
-        var newestCheckpoint: AuditPoint?
         // In pages, so a long log is not held in memory at once.
-        var after: Int64 = 0
         while true {
             let page = try session.rows(
                 "SELECT seq, at_ms, event, request_id, actor, via, details, prev_hash, hash FROM audit WHERE seq > $1 ORDER BY seq LIMIT 5000", [.integer(after)])
@@ -108,7 +160,7 @@ public enum PostgresAuditVerifier {
                 guard hash == row.string(8) else { return bad("entry \(seq) was altered (its hash does not match its content)") }
                 if let checkpoint = checkpoints[seq] {
                     guard checkpoint.hash == hash else { return bad("the checkpoint at entry \(seq) signs another hash") }
-                    guard keys.contains(checkpoint.key) else { return bad("the checkpoint at entry \(seq) is signed by a key no daemon registered") }
+                    guard keys.contains(checkpoint.key) else { return bad("the checkpoint at entry \(seq) is signed by \(strangers)") }
                     guard AuditSigner.verify(seq: seq, hash: hash, signatureHex: checkpoint.signature, publicKeyHex: checkpoint.key) else {
                         return bad("the checkpoint at entry \(seq) has a bad signature")
                     }

@@ -136,9 +136,10 @@ public final class PostgresQueue: Sendable {
         try reader.use(body)
     }
 
-    /// Verifies the whole chain (`audit verify`).
-    public func verifyAudit() throws(StoreError) -> AuditReport {
-        try read { session in try PostgresAuditVerifier.verify(session) }
+    /// Verifies the chain (`audit verify`): all of it, or after `since`; signed by the
+    /// registered daemons' keys or only by those named.
+    public func verifyAudit(signers: PostgresAuditVerifier.Signers = .registered, since: AuditPoint? = nil) throws(StoreError) -> AuditReport {
+        try read { session in try PostgresAuditVerifier.verify(session, signers: signers, since: since) }
     }
 
     // MARK: - Change feed

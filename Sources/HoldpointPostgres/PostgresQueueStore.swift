@@ -193,11 +193,13 @@ public final class PostgresQueueStore: QueueBackend {
         }
     }
 
-    /// The whole chain, every checkpoint (signed by a registered daemon key), the head row,
-    /// and the tables against the log. `publicKeyHex`, `requireHead` and `since` are the
-    /// SQLite queue's: here every daemon's key is accepted, and the head is a row.
+    /// The chain (all of it, or after `since`, a checkpoint an earlier intact verification
+    /// reached), every checkpoint's signature, the head row, and the tables against the log.
+    /// Checkpoints must be signed by a registered daemon key, or, with `publicKeyHex` (one or
+    /// more keys, comma-separated), by one of those. `requireHead` is the SQLite queue's:
+    /// here the head is a row, always checked.
     public func verifyAudit(publicKeyHex: String?, requireHead: Bool, since: AuditPoint?) throws(StoreError) -> AuditReport {
-        try queue.verifyAudit()
+        try queue.verifyAudit(signers: .named(publicKeyHex), since: since)
     }
 
     // MARK: - Paging

@@ -80,11 +80,17 @@ struct AuditCommand: ParsableCommand {
             return AuditPoint(seq: Int64(seq), hash: hash)
         }
 
+        /// Records `point`; says so on stderr when it cannot (the verification itself stands,
+        /// but the next `--since-checkpoint` would check everything again).
         func save(_ point: AuditPoint) {
             let directory = (path as NSString).deletingLastPathComponent
-            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let text = JSONWriter.compact(.object([("seq", .number(Double(point.seq))), ("hash", .string(point.hash)), ("at", .string(Clock.iso8601(Clock.now())))])) + "\n"
-            try? text.write(toFile: path, atomically: true, encoding: .utf8)
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                try text.write(toFile: path, atomically: true, encoding: .utf8)
+            } catch {
+                Terminal.error("could not record how far this verification got (\(SafeText.escape(path)): \(error.localizedDescription)); the next --since-checkpoint checks everything")
+            }
         }
     }
 

@@ -73,11 +73,12 @@ struct Serve: AsyncParsableCommand {
         let stopSignal = StopSignal()
         let queuePath = store.name
         let reviewers = policy.approvals.reviewers.joined(separator: ", ")
+        let signingKey = store.publicKeyHex  // what `audit verify --public-key` names
         do {
             try await server.run(
                 socketGroup: groupID,
                 ready: {
-                    Terminal.error("serve: listening on \(socketPath) (queue \(queuePath); reviewers \(reviewers))")
+                    Terminal.error("serve: listening on \(socketPath) (queue \(queuePath); reviewers \(reviewers); audit key \(signingKey))")
                 }, stop: { await stopSignal.wait() })
         } catch {
             paging?.cancel()

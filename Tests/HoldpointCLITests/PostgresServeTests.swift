@@ -94,6 +94,19 @@ struct PostgresServeTests {
             let verify = try daemon.run(as: OSUsers.reviewer, ["audit", "verify"])
             #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
         }
+        // The daily check resumes where the reviewer's last intact verification got to (kept
+        // in the reviewer's own state directory).
+        let home = try Scratch.directory("hp-reviewer-state")
+        let reviewer = OSUsers.ids(OSUsers.reviewer)
+        #expect(chown(home.path, reviewer.uid, reviewer.gid) == 0)
+        let state = ["XDG_STATE_HOME": home.path]
+        let full = try reviewers.run(as: OSUsers.reviewer, ["audit", "verify", "--since-checkpoint", "--json"], environment: state)
+        let through = try JSONReader.parse(full.stdout)["verified_through"]?.numberValue
+        #expect(full.status == 0 && through != nil, "\(full.stdout)\(full.stderr)")
+        #expect(try agents.run(as: OSUsers.agent, ["submit", "--command", "ls", "--env", "staging", "--agent", "hp-agent-other"]).status == 0)
+        let daily = try reviewers.run(as: OSUsers.reviewer, ["audit", "verify", "--since-checkpoint", "--json"], environment: state)
+        #expect(daily.status == 0, "\(daily.stdout)\(daily.stderr)")
+        #expect(try JSONReader.parse(daily.stdout)["resumed_after"]?.numberValue == through, "\(daily.stdout)")
     }
 
     /// A daemon killed with -9 and the database restarted mid-run: clients are denied while

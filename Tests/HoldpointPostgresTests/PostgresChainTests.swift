@@ -115,6 +115,61 @@ struct PostgresChainTests {
         #expect(forged.problem?.contains("signed by a key no daemon registered") == true)
     }
 
+    /// `--public-key`: only the named daemons' keys are trusted, not whatever `daemon_keys`
+    /// holds (whoever can write the database could register a key there).
+    @Test func namedKeysAreTheOnlySignersTrusted() throws {
+        let settings = try TestDatabase.settings()
+        let directory = try Scratch.directory("hp-pg")
+        let a = try TestDatabase.daemon(settings, in: directory, name: "a")
+        let b = try TestDatabase.daemon(settings, in: directory, name: "b")
+        defer {
+            a.close()
+            b.close()
+        }
+        try a.write { _, audit in try audit.append(event: "e", requestID: nil, actor: Samples.alice, at: 1, details: .null) }
+        try b.write { _, audit in try audit.append(event: "e", requestID: nil, actor: Samples.alice, at: 2, details: .null) }
+        #expect(try a.verifyAudit().intact)
+        let both = try a.verifyAudit(signers: .named("\(a.signer.publicKeyHex.uppercased()), \(b.signer.publicKeyHex)"))
+        #expect(both.intact, "\(both)")
+        let onlyA = try a.verifyAudit(signers: .named(a.signer.publicKeyHex))
+        #expect(onlyA.firstBadSeq == 2)
+        #expect(onlyA.problem?.contains("signed by a key not named by --public-key") == true)
+    }
+
+    /// `--since-checkpoint`: after an intact verification, only later entries are hashed
+    /// again, and the entry at the point verified before must be unchanged.
+    @Test func verificationResumesAfterACheckpointStillThere() throws {
+        let settings = try TestDatabase.settings()
+        let daemon = try TestDatabase.daemon(settings, in: try Scratch.directory("hp-pg"), name: "a")
+        defer { daemon.close() }
+        for i in 0..<5 {
+            try daemon.write { _, audit in try audit.append(event: "e", requestID: nil, actor: Samples.alice, at: Double(i), details: .object([("n", .number(Double(i)))])) }
+        }
+        let first = try daemon.verifyAudit()
+        let point = try #require(first.verifiedThrough)
+        #expect(point.seq == 5)
+        for i in 5..<8 {
+            try daemon.write { _, audit in try audit.append(event: "e", requestID: nil, actor: Samples.alice, at: Double(i), details: .object([("n", .number(Double(i)))])) }
+        }
+        let resumed = try daemon.verifyAudit(since: point)
+        #expect(resumed.intact, "\(resumed)")
+        #expect(resumed.resumedAfter == 5)
+        #expect(resumed.entries == 3)
+        #expect(resumed.verifiedThrough?.seq == 8)
+        // An entry after the point altered: found.
+        try daemon.read { session in try session.execute(#"UPDATE audit SET details = '{"n":60}' WHERE seq = 7"#) }
+        #expect(try daemon.verifyAudit(since: point).firstBadSeq == 7)
+        try daemon.read { session in try session.execute(#"UPDATE audit SET details = '{"n":6}' WHERE seq = 7"#) }
+        // The entry at the point rewritten (hash and checkpoint recomputed by a forger): the
+        // point no longer holds what was vouched for.
+        try daemon.read { session in
+            try session.execute("UPDATE audit SET hash = $1 WHERE seq = 5", [.text(String(repeating: "a", count: 64))])
+        }
+        let rewritten = try daemon.verifyAudit(since: point)
+        #expect(rewritten.firstBadSeq == 5)
+        #expect(rewritten.problem?.contains("differs from what an earlier verification vouched for") == true)
+    }
+
     /// A commit on one daemon wakes a waiter on another through LISTEN/NOTIFY, not a poll:
     /// the waiter's timeout is far longer than the test.
     @Test func aCommitOnOneDaemonWakesAWaiterOnAnother() throws {
