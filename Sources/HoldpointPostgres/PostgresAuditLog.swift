@@ -74,8 +74,8 @@ public final class PostgresAuditWriter {
 
 /// Checks the chain as `audit verify` does for the SQLite queue: every entry's hash, every
 /// link, every checkpoint's signature (by a key in `daemon_keys`), and the head row.
-/// `audit verify` for a PostgreSQL queue: the chain, every checkpoint's signature, the head
-/// row, and the tables against the log.
+/// `audit verify` for a PostgreSQL queue: the chain (archived and live, as one), every
+/// checkpoint's signature, the head row, and the live tables against the log.
 public enum PostgresAuditVerifier {
     /// The signers a verification trusts: every daemon registered in `daemon_keys` (which
     /// whoever can write the database could add to), or only the keys the person verifying
@@ -103,7 +103,7 @@ public enum PostgresAuditVerifier {
         }
         let strangers = signers == .registered ? "a key no daemon registered" : "a key not named by --public-key"
         var checkpoints: [Int64: (hash: String, signature: String, key: String)] = [:]
-        for row in try session.rows("SELECT seq, hash, signature, public_key FROM audit_checkpoints WHERE seq > $1", [.integer(since?.seq ?? 0)]) {
+        for row in try session.rows("SELECT seq, hash, signature, public_key FROM checkpoints_all WHERE seq > $1", [.integer(since?.seq ?? 0)]) {
             if let seq = row.int64(0), let hash = row.string(1), let signature = row.string(2), let key = row.string(3) {
                 checkpoints[seq] = (hash, signature, key)
             }
@@ -114,8 +114,8 @@ public enum PostgresAuditVerifier {
         var after: Int64 = 0
         if let since {
             // Resume: the point verified before must still be there, unchanged.
-            let entry = try session.row("SELECT hash FROM audit WHERE seq = $1", [.integer(since.seq)])?.string(0)
-            let signed = try session.row("SELECT hash FROM audit_checkpoints WHERE seq = $1", [.integer(since.seq)])?.string(0)
+            let entry = try session.row("SELECT hash FROM audit_all WHERE seq = $1", [.integer(since.seq)])?.string(0)
+            let signed = try session.row("SELECT hash FROM checkpoints_all WHERE seq = $1", [.integer(since.seq)])?.string(0)
             guard entry == since.hash, signed == since.hash else {
                 return AuditReport(
                     entries: 0, checkpoints: 0, firstBadSeq: since.seq,
@@ -144,7 +144,7 @@ public enum PostgresAuditVerifier {
         // In pages, so a long log is not held in memory at once.
         while true {
             let page = try session.rows(
-                "SELECT seq, at_ms, event, request_id, actor, via, details, prev_hash, hash FROM audit WHERE seq > $1 ORDER BY seq LIMIT 5000", [.integer(after)])
+                "SELECT seq, at_ms, event, request_id, actor, via, details, prev_hash, hash FROM audit_all WHERE seq > $1 ORDER BY seq LIMIT 5000", [.integer(after)])
             if page.isEmpty { break }
             for row in page {
                 let seq = row.int64(0) ?? -1

@@ -172,7 +172,7 @@ public final class PostgresQueueStore: QueueBackend {
 
     public func auditEntries(afterSeq: Int64, requestID: String?, limit: Int?, first: Int?) throws(StoreError) -> [AuditEntry] {
         try read { session in
-            var sql = "SELECT seq, at_ms, event, request_id, actor, via, details, prev_hash, hash FROM audit WHERE seq > $1"
+            var sql = "SELECT seq, at_ms, event, request_id, actor, via, details, prev_hash, hash FROM audit_all WHERE seq > $1"
             var arguments: [SQLValue] = [.integer(afterSeq)]
             if let requestID {
                 sql += " AND request_id = $2"

@@ -11,11 +11,17 @@ import HoldpointCore
 /// - `daemon_keys`: the public key of every daemon that has signed a checkpoint, and where it
 ///   runs: each daemon signs with its own key, and `audit verify` accepts only these.
 ///
+/// - `archived_*` (version 2): retention moves decided history out of the live tables into
+///   these, in the same database (its backups and replicas carry it); `audit_all` and
+///   `checkpoints_all` are the whole chain, archived and live, for `audit verify` and export.
+///   Each archived table is made `LIKE` its live one: a migration that adds a column to one
+///   adds it to the other, in the same place.
+///
 /// Migrations are numbered like the SQLite ones and applied under a transaction-scoped
 /// advisory lock, so daemons starting at once migrate one at a time.
 public enum PostgresSchema {
     /// The newest schema this binary knows.
-    public static let version = 1
+    public static let version = 2
 
     /// Every migration, in order: `migrations[n - 1]` takes the schema to version `n`.
     static let migrations: [String] = [
@@ -132,7 +138,16 @@ public enum PostgresSchema {
             at double precision NOT NULL,
             PRIMARY KEY (request_id, kind)
         );
+        """,
         """
+        CREATE TABLE archived_requests (LIKE requests INCLUDING ALL);
+        CREATE TABLE archived_votes (LIKE votes INCLUDING ALL);
+        CREATE TABLE archived_plans (LIKE plans INCLUDING ALL);
+        CREATE TABLE archived_audit (LIKE audit INCLUDING ALL);
+        CREATE TABLE archived_checkpoints (LIKE audit_checkpoints INCLUDING ALL);
+        CREATE VIEW audit_all AS SELECT * FROM archived_audit UNION ALL SELECT * FROM audit;
+        CREATE VIEW checkpoints_all AS SELECT * FROM archived_checkpoints UNION ALL SELECT * FROM audit_checkpoints
+        """,
     ]
 
     /// An arbitrary constant: the advisory lock every daemon takes to migrate.

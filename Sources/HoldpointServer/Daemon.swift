@@ -41,8 +41,12 @@ public final class Daemon: Sendable {
     /// Why `serve` may not start with `policy` on `store`, or nil.
     public static func refusal(of policy: Policy, on store: any QueueBackend) -> String? {
         if let refusal = refusal(of: policy) { return refusal }
-        if policy.retention != nil, !(store is QueueStore) {
-            return "retention: archiving moves history into SQLite segment files, which a PostgreSQL queue does not do yet; remove retention: from the policy (keep the database's own backups)"
+        if let retention = policy.retention, !(store is QueueStore) {
+            guard store is any SelfArchiving else { return "retention: the queue \(store.name) cannot archive its history; remove retention: from the policy" }
+            if let directory = retention.directory {
+                return
+                    "retention.directory (\(directory)): a PostgreSQL queue archives into its own archived_* tables, not into segment files; remove directory: from retention:"
+            }
         }
         return nil
     }
@@ -87,10 +91,23 @@ public final class Daemon: Sendable {
     }
 
     /// Retention (`retention:` in the policy): moves history older than `archive_after`
-    /// into a new segment in the retention directory. Returns a line for the log, or nil
-    /// when there was nothing to do. Agents' writes interleave with the batches.
+    /// into a new segment in the retention directory (or, for a queue that archives itself,
+    /// into its archive). Returns a line for the log, or nil when there was nothing to do.
+    /// Agents' writes interleave with the batches.
     func archiveDue(now: Double = Clock.now()) async -> String? {
-        guard let retention = policy.retention, let store = self.store as? QueueStore else { return nil }
+        guard let retention = policy.retention else { return nil }
+        if let store = self.store as? any SelfArchiving {
+            do {
+                let age = retention.archiveAfter
+                guard let moved = try await blocking({ () throws(StoreError) in try store.archive(olderThan: age, by: Identity(user: "holdpoint", via: "retention")) })
+                else { return nil }
+                changed(decisions: false)
+                return "retention: archived \(moved.requests) requests and audit entries \(moved.firstSeq)…\(moved.lastSeq) into the database's archived_* tables"
+            } catch {
+                return "retention: nothing archived: \(error)"
+            }
+        }
+        guard let store = self.store as? QueueStore else { return nil }
         let directory = retention.directory ?? store.path + ".archive"
         let stamp = Clock.iso8601(now).filter { $0.isNumber || $0 == "T" || $0 == "Z" }
         let path = directory + "/holdpoint-archive-\(stamp).sqlite"

@@ -53,6 +53,27 @@ public protocol QueueBackend: Sendable {
     func onOutsideChange(_ handler: @escaping @Sendable () -> Void)
 }
 
+/// A queue that keeps its archived history itself (PostgreSQL: its `archived_*` tables),
+/// where `retention:` moves decided history older than `age` on the queue's own clock.
+/// (The SQLite queue writes segment files instead: `QueueStore.archive(before:to:by:)`.)
+public protocol SelfArchiving: QueueBackend {
+    /// Moves what is archivable and older than `age` seconds. Nil when nothing was.
+    func archive(olderThan age: Double, by actor: Identity) throws(StoreError) -> ArchivedHistory?
+}
+
+/// What one archiving run moved: audit entries `firstSeq…lastSeq` and the requests they began.
+public struct ArchivedHistory: Sendable, Equatable {
+    public var firstSeq: Int64
+    public var lastSeq: Int64
+    public var requests: Int
+
+    public init(firstSeq: Int64, lastSeq: Int64, requests: Int) {
+        self.firstSeq = firstSeq
+        self.lastSeq = lastSeq
+        self.requests = requests
+    }
+}
+
 extension QueueStore: QueueBackend {
     public var name: String { path }
     public var publicKeyHex: String { signer.publicKeyHex }
