@@ -37,6 +37,36 @@ public protocol QueueService: Sendable {
     func verifyAudit(publicKeyHex: String?, requireHead: Bool, since: AuditPoint?) throws(StoreError) -> (AuditReport, publicKeyHex: String)
     /// A number that changes whenever anything is committed (deadlines passing included).
     func changeCounter() throws(StoreError) -> Int64
+    /// The notification sinks of the policy in force and how far each has delivered.
+    func notifyState() throws(StoreError) -> NotifyState
+}
+
+/// What `notify status` shows: the policy's sinks (names and events, never where they send),
+/// each sink's cursor, and the newest audit entry.
+public struct NotifyState: Sendable, Equatable {
+    public struct Sink: Sendable, Equatable {
+        public var name: String
+        public var events: [String]
+
+        public init(name: String, events: [String]) {
+            self.name = name
+            self.events = events
+        }
+    }
+
+    public var head: Int64
+    public var sinks: [Sink]
+    public var cursors: [NotifyCursor]
+
+    public init(head: Int64, sinks: [Sink], cursors: [NotifyCursor]) {
+        self.head = head
+        self.sinks = sinks
+        self.cursors = cursors
+    }
+
+    public init(head: Int64, policy: Policy, cursors: [NotifyCursor]) {
+        self.init(head: head, sinks: policy.notify.map { Sink(name: $0.name, events: $0.events.map(\.rawValue).sorted()) }, cursors: cursors)
+    }
 }
 
 /// File mode: the queue file opened in this process, the policy this process loaded, and the
@@ -121,5 +151,9 @@ public struct LocalQueue: QueueService {
     public func changeCounter() throws(StoreError) -> Int64 {
         try store.expireDue()  // a deadline passing is a change too
         return try store.changeCounter()
+    }
+
+    public func notifyState() throws(StoreError) -> NotifyState {
+        NotifyState(head: try store.changeCounter(), policy: policy, cursors: try store.notifyCursors())
     }
 }

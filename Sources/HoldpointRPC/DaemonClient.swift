@@ -309,6 +309,11 @@ public struct DaemonClient: QueueService {
         return report
     }
 
+    public func notifyState() throws(StoreError) -> NotifyState {
+        guard let state = Wire.notifyState(from: try connection.call(.notifyStatus)) else { throw bad(.notifyStatus) }
+        return state
+    }
+
     public func changeCounter() throws(StoreError) -> Int64 {
         guard let n = try connection.call(.changeCounter).numberValue else { throw bad(.changeCounter) }
         return Int64(n)

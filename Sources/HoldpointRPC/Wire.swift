@@ -33,6 +33,7 @@ public enum Wire {
         case hello, classify, submit, wait, admit, consume, request, list, decide, halt, resume, halts
         case haltFor = "halt_for", established, startRun = "start_run", finishRun = "finish_run"
         case auditEntries = "audit_entries", auditVerify = "audit_verify", changeCounter = "change_counter", subscribe
+        case notifyStatus = "notify_status"
     }
 
     /// An error as sent: its kind (`StoreError.Kind`'s raw value in snake case) and message.
@@ -236,6 +237,43 @@ public enum Wire {
                 problem: v["problem"]?.stringValue, verifiedThrough: v["verified_through"].flatMap(point(from:)),
                 resumedAfter: v["resumed_after"]?.numberValue.map { Int64($0) }), key
         )
+    }
+
+    public static func notifyState(_ state: NotifyState) -> JSONValue {
+        .object([
+            ("head", .number(Double(state.head))),
+            ("sinks", .array(state.sinks.map { .object([("name", .string($0.name)), ("events", .array($0.events.map(JSONValue.string)))]) })),
+            (
+                "cursors",
+                .array(
+                    state.cursors.map { c in
+                        .object([
+                            ("sink", .string(c.sink)), ("delivered_seq", .number(Double(c.deliveredSeq))), ("delivered", .number(Double(c.delivered))),
+                            ("failures", .number(Double(c.failures))), ("last_error", c.lastError.map(JSONValue.string) ?? .null),
+                            ("last_attempt", c.lastAttempt.map(JSONValue.number) ?? .null), ("last_success", c.lastSuccess.map(JSONValue.number) ?? .null),
+                            ("next_attempt", .number(c.nextAttempt)),
+                        ])
+                    })
+            ),
+        ])
+    }
+
+    public static func notifyState(from v: JSONValue) -> NotifyState? {
+        guard let head = v["head"]?.numberValue, let sinks = v["sinks"]?.arrayValue, let cursors = v["cursors"]?.arrayValue else { return nil }
+        var state = NotifyState(head: Int64(head), sinks: [], cursors: [])
+        for sink in sinks {
+            guard let name = sink["name"]?.stringValue else { return nil }
+            state.sinks.append(NotifyState.Sink(name: name, events: sink["events"]?.arrayValue?.compactMap(\.stringValue) ?? []))
+        }
+        for c in cursors {
+            guard let sink = c["sink"]?.stringValue, let seq = c["delivered_seq"]?.numberValue else { return nil }
+            state.cursors.append(
+                NotifyCursor(
+                    sink: sink, deliveredSeq: Int64(seq), delivered: Int(c["delivered"]?.numberValue ?? 0), failures: Int(c["failures"]?.numberValue ?? 0),
+                    lastError: c["last_error"]?.stringValue, lastAttempt: c["last_attempt"]?.numberValue, lastSuccess: c["last_success"]?.numberValue,
+                    nextAttempt: c["next_attempt"]?.numberValue ?? 0))
+        }
+        return state
     }
 
     public static func point(_ p: AuditPoint) -> JSONValue {

@@ -267,6 +267,12 @@ public final class Daemon: Sendable {
             return Wire.report(report, publicKeyHex: key ?? store.publicKeyHex)
         case .changeCounter:
             return .number(Double(try await blocking { () throws(StoreError) in try store.changeCounter() }))
+        case .notifyStatus:
+            // Delivery errors can quote what a receiver answered: for reviewers and the daemon's own user.
+            if peer.uid != getuid() { try requireReviewer(peer, to: "read the notification sinks' state") }
+            let policy = self.policy
+            return Wire.notifyState(
+                try await blocking { () throws(StoreError) in NotifyState(head: try store.changeCounter(), policy: policy, cursors: try store.notifyCursors()) })
         case .subscribe:
             throw StoreError(.usage, "subscribe is answered by the connection, not here")
         }

@@ -72,7 +72,10 @@ struct NotifyCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "status",
             abstract: "Each sink: how far it has delivered, what is left, and its last failure.",
-            discussion: "Exit 0 when every sink is caught up or retrying; 1 when one is failing (has a recorded failure); 64 socket mode; 69 queue unavailable."
+            discussion: """
+                The queue file's sinks (the policy given here), or, with --socket, the daemon's (reviewers and the daemon's own user). \
+                Exit 0 when every sink is caught up or retrying; 1 when one is failing (has a recorded failure); 69 queue unavailable; 77 not permitted.
+                """
         )
 
         @OptionGroup var global: GlobalOptions
@@ -81,14 +84,15 @@ struct NotifyCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            let store = try NotifyCommand.fileQueue(global, what: "reports on its own sinks in its log; this reads the file")
-            let policy = try global.loadPolicy()
-            let head = try queueCall { () throws(StoreError) in try store.changeCounter() }
-            let cursors = try queueCall { () throws(StoreError) in try store.notifyCursors() }
+            // In file mode the policy given here names the sinks (`classifying` loads it).
+            let service = try global.service(classifying: true)
+            // Through a daemon: its policy's sinks, as it delivers them.
+            let state = try queueCall { () throws(StoreError) in try service.notifyState() }
+            let head = state.head
             var rows: [JSONValue] = []
             var failing = false
-            for sink in policy.notify {
-                let cursor = cursors.first { $0.sink == sink.name }
+            for sink in state.sinks {
+                let cursor = state.cursors.first { $0.sink == sink.name }
                 if (cursor?.failures ?? 0) > 0 { failing = true }
                 let delivered: Int64 = cursor?.deliveredSeq ?? head
                 let through: JSONValue = cursor.map { .number(Double($0.deliveredSeq)) } ?? .null
@@ -96,7 +100,7 @@ struct NotifyCommand: ParsableCommand {
                 let lastSuccess: JSONValue = cursor?.lastSuccess.map { .string(Clock.iso8601($0)) } ?? .null
                 var nextAttempt: JSONValue = .null
                 if let next = cursor?.nextAttempt, next > 0 { nextAttempt = .string(Clock.iso8601(next)) }
-                let events: [JSONValue] = sink.events.sorted().map { .string($0.rawValue) }
+                let events: [JSONValue] = sink.events.map(JSONValue.string)
                 var members: [(key: String, value: JSONValue)] = [("sink", .string(sink.name)), ("events", .array(events))]
                 members.append(("delivered_through", through))
                 members.append(("behind", .number(Double(max(0, head - delivered)))))

@@ -376,5 +376,15 @@ struct ServeNotifyTests {
         let last = decided.compactMap { $0.json as? [String: Any] }.last
         #expect(last?["verdict"] as? String == "rejected")
         #expect(last?["actor"] as? String == OSUsers.reviewer)
+        // The daemon's sinks, through the socket: a reviewer sees how far each has delivered
+        // (the gated page at least: the decided one went out after it); an agent may not.
+        let status = try served.run(as: OSUsers.reviewer, ["notify", "status", "--json"])
+        #expect(status.status == 0, "\(status.stdout)\(status.stderr)")
+        let sink = try #require(try JSONReader.parse(status.stdout)["sinks"]?.arrayValue?.first)
+        #expect(sink["sink"]?.stringValue == "oncall")
+        #expect((sink["delivered_through"]?.numberValue ?? 0) > 0)
+        #expect(sink["failures"]?.numberValue == 0)
+        let refused = try served.run(as: OSUsers.agent, ["notify", "status"])
+        #expect(refused.status == 77, "\(refused.stdout)\(refused.stderr)")
     }
 }
