@@ -188,7 +188,9 @@ let package = Package(
         // Against a real PostgreSQL server: `.ci/postgres start DIR` makes a throwaway one.
         .testTarget(
             name: "HoldpointPostgresTests",
-            dependencies: ["HoldpointTestSupport", "HoldpointCore", "HoldpointStore", "HoldpointPostgres", "HoldpointServer", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "HoldpointTestSupport", "HoldpointCore", "HoldpointStore", "HoldpointPostgres", "HoldpointServer", "HoldpointNotify", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "HoldpointConsoleTests",

@@ -48,7 +48,15 @@ public final class Notifier: Sendable {
         for sink in sinks { _ = try store.notifyCursor(sink: sink.name) }
     }
 
+    /// How long a claim on a sink lasts (renewed every pass and every batch): another daemon
+    /// sharing the queue takes a sink over this long after its deliverer died.
+    static let lease: Double = 60
+
+    /// Who this notifier is to the queue's delivery leases: its daemon's signing key.
+    private var owner: String { store.publicKeyHex }
+
     public func close() async {
+        for sink in sinks { try? store.releaseDelivery(sink: sink.name, owner: owner) }
         try? await http.shutdown()
     }
 
@@ -85,6 +93,10 @@ public final class Notifier: Sendable {
         guard cursor.nextAttempt <= now else { return [] }
         var log: [String] = []
         while true {
+            // Another daemon on the same queue delivers this sink: leave it to that one.
+            guard try store.claimDelivery(sink: sink.name, owner: owner, seconds: Self.lease) else { return log }
+            // What it delivered while this one waited is behind the cursor now.
+            cursor = try store.notifyCursor(sink: sink.name)
             let entries = try store.auditEntries(afterSeq: cursor.deliveredSeq, requestID: nil, limit: nil, first: Self.batch)
             guard let last = entries.last else { return log }
             var sent = 0

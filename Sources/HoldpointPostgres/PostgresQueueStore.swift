@@ -237,6 +237,24 @@ public final class PostgresQueueStore: QueueBackend {
         }
     }
 
+    /// The lease is a row update at the database's time: granted when nobody holds it, the
+    /// owner holds it already, or the holder let it lapse (a daemon that died).
+    public func claimDelivery(sink: String, owner: String, seconds: Double) throws(StoreError) -> Bool {
+        try read { session in
+            try session.execute(
+                """
+                UPDATE notify_cursors SET lease_owner = $2, lease_until = extract(epoch FROM clock_timestamp()) + $3
+                WHERE sink = $1 AND (lease_owner IS NULL OR lease_owner = $2 OR lease_until < extract(epoch FROM clock_timestamp()))
+                """, [.text(sink), .text(owner), .real(seconds)]) == 1
+        }
+    }
+
+    public func releaseDelivery(sink: String, owner: String) throws(StoreError) {
+        _ = try read { session in
+            try session.execute("UPDATE notify_cursors SET lease_owner = NULL, lease_until = 0 WHERE sink = $1 AND lease_owner = $2", [.text(sink), .text(owner)])
+        }
+    }
+
     public func notifyFailed(sink: String, error: String, retryAt: Double) throws(StoreError) {
         _ = try read { session in
             try session.execute(

@@ -15,7 +15,8 @@ import HoldpointCore
 ///   these, in the same database (its backups and replicas carry it); `audit_all` and
 ///   `checkpoints_all` are the whole chain, archived and live, for `audit verify` and export.
 ///   Each archived table is made `LIKE` its live one: a migration that adds a column to one
-///   adds it to the other, in the same place.
+///   adds it to the other, in the same place. `notify_cursors.lease_*`: which daemon delivers
+///   each sink, until when.
 ///
 /// Migrations are numbered like the SQLite ones and applied under a transaction-scoped
 /// advisory lock, so daemons starting at once migrate one at a time.
@@ -146,7 +147,9 @@ public enum PostgresSchema {
         CREATE TABLE archived_audit (LIKE audit INCLUDING ALL);
         CREATE TABLE archived_checkpoints (LIKE audit_checkpoints INCLUDING ALL);
         CREATE VIEW audit_all AS SELECT * FROM archived_audit UNION ALL SELECT * FROM audit;
-        CREATE VIEW checkpoints_all AS SELECT * FROM archived_checkpoints UNION ALL SELECT * FROM audit_checkpoints
+        CREATE VIEW checkpoints_all AS SELECT * FROM archived_checkpoints UNION ALL SELECT * FROM audit_checkpoints;
+        ALTER TABLE notify_cursors ADD COLUMN lease_owner text;
+        ALTER TABLE notify_cursors ADD COLUMN lease_until double precision NOT NULL DEFAULT 0
         """,
     ]
 

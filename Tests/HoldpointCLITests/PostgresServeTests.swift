@@ -109,6 +109,34 @@ struct PostgresServeTests {
         #expect(try JSONReader.parse(daily.stdout)["resumed_after"]?.numberValue == through, "\(daily.stdout)")
     }
 
+    /// Both daemons run the same sink: one of them at a time delivers it, so the on-call
+    /// reviewer is paged once per event, not once per daemon; either daemon's status shows it.
+    @Test func twoDaemonsWithOneSinkPageOncePerEvent() throws {
+        let receiver = try HTTPReceiver()
+        let policy = Self.policy + "notify:\n  - name: oncall\n    webhook: \(receiver.url)/hook\n    events: [gated, decided]\n"
+        let (url, passfile) = FleetDatabase.queue()
+        let agents = try ServedQueue(policy: policy, queue: url, passfile: passfile)
+        let reviewers = try ServedQueue(policy: policy, queue: url, passfile: passfile)
+        var ids: [String] = []
+        for i in 0..<3 {
+            let submitted = try agents.run(as: OSUsers.agent, ["submit", "--command", "kubectl delete deploy api-\(i)", "--env", "production", "--json"])
+            #expect(submitted.status == 5, "\(submitted.stderr)")
+            ids.append(try #require((try JSONReader.parse(submitted.stdout))["id"]?.stringValue))
+        }
+        for id in ids { #expect(try reviewers.run(as: OSUsers.reviewer, ["decide", id, "reject", "--reason", "not now"]).status == 0) }
+        func events(_ received: [HTTPReceiver.Received], _ kind: String) -> [String] {
+            received.compactMap { $0.json as? [String: Any] }.filter { $0["event"] as? String == kind }.compactMap { $0["id"] as? String }
+        }
+        // Delivery is in log order: once every decision is in, every page before it is too.
+        let received = receiver.await(30) { events($0, "decided").count >= 3 }
+        #expect(events(received, "gated") == ids, "\(events(received, "gated"))")
+        #expect(events(received, "decided") == ids, "\(events(received, "decided"))")
+        for daemon in [agents, reviewers] {
+            let status = try daemon.run(as: OSUsers.reviewer, ["notify", "status", "--json"])
+            #expect(status.status == 0, "\(status.stdout)\(status.stderr)")
+        }
+    }
+
     /// A daemon killed with -9 and the database restarted mid-run: clients are denied while
     /// it is down, nothing acknowledged is lost, and everything works again once it is back.
     @Test func aDaemonKilledAndTheDatabaseRestartedLoseNothing() throws {

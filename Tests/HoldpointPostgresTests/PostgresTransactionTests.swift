@@ -89,4 +89,25 @@ struct PostgresTransactionTests {
         #expect(late.state == .pending)
         #expect(overdue == [late.id])
     }
+
+    /// One daemon at a time delivers a sink: the claim is refused to another while held,
+    /// renewed by its holder, handed over when given back or when it lapses.
+    @Test func oneDaemonAtATimeDeliversASink() throws {
+        let settings = try TestDatabase.settings()
+        let directory = try Scratch.directory("hp-pg")
+        let a = try PostgresQueueStore(settings: settings, keyPath: directory.appendingPathComponent("a").path, headPath: directory.appendingPathComponent("ah").path)
+        let b = try PostgresQueueStore(settings: settings, keyPath: directory.appendingPathComponent("b").path, headPath: directory.appendingPathComponent("bh").path)
+        defer {
+            a.close()
+            b.close()
+        }
+        _ = try a.notifyCursor(sink: "pager")
+        #expect(try a.claimDelivery(sink: "pager", owner: a.publicKeyHex, seconds: 60))
+        #expect(try !b.claimDelivery(sink: "pager", owner: b.publicKeyHex, seconds: 60))
+        #expect(try a.claimDelivery(sink: "pager", owner: a.publicKeyHex, seconds: 60), "renewed by its holder")
+        try a.releaseDelivery(sink: "pager", owner: a.publicKeyHex)
+        #expect(try b.claimDelivery(sink: "pager", owner: b.publicKeyHex, seconds: 0), "given back: taken at once")
+        #expect(try a.claimDelivery(sink: "pager", owner: a.publicKeyHex, seconds: 60), "b's claim lapsed")
+        #expect(try !b.claimDelivery(sink: "pager", owner: b.publicKeyHex, seconds: 60))
+    }
 }

@@ -46,6 +46,13 @@ public protocol QueueBackend: Sendable {
     func notifyCursors() throws(StoreError) -> [NotifyCursor]
     func notifyDelivered(sink: String, through seq: Int64, events: Int) throws(StoreError)
     func notifyFailed(sink: String, error: String, retryAt: Double) throws(StoreError)
+    /// Takes, or renews, the right to deliver `sink` for the next `seconds`, for `owner`;
+    /// false while another owner holds it. Several daemons sharing one queue each run the
+    /// same sinks: one of them at a time delivers each, so a receiver gets every event once
+    /// (and again only after a failure), not once per daemon.
+    func claimDelivery(sink: String, owner: String, seconds: Double) throws(StoreError) -> Bool
+    /// Gives the right back (a daemon stopping), so another takes over at once.
+    func releaseDelivery(sink: String, owner: String) throws(StoreError)
     @discardableResult func escalateDue() throws(StoreError) -> Int
 
     /// Calls `handler` whenever another process (another daemon) commits, for as long as the
@@ -120,6 +127,10 @@ extension QueueStore: QueueBackend {
     public func notifyDelivered(sink: String, through seq: Int64, events: Int) throws(StoreError) {
         try notifyDelivered(sink: sink, through: seq, events: events, now: Clock.now())
     }
+
+    /// One deliverer per file (the daemon, or `notify run`): always granted.
+    public func claimDelivery(sink: String, owner: String, seconds: Double) throws(StoreError) -> Bool { true }
+    public func releaseDelivery(sink: String, owner: String) throws(StoreError) {}
 
     public func notifyFailed(sink: String, error: String, retryAt: Double) throws(StoreError) {
         try notifyFailed(sink: sink, error: error, retryAt: retryAt, now: Clock.now())

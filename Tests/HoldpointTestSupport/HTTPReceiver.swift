@@ -5,23 +5,28 @@ import Foundation
 #endif
 
 /// A real HTTP/1.1 receiver on 127.0.0.1 for webhook tests: it records every request and
-/// answers 500 to the first `failFirst` (an outage), then 200. One request per connection.
-final class HTTPReceiver: @unchecked Sendable {
-    struct Received {
-        var path: String
-        var headers: [String: String]  // lowercased names
-        var body: [UInt8]
-        var json: Any? { try? JSONSerialization.jsonObject(with: Data(body)) }
+/// answers 500 to the first `failFirst` (an outage), then 200. One request per connection,
+/// each connection on a thread of its own. With `holdFirst`, the answer to the first request
+/// waits until `releaseFirst()` (a sender caught in the middle of a delivery).
+public final class HTTPReceiver: @unchecked Sendable {
+    public struct Received {
+        public var path: String
+        public var headers: [String: String]  // lowercased names
+        public var body: [UInt8]
+        public var json: Any? { try? JSONSerialization.jsonObject(with: Data(body)) }
     }
 
-    let port: UInt16
+    public let port: UInt16
     private let fd: Int32
     private let lock = NSLock()
     private var received: [Received] = []
     private var failuresLeft: Int
+    private var holding: Bool
+    private let firstReleased = DispatchSemaphore(value: 0)
 
-    init(failFirst: Int = 0) throws {
+    public init(failFirst: Int = 0, holdFirst: Bool = false) throws {
         failuresLeft = failFirst
+        holding = holdFirst
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var yes: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
@@ -39,15 +44,18 @@ final class HTTPReceiver: @unchecked Sendable {
         thread.start()
     }
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "http://127.0.0.1:\(port)" }
 
     /// Fail the next `n` requests (an outage starting now).
-    func fail(next n: Int) { lock.withLock { failuresLeft = n } }
+    public func fail(next n: Int) { lock.withLock { failuresLeft = n } }
 
-    var requests: [Received] { lock.withLock { received } }
+    /// Answers the held first request.
+    public func releaseFirst() { firstReleased.signal() }
+
+    public var requests: [Received] { lock.withLock { received } }
 
     /// Waits (observing, up to `seconds`) until `condition` holds for what arrived.
-    func await(_ seconds: Double = 20, _ condition: ([Received]) -> Bool) -> [Received] {
+    public func await(_ seconds: Double = 20, _ condition: ([Received]) -> Bool) -> [Received] {
         let end = Date().addingTimeInterval(seconds)
         while Date() < end {
             let now = requests
@@ -61,8 +69,10 @@ final class HTTPReceiver: @unchecked Sendable {
         while true {
             let client = accept(fd, nil, nil)
             guard client >= 0 else { return }
-            handle(client)
-            close(client)
+            Thread { [self] in
+                handle(client)
+                close(client)
+            }.start()
         }
     }
 
@@ -97,14 +107,17 @@ final class HTTPReceiver: @unchecked Sendable {
             }
         }
         let body = Array(data[headerEnd..<(headerEnd + contentLength)])
-        let fail: Bool = lock.withLock {
+        let (fail, hold): (Bool, Bool) = lock.withLock {
+            let hold = holding
+            holding = false
             if failuresLeft > 0 {
                 failuresLeft -= 1
-                return true
+                return (true, hold)
             }
             received.append(Received(path: path, headers: headers, body: body))
-            return false
+            return (false, hold)
         }
+        if hold { firstReleased.wait() }
         let response =
             fail
             ? "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
