@@ -19,6 +19,10 @@ public final class PostgresQueueStore: QueueBackend {
     public var name: String { queue.settings.description }
     public var publicKeyHex: String { queue.signer.publicKeyHex }
 
+    public func signers() throws(StoreError) -> [String] {
+        try read { session in try session.rows("SELECT public_key FROM daemon_keys ORDER BY registered_at, public_key").compactMap { $0.string(0) } }
+    }
+
     /// The database's clock, in seconds since 1970.
     static func now(_ session: PostgresSession) throws -> Double {
         guard let now = try session.row("SELECT extract(epoch FROM clock_timestamp())::double precision")?.double(0) else {

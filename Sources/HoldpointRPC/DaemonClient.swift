@@ -172,7 +172,8 @@ public struct DaemonClient: QueueService {
     /// and the fatigue guards (`approvals.min_read_time`, `attention_check_after`,
     /// `attention_check_within`); nil from a daemon that does not say.
     public func consoleSettings() throws(StoreError) -> (productionEnvironments: Set<String>, approvals: ApprovalRules)? {
-        guard let console = try connection.call(.hello)["console"],
+        let hello = try connection.call(.hello)
+        guard let console = hello["console"],
             let names = console["production_environments"]?.arrayValue?.compactMap(\.stringValue),
             let minRead = console["min_read_time"]?.numberValue, let after = console["attention_check_after"]?.numberValue,
             let within = console["attention_check_within"]?.numberValue, after >= 0, after < 1_000_000
@@ -181,6 +182,15 @@ public struct DaemonClient: QueueService {
         approvals.minReadTime = minRead
         approvals.attentionCheckAfter = Int(after)
         approvals.attentionCheckWithin = within
+        // Who decides and how (a daemon before this field sent none: the defaults stand).
+        if let rules = hello["approvals"] {
+            approvals.reviewers = rules["reviewers"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            if let required = rules["required"]?.numberValue, required >= 0, required < 1_000 { approvals.required = Int(required) }
+            approvals.allowSelfApproval = rules["allow_self_approval"]?.boolValue ?? false
+            if let timeout = rules["gated_timeout"]?.numberValue { approvals.timeouts[.gated] = timeout }
+            if let validFor = rules["valid_for"]?.numberValue { approvals.validFor = validFor }
+            approvals.escalateAfter = rules["escalate_after"]?.numberValue
+        }
         return (Set(names), approvals)
     }
 

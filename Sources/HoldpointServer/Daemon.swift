@@ -158,6 +158,16 @@ public final class Daemon: Sendable {
                         ("attention_check_within", .number(approvals.attentionCheckWithin)),
                     ])
                 ),
+                // Who decides and how, for `checklist` (no secrets: the refusal of a vote
+                // names the reviewers to anyone who tries anyway).
+                (
+                    "approvals",
+                    .object([
+                        ("reviewers", .array(approvals.reviewers.map(JSONValue.string))), ("required", .number(Double(approvals.required))),
+                        ("allow_self_approval", .bool(approvals.allowSelfApproval)), ("gated_timeout", .number(approvals.timeouts[.gated] ?? 900)),
+                        ("valid_for", .number(approvals.validFor)), ("escalate_after", approvals.escalateAfter.map(JSONValue.number) ?? .null),
+                    ])
+                ),
             ])
         case .classify:
             let request = try actionRequest(params)
@@ -263,8 +273,13 @@ public final class Daemon: Sendable {
             let key = params["public_key"]?.stringValue
             let requireHead = params["require_head"]?.boolValue ?? true
             let since = params["since"].flatMap(Wire.point(from:))
-            let report = try await blocking { () throws(StoreError) in try store.verifyAudit(publicKeyHex: key, requireHead: requireHead, since: since) }
-            return Wire.report(report, publicKeyHex: key ?? store.publicKeyHex)
+            let (report, keys) = try await blocking { () throws(StoreError) in
+                let report = try store.verifyAudit(publicKeyHex: key, requireHead: requireHead, since: since)
+                if let key { return (report, [key]) }
+                return (report, try store.signers())
+            }
+            // The keys checked against, comma-separated when several daemons sign.
+            return Wire.report(report, publicKeyHex: keys.joined(separator: ","))
         case .changeCounter:
             return .number(Double(try await blocking { () throws(StoreError) in try store.changeCounter() }))
         case .notifyStatus:

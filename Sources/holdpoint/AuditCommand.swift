@@ -54,7 +54,8 @@ struct AuditCommand: ParsableCommand {
                         ])))
             } else if report.intact {
                 let scope = report.resumedAfter.map { "after checkpoint \($0) (verified before): " } ?? ""
-                Terminal.print("audit intact: \(scope)\(report.entries) entries, \(report.checkpoints) signed checkpoints (key \(key.prefix(16))…)")
+                let keys = key.split(separator: ",").map { "\($0.prefix(16))…" }
+                Terminal.print("audit intact: \(scope)\(report.entries) entries, \(report.checkpoints) signed checkpoints (\(keys.count == 1 ? "key" : "keys") \(keys.joined(separator: ", ")))")
             } else {
                 Terminal.print("audit NOT intact: first bad entry \(report.firstBadSeq.map(String.init) ?? "?"): \(report.problem ?? "")")
             }

@@ -199,7 +199,7 @@ struct Checklist: ParsableCommand {
         } else {
             blast.status = .unknown
             blast.evidence.append("the daemon's limits are not visible to clients")
-            blast.fix = "run the checklist as the daemon's user with --queue and --policy"
+            blast.fix = "read them where the daemon runs: holdpoint policy explain --policy <the daemon's policy file>"
         }
         items.append(blast)
 

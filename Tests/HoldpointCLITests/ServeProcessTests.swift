@@ -232,6 +232,27 @@ struct ServeProcessTests {
         #expect(try served.run(as: OSUsers.reviewer, ["audit", "verify"]).status == 0)
     }
 
+    /// `checklist` through the socket judges the daemon's approval rules, which the client
+    /// cannot read from a file: who reviews, how many, whether self-approval is allowed.
+    @Test func theChecklistJudgesTheDaemonsApprovalRules() throws {
+        func checks(_ policy: String) throws -> [Int: JSONValue] {
+            let served = try ServedQueue(policy: policy)
+            let result = try served.run(as: OSUsers.reviewer, ["checklist", "--json"])
+            var out: [Int: JSONValue] = [:]
+            for check in (try JSONReader.parse(result.stdout))["checks"]?.arrayValue ?? [] {
+                if let number = check["check"]?.numberValue { out[Int(number)] = check }
+            }
+            return out
+        }
+        let strict = try checks("approvals:\n  reviewers: [\"@hp-reviewers\"]\n  required: 2\n")
+        #expect(strict[1]?["status"]?.stringValue == "PASS", "\(String(describing: strict[1]))")
+        #expect(strict[1]?["evidence"]?.arrayValue?.contains(.string("reviewers: @hp-reviewers")) == true)
+        #expect(strict[3]?["status"]?.stringValue == "PASS")
+        #expect(strict[3]?["evidence"]?.arrayValue?.contains(.string("approvals required: 2; self-approval refused")) == true)
+        let lax = try checks("approvals:\n  reviewers: [\"@hp-reviewers\"]\n  allow_self_approval: true\n")
+        #expect(lax[3]?["status"]?.stringValue == "FAIL", "\(String(describing: lax[3]))")
+    }
+
     @Test func aReviewersDecisionUnblocksAWaitingSubmitAndAHoldingHook() throws {
         let served = try ServedQueue()
         let submitOut = served.directory.appendingPathComponent("submit.out")

@@ -10,6 +10,9 @@ public protocol QueueBackend: Sendable {
     var name: String { get }
     /// The key this process signs checkpoints with.
     var publicKeyHex: String { get }
+    /// The keys `audit verify` accepts when none is named: this process's, or, for a queue
+    /// several daemons sign, every registered daemon's.
+    func signers() throws(StoreError) -> [String]
 
     func submit(
         _ request: ActionRequest, classification: Classification, approvals: ApprovalRules, submitter: Identity, timeout: Double?,
@@ -84,6 +87,7 @@ public struct ArchivedHistory: Sendable, Equatable {
 extension QueueStore: QueueBackend {
     public var name: String { path }
     public var publicKeyHex: String { signer.publicKeyHex }
+    public func signers() throws(StoreError) -> [String] { [signer.publicKeyHex] }
 
     public func submit(
         _ request: ActionRequest, classification: Classification, approvals: ApprovalRules, submitter: Identity, timeout: Double?,
