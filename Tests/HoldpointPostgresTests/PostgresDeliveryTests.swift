@@ -20,7 +20,9 @@ struct PostgresDeliveryTests {
             a.close()
             b.close()
         }
-        let sink = NotifySink(name: "oncall", target: .webhook(url: receiver.url + "/hook", urlFile: nil, format: .generic), events: [.gated])
+        // A patient sink: on a busy machine the held delivery must not time out (and be sent
+        // again) before the test lets it finish.
+        let sink = NotifySink(name: "oncall", target: .webhook(url: receiver.url + "/hook", urlFile: nil, format: .generic), events: [.gated], timeout: 600)
         let deliversFirst = Notifier(store: a, sinks: [sink])
         let other = Notifier(store: b, sinks: [sink])
         try deliversFirst.prepareCursors()

@@ -23,9 +23,10 @@ enum OneLinerScanner {
 
     private static let deleteCalls = [
         "shutil.rmtree(", "rmtree(", "os.remove(", "os.unlink(", "os.rmdir(", "os.removedirs(", ".unlink(", "rmSync(", "rmdirSync(", "unlinkSync(", "fs.rm(", "fs.rmdir(", "FileUtils.rm",
-        "File.delete(", "unlink ", "unlink(", "rmdir(",
+        "File.delete(", "unlink ", "unlink(", "rmdir(", "remove_tree(", "promises.rm(",
     ]
-    private static let destructiveDeleteCalls = ["shutil.rmtree(", "rmtree(", "rmSync(", "FileUtils.rm_rf", "FileUtils.rm_r", "os.removedirs("]
+    // Recursive deletes: Python's shutil, Node's fs, Ruby's FileUtils, Perl's File::Path.
+    private static let destructiveDeleteCalls = ["shutil.rmtree(", "rmtree(", "rmSync(", "FileUtils.rm_rf", "FileUtils.rm_r", "os.removedirs(", "remove_tree(", "promises.rm("]
     private static let writeCalls = [
         ".write(", ".write_text(", ".write_bytes(", "writeFileSync(", "writeFile(", "appendFileSync(", "File.write(", "open(", "requests.post(", "requests.put(", "requests.patch(", "requests.delete(",
         "urlopen(", "fetch(",

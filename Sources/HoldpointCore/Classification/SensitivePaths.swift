@@ -19,6 +19,11 @@ enum SensitivePaths {
     static let credentialParts = ["/.ssh/id_", "/.gnupg/", "/run/secrets/", "/etc/ssh/ssh_host_", "/.password-store/", "/proc/self/environ"]
     static let credentialNames: Set<String> = [".env", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "credentials.json", "service-account.json", "terraform.tfvars"]
     static let credentialSuffixes = [".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".kdbx"]
+    /// Directories of credentials: archiving or copying one (`tar czf - ~/.ssh`) reads every
+    /// secret in it.
+    static let credentialDirectories = ["/.ssh", "/.aws", "/.gnupg", "/.kube", "/.docker", "/.config/gcloud", "/.azure", "/.password-store", "/run/secrets"]
+    /// Programs that read a whole directory tree named as an operand.
+    static let treeReaders: Set<String> = ["tar", "bsdtar", "zip", "7z", "7za", "rsync", "scp", "cp", "rclone", "restic", "borg"]
     /// The endings by their last path component: a path is held against only the endings
     /// that could match it (one set lookup instead of twenty comparisons per argument).
     static let credentialEndingsByName: [Substring: [String]] = Dictionary(grouping: credentialEndings) { ending in
@@ -49,6 +54,9 @@ enum SensitivePaths {
         "/etc/init.d/", "/etc/pam.d/", "/.config/autostart/", "/.git/hooks/", "/etc/update-motd.d/", "/lib/systemd/system/",
         "/usr/lib/systemd/", "/etc/xdg/autostart/", "/Library/LaunchAgents/", "/Library/LaunchDaemons/",
     ]
+    /// The programs every user runs: a file put in (or moved out of) one of these replaces
+    /// one. Matched from the root only (`./dist/bin/` is a build's, not the system's).
+    static let programDirectories = ["/usr/local/bin", "/usr/local/sbin", "/usr/bin", "/usr/sbin", "/bin", "/sbin"]
 
     /// Programs that name a path without reading what is in it.
     static let metadataOnly: Set<String> = [
@@ -108,12 +116,25 @@ enum SensitivePaths {
         return credentialSuffixes.contains(where: { endsBytes(name, $0) })
     }
 
+    /// `raw` names one of `credentialDirectories` (with or without a trailing `/`).
+    static func isCredentialDirectory(_ raw: Substring) -> Bool {
+        guard mayBePath(raw) else { return false }
+        var path = pathText(raw)
+        while path.count > 1, path.utf8.last == UInt8(ascii: "/") { path = path.dropLast() }
+        return credentialDirectories.contains { ends(path, with: $0) }
+    }
+
     static func isPersistence(_ raw: String) -> Bool { isPersistence(Substring(raw)) }
 
     static func isPersistence(_ raw: Substring) -> Bool {
         guard mayBePath(raw) else { return false }
         let path = pathText(raw)
         if let endings = persistenceEndingsByName[lastComponent(path)], endings.contains(where: { ends(path, with: $0) }) { return true }
+        if path.utf8.first == UInt8(ascii: "/"),
+            programDirectories.contains(where: { path.utf8.starts(with: $0.utf8) && (path.utf8.count == $0.utf8.count || path.utf8.dropFirst($0.utf8.count).first == UInt8(ascii: "/")) })
+        {
+            return true
+        }
         return path.containsASCII("/") && persistenceParts.contains(where: { has(path, $0) })
     }
 
@@ -148,6 +169,16 @@ enum SensitivePaths {
                 if isCredential(candidate) { out.append(credentialRead(String(candidate))) }
             }
         }
+        if treeReaders.contains(program) {
+            // What is read: a copier's operands but the last (where it writes), an archiver's
+            // operands but the directory it works in (`-C DIR`).
+            let operands = args.filter { !$0.text.hasPrefix("-") }
+            var read = copiers.contains(program) ? Array(operands.dropLast()) : operands
+            if let change = args.firstIndex(where: { $0.text == "-C" || $0.text == "--directory" }), change + 1 < args.count {
+                read.removeAll { $0.text == args[change + 1].text }
+            }
+            for word in read where isCredentialDirectory(Substring(word.text)) { out.append(credentialRead(word.text)) }
+        }
         guard writers.contains(program) else { return out }
         let operands = args.filter { !$0.text.hasPrefix("-") }
         var writes: [Substring] = []
@@ -155,6 +186,9 @@ enum SensitivePaths {
         case "tee": writes = operands.map(path)
         case "sed",
             "perl" where args.contains(where: { $0.text.hasPrefix("-i") || $0.text == "--in-place" }):
+            writes = operands.map(path)
+        case "mv":
+            // Moving a file away changes its place as much as writing one there.
             writes = operands.map(path)
         case _ where copiers.contains(program):
             writes = operands.suffix(1).map(path) + args.filter { $0.text.hasPrefix("of=") }.map { Substring($0.text.dropFirst(3)) }

@@ -533,8 +533,13 @@ struct ShellAnalyzer {
                 code = i + 1 < args.count ? args[i + 1] : nil
                 break
             }
-            if text.hasPrefix("-"), !text.hasPrefix("--"), text.count > 2, let last = text.last, last == "c" || last == "e" {
-                code = i + 1 < args.count ? args[i + 1] : nil  // -ic, -ne, -le
+            // Bundled short flags ending in the code flag: -ic, -ne, -le. Not a flag carrying
+            // its value (`-MFile::Path=remove_tree`, `-Mre`, `-Ilib`): that is no code flag.
+            let carriesValue = text.hasPrefix("-M") || text.hasPrefix("-m") || text.hasPrefix("-I") || text.hasPrefix("-W") || text.hasPrefix("-X")
+            if text.hasPrefix("-"), !text.hasPrefix("--"), text.count > 2, !carriesValue, text.dropFirst().allSatisfy(\.isLetter), let last = text.last,
+                last == "c" || last == "e"
+            {
+                code = i + 1 < args.count ? args[i + 1] : nil
                 break
             }
             if text == "-m", i + 1 < args.count, ["json.tool", "pydoc", "site", "platform", "sysconfig", "this", "timeit", "tokenize", "pip"].contains(args[i + 1].text) {
