@@ -69,10 +69,11 @@ public enum WebhookFormat {
     }
 
     /// PagerDuty Events API v2: a page per request (dedup key `holdpoint-<id>`) triggered
-    /// when it waits or escalates, resolved when it is decided or expires.
+    /// when it waits or escalates, resolved when it is decided or expires; a page per halted
+    /// agent (`holdpoint-halt-<agent>`, `*` for all) resolved when it is resumed.
     static func pagerDuty(_ n: Notification, routingKey: String, host: String) -> JSONValue {
-        let dedup = n.requestID.map { "holdpoint-\($0)" } ?? "holdpoint-halt-\(n.agent ?? "all")-\(n.seq)"
-        let resolve = n.event == .decided || n.event == .expired
+        let dedup = n.requestID.map { "holdpoint-\($0)" } ?? "holdpoint-halt-\(n.agent ?? "*")"
+        let resolve = n.event == .decided || n.event == .expired || n.event == .resumed
         var members: [(key: String, value: JSONValue)] = [
             ("routing_key", .string(routingKey)), ("event_action", .string(resolve ? "resolve" : "trigger")), ("dedup_key", .string(dedup)),
         ]

@@ -39,6 +39,7 @@ public struct Notification: Sendable {
             verdict = entry.event
         case "expired": event = .expired
         case "agent_halted": event = .halted
+        case "resumed": event = .resumed
         case "blocked": event = .blocked
         default: return nil
         }
@@ -64,6 +65,7 @@ public struct Notification: Sendable {
         case .decided: return "\(verdict == "approved" ? "Approved" : "Rejected") by \(actor): \(what)"
         case .expired: return "Expired undecided (denied): \(what)"
         case .halted: return "Agent \(agent ?? "*") halted by \(actor)"
+        case .resumed: return "Agent \(agent ?? "*") resumed by \(actor)"
         case .blocked: return "Blocked by policy: \(what)"
         }
     }

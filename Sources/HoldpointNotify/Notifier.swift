@@ -103,7 +103,7 @@ public final class Notifier: Sendable {
             var through = cursor.deliveredSeq
             for entry in entries {
                 let request = try entry.requestID.flatMap { id throws(StoreError) in try store.request(id: id) }
-                if let notification = Notification.from(entry, request: request), sink.events.contains(notification.event) {
+                if let notification = Notification.from(entry, request: request), sink.wants(notification.event) {
                     do {
                         try await send(notification, to: sink)
                         sent += 1
@@ -194,7 +194,7 @@ public final class Notifier: Sendable {
             switch n.event {
             case .escalated, .halted: 2  // critical
             case .gated, .expiring: 4  // warning
-            case .expired, .blocked: 5  // notice
+            case .expired, .blocked, .resumed: 5  // notice
             case .decided: 6  // informational
             }
         let message = JSONWriter.compact(n.genericJSON(sink: sink.name))

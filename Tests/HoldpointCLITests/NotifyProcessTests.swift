@@ -101,6 +101,17 @@ import Testing
             if !script.contains("\"event\":\"decided\"") { usleep(10_000) }
         }
         #expect(script.contains("\"event\":\"gated\"") && script.contains("\"event\":\"escalated\"") && script.contains("\"event\":\"decided\""))
+
+        // The kill switch pages one incident per halted agent, and resuming it resolves it.
+        #expect(try env.run(["halt", "bot-9", "--reason", "runaway"]).status == 0)
+        let halted = receiver.await { self.events($0, path: "/pd").contains { $0["event_action"] as? String == "trigger" && $0["dedup_key"] as? String == "holdpoint-halt-bot-9" } }
+        #expect(events(halted, path: "/pd").contains { $0["dedup_key"] as? String == "holdpoint-halt-bot-9" })
+        #expect(try env.run(["resume", "bot-9"]).status == 0)
+        let lifted = receiver.await { self.events($0, path: "/pd").contains { $0["event_action"] as? String == "resolve" && $0["dedup_key"] as? String == "holdpoint-halt-bot-9" } }
+        #expect(events(lifted, path: "/pd").last?["event_action"] as? String == "resolve")
+        #expect(events(lifted, path: "/pd").last?["dedup_key"] as? String == "holdpoint-halt-bot-9")
+        let said = receiver.await { self.events($0, path: "/generic").contains { $0["event"] as? String == "resumed" } }
+        #expect(events(said, path: "/generic").contains { $0["event"] as? String == "resumed" && $0["agent"] as? String == "bot-9" })
     }
 
     @Test func anOutageAndAKillNineLoseNothingAndKeepTheOrder() throws {

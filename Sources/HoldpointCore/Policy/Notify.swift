@@ -14,6 +14,9 @@ public enum NotifyEvent: String, Sendable, CaseIterable, Comparable {
     case halted
     /// Policy blocked an action (opt-in: agents try blocked things often).
     case blocked
+    /// A halt was lifted. Sent to every sink that takes `halted` (a pager closes the
+    /// halt's incident), or named on its own.
+    case resumed
 
     public static let defaults: Set<NotifyEvent> = [.gated, .escalated, .expiring, .decided, .expired, .halted]
 
@@ -48,6 +51,11 @@ public struct NotifySink: Sendable, Equatable {
     public var routingKeyFile: String?
     /// How long one delivery may take.
     public var timeout: Double
+
+    /// Whether `event` goes to this sink: those it names, and a halt's lifting with the halt.
+    public func wants(_ event: NotifyEvent) -> Bool {
+        events.contains(event) || (event == .resumed && events.contains(.halted))
+    }
 
     public init(
         name: String, target: Target, events: Set<NotifyEvent> = NotifyEvent.defaults, secretFile: String? = nil,
