@@ -19,8 +19,7 @@ struct PostgresArchiveTests {
 
         init() throws {
             directory = try Scratch.directory("hp-pg-archive")
-            store = try PostgresQueueStore(
-                settings: try TestDatabase.settings(), keyPath: directory.appendingPathComponent("k").path, headPath: directory.appendingPathComponent("h").path)
+            store = try TestDatabase.store(try TestDatabase.settings(), in: directory, name: "daemon")
         }
 
         func submit(_ command: String, _ tier: Tier) throws -> StoredRequest {

@@ -21,6 +21,13 @@ enum TestDatabase {
         return settings
     }
 
+    /// A daemon's store (the rules over the queue) with a key of its own.
+    static func store(_ settings: PostgresSettings, in directory: URL, name: String) throws -> PostgresQueueStore {
+        try PostgresQueueStore(
+            settings: settings, keyPath: directory.appendingPathComponent("\(name).audit-key").path,
+            headPath: directory.appendingPathComponent("\(name).audit-head").path)
+    }
+
     /// A daemon's handle with a key of its own.
     static func daemon(_ settings: PostgresSettings, in directory: URL, name: String) throws -> PostgresQueue {
         try PostgresQueue(

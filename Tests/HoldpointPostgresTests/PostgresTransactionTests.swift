@@ -95,8 +95,8 @@ struct PostgresTransactionTests {
     @Test func oneDaemonAtATimeDeliversASink() throws {
         let settings = try TestDatabase.settings()
         let directory = try Scratch.directory("hp-pg")
-        let a = try PostgresQueueStore(settings: settings, keyPath: directory.appendingPathComponent("a").path, headPath: directory.appendingPathComponent("ah").path)
-        let b = try PostgresQueueStore(settings: settings, keyPath: directory.appendingPathComponent("b").path, headPath: directory.appendingPathComponent("bh").path)
+        let a = try TestDatabase.store(settings, in: directory, name: "a")
+        let b = try TestDatabase.store(settings, in: directory, name: "b")
         defer {
             a.close()
             b.close()
