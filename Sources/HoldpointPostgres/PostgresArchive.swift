@@ -66,10 +66,12 @@ extension PostgresQueueStore: SelfArchiving {
         return (first, end)
     }
 
-    /// Moves entries `from…through` and the requests they begin. Nil to stop early: a request
-    /// that would move is pending or running again (an old approval being used now).
+    /// Moves entries `from…through` and the requests they begin. Nil to stop early: another
+    /// daemon archived this stretch first (its retention runs too), or a request that would
+    /// move is pending or running again (an old approval being used now).
     static func moveBatch(_ session: PostgresSession, from: Int64, through: Int64) throws -> Int? {
         let range: [SQLValue] = [.integer(from), .integer(through)]
+        guard try session.row("SELECT 1 FROM audit WHERE seq = $1", [.integer(from)]) != nil else { return nil }
         let begun = "SELECT request_id FROM audit WHERE seq BETWEEN $1 AND $2 AND event = 'submitted' AND request_id IS NOT NULL"
         if try session.row("SELECT EXISTS (SELECT 1 FROM requests WHERE id IN (\(begun)) AND state IN ('pending', 'running'))", range)?[0] == .boolean(true) {
             return nil

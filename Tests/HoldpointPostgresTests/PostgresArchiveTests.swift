@@ -97,6 +97,17 @@ struct PostgresArchiveTests {
         #expect(try f.store.verifyAudit(publicKeyHex: nil, requireHead: true, since: nil).intact)
     }
 
+    /// Two daemons' retention at once: a stretch another daemon moved first is not moved (or
+    /// reported) again.
+    @Test func aStretchAlreadyMovedIsLeftAlone() throws {
+        let f = try Fixture()
+        defer { f.store.close() }
+        for i in 0..<3 { _ = try f.submit("ls /srv/\(i)", .autonomous) }
+        #expect(try f.store.write { tables, _, _ in try PostgresQueueStore.moveBatch(tables.session, from: 1, through: 3) } == 1)
+        #expect(try f.store.write { tables, _, _ in try PostgresQueueStore.moveBatch(tables.session, from: 1, through: 3) } == nil)
+        #expect(try f.count("archived_audit") == 3)
+    }
+
     /// `--since-checkpoint` resumes from a point that has since been archived.
     @Test func verificationResumesFromAnArchivedCheckpoint() throws {
         let f = try Fixture()
