@@ -178,6 +178,10 @@ enum SQLAnalyzer {
             return finding(
                 "sql-replication-reset", "\(verb) \(second) deletes binary logs or replication state", RuleEffect(operationClass: .delete, destructive: true, irreversible: true, dataLoss: true),
                 tokens)
+        case "SET" where ["GLOBAL", "PERSIST", "PERSIST_ONLY"].contains(second):
+            // A session's own settings are its business; the server's are everyone's
+            // (`SET @@GLOBAL.x` reads as `SET GLOBAL x`: `@` is no word).
+            return finding("sql-server-setting", "SET \(second) changes the server for every session", RuleEffect(operationClass: .patch, productionTier: .gated), tokens)
         case "SHUTDOWN", "KILL":
             return finding("sql-admin", "\(verb) stops the server or ends a session", RuleEffect(operationClass: .delete, productionTier: .gated, destructive: true), tokens)
         case "STOP", "CHANGE", "FLUSH", "INSTALL", "UNINSTALL", "RESTART":

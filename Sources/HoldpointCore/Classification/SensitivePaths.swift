@@ -58,6 +58,24 @@ enum SensitivePaths {
     /// one. Matched from the root only (`./dist/bin/` is a build's, not the system's).
     static let programDirectories = ["/usr/local/bin", "/usr/local/sbin", "/usr/bin", "/usr/sbin", "/bin", "/sbin"]
 
+    /// Where database servers keep their data: a file written there by hand (`cp /dev/null
+    /// /var/lib/mysql/ibdata1`, `: > …/PG_VERSION`) corrupts or empties the database.
+    static let dataDirectories = [
+        "/var/lib/mysql/", "/var/lib/postgresql/", "/var/lib/pgsql/", "/var/lib/mongodb/", "/var/lib/redis/", "/var/lib/etcd/",
+        "/var/lib/cassandra/", "/var/lib/elasticsearch/", "/var/lib/clickhouse/", "/var/lib/mariadb/", "/var/lib/influxdb/",
+    ]
+
+    static func isDatabaseData(_ raw: Substring) -> Bool {
+        let path = pathText(raw)
+        return path.utf8.first == UInt8(ascii: "/") && dataDirectories.contains { path.utf8.starts(with: $0.utf8) }
+    }
+
+    static func databaseDataWrite(_ path: String) -> Finding {
+        Finding(
+            rule: "database-files-write", message: "writes \(path) under a database server's data directory: corrupts or empties the database",
+            effect: RuleEffect(operationClass: .delete, tier: .gated, destructive: true, irreversible: true, dataLoss: true), subject: path)
+    }
+
     /// Programs that name a path without reading what is in it.
     static let metadataOnly: Set<String> = [
         "ls", "stat", "test", "[", "[[", "file", "realpath", "readlink", "du", "chmod", "chown", "chgrp",
@@ -188,14 +206,22 @@ enum SensitivePaths {
             "perl" where args.contains(where: { $0.text.hasPrefix("-i") || $0.text == "--in-place" }):
             writes = operands.map(path)
         case "mv":
-            // Moving a file away changes its place as much as writing one there.
+            // Moving a file away changes its place as much as writing one there; moving it
+            // onto /dev/null throws it away.
             writes = operands.map(path)
+            if operands.count > 1, operands.last?.text == "/dev/null" {
+                out.append(
+                    Finding(
+                        rule: "fs-move-to-null", message: "moves \(operands.dropLast().map(\.text).joined(separator: " ")) onto /dev/null: deletes it",
+                        effect: RuleEffect(operationClass: .delete, destructive: true, irreversible: true, dataLoss: true), subject: operands.map(\.text).joined(separator: " ")))
+            }
         case _ where copiers.contains(program):
             writes = operands.suffix(1).map(path) + args.filter { $0.text.hasPrefix("of=") }.map { Substring($0.text.dropFirst(3)) }
         default: break
         }
-        for target in writes where isPersistence(target) {
-            out.append(persistenceWrite(String(target)))
+        for target in writes {
+            if isPersistence(target) { out.append(persistenceWrite(String(target))) }
+            if isDatabaseData(target) { out.append(databaseDataWrite(String(target))) }
         }
         return out
     }

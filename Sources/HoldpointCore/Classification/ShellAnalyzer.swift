@@ -165,6 +165,9 @@ struct ShellAnalyzer {
             if let finding = protection.checkPath(redirection.target.text, writing: writing, cwd: cwd, subject: "\(redirection.op) \(redirection.target.text)") {
                 findings.append(finding)
             }
+            if writing, SensitivePaths.isDatabaseData(Substring(redirection.target.text)) {
+                findings.append(SensitivePaths.databaseDataWrite(redirection.target.text))
+            }
             if writing, SensitivePaths.isPersistence(redirection.target.text) {
                 findings.append(SensitivePaths.persistenceWrite(redirection.target.text))
             } else if !writing, SensitivePaths.isCredential(redirection.target.text) {
@@ -641,6 +644,12 @@ struct ShellAnalyzer {
     /// project's own code runs). Returns true when it handled the command.
     private func projectTask(program: String, args: [ShellWord], subject: Subject, depth: Int, into findings: inout [Finding]) -> Bool {
         guard let task = ProjectTasks.task(program: program, args: args) else { return false }
+        // A Makefile fed by the command itself (a pipe, a here-string) is no project file:
+        // what it runs is whatever came in.
+        if task.file == "-" || task.file.hasPrefix("/dev/") || task.file.hasPrefix("/proc/") {
+            findings.append(.unknown("project-task-stdin", "\(program) reads its Makefile from \(task.file): what it runs is not the project's", subject: subject))
+            return true
+        }
         findings.append(Finding(rule: "project-task", message: "runs the project's \(task.what)", effect: RuleEffect(operationClass: .read, tier: .supervised), subject: subject))
         guard let text = protection.scriptText(task.file, cwd: cwd), let lines = task.lines(text) else {
             findings.append(
