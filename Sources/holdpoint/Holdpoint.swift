@@ -154,9 +154,14 @@ struct GlobalSettings: Equatable, Sendable {
         var files = [queue, queue + "-wal", queue + "-shm", queue + "-journal", queue + ".lock", queue + ".sync", auditPath ?? queue + ".audit-head"]
         if let policyPath { files.append(policyPath) }
         return SelfProtection(
-            protectedFiles: files, secretFiles: [queue + ".audit-key"], protectedDirectories: [StateDirectory.path],
+            protectedFiles: files, secretFiles: [queue + ".audit-key"], protectedDirectories: [StateDirectory.path] + Self.installDirectories,
             binaryPath: Self.executablePath, homeDirectory: home, workingDirectory: cwd, inspectFiles: true)
     }
+
+    /// Where the documented system-wide setup keeps the policy, the daemon's queue and its
+    /// socket (docs/serve.md): no agent changes anything there, whatever this process's own
+    /// settings name.
+    static let installDirectories = ["/etc/holdpoint", "/var/lib/holdpoint", "/run/holdpoint"]
 
     static var executablePath: String? {
         var buffer = [CChar](repeating: 0, count: 4096)

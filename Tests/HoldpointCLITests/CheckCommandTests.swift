@@ -23,6 +23,8 @@ import Testing
     @Test(arguments: [
         ("ls -la", Int32(0)), ("git status", 0), ("kubectl get pods", 0), ("git commit -m x", 0),
         ("rm -rf /", 5), ("git push --force", 5), ("terraform destroy", 2), ("kubectl delete namespace prod", 2),
+        // The documented system-wide setup's files are Holdpoint's, whatever this call's own settings name.
+        ("cp /tmp/lax.yaml /etc/holdpoint/policy.yaml", 2), ("chmod 777 /var/lib/holdpoint", 2), ("cat /etc/holdpoint/policy.yaml", 0),
     ])
     func exitCodesFollowTheContract(command: String, status: Int32) throws {
         let result = try CLI.run(["check", "--command", command, "--agent-mode", "supervised"])

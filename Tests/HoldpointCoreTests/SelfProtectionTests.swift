@@ -137,11 +137,22 @@ import Testing
             "mv \(s.state)/* /tmp/",
             "cat \(s.state)/queue.sqlite.audit-key",
             "echo '{}' > ~/.claude/settings.json",
+            // Interpreter one-liners that write: the paths they name are checked too.
+            "python3 -c \"import json;p='\(s.root)/.claude/settings.json';d=json.load(open(p));d['hooks']={};json.dump(d,open(p,'w'))\"",
+            "node -e \"require('fs').writeFileSync('\(s.state)/policy.yaml', 'approvals: {required: 0}')\"",
+            "ruby -e \"File.write('\(s.state)/policy.yaml', '')\"",
         ]
         for route in routes {
             let result = try s.classify(route)
             #expect(result.tier == .blocked, "\(route) → \(result.tier) \(result.reasons.map(\.rule))")
         }
+    }
+
+    /// A one-liner that only reads may name Holdpoint's files (reading the policy is allowed).
+    @Test func aReadingOneLinerIsNotBlocked() throws {
+        let s = try Setup()
+        let result = try s.classify("python3 -c \"print(open('\(s.state)/policy.yaml').read())\"")
+        #expect(result.tier != .blocked, "\(result.reasons.map(\.rule))")
     }
 
     @Test func aLinkToTheQueueIsTheQueue() throws {

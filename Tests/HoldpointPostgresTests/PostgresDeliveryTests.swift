@@ -36,7 +36,10 @@ struct PostgresDeliveryTests {
 
         // One daemon is in the middle of paging (the receiver has not answered yet)...
         let delivering = Task { await deliversFirst.runOnce() }
-        _ = receiver.await { $0.count >= 1 }
+        // (Observed, however long a busy machine takes to start the task: the other daemon
+        // must not run before the first is holding the sink.)
+        let arrived = await receiver.arrived(300) { $0.count >= 1 }
+        try #require(arrived.count == 1, "the first daemon's page never arrived")
         // ...so the other leaves the sink alone, instead of paging the same event again.
         _ = await other.runOnce()
         receiver.releaseFirst()

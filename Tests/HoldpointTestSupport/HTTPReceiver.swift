@@ -54,6 +54,18 @@ public final class HTTPReceiver: @unchecked Sendable {
 
     public var requests: [Received] { lock.withLock { received } }
 
+    /// The same, for async tests: suspends between looks instead of blocking a thread of the
+    /// shared pool (which the task being waited for may need).
+    public func arrived(_ seconds: Double = 20, _ condition: ([Received]) -> Bool) async -> [Received] {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            let now = requests
+            if condition(now) { return now }
+            try? await Task.sleep(nanoseconds: 10_000_000)
+        }
+        return requests
+    }
+
     /// Waits (observing, up to `seconds`) until `condition` holds for what arrived.
     public func await(_ seconds: Double = 20, _ condition: ([Received]) -> Bool) -> [Received] {
         let end = Date().addingTimeInterval(seconds)

@@ -93,13 +93,38 @@ enum OneLinerScanner {
         } else if let call = first(.delete) {
             result.findings.append(Finding(rule: "oneliner-delete", message: "deletes files (\(call.trimmingSuffix("(")))", effect: RuleEffect(operationClass: .delete), subject: code))
         }
-        if let call = first(.write), !(call == "open(" && first(.writeMode) == nil) {
+        // `open(` counts only with a write mode; another write call found with it still counts.
+        let writes = first(.writeMode) != nil
+        if let call = writeCalls.indices.first(where: { has(.write, $0) && (writes || writeCalls[$0] != "open(") }).map({ writeCalls[$0] }) {
             result.findings.append(Finding(rule: "oneliner-write", message: "writes files or sends data (\(call.trimmingSuffix("(")))", effect: RuleEffect(operationClass: .patch), subject: code))
         }
         if result.findings.isEmpty && result.shellCommands.isEmpty {
             result.findings.append(Finding(rule: "oneliner-read", message: "one-liner with no shell-out, delete or write", effect: RuleEffect(operationClass: .read), subject: code))
         }
         return result
+    }
+
+    /// The string literals in `code` that look like paths (they hold a `/`), at most 64.
+    static func pathLiterals(_ code: String) -> [String] {
+        let bytes = Array(code.utf8)
+        var out: [String] = []
+        var i = 0
+        while i < bytes.count && out.count < 64 {
+            let quote = bytes[i]
+            guard quote == UInt8(ascii: "'") || quote == UInt8(ascii: "\"") else {
+                i += 1
+                continue
+            }
+            var j = i + 1
+            while j < bytes.count && bytes[j] != quote {
+                j += bytes[j] == UInt8(ascii: "\\") ? 2 : 1
+            }
+            let end = min(j, bytes.count)
+            let literal = bytes[(i + 1)..<end]
+            if literal.contains(UInt8(ascii: "/")) { out.append(String(decoding: literal, as: UTF8.self)) }
+            i = end + 1
+        }
+        return out
     }
 
     private static func isIdentifierByte(_ b: UInt8) -> Bool {

@@ -17,7 +17,11 @@ enum SensitivePaths {
         "/etc/master.passwd", "/etc/kubernetes/admin.conf", "/serviceaccount/token",
     ]
     static let credentialParts = ["/.ssh/id_", "/.gnupg/", "/run/secrets/", "/etc/ssh/ssh_host_", "/.password-store/", "/proc/self/environ"]
-    static let credentialNames: Set<String> = [".env", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "credentials.json", "service-account.json", "terraform.tfvars"]
+    static let credentialNames: Set<String> = [
+        ".env", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "credentials.json", "service-account.json", "terraform.tfvars",
+        // Terraform keeps every secret it has seen in its state, in plain text.
+        "terraform.tfstate", "terraform.tfstate.backup",
+    ]
     static let credentialSuffixes = [".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".kdbx"]
     /// Directories of credentials: archiving or copying one (`tar czf - ~/.ssh`) reads every
     /// secret in it.
@@ -127,6 +131,8 @@ enum SensitivePaths {
         let name = lastComponent(path)
         if let endings = credentialEndingsByName[name], endings.contains(where: { ends(path, with: $0) }) { return true }
         if path.containsASCII("/"), credentialParts.contains(where: { has(path, $0) }) { return true }
+        // Any process's environment (`/proc/1/environ`, `/proc/$(pgrep db)/environ`).
+        if path.utf8.starts(with: "/proc/".utf8), endsBytes(path, "/environ") { return true }
         if endsBytes(name, ".pub") { return false }
         if credentialNames.contains(String(name)) { return true }
         if name.utf8.starts(with: ".env.".utf8), !harmlessEnvSuffixes.contains(where: { endsBytes(name, $0) }) { return true }

@@ -568,6 +568,13 @@ struct ShellAnalyzer {
             for shell in scan.shellCommands {
                 analyze(line: shell, depth: depth + 1, into: &findings)
             }
+            // Code that writes or deletes: the paths it names are checked as if written
+            // (Holdpoint's own files, the agents' hook settings).
+            if scan.findings.contains(where: { $0.effect.operationClass != .read }) {
+                for literal in OneLinerScanner.pathLiterals(code.text) {
+                    if let finding = protection.checkPath(literal, writing: true, cwd: cwd, subject: literal) { findings.append(finding) }
+                }
+            }
             findings.append(
                 contentsOf: scan.findings.map { f in
                     var f = f
