@@ -73,10 +73,10 @@ import Testing
 enum BuiltinSourceGenerator {
     static let ruleFields: Set<String> = [
         "id", "pack", "message", "programs", "subcommand", "flagsAny", "flagsAll", "flagsNone",
-        "argsAny", "argsAnyOutside", "contains", "unknownArgsMatch", "fallback", "noArgs", "effect",
+        "argsAny", "argsAnyOutside", "argsNoneMatch", "contains", "unknownArgsMatch", "fallback", "noArgs", "effect",
     ]
     static let effectFields: Set<String> = ["operationClass", "tier", "productionTier", "destructive", "irreversible", "dataLoss"]
-    static let packFields: Set<String> = ["name", "description", "rules", "sqlClients", "operationVerbs"]
+    static let packFields: Set<String> = ["name", "description", "rules", "sqlClients", "operationVerbs", "commandWords"]
     static let policyFields: Set<String> = [
         "profile", "destructiveActions", "changeMagnitude", "environmentRules", "productionEnvironments",
         "confidenceThreshold", "tierOverrides", "approvals", "rules", "sources", "redactor", "redactPatterns", "limits", "firstTime", "budget", "plans", "examples", "retention", "notify",
@@ -117,7 +117,9 @@ enum BuiltinSourceGenerator {
         let verbs = pack.operationVerbs.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\(caseName($0.key)): \(stringArray($0.value.sorted()))" }
         out += "        return RulePack(name: \(literal(pack.name)), description: \(literal(pack.description)), rules: rules,\n"
         out += "                        sqlClients: [\(clients.joined(separator: ", "))],\n"
-        out += "                        operationVerbs: [\(verbs.isEmpty ? ":" : verbs.joined(separator: ", "))])\n    }\n"
+        let words = pack.commandWords.sorted { $0.key < $1.key }.map { "\(literal($0.key)): \(stringArray($0.value.sorted()))" }
+        out += "                        operationVerbs: [\(verbs.isEmpty ? ":" : verbs.joined(separator: ", "))]"
+        out += words.isEmpty ? ")\n    }\n" : ",\n                        commandWords: [\(words.joined(separator: ", "))])\n    }\n"
         return out
     }
 
@@ -129,6 +131,7 @@ enum BuiltinSourceGenerator {
         if !rule.flagsNone.isEmpty { args.append("flagsNone: \(flags(rule.flagsNone))") }
         if !rule.argsAny.isEmpty { args.append("argsAny: \(globs(rule.argsAny))") }
         if !rule.argsAnyOutside.isEmpty { args.append("argsAnyOutside: \(globs(rule.argsAnyOutside))") }
+        if !rule.argsNoneMatch.isEmpty { args.append("argsNoneMatch: \(globs(rule.argsNoneMatch))") }
         if !rule.contains.isEmpty { args.append("contains: \(stringArray(rule.contains))") }
         if rule.unknownArgsMatch { args.append("unknownArgsMatch: true") }
         if rule.fallback { args.append("fallback: true") }

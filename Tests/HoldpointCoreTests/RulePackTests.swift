@@ -101,7 +101,8 @@ func check(_ c: Case) throws {
         Case(command: "git branch -a", env: "production", tier: .autonomous, fires: "git-list"),
         Case(command: "git reset HEAD file.txt", env: "production", tier: .supervised, doesNotFire: "git-reset-hard"),
         Case(command: "git push origin main", env: "production", tier: .supervised, doesNotFire: "git-push-force"),
-        Case(command: "git clean -n", env: "production", tier: .supervised, doesNotFire: "git-clean-force"),
+        Case(command: "git clean -n", env: "production", tier: .autonomous, fires: "git-clean-dry-run"),
+        Case(command: "git clean -nfd", env: "production", tier: .autonomous, doesNotFire: "git-clean-force"),
         Case(command: "git stash list", env: "production", tier: .autonomous),
     ])
     func git(_ c: Case) throws { try check(c) }

@@ -19,6 +19,7 @@ enum EmbeddedCode {
         for name in ["vim", "vi", "nvim", "ex", "view", "gvim", "vimdiff"] { table[name] = vim }
         for name in ["awk", "gawk", "mawk", "nawk"] { table[name] = awk }
         for name in ["sed", "gsed"] { table[name] = sed }
+        table["ansible"] = ansible
         return table
     }()
 
@@ -245,6 +246,21 @@ enum EmbeddedCode {
     }
 
     // MARK: - sed
+
+    // MARK: - ansible
+
+    /// The modules whose `-a` is a command line run on every host: `command` (the default
+    /// when no `-m` is given), `shell` and `raw`.
+    static let ansibleCommandModules: Set<String> = ["command", "shell", "raw", "ansible.builtin.command", "ansible.builtin.shell", "ansible.builtin.raw"]
+
+    /// `ansible HOSTS -m shell -a "rm -rf /tmp/*"`: the command each host runs. Other
+    /// modules are the rule pack's business (services.yaml).
+    static func ansible(_ args: [ShellWord]) -> [Part] {
+        let module = optionValues(args, ["-m", "--module-name"]).last
+        if let module, module.isDynamic { return [unknown("ansible-module-dynamic", "runs an Ansible module only known at run time")] }
+        guard ansibleCommandModules.contains(module?.text ?? "command"), let command = optionValues(args, ["-a", "--args"]).last else { return [] }
+        return code(command, "ansible's \(module?.text ?? "command") module")
+    }
 
     static func sed(_ args: [ShellWord]) -> [Part] {
         var scripts = optionValues(args, ["-e", "--expression"])

@@ -64,6 +64,8 @@ public struct RuleSet: Sendable {
     /// Rules whose program is a glob (`mkfs.*`): few, checked after the index.
     private var globPrograms: [(glob: Glob, rule: Int)] = []
     private(set) var operationVerbs: [String: OperationClass] = [:]
+    /// How commands of programs no rule knows are read (the packs' `command_words`).
+    private(set) var unknownPrograms = UnknownProgramReading()
 
     public init(packs: [RulePack]) {
         self.packs = []
@@ -88,7 +90,9 @@ public struct RuleSet: Sendable {
         for client in pack.sqlClients { rulesByProgram[client.program, default: ProgramRules()].sqlClient = client }
         for (opClass, verbs) in pack.operationVerbs {
             for verb in verbs where operationVerbs[verb] == nil { operationVerbs[verb] = opClass }
+            if opClass != .read { unknownPrograms.change.formUnion(verbs) }
         }
+        unknownPrograms.add(pack.commandWords)
     }
 
     /// What the packs say about `program`, in one lookup: where the rules that may match it
@@ -103,6 +107,11 @@ public struct RuleSet: Sendable {
     }
 
     public var ruleCount: Int { rules.count }
+
+    /// Whether some rule or SQL client names `program`.
+    func knows(_ program: String) -> Bool {
+        rulesByProgram[program] != nil || globPrograms.contains { $0.glob.matches(program) }
+    }
 
     /// Whether some rule of `program` starts its sub-command with `word` (`delete` for kubectl).
     func isSubcommand(_ word: String, of program: String) -> Bool {

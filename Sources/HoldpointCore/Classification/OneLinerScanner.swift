@@ -19,6 +19,8 @@ enum OneLinerScanner {
         "execSync(", "execFileSync(", "spawnSync(", "spawn(", "execFile(", "exec(", "system(", "%x(", "IO.popen(", "Open3.capture2(", "Open3.popen3(", "shell_exec(", "passthru(", "proc_open(",
         // Perl and Ruby call without parentheses: `system "rm -rf /"`, `exec 'cmd'`.
         "system ", "exec ", "qx{", "qx(", "qx/",
+        // AppleScript and its JavaScript form (osascript).
+        "do shell script ", "doShellScript(",
     ]
 
     private static let deleteCalls = [

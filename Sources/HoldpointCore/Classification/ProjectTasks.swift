@@ -8,9 +8,32 @@ struct ProjectTasks {
     var what: String
     /// The file that defines it (relative to the working directory unless absolute).
     var file: String
+    /// The names of the targets or scripts run (empty: the Makefile's default).
+    var names: [String] = []
     /// The command lines the task runs, from the file's text; nil when the file does not
     /// define it.
     var lines: (String) -> [String]?
+
+    /// Words that, in a task's name, say it reaches beyond the project: what `make deploy`
+    /// does cannot be guessed as harmless when its recipe cannot be read.
+    static let farReachingWords = [
+        "deploy", "release", "publish", "destroy", "teardown", "tear-down", "prod", "rollout", "rollback", "migrat", "upload", "push", "drop", "reset", "purge", "nuke", "delete",
+        "wipe", "apply", "provision", "terraform", "ship", "promote",
+    ]
+
+    /// Whether a task's name says it deploys, releases, migrates or destroys.
+    var soundsFarReaching: Bool {
+        names.contains { name in
+            let lower = name.lowercased()
+            return lower == "down" || Self.farReachingWords.contains { lower.contains($0) }
+        }
+    }
+
+    /// `make -n` prints the recipes instead of running them.
+    static func isDryRun(program: String, args: [ShellWord]) -> Bool {
+        guard program == "make" || program == "gmake" else { return false }
+        return args.contains { ["-n", "--dry-run", "--just-print", "--recon"].contains($0.text) }
+    }
 
     static func task(program: String, args: [ShellWord]) -> ProjectTasks? {
         switch program {
@@ -50,7 +73,7 @@ struct ProjectTasks {
         }
         if args.contains(where: \.isDynamic) { return nil }
         let path = file.map { $0.hasPrefix("/") ? $0 : directory + $0 } ?? directory + "Makefile"
-        return ProjectTasks(what: "make target\(targets.count == 1 ? "" : "s") \(targets.isEmpty ? "(the default)" : targets.joined(separator: ", "))", file: path) { text in
+        return ProjectTasks(what: "make target\(targets.count == 1 ? "" : "s") \(targets.isEmpty ? "(the default)" : targets.joined(separator: ", "))", file: path, names: targets) { text in
             recipes(in: text, targets: targets)
         }
     }
@@ -108,7 +131,7 @@ struct ProjectTasks {
             else { return nil }
             name = first.text
         }
-        return ProjectTasks(what: "\(program) script \(name)", file: "package.json") { text in
+        return ProjectTasks(what: "\(program) script \(name)", file: "package.json", names: [name]) { text in
             guard let document = try? JSONReader.parse(Array(text.utf8)), let scripts = document["scripts"] else { return nil }
             guard scripts[name]?.stringValue != nil else { return nil }
             // npm runs `preNAME` and `postNAME` around it when they exist.

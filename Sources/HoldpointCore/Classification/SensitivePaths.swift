@@ -15,8 +15,20 @@ enum SensitivePaths {
         "/.config/gcloud/credentials.db", "/.config/gcloud/application_default_credentials.json",
         "/.azure/accesstokens.json", "/.azure/msal_token_cache.json", "/etc/shadow", "/etc/gshadow",
         "/etc/master.passwd", "/etc/kubernetes/admin.conf", "/serviceaccount/token",
+        // Cluster administrators' kube configs and join tokens, where the distributions keep them.
+        "/etc/kubernetes/super-admin.conf", "/etc/kubernetes/kubelet.conf", "/etc/kubernetes/controller-manager.conf",
+        "/etc/kubernetes/scheduler.conf", "/etc/rancher/k3s/k3s.yaml", "/etc/rancher/rke2/rke2.yaml",
+        "/var/lib/rancher/k3s/server/token", "/var/lib/rancher/k3s/server/node-token", "/var/lib/rancher/rke2/server/token",
+        "/.talos/config", "/.config/doctl/config.yaml", "/.oci/config", "/.config/hcloud/cli.toml",
+        "/.terraform.d/credentials.tfrc.json", "/.config/rclone/rclone.conf", "/.s3cfg", "/.boto", "/.config/sops/age/keys.txt",
+        // Shell and client histories hold whatever was typed: passwords given on command lines.
+        "/.bash_history", "/.zsh_history", "/.psql_history", "/.mysql_history", "/.rediscli_history", "/.mongosh_history",
+        "/.node_repl_history", "/.python_history",
     ]
-    static let credentialParts = ["/.ssh/id_", "/.gnupg/", "/run/secrets/", "/etc/ssh/ssh_host_", "/.password-store/", "/proc/self/environ"]
+    static let credentialParts = [
+        "/.ssh/id_", "/.gnupg/", "/run/secrets/", "/etc/ssh/ssh_host_", "/.password-store/", "/proc/self/environ", "/etc/kubernetes/pki/", "/var/lib/rancher/k3s/server/cred/",
+        "/var/lib/rancher/k3s/server/tls/", "/var/lib/kubelet/pki/", "/etc/ssl/private/",
+    ]
     static let credentialNames: Set<String> = [
         ".env", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "credentials.json", "service-account.json", "terraform.tfvars",
         // Terraform keeps every secret it has seen in its state, in plain text.
@@ -130,10 +142,11 @@ enum SensitivePaths {
         let path = pathText(raw)
         let name = lastComponent(path)
         if let endings = credentialEndingsByName[name], endings.contains(where: { ends(path, with: $0) }) { return true }
+        // A public key (`~/.ssh/id_ed25519.pub`) is no secret.
+        if endsBytes(name, ".pub") { return false }
         if path.containsASCII("/"), credentialParts.contains(where: { has(path, $0) }) { return true }
         // Any process's environment (`/proc/1/environ`, `/proc/$(pgrep db)/environ`).
         if path.utf8.starts(with: "/proc/".utf8), endsBytes(path, "/environ") { return true }
-        if endsBytes(name, ".pub") { return false }
         if credentialNames.contains(String(name)) { return true }
         if name.utf8.starts(with: ".env.".utf8), !harmlessEnvSuffixes.contains(where: { endsBytes(name, $0) }) { return true }
         if name.utf8.starts(with: "id_".utf8), has(path, "/.ssh/") { return true }
@@ -176,6 +189,20 @@ enum SensitivePaths {
 
     /// The findings for a command's arguments: credentials it reads, and start-up,
     /// schedule or login files it writes (`tee`, `cp`, `mv`, `dd of=`, `sed -i`, …).
+    /// `openssl x509 -in cert.pem`: these sub-commands load certificates, which are public; a
+    /// private key given to them fails to load and is not printed.
+    /// `keytool` has no way to print a private key; `step certificate inspect` reads one certificate.
+    static func readsCertificatesOnly(program: String, args: [ShellWord]) -> Bool {
+        switch program {
+        case "keytool": return true
+        case "openssl", "step":
+            let words = args.filter { !$0.text.hasPrefix("-") }.prefix(2).map(\.text)
+            if program == "step" { return words.first == "certificate" && ["inspect", "verify", "fingerprint", "lint"].contains(words.dropFirst().first ?? "") }
+            return ["x509", "verify", "crl", "crl2pkcs7"].contains(words.first ?? "") && !args.contains { $0.text == "-signkey" || $0.text == "-CAkey" || $0.text == "-key" }
+        default: return false
+        }
+    }
+
     static func findings(program: String, args: [ShellWord]) -> [Finding] {
         var out: [Finding] = []
         /// The path an argument names: itself, or the value of `--file=PATH`, `of=PATH`.
@@ -187,7 +214,7 @@ enum SensitivePaths {
             }
             return text
         }
-        if !metadataOnly.contains(program) {
+        if !metadataOnly.contains(program), !readsCertificatesOnly(program: program, args: args) {
             for word in args {
                 let candidate = path(word)
                 if isCredential(candidate) { out.append(credentialRead(String(candidate))) }

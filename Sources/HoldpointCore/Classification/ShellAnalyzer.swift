@@ -92,7 +92,7 @@ struct ShellAnalyzer {
         if unwrap(name: name, args: args, command: command, script: script, depth: depth, subject: subject, into: &findings) {
             return
         }
-        match(program: name, args: args, command: command, subject: subject, depth: depth, into: &findings)
+        match(program: name, args: args, command: command, subject: subject, depth: depth, calledByName: !first.text.containsASCII("/"), into: &findings)
     }
 
     // MARK: - Variables that run code
@@ -219,6 +219,15 @@ struct ShellAnalyzer {
         "su": ["-c", "-s", "-g", "-G", "--shell", "--group", "--command"],
     ]
 
+    /// `sudo -l`, `sudo -v`, `sudo -k`, `sudo -V`: options that run nothing. Any other
+    /// option (`-s`, `-i`) opens a shell.
+    static let privilegeQueries: Set<String> = ["-l", "-ll", "--list", "-v", "--validate", "-k", "-K", "--reset-timestamp", "--remove-timestamp", "-V", "--version", "-h", "--help"]
+
+    static func privilegeQuery(_ args: [ShellWord]) -> Bool {
+        args.contains { privilegeQueries.contains($0.text) }
+            && args.allSatisfy { privilegeQueries.contains($0.text) || $0.text == "-U" || $0.text == "-n" || $0.text == "--non-interactive" || !$0.text.hasPrefix("-") }
+    }
+
     /// Splits `args` into the wrapper's own options and what it runs.
     private static func skipOptions(_ args: [ShellWord], for wrapper: String) -> [ShellWord] {
         let takesValue = valueOptions[wrapper] ?? []
@@ -242,7 +251,7 @@ struct ShellAnalyzer {
     /// dictionary rather than a `switch` over the names: a string `switch` compares the name
     /// with every case in turn, some seventy comparisons for every ordinary program.
     enum Wrapper {
-        case privilege, switchUser, env, command, runner, holdpoint, timeout, taskset, xargs, busybox, watch, eval, trap, source, shell, ssh, interpreter
+        case privilege, switchUser, env, command, runner, holdpoint, timeout, taskset, xargs, busybox, watch, eval, trap, source, shell, ssh, interpreter, projectRunner
     }
 
     static let wrappers: [String: Wrapper] = {
@@ -269,6 +278,7 @@ struct ShellAnalyzer {
             (.source, ["source", "."]),
             (.shell, ["sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "busybox-sh", "rbash"]),
             (.ssh, ["ssh"]),
+            (.projectRunner, Array(projectRunWords.keys)),
             (.interpreter, ["python", "python2", "python3", "pypy", "pypy3", "node", "nodejs", "deno", "bun", "perl", "ruby", "php", "osascript", "Rscript", "lua", "tclsh", "pwsh", "powershell"]),
         ]
         var table: [String: Wrapper] = [:]
@@ -278,6 +288,18 @@ struct ShellAnalyzer {
         return table
     }()
 
+    /// Tools that run a command in the project's environment, and the word that says so:
+    /// `bundle exec rake -T`, `poetry run pytest`, `uv run python x.py`.
+    static let projectRunWords: [String: String] = [
+        "bundle": "exec", "bundler": "exec", "poetry": "run", "uv": "run", "pipenv": "run", "pdm": "run", "hatch": "run", "rye": "run", "conda": "run", "mamba": "run",
+        "micromamba": "run", "pixi": "exec",
+    ]
+    /// Their options before the command that take a value.
+    static let projectRunValueOptions: Set<String> = [
+        "-n", "--name", "-p", "--prefix", "--with", "--python", "--directory", "--project", "--env-file", "-e", "--env", "--group", "--extra", "--package", "--cwd", "--gemfile",
+        "--spec", "-s", "--environment", "--manifest-path",
+    ]
+
     /// Handles wrappers and interpreters. Returns true when `name` was one (its findings added).
     private func unwrap(name: String, args: [ShellWord], command: SimpleCommand, script: ShellScript, depth: Int, subject: Subject, into findings: inout [Finding]) -> Bool {
         func inner(_ words: [ShellWord]) {
@@ -286,9 +308,27 @@ struct ShellAnalyzer {
             analyze(command: nested, words: words, script: script, depth: depth + 1, into: &findings)
         }
         switch Self.wrappers[name] {
+        case .projectRunner:
+            guard args.first?.text == Self.projectRunWords[name] else { return false }  // `uv pip list`: the tool's own command
+            var i = 1
+            while i < args.count, args[i].text.hasPrefix("-"), !args[i].isDynamic {
+                if args[i].text == "--" {
+                    i += 1
+                    break
+                }
+                i += Self.projectRunValueOptions.contains(args[i].text) ? 2 : 1
+            }
+            if i < args.count {
+                inner(Array(args[i...]))
+            } else {
+                findings.append(.unknown("shell-unknown-program", "\(name) \(args[0].text) with no command to run", subject: subject))
+            }
+            return true
         case .privilege:
             let rest = Self.skipOptions(args, for: name)
-            if rest.isEmpty {
+            if rest.isEmpty, Self.privilegeQuery(args) {
+                findings.append(Finding(rule: "read-only-command", message: "lists privileges, or refreshes or drops cached credentials", effect: RuleEffect(operationClass: .read), subject: subject))
+            } else if rest.isEmpty {
                 findings.append(.unknown("shell-root-shell", "opens an interactive root shell", subject: subject))
             } else {
                 inner(rest)
@@ -545,12 +585,15 @@ struct ShellAnalyzer {
                 code = i + 1 < args.count ? args[i + 1] : nil
                 break
             }
-            if text == "-m", i + 1 < args.count, ["json.tool", "pydoc", "site", "platform", "sysconfig", "this", "timeit", "tokenize", "pip"].contains(args[i + 1].text) {
-                if args[i + 1].text == "pip" {
-                    match(program: "pip", args: Array(args[(i + 2)...]), command: command, subject: subject, depth: depth, into: &findings)
-                } else {
-                    findings.append(Finding(rule: "read-only-command", message: "runs a read-only standard module", effect: RuleEffect(operationClass: .read), subject: subject))
+            if text == "-m", i + 1 < args.count {
+                let module = args[i + 1]
+                let rest = Array(args[(i + 2)...])
+                if module.text == "timeit" {
+                    // Its statements are code: `-m timeit -s "import os" "os.system(…)"`.
+                    code = Self.timeitCode(rest)
+                    break
                 }
+                pythonModule(module, args: rest, command: command, subject: subject, depth: depth, into: &findings)
                 return
             }
             if text == "--version" || text == "-V" || text == "--help" || text == "-h" || text == "-v" {
@@ -583,7 +626,10 @@ struct ShellAnalyzer {
                 })
             return
         }
-        if i < args.count {
+        if i < args.count, !args[i].isDynamic, rules.knows(Self.basename(args[i].text)) {
+            // A script the packs know by name (`python manage.py migrate`).
+            match(program: Self.basename(args[i].text), args: Array(args[(i + 1)...]), command: command, subject: subject, depth: depth, into: &findings)
+        } else if i < args.count {
             findings.append(.unknown("interpreter-script-file", "runs the script \(args[i].text), whose contents Holdpoint cannot see", subject: subject))
         } else if !command.stdinTexts.isEmpty || command.readsPipe {
             findings.append(.unknown("interpreter-stdin", "runs \(name) code from standard input", subject: subject))
@@ -592,9 +638,57 @@ struct ShellAnalyzer {
         }
     }
 
+    /// Standard modules that only print or inspect (`python3 -m json.tool`).
+    static let readOnlyModules: Set<String> = ["json.tool", "pydoc", "site", "platform", "sysconfig", "this", "tokenize", "calendar", "dis", "pyclbr", "tabnanny", "locale", "mimetypes"]
+
+    /// `python -m MODULE …`: a read-only standard module reads; a module that is also a
+    /// program the packs know (`pip`, `pytest`, `http.server`) is classified as that program;
+    /// any other runs code Holdpoint cannot see.
+    private func pythonModule(_ module: ShellWord, args: [ShellWord], command: SimpleCommand, subject: Subject, depth: Int, into findings: inout [Finding]) {
+        if module.isDynamic {
+            findings.append(.unknown("interpreter-module", "runs a Python module only known at run time", subject: subject))
+        } else if Self.readOnlyModules.contains(module.text) {
+            findings.append(Finding(rule: "read-only-command", message: "runs a read-only standard module", effect: RuleEffect(operationClass: .read), subject: subject))
+        } else if rules.knows(module.text) {
+            match(program: module.text, args: args, command: command, subject: subject, depth: depth, into: &findings)
+        } else {
+            findings.append(.unknown("interpreter-module", "runs the Python module \(module.text), whose code Holdpoint cannot see", subject: subject))
+        }
+    }
+
+    /// The setup and statements `python -m timeit` runs, as one piece of code.
+    static func timeitCode(_ args: [ShellWord]) -> ShellWord {
+        let valueOptions: Set<String> = ["-n", "--number", "-r", "--repeat", "-u", "--unit"]
+        var parts: [String] = []
+        var dynamic = false
+        var i = 0
+        while i < args.count {
+            let word = args[i]
+            if word.text == "-s" || word.text == "--setup", i + 1 < args.count {
+                parts.append(args[i + 1].text)
+                dynamic = dynamic || args[i + 1].isDynamic
+                i += 2
+                continue
+            }
+            if word.text.hasPrefix("--setup=") {
+                parts.append(String(word.text.dropFirst("--setup=".count)))
+                dynamic = dynamic || word.isDynamic
+            } else if valueOptions.contains(word.text) {
+                i += 1
+            } else if !word.text.hasPrefix("-") || word.isDynamic {
+                parts.append(word.text)
+                dynamic = dynamic || word.isDynamic
+            }
+            i += 1
+        }
+        return ShellWord(text: parts.joined(separator: "\n"), isDynamic: dynamic)
+    }
+
     // MARK: - Rules
 
-    private func match(program: String, args: [ShellWord], command: SimpleCommand, subject: Subject, depth: Int, into findings: inout [Finding]) {
+    /// `calledByName`: the program was named by a plain word, not a path, so a program no
+    /// rule knows may be read from its sub-command words (`UnknownProgramReading`).
+    private func match(program: String, args: [ShellWord], command: SimpleCommand, subject: Subject, depth: Int, calledByName: Bool = false, into findings: inout [Finding]) {
         let first = findings.count
         // What this program's rules found, and what they found inside it that no inner
         // program claims, is this program's.
@@ -630,6 +724,8 @@ struct ShellAnalyzer {
             let dash = args.firstIndex(where: { $0.text == "--" }), dash + 1 < args.count
         {
             inner(Array(args[(dash + 1)...]), command: command, depth: depth, into: &findings)
+        } else if ["docker", "podman", "nerdctl"].contains(program), let words = Self.containerExecCommand(args) {
+            inner(words, command: command, depth: depth, into: &findings)
         }
         if matchedOrdinary || sawContent { return }
         if let firstFallback {
@@ -641,6 +737,8 @@ struct ShellAnalyzer {
             } else {
                 findings.append(Finding(rule: "sql-interactive", message: "\(program) with no SQL on the command line", effect: RuleEffect(operationClass: .read), subject: subject))
             }
+        } else if calledByName, known.rules.isEmpty, !rules.knows(program), let reading = rules.unknownPrograms.reading(program: program, args: args, subject: subject) {
+            findings.append(reading)
         } else {
             findings.append(.unknown("unknown-command", "no rule knows '\(program)'", subject: subject))
         }
@@ -657,12 +755,21 @@ struct ShellAnalyzer {
             findings.append(.unknown("project-task-stdin", "\(program) reads its Makefile from \(task.file): what it runs is not the project's", subject: subject))
             return true
         }
+        if ProjectTasks.isDryRun(program: program, args: args) {
+            findings.append(Finding(rule: "project-task-dry-run", message: "prints what \(task.what) would run, without running it", effect: RuleEffect(operationClass: .read), subject: subject))
+            return true
+        }
         findings.append(Finding(rule: "project-task", message: "runs the project's \(task.what)", effect: RuleEffect(operationClass: .read, tier: .supervised), subject: subject))
         guard let text = protection.scriptText(task.file, cwd: cwd), let lines = task.lines(text) else {
-            findings.append(
-                Finding(
-                    rule: "project-task", message: "what \(task.what) runs cannot be read here (\(task.file))",
-                    effect: RuleEffect(operationClass: .read, tier: .supervised), subject: subject))
+            if task.soundsFarReaching {
+                findings.append(
+                    .unknown("project-task-unread", "what \(task.what) runs cannot be read here (\(task.file)), and its name says it deploys, releases, migrates or destroys", subject: subject))
+            } else {
+                findings.append(
+                    Finding(
+                        rule: "project-task", message: "what \(task.what) runs cannot be read here (\(task.file))",
+                        effect: RuleEffect(operationClass: .read, tier: .supervised), subject: subject))
+            }
             return true
         }
         for line in lines.prefix(64) { analyze(line: line, depth: depth + 1, into: &findings) }
@@ -684,6 +791,23 @@ struct ShellAnalyzer {
         nested.redirections = []
         nested.stdinTexts = []
         analyze(command: nested, words: words, script: ShellScript(commands: [], problems: []), depth: depth + 1, into: &findings)
+    }
+
+    /// The command of `docker exec [OPTIONS] CONTAINER CMD…` (also `docker container exec`),
+    /// written without `--`.
+    static func containerExecCommand(_ args: [ShellWord]) -> [ShellWord]? {
+        let valueOptions: Set<String> = ["-e", "--env", "--env-file", "-u", "--user", "-w", "--workdir", "--detach-keys"]
+        var i = 0
+        if i < args.count, args[i].text == "container" { i += 1 }
+        guard i < args.count, args[i].text == "exec" else { return nil }
+        i += 1
+        while i < args.count, args[i].text.hasPrefix("-"), !args[i].isDynamic {
+            if args[i].text == "--" { return nil }
+            i += valueOptions.contains(args[i].text) ? 2 : 1
+        }
+        // The container, then what runs in it.
+        guard i + 1 < args.count else { return nil }
+        return Array(args[(i + 1)...])
     }
 
     /// `find … -exec CMD {} ;` and `-execdir`, `-ok`, `-okdir`.
@@ -834,6 +958,12 @@ struct ArgumentView {
                 !(positionals[p].text.utf8.count == 2 && positionals[p].text == "--") && (positionals[p].isDynamic || !shared.rule.argsAnyOutside.anyMatches(positionals[p].text))
             }
             if !hit { return false }
+        }
+        if !shared.rule.argsNoneMatch.isEmpty {
+            // A run-time value might be anything, the exception's glob included: it does not
+            // rule the exception in.
+            let hit = positionals.indices.contains { p in !positionals[p].isDynamic && shared.rule.argsNoneMatch.anyMatches(positionals[p].text) }
+            if hit { return false }
         }
         if !shared.rule.contains.isEmpty {
             let hit = all.contains { word in

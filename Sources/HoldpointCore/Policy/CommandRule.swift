@@ -110,6 +110,9 @@ public struct CommandRule: Sendable {
     public var argsAny: [Glob] = []
     /// Some argument matches none of these globs (e.g. a path outside the temp directories).
     public var argsAnyOutside: [Glob] = []
+    /// No argument matches any of these globs: the exception to a rule (`curl -d …` writes,
+    /// unless the URL is a search endpoint).
+    public var argsNoneMatch: [Glob] = []
     /// Some word (flags included) contains one of these, case-insensitively.
     public var contains: [String] = []
     /// Arguments whose value is only known at run time (`"$DIR"`) satisfy `args_any`:
@@ -141,11 +144,24 @@ public struct RulePack: Sendable {
     public var sqlClients: [SQLClient]
     /// Verb words that tell an API or MCP operation's class (`Delete` → delete).
     public var operationVerbs: [OperationClass: Set<String>]
+    /// Words that tell what a command of a program no rule knows does (`command_words`):
+    /// `read`, `change` and `change_flags`, `sensitive`. See `UnknownProgramReading`.
+    public var commandWords: [String: Set<String>] = [:]
+
+    public init(name: String, description: String, rules: [CommandRule], sqlClients: [SQLClient], operationVerbs: [OperationClass: Set<String>], commandWords: [String: Set<String>] = [:]) {
+        self.name = name
+        self.description = description
+        self.rules = rules
+        self.sqlClients = sqlClients
+        self.operationVerbs = operationVerbs
+        self.commandWords = commandWords
+    }
 }
 
 enum RuleLoader {
     static let ruleKeys: Set<String> = [
         "id", "program", "subcommand", "flags_any", "flags_all", "flags_none", "args_any", "args_any_outside",
+        "args_none_match",
         "contains", "unknown_args_match", "ignore_case", "fallback", "args_none", "class", "tier", "production_tier", "destructive", "irreversible", "data_loss", "message",
     ]
 
@@ -156,7 +172,7 @@ enum RuleLoader {
             return .failure(ConfigError(issues: walker.issues))
         }
         var pack = RulePack(name: "", description: "", rules: [], sqlClients: [], operationVerbs: [:])
-        guard let pairs = walker.mapping(root, "rule pack", allowed: ["pack", "description", "rules", "sql_clients", "operation_verbs"]) else {
+        guard let pairs = walker.mapping(root, "rule pack", allowed: ["pack", "description", "rules", "sql_clients", "operation_verbs", "command_words"]) else {
             return .failure(ConfigError(issues: walker.issues))
         }
         for (key, keyNode, value) in pairs {
@@ -188,6 +204,14 @@ enum RuleLoader {
                     }
                     pack.operationVerbs[opClass, default: []].formUnion((walker.stringList(words, "operation_verbs.\(className)") ?? []).map { $0.lowercased() })
                 }
+            case "command_words":
+                for (kind, kindNode, words) in walker.mapping(value, "command_words") ?? [] {
+                    guard UnknownProgramReading.wordKinds.contains(kind) else {
+                        walker.fail(kindNode, "command_words: unknown kind '\(kind)' (expected one of \(UnknownProgramReading.wordKinds.sorted().joined(separator: ", ")))")
+                        continue
+                    }
+                    pack.commandWords[kind, default: []].formUnion((walker.stringList(words, "command_words.\(kind)") ?? []).map { $0.lowercased() })
+                }
             default:
                 walker.fail(keyNode, "unknown key '\(key)'")
             }
@@ -218,6 +242,7 @@ enum RuleLoader {
             case "flags_none": rule.flagsNone = (walker.stringList(value, context) ?? []).map(FlagSpec.init)
             case "args_any": rule.argsAny = (walker.stringList(value, context) ?? []).map { Glob($0, caseInsensitive: ignoreCase) }
             case "args_any_outside": rule.argsAnyOutside = (walker.stringList(value, context) ?? []).map { Glob($0, caseInsensitive: ignoreCase) }
+            case "args_none_match": rule.argsNoneMatch = (walker.stringList(value, context) ?? []).map { Glob($0, caseInsensitive: ignoreCase) }
             case "unknown_args_match": rule.unknownArgsMatch = walker.bool(value, context) ?? false
             case "ignore_case": break
             case "contains": rule.contains = (walker.stringList(value, context) ?? []).map { $0.lowercased() }
