@@ -100,7 +100,18 @@ enum BuiltinSourceGenerator {
                     [\(policy.rules.packs.indices.map { "pack\($0)()" }.joined(separator: ", "))]
                 }
 
+                /// The packs with the programs they name, each made when first needed.
+                static func sources() -> [PackSource] {
+                    [
+
             """
+        for (index, pack) in policy.rules.packs.enumerated() {
+            var programs: [String] = []
+            for program in pack.rules.flatMap(\.programs) + pack.sqlClients.map(\.program) where !programs.contains(program) { programs.append(program) }
+            let eager = !pack.operationVerbs.isEmpty || !pack.commandWords.isEmpty || programs.contains { $0.contains("*") || $0.contains("?") }
+            out += "            PackSource(name: \(literal(pack.name)), programs: \(stringArray(programs)), eager: \(eager)) { pack\(index)() },\n"
+        }
+        out += "        ]\n    }\n"
         for (index, pack) in policy.rules.packs.enumerated() { out += packSource(pack, index: index) }
         out += policySource(policy)
         out += "}\n"

@@ -106,10 +106,11 @@ import Testing
     /// the full matcher accepts must be among those tried.
     @Test func theIndexNeverLeavesOutARuleThatMatches() throws {
         let rules = TestData.defaultPolicy.rules
+        let all = rules.allRules
         // Each program's rules, and the sub-command words they name (first or later).
         var byProgram: [String: [Int]] = [:]
-        for index in rules.rules.indices {
-            for program in rules.rules[index].rule.programs where !program.containsASCII("*") && !program.containsASCII("?") {
+        for index in all.indices {
+            for program in all[index].rule.programs where !program.containsASCII("*") && !program.containsASCII("?") {
                 byProgram[program, default: []].append(index)
             }
         }
@@ -117,14 +118,14 @@ import Testing
         for (program, own) in byProgram.sorted(by: { $0.key < $1.key }) {
             var words: Set<String> = ["other"]
             for index in own {
-                for glob in rules.rules[index].rule.subcommand { words.formUnion(glob.literalAlternatives ?? []) }
+                for glob in all[index].rule.subcommand { words.formUnion(glob.literalAlternatives ?? []) }
             }
             for word in words.sorted() {
                 for args in [[word], ["-n", "ns", word], ["x", word, "y"], ["x", "y", word], ["--", word], ["x", "y", "z", word], [word, "--all", "-f"]] {
                     let view = ArgumentView(args.map { ShellWord(text: $0) })
-                    let tried = Set(rules.lookup(program, positionals: view.positionals).rules)
-                    for index in own where view.satisfies(rules.rules[index]) {
-                        #expect(tried.contains(index), "\(program) \(args.joined(separator: " ")): rule \(rules.rules[index].rule.id) matches but was not tried")
+                    let tried = Set(rules.lookup(program, positionals: view.positionals).rules.map(ObjectIdentifier.init))
+                    for index in own where view.satisfies(all[index]) {
+                        #expect(tried.contains(ObjectIdentifier(all[index])), "\(program) \(args.joined(separator: " ")): rule \(all[index].rule.id) matches but was not tried")
                         checked += 1
                     }
                 }
@@ -135,12 +136,30 @@ import Testing
 
     @Test func candidatesComeInPackOrderOnce() throws {
         let rules = TestData.defaultPolicy.rules
+        let position = Dictionary(uniqueKeysWithValues: rules.allRules.enumerated().map { (ObjectIdentifier($0.element), $0.offset) })
         // `checkout` and `restore` both name git's checkout/restore rule: it is tried once.
         let view = ArgumentView(["checkout", "restore", "--", "."].map { ShellWord(text: $0) })
-        let tried = rules.lookup("git", positionals: view.positionals).rules
+        let tried = rules.lookup("git", positionals: view.positionals).rules.compactMap { position[ObjectIdentifier($0)] }
         #expect(tried == tried.sorted())
         #expect(Set(tried).count == tried.count)
         #expect(!tried.isEmpty)
+        // A program several packs name gets each pack's rules, in pack order.
+        let mixed = rules.lookup("cat", positionals: []).rules.compactMap { position[ObjectIdentifier($0)] }
+        #expect(mixed == mixed.sorted())
+    }
+
+    /// The built-in packs are made when one of their programs is first looked up, and a set
+    /// made from sources answers as one made from the same packs all at once.
+    @Test func lazyPacksAnswerAsEagerOnes() throws {
+        let lazy = TestData.defaultPolicy.rules
+        let eager = RuleSet(packs: lazy.packs)
+        for command in ["kubectl delete ns prod", "git push --force", "consul kv get x", "ls -la", "mkfs.ext4 /dev/sdb", "psql -c 'DROP TABLE x'", "someplatform apps list"] {
+            let a = try TestData.classify(command)
+            var policy = TestData.defaultPolicy
+            policy.rules = eager
+            let b = try TestData.classify(command, policy: policy)
+            #expect(a.tier == b.tier && a.reasons.map(\.rule) == b.reasons.map(\.rule), "\(command)")
+        }
     }
 }
 

@@ -169,6 +169,24 @@ import Testing
         #expect(try Self.verdict("make -C /nonexistent -n deploy").tier == .autonomous)
     }
 
+    @Test func sqliteDotCommands() throws {
+        #expect(try Self.verdict("sqlite3 app.db .tables").tier == .autonomous)
+        #expect(try Self.verdict("sqlite3 app.db '.schema users'").tier == .autonomous)
+        #expect(try Self.verdict("sqlite3 app.db '.shell rm -rf /srv'").operationClass == .delete)
+        #expect(try Self.rules("sqlite3 app.db '.output /tmp/dump.sql'").contains("sql-client-command"))
+        #expect(try Self.verdict("sqlite3 app.db '.load ./evil'").tier >= .gated)
+        #expect(try Self.verdict("sqlite3 app.db 'DROP TABLE users'").tier >= .gated)
+    }
+
+    @Test func packageRunnersRunOnlyToolsTheyKnow() throws {
+        #expect(try Self.rules("npx jest").contains("build-runner"))
+        #expect(try Self.rules("npx --yes tsc --noEmit").contains("build-runner"))
+        for command in ["npx some-cli@latest init", "npx cowsay list", "npx -p typescript tsc", "npx @scope/tool run", "bunx unknown-tool status"] {
+            #expect(try Self.rules(command).contains("package-runner"), "\(command)")
+        }
+        #expect(try Self.verdict("npx rm -rf /srv").operationClass == .delete)
+    }
+
     @Test func searchRequestsReadButFilesAndOtherURLsDoNot() throws {
         #expect(try Self.verdict(#"curl -s -X POST http://es:9200/logs/_search -d '{"query":{"match_all":{}}}'"#).tier == .autonomous)
         #expect(try Self.verdict("curl -X POST http://es:9200/logs/_delete_by_query -d '{}'").tier >= .gated)
@@ -200,5 +218,20 @@ import Testing
         #expect(try Self.verdict("ssh-keygen -y -f ~/.ssh/id_ed25519").tier >= .gated)
         #expect(try Self.verdict("cat /etc/rancher/k3s/k3s.yaml").tier >= .gated)
         #expect(try Self.verdict("cat ~/.bash_history").tier >= .gated)
+    }
+
+    /// The one-pass index answers as searching the path for each piece did.
+    @Test func pathPartIndexAgreesWithSearchingEachPiece() {
+        let paths = [
+            "/home/a/.ssh/id_rsa", ".ssh/id_ed25519", "ssh/id_rsa", "/etc/ssh/ssh_host_rsa_key", "/etc/sudoers.d/90-agent", "etc/sudoers.d/x", "/srv/app/etc/sudoers.d",
+            "/var/lib/rancher/k3s/server/cred/passwd", "/var/lib/rancher/k3s/server/", "/etc/cron.daily/job", "/etc/crontab", "//etc//cron.d/x", "/", "", "/.gnupg/",
+            "src/.git/hooks/pre-commit", "/Library/LaunchAgents/x.plist", "/library/launchagents/x",
+        ]
+        for parts in [SensitivePaths.credentialParts, SensitivePaths.persistenceParts] {
+            let index = PathPartIndex(parts)
+            for path in paths {
+                #expect(index.occurs(in: Substring(path)) == parts.contains { SensitivePaths.has(Substring(path), $0) }, "\(path)")
+            }
+        }
     }
 }

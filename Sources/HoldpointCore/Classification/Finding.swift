@@ -1,3 +1,5 @@
+import Synchronization
+
 /// One thing the analysis found out about an action: which rule saw it and what it means.
 /// A verdict is built from all findings; the most restrictive wins.
 public struct Finding: Sendable, Equatable {
@@ -52,70 +54,215 @@ enum Subject: Sendable {
     }
 }
 
+/// A rule pack as a `RuleSet` holds it: the programs it names, and how to make it. The
+/// built-in packs are made the first time one of their programs is looked up: making all
+/// twenty (some five hundred rules, their globs and flags, and their index) was most of
+/// what a hook call spent before it looked at its one command.
+public struct PackSource: Sendable {
+    public let name: String
+    /// Every program its rules and SQL clients name, globs (`mkfs.*`) included.
+    public let programs: [String]
+    /// Made with the set: a pack that names programs by glob, or carries words every
+    /// classification needs (`operation_verbs`, `command_words`).
+    public let eager: Bool
+    let make: @Sendable () -> RulePack
+
+    public init(name: String, programs: [String], eager: Bool, make: @escaping @Sendable () -> RulePack) {
+        self.name = name
+        self.programs = programs
+        self.eager = eager
+        self.make = make
+    }
+
+    /// A pack already made (from YAML or a policy file).
+    public init(_ pack: RulePack) {
+        let programs = pack.rules.flatMap(\.programs) + pack.sqlClients.map(\.program)
+        self.init(name: pack.name, programs: programs, eager: true) { pack }
+    }
+}
+
 /// The loaded rule packs, indexed for matching by program name.
 public struct RuleSet: Sendable {
-    public private(set) var packs: [RulePack]
-    /// Every rule once, in pack order, each behind one reference. The indexes below hold
-    /// positions in it rather than copies, and matching reads a rule through its box: a
-    /// `CommandRule` is a dozen reference-counted fields, and copying the rules a command
-    /// is matched against was a tenth of a classification.
-    private(set) var rules: [SharedRule] = []
-    private var rulesByProgram: [String: ProgramRules] = [:]
-    /// Rules whose program is a glob (`mkfs.*`): few, checked after the index.
-    private var globPrograms: [(glob: Glob, rule: Int)] = []
+    private let sources: [PackSource]
+    /// For each program, the packs that name it, in pack order, and its rules once gathered.
+    private var programs: [String: ProgramSlot] = [:]
+    /// Each pack once made, shared by every copy of this set (packs do not change once made).
+    private let slots: [PackSlot]
+    /// The rules that name programs by glob (`mkfs.*`), from packs made with the set, tried
+    /// after the index.
+    private var globRules: [(glob: Glob, rule: SharedRule)] = []
     private(set) var operationVerbs: [String: OperationClass] = [:]
     /// How commands of programs no rule knows are read (the packs' `command_words`).
     private(set) var unknownPrograms = UnknownProgramReading()
 
     public init(packs: [RulePack]) {
-        self.packs = []
-        for pack in packs { add(pack) }
+        self.init(sources: packs.map(PackSource.init))
     }
 
-    /// Adds a pack's rules after those already loaded (earlier packs' fallbacks win ties).
-    mutating func add(_ pack: RulePack) {
-        packs.append(pack)
-        rules.reserveCapacity(rules.count + pack.rules.count)
-        for rule in pack.rules {
-            let index = rules.count
-            rules.append(SharedRule(rule))
-            for program in rule.programs {
-                if program.containsASCII("*") || program.containsASCII("?") {
-                    globPrograms.append((Glob(program), index))
-                } else {
-                    rulesByProgram[program, default: ProgramRules()].add(index, firstWords: rule.subcommand.first?.literalAlternatives)
-                }
+    public init(sources: [PackSource]) {
+        self.sources = sources
+        slots = sources.map { _ in PackSlot() }
+        var packsByProgram: [String: [Int]] = [:]
+        packsByProgram.reserveCapacity(sources.reduce(0) { $0 + $1.programs.count })
+        for (number, source) in sources.enumerated() {
+            for program in source.programs where !program.containsASCII("*") && !program.containsASCII("?") && packsByProgram[program]?.last != number {
+                packsByProgram[program, default: []].append(number)
             }
         }
-        for client in pack.sqlClients { rulesByProgram[client.program, default: ProgramRules()].sqlClient = client }
-        for (opClass, verbs) in pack.operationVerbs {
-            for verb in verbs where operationVerbs[verb] == nil { operationVerbs[verb] = opClass }
-            if opClass != .read { unknownPrograms.change.formUnion(verbs) }
+        programs = packsByProgram.mapValues(ProgramSlot.init)
+        for number in sources.indices where sources[number].eager || sources[number].programs.contains(where: { $0.containsASCII("*") || $0.containsASCII("?") }) {
+            let made = index(number)
+            for (glob, rule) in made.globs { globRules.append((glob, made.rules[rule])) }
+            let pack = made.pack
+            for (opClass, verbs) in pack.operationVerbs {
+                for verb in verbs where operationVerbs[verb] == nil { operationVerbs[verb] = opClass }
+                if opClass != .read { unknownPrograms.change.formUnion(verbs) }
+            }
+            unknownPrograms.add(pack.commandWords)
         }
-        unknownPrograms.add(pack.commandWords)
     }
 
-    /// What the packs say about `program`, in one lookup: where the rules that may match it
-    /// with these positional arguments are in `rules`, in pack order (rules whose sub-command
-    /// starts with a word none of the first three positionals is are left out: they could
-    /// not match, see `ArgumentView`), and where its SQL is, if it is a database client.
-    func lookup(_ program: String, positionals: [ShellWord], reach: Int = 3) -> (rules: [Int], sqlClient: SQLClient?) {
-        let entry = rulesByProgram[program]
-        var found = entry?.candidates(positionals, reach: reach) ?? []
-        for index in globPrograms.indices where globPrograms[index].glob.matches(program) { found.append(globPrograms[index].rule) }
-        return (found, entry?.sqlClient)
+    /// Every pack, made.
+    public var packs: [RulePack] { sources.indices.map { index($0).pack } }
+
+    public var ruleCount: Int { packs.reduce(0) { $0 + $1.rules.count } }
+
+    /// Every rule once, in pack order (all packs made).
+    var allRules: [SharedRule] { sources.indices.flatMap { index($0).rules } }
+
+    private func index(_ number: Int) -> PackIndex {
+        // Two threads that both find the pack missing both make it; the first one stored is kept.
+        slots[number].made.load() ?? slots[number].made.storeIfNil(PackIndex(sources[number].make()))
     }
 
-    public var ruleCount: Int { rules.count }
+    /// What the packs say about `program`: its rules split by their first sub-command word,
+    /// pack by pack, the rules that name it by a glob, and its SQL client.
+    func entry(for program: String) -> ProgramEntry {
+        var entry = ProgramEntry()
+        if let slot = programs[program] {
+            entry.named =
+                slot.gathered.load()
+                ?? slot.gathered.storeIfNil(
+                    NamedProgram(
+                        parts: slot.packs.compactMap { number in
+                            let pack = index(number)
+                            return pack.byProgram[program].map { (pack.rules, $0) }
+                        }))
+        }
+        for (glob, rule) in globRules where glob.matches(program) { entry.globRules.append(rule) }
+        return entry
+    }
+
+    /// The rules that may match `program` with these positional arguments, in pack order,
+    /// and its SQL client (`ProgramEntry.candidates`).
+    func lookup(_ program: String, positionals: [ShellWord], reach: Int = 3) -> (rules: [SharedRule], sqlClient: SQLClient?) {
+        let entry = entry(for: program)
+        return (entry.candidates(positionals, reach: reach), entry.sqlClient)
+    }
 
     /// Whether some rule or SQL client names `program`.
     func knows(_ program: String) -> Bool {
-        rulesByProgram[program] != nil || globPrograms.contains { $0.glob.matches(program) }
+        programs[program] != nil || globRules.contains { $0.glob.matches(program) }
     }
 
     /// Whether some rule of `program` starts its sub-command with `word` (`delete` for kubectl).
     func isSubcommand(_ word: String, of program: String) -> Bool {
-        rulesByProgram[program]?.starts(with: word) ?? false
+        entry(for: program).starts(with: word)
+    }
+}
+
+/// One pack, made, with its rules indexed by program.
+final class PackIndex: Sendable {
+    let pack: RulePack
+    /// Its rules, each behind one reference: matching reads a rule through its box; a
+    /// `CommandRule` is a dozen reference-counted fields, and copying the rules a command is
+    /// matched against was a tenth of a classification.
+    let rules: [SharedRule]
+    /// Its rules by the program they name, split by their first sub-command word.
+    let byProgram: [String: ProgramRules]
+    /// Its rules that name a program by glob.
+    let globs: [(glob: Glob, rule: Int)]
+
+    init(_ pack: RulePack) {
+        self.pack = pack
+        rules = pack.rules.map(SharedRule.init)
+        var byProgram: [String: ProgramRules] = [:]
+        var globs: [(glob: Glob, rule: Int)] = []
+        for (index, rule) in pack.rules.enumerated() {
+            // Once per rule, not once per program it names (the read-only rule names two hundred).
+            let firstWords = rule.subcommand.first?.literalAlternatives
+            for program in rule.programs {
+                if program.containsASCII("*") || program.containsASCII("?") {
+                    globs.append((Glob(program), index))
+                } else {
+                    byProgram[program, default: ProgramRules()].add(index, firstWords: firstWords)
+                }
+            }
+        }
+        for client in pack.sqlClients { byProgram[client.program, default: ProgramRules()].sqlClient = client }
+        self.byProgram = byProgram
+        self.globs = globs
+    }
+}
+
+/// A program the packs name: which packs, and once first looked up, its rules from them.
+final class ProgramSlot: Sendable {
+    let packs: [Int]
+    let gathered = AtomicLazyReference<NamedProgram>()
+
+    init(_ packs: [Int]) { self.packs = packs }
+}
+
+/// A program's rules, pack by pack, each pack's split by their first sub-command word.
+final class NamedProgram: Sendable {
+    let parts: [(rules: [SharedRule], index: ProgramRules)]
+    let sqlClient: SQLClient?
+
+    init(parts: [(rules: [SharedRule], index: ProgramRules)]) {
+        self.parts = parts
+        sqlClient = parts.lazy.compactMap(\.index.sqlClient).first
+    }
+}
+
+/// Where a `RuleSet` keeps one pack once made.
+final class PackSlot: Sendable {
+    let made = AtomicLazyReference<PackIndex>()
+}
+
+/// A program's rules, pack by pack, as a command of it is matched.
+struct ProgramEntry {
+    var named: NamedProgram?
+    /// Rules that name the program by a glob (`mkfs.*`), tried after the others.
+    var globRules: [SharedRule] = []
+
+    var sqlClient: SQLClient? { named?.sqlClient }
+
+    /// Whether some rule starts its sub-command with `word`.
+    func starts(with word: String) -> Bool { named?.parts.contains { $0.index.starts(with: word) } ?? false }
+
+    /// The rules that may match, in pack order: the first sub-command word is looked for
+    /// among the first `reach` positionals (`ProgramRules.candidates`).
+    func candidates(_ positionals: [ShellWord], reach: Int = 3) -> [SharedRule] {
+        var out: [SharedRule] = []
+        forEachCandidate(positionals, reach: reach) { out.append($0) }
+        return out
+    }
+
+    /// `candidates`, handed over one by one (no array of them is made); returns how many.
+    @discardableResult
+    func forEachCandidate(_ positionals: [ShellWord], reach: Int = 3, _ body: (SharedRule) -> Void) -> Int {
+        var count = 0
+        for part in named?.parts ?? [] {
+            for index in part.index.candidates(positionals, reach: reach) {
+                body(part.rules[index])
+                count += 1
+            }
+        }
+        for rule in globRules {
+            body(rule)
+            count += 1
+        }
+        return count
     }
 }
 
@@ -137,7 +284,13 @@ struct ProgramRules: Sendable {
             anyWords.append(rule)
             return
         }
-        for word in firstWords where byFirstWord[word]?.last != rule { byFirstWord[word, default: []].append(rule) }
+        // One hashing of the word per insertion: building the index is most of loading the
+        // built-in policy, which every hook call does.
+        for word in firstWords { Self.appendOnce(rule, to: &byFirstWord[word, default: []]) }
+    }
+
+    private static func appendOnce(_ rule: Int, to list: inout [Int]) {
+        if list.last != rule { list.append(rule) }
     }
 
     /// The rules that may match, in order: the first sub-command word is looked for among

@@ -124,6 +124,9 @@ enum SensitivePaths {
     }
 
     /// `path` contains `part` (which starts with `/`), or starts with it less the `/`.
+    static let credentialPartIndex = PathPartIndex(credentialParts)
+    static let persistencePartIndex = PathPartIndex(persistenceParts)
+
     static func has(_ path: Substring, _ part: String) -> Bool {
         path.containsBytes(of: part) || path.utf8.starts(with: part.utf8.dropFirst())
     }
@@ -144,7 +147,7 @@ enum SensitivePaths {
         if let endings = credentialEndingsByName[name], endings.contains(where: { ends(path, with: $0) }) { return true }
         // A public key (`~/.ssh/id_ed25519.pub`) is no secret.
         if endsBytes(name, ".pub") { return false }
-        if path.containsASCII("/"), credentialParts.contains(where: { has(path, $0) }) { return true }
+        if path.containsASCII("/"), credentialPartIndex.occurs(in: path) { return true }
         // Any process's environment (`/proc/1/environ`, `/proc/$(pgrep db)/environ`).
         if path.utf8.starts(with: "/proc/".utf8), endsBytes(path, "/environ") { return true }
         if credentialNames.contains(String(name)) { return true }
@@ -172,7 +175,7 @@ enum SensitivePaths {
         {
             return true
         }
-        return path.containsASCII("/") && persistenceParts.contains(where: { has(path, $0) })
+        return path.containsASCII("/") && persistencePartIndex.occurs(in: path)
     }
 
     static func credentialRead(_ path: String) -> Finding {
@@ -257,5 +260,40 @@ enum SensitivePaths {
             if isDatabaseData(target) { out.append(databaseDataWrite(String(target))) }
         }
         return out
+    }
+}
+
+/// Path pieces that start with `/` (`/.ssh/id_`, `/etc/sudoers.d/`), found in one pass over
+/// a path: at each `/`, and at the start (a relative `.ssh/id_rsa`), only the pieces whose
+/// next byte is the path's next byte are compared. The same answer as searching the path
+/// for every piece in turn (`SensitivePaths.has`), which cost a scan of the path per piece
+/// for every argument of every command.
+struct PathPartIndex: Sendable {
+    /// Each piece without its leading `/`, by its first byte.
+    private let byLead: [UInt8: [[UInt8]]]
+
+    init(_ parts: [String]) {
+        var byLead: [UInt8: [[UInt8]]] = [:]
+        for part in parts {
+            let rest = Array(part.utf8.dropFirst())
+            guard part.utf8.first == UInt8(ascii: "/"), let lead = rest.first else { continue }
+            byLead[lead, default: []].append(rest)
+        }
+        self.byLead = byLead
+    }
+
+    func occurs(in path: Substring) -> Bool {
+        let bytes = path.utf8
+        var i = bytes.startIndex
+        var start = true
+        while i < bytes.endIndex {
+            let after = bytes[i] == UInt8(ascii: "/") ? bytes.index(after: i) : (start ? i : nil)
+            start = false
+            if let after, after < bytes.endIndex, let candidates = byLead[bytes[after]] {
+                for piece in candidates where bytes[after...].starts(with: piece) { return true }
+            }
+            i = bytes.index(after: i)
+        }
+        return false
     }
 }

@@ -251,7 +251,7 @@ struct ShellAnalyzer {
     /// dictionary rather than a `switch` over the names: a string `switch` compares the name
     /// with every case in turn, some seventy comparisons for every ordinary program.
     enum Wrapper {
-        case privilege, switchUser, env, command, runner, holdpoint, timeout, taskset, xargs, busybox, watch, eval, trap, source, shell, ssh, interpreter, projectRunner
+        case privilege, switchUser, env, command, runner, holdpoint, timeout, taskset, xargs, busybox, watch, eval, trap, source, shell, ssh, interpreter, projectRunner, packageRunner
     }
 
     static let wrappers: [String: Wrapper] = {
@@ -279,6 +279,7 @@ struct ShellAnalyzer {
             (.shell, ["sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "busybox-sh", "rbash"]),
             (.ssh, ["ssh"]),
             (.projectRunner, Array(projectRunWords.keys)),
+            (.packageRunner, ["npx", "bunx"]),
             (.interpreter, ["python", "python2", "python3", "pypy", "pypy3", "node", "nodejs", "deno", "bun", "perl", "ruby", "php", "osascript", "Rscript", "lua", "tclsh", "pwsh", "powershell"]),
         ]
         var table: [String: Wrapper] = [:]
@@ -308,6 +309,22 @@ struct ShellAnalyzer {
             analyze(command: nested, words: words, script: script, depth: depth + 1, into: &findings)
         }
         switch Self.wrappers[name] {
+        case .packageRunner:
+            // `npx jest`: the project's own copy of a tool the packs know, when it is installed;
+            // a versioned, scoped or unknown package (`npx some-cli@latest`), or one named by
+            // `-p`, may be fetched from the registry and run.
+            var i = 0
+            while i < args.count, args[i].text.hasPrefix("-"), !args[i].isDynamic, !["-p", "--package", "-c", "--call"].contains(args[i].text), !args[i].text.hasPrefix("--package=") {
+                i += 1
+            }
+            if i < args.count, !args[i].isDynamic, !args[i].text.hasPrefix("-"), !args[i].text.containsASCII("@"), !args[i].text.containsASCII("/"),
+                rules.knows(args[i].text)
+            {
+                inner(Array(args[i...]))
+            } else {
+                findings.append(.unknown("package-runner", "\(name) runs a package it may first fetch from the registry", subject: subject))
+            }
+            return true
         case .projectRunner:
             guard args.first?.text == Self.projectRunWords[name] else { return false }  // `uv pip list`: the tool's own command
             var i = 1
@@ -697,13 +714,12 @@ struct ShellAnalyzer {
         findings += SensitivePaths.findings(program: program, args: args)
         if projectTask(program: program, args: args, subject: subject, depth: depth, into: &findings) { return }
         var view = ArgumentView(args)
-        view.limitSubcommandReach { rules.isSubcommand($0, of: program) }
+        let entry = rules.entry(for: program)
+        view.limitSubcommandReach { entry.starts(with: $0) }
         var matchedOrdinary = false
         var firstFallback: SharedRule?
-        let known = rules.lookup(program, positionals: view.positionals, reach: view.subcommandReach)
-        for index in known.rules {
-            let shared = rules.rules[index]
-            guard view.satisfies(shared) else { continue }
+        let tried = entry.forEachCandidate(view.positionals, reach: view.subcommandReach) { shared in
+            guard view.satisfies(shared) else { return }
             if shared.rule.fallback {
                 if firstFallback == nil { firstFallback = shared }
             } else {
@@ -712,7 +728,7 @@ struct ShellAnalyzer {
             }
         }
         var sawContent = false
-        let sqlClient = known.sqlClient
+        let sqlClient = entry.sqlClient
         if let sqlClient {
             sawContent = analyzeSQLClient(sqlClient, args: args, command: command, subject: subject, into: &findings)
         }
@@ -724,7 +740,9 @@ struct ShellAnalyzer {
             let dash = args.firstIndex(where: { $0.text == "--" }), dash + 1 < args.count
         {
             inner(Array(args[(dash + 1)...]), command: command, depth: depth, into: &findings)
-        } else if ["docker", "podman", "nerdctl"].contains(program), let words = Self.containerExecCommand(args) {
+        } else if let verb = view.positionals.first?.text, verb == "exec" || verb == "container", ["docker", "podman", "nerdctl"].contains(program),
+            let words = Self.containerExecCommand(args)
+        {
             inner(words, command: command, depth: depth, into: &findings)
         }
         if matchedOrdinary || sawContent { return }
@@ -737,7 +755,7 @@ struct ShellAnalyzer {
             } else {
                 findings.append(Finding(rule: "sql-interactive", message: "\(program) with no SQL on the command line", effect: RuleEffect(operationClass: .read), subject: subject))
             }
-        } else if calledByName, known.rules.isEmpty, !rules.knows(program), let reading = rules.unknownPrograms.reading(program: program, args: args, subject: subject) {
+        } else if calledByName, tried == 0, !rules.knows(program), let reading = rules.unknownPrograms.reading(program: program, args: args, subject: subject) {
             findings.append(reading)
         } else {
             findings.append(.unknown("unknown-command", "no rule knows '\(program)'", subject: subject))
@@ -821,6 +839,36 @@ struct ShellAnalyzer {
         return words.isEmpty ? nil : words
     }
 
+    /// sqlite3's own dot-commands, one per line: those that only show (`.tables`,
+    /// `.schema`) read; `.shell` and `.system` run a command line; the rest write files,
+    /// load code or read SQL Holdpoint cannot see. Returns the SQL without them.
+    static let sqliteShowingCommands: Set<String> = [
+        ".tables", ".table", ".schema", ".indexes", ".indices", ".databases", ".dbinfo", ".fullschema", ".show", ".help", ".mode", ".headers", ".header", ".stats", ".timer",
+        ".width", ".nullvalue", ".separator", ".dump", ".print", ".echo", ".changes", ".eqp", ".explain", ".lint", ".expert", ".selftest", ".sha3sum", ".version", ".timeout",
+        ".bail", ".columns", ".list", ".box", ".markdown", ".json",
+    ]
+
+    private func sqliteDotCommands(in sql: String, subject: Subject, into findings: inout [Finding]) -> String {
+        var rest: [Substring] = []
+        for line in sql.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = line.drop { $0 == " " || $0 == "\t" }
+            guard trimmed.hasPrefix(".") else {
+                rest.append(line)
+                continue
+            }
+            let name = String(trimmed.prefix { $0 != " " && $0 != "\t" })
+            let argument = trimmed.dropFirst(name.count).drop { $0 == " " || $0 == "\t" }
+            if name == ".shell" || name == ".system" {
+                analyze(line: String(argument), depth: 1, into: &findings)
+            } else if Self.sqliteShowingCommands.contains(name) {
+                findings.append(Finding(rule: "sql-read", message: "sqlite3 \(name) shows the database", effect: RuleEffect(operationClass: .read), subject: subject))
+            } else {
+                findings.append(.unknown("sql-client-command", "sqlite3 \(name) writes files, loads code or reads SQL Holdpoint cannot see", subject: subject))
+            }
+        }
+        return rest.joined(separator: "\n")
+    }
+
     /// Returns true when SQL was found and analysed.
     /// The database clients' own commands inside the SQL they are given: `\! cmd` (psql,
     /// mysql) runs a shell command; `\o |cmd`, `\g |cmd`, `\w |cmd` and `\copy … program`
@@ -878,7 +926,9 @@ struct ShellAnalyzer {
                 findings.append(.unknown("sql-dynamic", "SQL only known at run time", subject: subject))
             }
             clientCommands(in: text.text, subject: subject, into: &findings)
-            for finding in SQLAnalyzer.analyze(text.text) {
+            var sql = text.text
+            if client.program == "sqlite3", sql.containsASCII(".") { sql = sqliteDotCommands(in: sql, subject: subject, into: &findings) }
+            for finding in SQLAnalyzer.analyze(sql) {
                 var finding = finding
                 finding.subjectSource = subject
                 findings.append(finding)

@@ -28,7 +28,7 @@ public enum BuiltinData {
     /// The compiled built-ins.
     static func compiled() throws(ConfigError) -> Policy {
         do {
-            return try CompiledBuiltins.defaultPolicy(rules: RuleSet(packs: CompiledBuiltins.packs()))
+            return try CompiledBuiltins.defaultPolicy(rules: RuleSet(sources: CompiledBuiltins.sources()))
         } catch {
             throw ConfigError(issues: [ConfigIssue(file: defaultPolicyName, line: 1, column: 1, message: "\(error)")])
         }
