@@ -246,8 +246,10 @@ enum PolicyExplanation {
         if !policy.approvals.reviewers.isEmpty { out.append("Reviewers: \(policy.approvals.reviewers.joined(separator: ", "))") }
         out.append("")
         out.append("Rule packs:")
-        for pack in policy.rules.packs {
-            out.append("  \(Terminal.pad(pack.name, 12)) \(Terminal.padLeft(String(pack.rules.count), 3)) rules  \(pack.description.trimmingCharacters(in: .whitespacesAndNewlines))")
+        let packs = policy.rules.packs
+        let width = packs.map(\.name.count).max() ?? 12
+        for pack in packs {
+            out.append("  \(Terminal.pad(pack.name, width)) \(Terminal.padLeft(String(pack.rules.count), 3)) rules  \(pack.description.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         return out.joined(separator: "\n")
     }

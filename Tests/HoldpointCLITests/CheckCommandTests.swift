@@ -95,5 +95,10 @@ import Testing
         #expect(result.status == 0)
         #expect(result.stdout.contains("/delete|destroy|terminate|drop|remove|truncate/ in production → BLOCK_AND_ESCALATE (gated)"))
         #expect(result.stdout.contains("Environment production: runs without approval: minor_update, patch, read"))
+        // Pack names of any length line up: the rule counts end in one column.
+        let packLines = result.stdout.split(separator: "\n").filter { $0.contains(" rules  ") }
+        #expect(packLines.count > 15)
+        let columns = packLines.compactMap { line in line.range(of: " rules  ").map { line.distance(from: line.startIndex, to: $0.lowerBound) } }
+        #expect(columns.count == packLines.count && Set(columns).count == 1)
     }
 }
