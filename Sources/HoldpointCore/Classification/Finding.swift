@@ -164,11 +164,6 @@ public struct RuleSet: Sendable {
     func knows(_ program: String) -> Bool {
         programs[program] != nil || globRules.contains { $0.glob.matches(program) }
     }
-
-    /// Whether some rule of `program` starts its sub-command with `word` (`delete` for kubectl).
-    func isSubcommand(_ word: String, of program: String) -> Bool {
-        entry(for: program).starts(with: word)
-    }
 }
 
 /// One pack, made, with its rules indexed by program.
