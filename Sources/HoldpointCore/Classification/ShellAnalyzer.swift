@@ -280,7 +280,13 @@ struct ShellAnalyzer {
             (.ssh, ["ssh"]),
             (.projectRunner, Array(projectRunWords.keys)),
             (.packageRunner, ["npx", "bunx"]),
-            (.interpreter, ["python", "python2", "python3", "pypy", "pypy3", "node", "nodejs", "deno", "bun", "perl", "ruby", "php", "osascript", "Rscript", "lua", "tclsh", "pwsh", "powershell"]),
+            (
+                .interpreter,
+                [
+                    "python", "python2", "python3", "pypy", "pypy3", "node", "nodejs", "deno", "bun", "perl", "ruby", "php", "osascript", "Rscript", "lua", "tclsh", "pwsh", "powershell", "pwsh.exe",
+                    "powershell.exe",
+                ]
+            ),
         ]
         var table: [String: Wrapper] = [:]
         for (kind, names) in kinds {
@@ -584,6 +590,10 @@ struct ShellAnalyzer {
     }
 
     private func analyzeInterpreter(name: String, args: [ShellWord], command: SimpleCommand, depth: Int, subject: Subject, into findings: inout [Finding]) {
+        if name.hasPrefix("pwsh") || name.hasPrefix("powershell") {
+            analyzePowerShell(name: name, args: args, command: command, depth: depth, subject: subject, into: &findings)
+            return
+        }
         let inlineFlags: Set<String> = ["-c", "-e", "-E", "--eval", "-r", "-p", "--print", "-Command", "-command", "-c:"]
         var code: ShellWord?
         var i = 0
@@ -653,6 +663,80 @@ struct ShellAnalyzer {
         } else {
             findings.append(.unknown("interpreter-interactive", "starts an interactive \(name)", subject: subject))
         }
+    }
+
+    /// `pwsh -NoProfile -Command …`: the code is every word after `-Command`, joined, as
+    /// PowerShell joins them; options are matched by any prefix of their names.
+    private func analyzePowerShell(name: String, args: [ShellWord], command: SimpleCommand, depth: Int, subject: Subject, into findings: inout [Finding]) {
+        let valued = ["executionpolicy", "ep", "windowstyle", "inputformat", "outputformat", "workingdirectory", "wd", "configurationname", "settingsfile", "custompipename"]
+        func named(_ option: String, _ full: String, shortest: Int) -> Bool { option.count >= shortest && full.hasPrefix(option) }
+        var i = 0
+        while i < args.count {
+            let word = args[i]
+            let option = word.text.lowercased().drop(while: { $0 == "-" || $0 == "/" })
+            guard !word.isDynamic, word.text.hasPrefix("-") || (name.hasSuffix(".exe") && word.text.hasPrefix("/")), !option.isEmpty else { break }
+            let text = String(option)
+            if text == "c" || named(text, "command", shortest: 2) {
+                let rest = args[(i + 1)...]
+                guard !rest.isEmpty, rest.first?.text != "-" else {
+                    findings.append(.unknown("interpreter-stdin", "runs \(name) code from standard input", subject: subject))
+                    return
+                }
+                analyzePowerShellCode(ShellWord.joinedText(rest), dynamic: rest.contains(where: \.isDynamic), depth: depth, subject: subject, into: &findings)
+                return
+            }
+            if text == "e" || text == "ec" || named(text, "encodedcommand", shortest: 2) {
+                findings.append(.unknown("oneliner-opaque", "runs base64-encoded \(name) code (-EncodedCommand)", subject: subject))
+                return
+            }
+            if text == "f" || named(text, "file", shortest: 2) {
+                let target = i + 1 < args.count ? args[i + 1].text : "-"
+                findings.append(
+                    target == "-"
+                        ? .unknown("interpreter-stdin", "runs \(name) code from standard input", subject: subject)
+                        : .unknown("interpreter-script-file", "runs the script \(target), whose contents Holdpoint cannot see", subject: subject))
+                return
+            }
+            if text == "v" || text == "help" || text == "?" || text == "h" || named(text, "version", shortest: 2) {
+                findings.append(Finding(rule: "read-only-command", message: "prints version or help", effect: RuleEffect(operationClass: .read), subject: subject))
+                return
+            }
+            if text == "noexit" || text == "noe" {
+                findings.append(.unknown("interpreter-interactive", "stays in an interactive \(name)", subject: subject))
+            }
+            i += valued.contains(where: { named(text, $0, shortest: 2) }) || text == "w" ? 2 : 1
+        }
+        if i < args.count {
+            // Windows PowerShell reads the remaining words as a command; pwsh as a script file.
+            if name.hasPrefix("powershell"), !args[i].text.lowercased().hasSuffix(".ps1") {
+                let rest = args[i...]
+                analyzePowerShellCode(ShellWord.joinedText(rest), dynamic: rest.contains(where: \.isDynamic), depth: depth, subject: subject, into: &findings)
+            } else {
+                findings.append(.unknown("interpreter-script-file", "runs the script \(args[i].text), whose contents Holdpoint cannot see", subject: subject))
+            }
+        } else if !command.stdinTexts.isEmpty {
+            for text in command.stdinTexts { analyzePowerShellCode(text, dynamic: false, depth: depth, subject: subject, into: &findings) }
+        } else if command.readsPipe {
+            findings.append(.unknown("interpreter-stdin", "runs \(name) code from standard input", subject: subject))
+        } else {
+            findings.append(.unknown("interpreter-interactive", "starts an interactive \(name)", subject: subject))
+        }
+    }
+
+    private func analyzePowerShellCode(_ code: String, dynamic: Bool, depth: Int, subject: Subject, into findings: inout [Finding]) {
+        if dynamic {
+            findings.append(.unknown("oneliner-dynamic", "runs PowerShell code only known at run time", subject: subject))
+        }
+        let reading = PowerShellReader.read(code)
+        for line in reading.shellCommands {
+            analyze(line: line, depth: depth + 1, into: &findings)
+        }
+        findings.append(
+            contentsOf: reading.findings.map { f in
+                var f = f
+                f.subjectSource = subject
+                return f
+            })
     }
 
     /// Standard modules that only print or inspect (`python3 -m json.tool`).
