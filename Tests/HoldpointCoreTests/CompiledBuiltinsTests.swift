@@ -123,7 +123,8 @@ enum BuiltinSourceGenerator {
         out += "        var rules: [CommandRule] = []\n        rules.reserveCapacity(\(pack.rules.count))\n"
         for rule in pack.rules { out += "        rules.append(\(ruleSource(rule)))\n" }
         let clients = pack.sqlClients.map { client in
-            "SQLClient(program: \(literal(client.program)), flags: \(flags(client.flags)), positional: \(client.positional.map(String.init) ?? "nil"))"
+            "SQLClient(program: \(literal(client.program)), flags: \(flags(client.flags)), positional: \(client.positional.map(String.init) ?? "nil")"
+                + (client.subcommand.map { ", subcommand: \(literal($0))" } ?? "") + ")"
         }
         let verbs = pack.operationVerbs.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\(caseName($0.key)): \(stringArray($0.value.sorted()))" }
         out += "        return RulePack(name: \(literal(pack.name)), description: \(literal(pack.description)), rules: rules,\n"

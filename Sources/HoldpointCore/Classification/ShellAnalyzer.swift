@@ -833,7 +833,7 @@ struct ShellAnalyzer {
         if let firstFallback {
             let rule = firstFallback.rule
             findings.append(Finding(rule: rule.id, message: rule.message, effect: rule.effect, subject: subject))
-        } else if sqlClient != nil {
+        } else if let sqlClient, sqlClient.subcommand == nil || view.positionals.first?.text == sqlClient.subcommand {
             if command.readsPipe || args.contains(where: { $0.text == "-f" || $0.text == "--file" || $0.text.hasPrefix("--file=") }) {
                 findings.append(.unknown("sql-script", "\(program) runs SQL from a file or a pipe, which Holdpoint cannot see", subject: subject))
             } else {
@@ -1002,7 +1002,16 @@ struct ShellAnalyzer {
             }
             i += 1
         }
-        if let n = client.positional, positionals.count >= n { texts.append(positionals[n - 1]) }
+        if let subcommand = client.subcommand {
+            // `bq query --max_rows 10 'SELECT …'`: the words after the sub-command that hold a
+            // statement (a space), or else its last word.
+            guard positionals.first?.text == subcommand else { return false }
+            let rest = positionals.dropFirst()
+            let statements = rest.filter { $0.isDynamic || $0.text.contains(" ") || $0.text.contains("\n") }
+            if let last = rest.last { texts.append(contentsOf: statements.isEmpty ? [last] : statements) }
+        } else if let n = client.positional, positionals.count >= n {
+            texts.append(positionals[n - 1])
+        }
         texts.append(contentsOf: command.stdinTexts.map { ShellWord(text: $0) })
         guard !texts.isEmpty else { return false }
         for text in texts {

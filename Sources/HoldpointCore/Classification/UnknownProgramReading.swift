@@ -1,9 +1,10 @@
 /// What a command of a program no rule knows does, read from its sub-command words: most
 /// command-line tools name the action (`doctl compute droplet list`, `gh pr view 42`,
 /// `flyctl status`). A command whose leading words include a verb that only reads, with no
-/// word of change among them or its flags and no word of secrets anywhere, is taken as a
-/// read, supervised (it runs, and is logged and spot-checked, rather than trusted as a
-/// known read). Anything else stays unknown (gated in production).
+/// word of change among them, in its flags or in any statement it passes (a word with
+/// spaces), and no word of secrets anywhere, is taken as a read, supervised (it runs, and
+/// is logged and spot-checked, rather than trusted as a known read). Anything else stays
+/// unknown (gated in production).
 ///
 /// Only programs called by a plain name are read this way: a path (`./tool list`) is a
 /// program the agent may have just written, and the shell analysis already holds lines
@@ -56,6 +57,9 @@ struct UnknownProgramReading: Sendable {
             }
             let parts = Self.parts(text)
             if parts.contains(where: sensitive.contains) { return nil }
+            // A statement passed as one word (`bq query 'DELETE FROM …'`, `tool run-query
+            // --sql="DROP …"`): its words of change count wherever it stands.
+            if text.utf8.contains(where: { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 }), parts.contains(where: change.contains) { return nil }
             if text.utf8.first == UInt8(ascii: "-") {
                 if text.contains("dry-run") || text.contains("dryrun") { continue }
                 if parts.contains(where: changeFlags.contains) { return nil }

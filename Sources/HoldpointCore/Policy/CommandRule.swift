@@ -132,8 +132,12 @@ public struct SQLClient: Sendable, Equatable {
     public var program: String
     /// Flags whose value is SQL (`-c`, `--command`, `-e`).
     public var flags: [FlagSpec]
-    /// The 1-based positional argument that holds SQL (sqlite3 DB "SQL"), if any.
+    /// The 1-based positional argument that holds SQL (sqlite3 DB "SQL"), if any; with a
+    /// `subcommand`, counted after it.
     public var positional: Int?
+    /// The sub-command that takes SQL (`bq query 'SELECT …'`); the program's other
+    /// sub-commands are left to its rules.
+    public var subcommand: String? = nil
 }
 
 /// A named collection of rules, loaded from a YAML file.
@@ -185,12 +189,13 @@ enum RuleLoader {
                 }
             case "sql_clients":
                 for node in walker.list(value, "sql_clients") ?? [] {
-                    guard let fields = walker.mapping(node, "sql_clients entry", allowed: ["program", "flags", "positional"]) else { continue }
+                    guard let fields = walker.mapping(node, "sql_clients entry", allowed: ["program", "flags", "positional", "subcommand"]) else { continue }
                     var client = SQLClient(program: "", flags: [], positional: nil)
                     for (k, _, v) in fields {
                         switch k {
                         case "program": client.program = walker.string(v, "program") ?? ""
                         case "flags": client.flags = (walker.stringList(v, "flags") ?? []).map(FlagSpec.init)
+                        case "subcommand": client.subcommand = walker.string(v, "subcommand")
                         default: client.positional = walker.int(v, "positional", minimum: 1)
                         }
                     }
