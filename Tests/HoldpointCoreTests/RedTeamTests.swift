@@ -94,7 +94,18 @@ import Testing
             "nvim +'!rm -rf /srv/app' +q",
             "tar xf x.tar --to-command='sh -c \"rm -rf /srv\"'",
             "tar -I 'rm -rf /srv;' -xf a.tar",
+            // In-place edits, shell-outs bound to other names or named as strings, Lua.
+            "perl -pi -e 's/.*//' /etc/passwd",
+            "ruby -i.bak -pe 'gsub(/a/, \"b\")' ~/.bashrc",
+            "node -e 'const {execSync: x} = require(\"child_process\"); x(\"rm -rf /srv\")'",
+            "node -e 'import(\"node:child_process\").then(m => m.execSync(\"rm -rf /srv\"))'",
+            "php -r 'array_map(\"unlink\", glob(\"/srv/*\"));'",
+            "php -r 'call_user_func(\"system\", \"rm -rf /srv\");'",
+            "lua -e 'os.execute(\"rm -rf /srv\")'",
         ])
+        // A one-liner that edits nothing and binds nothing still only reads.
+        #expect(try Self.tier("perl -ne 'print if /error/' app.log") == .autonomous)
+        #expect(try Self.tier("node -e 'require(\"child_process\").execSync(\"ls\")'") == .autonomous)
     }
 
     @Test func sqlTheClientFlagsHid() throws {

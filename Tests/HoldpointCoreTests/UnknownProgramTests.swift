@@ -19,6 +19,7 @@ import Testing
         "eksctl get clusters",
         "someplatform-cli --region us-east-1 apps describe web",
         "pgbench --help",
+        "steampipe query 'select name from aws_s3_bucket'",
     ])
     func aReadVerbRunsSupervised(_ command: String) throws {
         let result = try Self.verdict(command)
@@ -38,6 +39,10 @@ import Testing
         "sometool status --force",
         "sometool status --exec 'rm -rf /'",
         "sometool list --set replicas=0",
+        // A statement passed as one word that changes something, wherever it stands.
+        "bqlike query --use_legacy_sql=false 'DELETE FROM prod.events WHERE TRUE'",
+        "sometool query --sql='ALTER TABLE t ADD c int'",
+        "sometool search 'mutation { deleteUser(id: 1) }'",
         // A word of secrets anywhere.
         "fly secrets list -a api",
         "sometool config show",

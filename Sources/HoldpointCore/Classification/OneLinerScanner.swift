@@ -21,17 +21,21 @@ enum OneLinerScanner {
         "system ", "exec ", "qx{", "qx(", "qx/",
         // AppleScript and its JavaScript form (osascript).
         "do shell script ", "doShellScript(",
+        // Lua, R.
+        "os.execute(", "io.popen(", "system2(",
     ]
 
     private static let deleteCalls = [
         "shutil.rmtree(", "rmtree(", "os.remove(", "os.unlink(", "os.rmdir(", "os.removedirs(", ".unlink(", "rmSync(", "rmdirSync(", "unlinkSync(", "fs.rm(", "fs.rmdir(", "FileUtils.rm",
         "File.delete(", "unlink ", "unlink(", "rmdir(", "remove_tree(", "promises.rm(",
+        // A delete function named as a string and called through another (`array_map("unlink", …)`).
+        "\"unlink\"", "'unlink'", "\"rmdir\"", "'rmdir'",
     ]
     // Recursive deletes: Python's shutil, Node's fs, Ruby's FileUtils, Perl's File::Path.
     private static let destructiveDeleteCalls = ["shutil.rmtree(", "rmtree(", "rmSync(", "FileUtils.rm_rf", "FileUtils.rm_r", "os.removedirs(", "remove_tree(", "promises.rm("]
     private static let writeCalls = [
         ".write(", ".write_text(", ".write_bytes(", "writeFileSync(", "writeFile(", "appendFileSync(", "File.write(", "open(", "requests.post(", "requests.put(", "requests.patch(", "requests.delete(",
-        "urlopen(", "fetch(",
+        "urlopen(", "fetch(", "inplace=True", "inplace=1", "file_put_contents(", "fwrite(", "io.open(",
     ]
     private static let opaqueCalls = [
         "eval(", "__import__(", "compile(", "Function(", "require('vm')", "importlib", "base64", "b64decode", "codecs.decode", "fromCharCode", "atob(",
@@ -39,6 +43,9 @@ enum OneLinerScanner {
         "import subprocess as", "from subprocess import", "import os as", "from os import", "import pty as", "from pty import",
         "getattr(os", "getattr(subprocess", "= os.system", "= subprocess.",
         "use IPC::", "IPC::Open", "Process.spawn", "syscall",
+        // A shell-out function named as a string (`array_map("system", …)`): the calls cannot be followed.
+        "call_user_func", "\"system\"", "'system'", "\"exec\"", "'exec'", "\"passthru\"", "'passthru'", "\"shell_exec\"", "'shell_exec'", "\"popen\"",
+        "'popen'", "\"proc_open\"", "'proc_open'",
     ]
 
     private static let writeModes = ["'w'", "\"w\"", "'a'", "\"a\"", "'wb'", "\"wb\"", "'ab'", "\"ab\"", "'w+'", "\"w+\"", "'r+'", "\"r+\"", "'x'", "\"x\""]
@@ -84,6 +91,9 @@ enum OneLinerScanner {
                 }
             }
         }
+        if has(.marker, 1), bindsChildProcess(bytes) {
+            result.findings.append(.unknown("oneliner-opaque", "binds child_process to a name, whose calls cannot be followed", subject: code))
+        }
         if let call = first(.opaque) {
             result.findings.append(.unknown("oneliner-opaque", "builds or decodes code at run time (\(call))", subject: code))
         }
@@ -104,6 +114,22 @@ enum OneLinerScanner {
             result.findings.append(Finding(rule: "oneliner-read", message: "one-liner with no shell-out, delete or write", effect: RuleEffect(operationClass: .read), subject: code))
         }
         return result
+    }
+
+    /// `child_process` loaded other than to call it at once (`require("child_process").execSync(…)`,
+    /// whose call the scanner reads): `const {execSync: x} = require("child_process")`,
+    /// `import { exec as run } from "node:child_process"`.
+    static func bindsChildProcess(_ bytes: [UInt8]) -> Bool {
+        let name = Array("child_process".utf8)
+        for start in occurrences(of: name, in: bytes) {
+            var i = start + name.count
+            // The closing quote and parenthesis, then a `.` for a direct call.
+            if i < bytes.count, bytes[i] == UInt8(ascii: "\"") || bytes[i] == UInt8(ascii: "'") || bytes[i] == UInt8(ascii: "`") { i += 1 }
+            if i < bytes.count, bytes[i] == UInt8(ascii: ")") { i += 1 }
+            if i < bytes.count, bytes[i] == UInt8(ascii: ".") { continue }
+            return true
+        }
+        return false
     }
 
     /// The string literals in `code` that look like paths (they hold a `/`), at most 64.

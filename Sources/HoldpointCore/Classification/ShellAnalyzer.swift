@@ -596,11 +596,20 @@ struct ShellAnalyzer {
         }
         let inlineFlags: Set<String> = ["-c", "-e", "-E", "--eval", "-r", "-p", "--print", "-Command", "-command", "-c:"]
         var code: ShellWord?
+        var codeIndex = args.count
+        // `perl -pi -e '…' FILE`, `ruby -i.bak -pe …`: the files named after the code are edited in place.
+        var inPlace = false
         var i = 0
         while i < args.count {
             let text = args[i].text
+            if name.hasPrefix("perl") || name.hasPrefix("ruby"), text.hasPrefix("-"), !text.hasPrefix("--"), !text.hasPrefix("-M"), !text.hasPrefix("-I"),
+                text.dropFirst().prefix(while: \.isLetter).contains("i")
+            {
+                inPlace = true
+            }
             if inlineFlags.contains(text) {
                 code = i + 1 < args.count ? args[i + 1] : nil
+                codeIndex = i + 1
                 break
             }
             // Bundled short flags ending in the code flag: -ic, -ne, -le. Not a flag carrying
@@ -610,6 +619,7 @@ struct ShellAnalyzer {
                 last == "c" || last == "e"
             {
                 code = i + 1 < args.count ? args[i + 1] : nil
+                codeIndex = i + 1
                 break
             }
             if text == "-m", i + 1 < args.count {
@@ -633,6 +643,11 @@ struct ShellAnalyzer {
         if let code {
             if code.isDynamic {
                 findings.append(.unknown("oneliner-dynamic", "runs \(name) code only known at run time", subject: subject))
+            }
+            if inPlace {
+                // Held as `sed -i` on the same files: the edit, and the files' paths.
+                let files = args.dropFirst(codeIndex + 1).filter { !$0.text.hasPrefix("-") }
+                analyze(line: "sed -i -- " + (files.isEmpty ? "\"$FILE\"" : files.map { $0.isDynamic ? "\"$FILE\"" : Self.quote($0.text) }.joined(separator: " ")), depth: depth + 1, into: &findings)
             }
             let scan = OneLinerScanner.scan(code.text)
             for shell in scan.shellCommands {
