@@ -108,6 +108,21 @@ enum SQLAnalyzer {
         Finding(rule: rule, message: message, effect: effect, subject: tokens.prefix(8).map(\.word).joined(separator: " "))
     }
 
+    /// Catalogues and columns that hold the server's password hashes or stored credentials.
+    static let credentialWords: Set<String> = [
+        "PG_SHADOW", "PG_AUTHID", "ROLPASSWORD", "PG_USER_MAPPINGS", "AUTHENTICATION_STRING", "PASSWORD_HASH", "SQL_LOGINS", "SYSLOGINS", "LINKED_LOGINS",
+        "CREDENTIALS", "DATABASE_SCOPED_CREDENTIALS",
+    ]
+
+    /// `SELECT … FROM pg_shadow`, `SELECT * FROM mysql.user` (MySQL's accounts, hashes included).
+    static func readsPasswordHashes(_ tokens: [Token]) -> Bool {
+        for (index, token) in tokens.enumerated() {
+            if credentialWords.contains(token.word) { return true }
+            if token.word == "MYSQL", index + 1 < tokens.count, tokens[index + 1].word == "USER" { return true }
+        }
+        return false
+    }
+
     private static let readStatements: Set<String> = [
         "SELECT", "SHOW", "DESCRIBE", "DESC", "VALUES", "TABLE", "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET", "RESET", "USE", "LISTEN", "UNLISTEN", "FETCH", "CLOSE",
         "\\META", "PRAGMA", "HELP", "STATUS", "CHECKSUM", "ATTACH", "DETACH",
@@ -169,6 +184,11 @@ enum SQLAnalyzer {
             }
             if topLevel.contains("INTO") {
                 return finding("sql-select-into", "SELECT … INTO creates a table", RuleEffect(operationClass: .create, productionTier: .gated), tokens)
+            }
+            if readsPasswordHashes(body) {
+                return finding(
+                    "sql-credential-read", "reads the server's password hashes or stored credentials",
+                    RuleEffect(operationClass: .read, tier: .supervised, productionTier: .gated), tokens)
             }
             return finding("sql-read", "reads data", RuleEffect(operationClass: .read), tokens)
         case "PRAGMA" where topLevel.contains("="):

@@ -24,10 +24,23 @@ enum SensitivePaths {
         // Shell and client histories hold whatever was typed: passwords given on command lines.
         "/.bash_history", "/.zsh_history", "/.psql_history", "/.mysql_history", "/.rediscli_history", "/.mongosh_history",
         "/.node_repl_history", "/.python_history",
+        // Package registries', forges' and platforms' tokens, where their clients keep them.
+        "/.terraformrc", "/.config/hub", "/.config/glab-cli/config.yml", "/.cargo/credentials", "/.cargo/credentials.toml", "/.gem/credentials",
+        "/.m2/settings.xml", "/.gradle/gradle.properties", "/.composer/auth.json", "/.config/composer/auth.json", "/.yarnrc.yml", "/.bundle/config",
+        "/.dockercfg", "/.config/containers/auth.json", "/containers/auth.json", "/.config/pip/pip.conf", "/.pip/pip.conf", "/.mylogin.cnf",
+        "/.databrickscfg", "/.snowsql/config", "/.mc/config.json", "/.pulumi/credentials.json", "/.circleci/cli.yml", "/.kaggle/kaggle.json",
+        "/.cache/huggingface/token", "/.huggingface/token", "/.fly/config.yml", "/.config/configstore/firebase-tools.json",
+        "/.wrangler/config/default.toml", "/.config/.wrangler/config/default.toml", "/.netlify/config.json", "/.config/netlify/config.json",
+        "/.railway/config.json", "/.supabase/access-token", "/.config/git/credentials", "/.ansible/vault_pass", "/.vault_pass", "/.vault-password",
+        "/.config/op/config", "/.config/gcloud/access_tokens.db",
+        // CI servers' and forges' own secrets.
+        "/var/lib/jenkins/credentials.xml", "/etc/gitlab/gitlab-secrets.json", "/etc/gitlab-runner/config.toml", "/etc/rancher/k3s/registries.yaml",
+        "/etc/rancher/rke2/registries.yaml",
     ]
     static let credentialParts = [
         "/.ssh/id_", "/.gnupg/", "/run/secrets/", "/etc/ssh/ssh_host_", "/.password-store/", "/proc/self/environ", "/etc/kubernetes/pki/", "/var/lib/rancher/k3s/server/cred/",
         "/var/lib/rancher/k3s/server/tls/", "/var/lib/kubelet/pki/", "/etc/ssl/private/",
+        "/var/lib/jenkins/secrets/", "/.jenkins/secrets/", "/.config/gcloud/legacy_credentials/", "/etc/letsencrypt/live/", "/etc/letsencrypt/archive/",
     ]
     static let credentialNames: Set<String> = [
         ".env", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "credentials.json", "service-account.json", "terraform.tfvars",
@@ -219,7 +232,14 @@ enum SensitivePaths {
         }
         if !metadataOnly.contains(program), !readsCertificatesOnly(program: program, args: args) {
             for word in args {
-                let candidate = path(word)
+                var candidate = path(word)
+                // `git show HEAD:.env`, `scp prod:~/.aws/credentials .`, `kubectl cp pod:/root/.ssh/id_rsa k`:
+                // the path after a revision's or host's colon.
+                if !isCredential(candidate), candidate.containsASCII(":"), !candidate.containsBytes(of: "://"),
+                    let colon = candidate.utf8.firstIndex(of: UInt8(ascii: ":"))
+                {
+                    candidate = candidate[candidate.index(after: colon)...]
+                }
                 if isCredential(candidate) { out.append(credentialRead(String(candidate))) }
             }
         }

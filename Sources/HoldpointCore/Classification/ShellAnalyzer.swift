@@ -251,7 +251,7 @@ struct ShellAnalyzer {
     /// dictionary rather than a `switch` over the names: a string `switch` compares the name
     /// with every case in turn, some seventy comparisons for every ordinary program.
     enum Wrapper {
-        case privilege, switchUser, env, command, runner, holdpoint, timeout, taskset, xargs, busybox, watch, eval, trap, source, shell, ssh, interpreter, projectRunner, packageRunner
+        case privilege, switchUser, env, command, runner, holdpoint, timeout, taskset, xargs, busybox, watch, eval, trap, alias, source, shell, ssh, interpreter, projectRunner, packageRunner
     }
 
     static let wrappers: [String: Wrapper] = {
@@ -275,6 +275,7 @@ struct ShellAnalyzer {
             (.watch, ["watch"]),
             (.eval, ["eval"]),
             (.trap, ["trap"]),
+            (.alias, ["alias"]),
             (.source, ["source", "."]),
             (.shell, ["sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "busybox-sh", "rbash"]),
             (.ssh, ["ssh"]),
@@ -459,6 +460,11 @@ struct ShellAnalyzer {
             }
             return true
         case .xargs:
+            // `xargs -a FILE`: the file is read and its contents become arguments.
+            for (i, word) in args.enumerated() {
+                let file = word.text == "-a" || word.text == "--arg-file" ? (i + 1 < args.count ? args[i + 1].text : "") : word.text.hasPrefix("--arg-file=") ? String(word.text.dropFirst(11)) : ""
+                if SensitivePaths.isCredential(file) { findings.append(SensitivePaths.credentialRead(file)) }
+            }
             var rest = Self.skipOptions(args, for: name)
             if rest.isEmpty { rest = [ShellWord(text: "echo")] }
             // xargs appends words read from its input: unknown values.
@@ -488,6 +494,20 @@ struct ShellAnalyzer {
             guard let action = args.first, !["-l", "-p", "-", ""].contains(action.text), args.count >= 2 else { return false }
             analyzeNested(action, depth: depth, subject: subject, into: &findings)
             return true
+        case .alias:
+            // `alias ls='rm -rf /srv'`: a shell that keeps its state between commands (an
+            // agent's) runs the value whenever the name is typed later. The value is read as
+            // if run now; the gate's own name may not be redefined.
+            for word in args {
+                guard let eq = word.text.firstIndex(of: "="), eq != word.text.startIndex else { continue }
+                let name = String(word.text[..<eq])
+                let value = String(word.text[word.text.index(after: eq)...])
+                if SelfProtection.basenameIsHoldpoint(name) {
+                    findings.append(SelfProtection.blocked("holdpoint-redefined", "redefines holdpoint as an alias: the gate would stop being called", subject: word.text))
+                }
+                if !value.isEmpty { analyzeNested(ShellWord(text: value, isDynamic: word.isDynamic), depth: depth, subject: subject, into: &findings) }
+            }
+            return false
         case .source:
             guard let file = args.first else { return false }
             findings.append(.unknown("shell-script-file", "reads and runs the script \(file.text) in the current shell", subject: subject))
