@@ -239,4 +239,18 @@ import Testing
             }
         }
     }
+
+    /// A rule's `contains` words found in one pass give the answer of lower-casing the word
+    /// and searching it for each in turn.
+    @Test func foldedNeedlesAgreeWithSearchingEachWord() {
+        let needles = ["AKIA", "BEGIN OPENSSH PRIVATE", "ghp_", "-----BEGIN", "passw", "token"]
+        let words = [
+            "AKIAIOSFODNN7EXAMPLE", "akia", "xAKIx", "-----BEGIN OPENSSH PRIVATE KEY-----", "GHP_abc", "gh_p", "PassWord", "tok", "TOKEN=1", "", "ä-token", "-----BEGI",
+        ]
+        let folded = FoldedNeedles(needles)
+        for word in words {
+            let lower = word.lowercased()
+            #expect(folded.occurs(in: word) == needles.contains { lower.containsBytes(of: $0.lowercased()) }, "\(word)")
+        }
+    }
 }

@@ -108,20 +108,9 @@ enum SQLAnalyzer {
         Finding(rule: rule, message: message, effect: effect, subject: tokens.prefix(8).map(\.word).joined(separator: " "))
     }
 
-    /// Catalogues and columns that hold the server's password hashes or stored credentials.
-    static let credentialWords: Set<String> = [
-        "PG_SHADOW", "PG_AUTHID", "ROLPASSWORD", "PG_USER_MAPPINGS", "AUTHENTICATION_STRING", "PASSWORD_HASH", "SQL_LOGINS", "SYSLOGINS", "LINKED_LOGINS",
-        "CREDENTIALS", "DATABASE_SCOPED_CREDENTIALS",
-    ]
-
-    /// `SELECT … FROM pg_shadow`, `SELECT * FROM mysql.user` (MySQL's accounts, hashes included).
-    static func readsPasswordHashes(_ tokens: [Token]) -> Bool {
-        for (index, token) in tokens.enumerated() {
-            if credentialWords.contains(token.word) { return true }
-            if token.word == "MYSQL", index + 1 < tokens.count, tokens[index + 1].word == "USER" { return true }
-        }
-        return false
-    }
+    static let credentialRule = "sql-credential-read"
+    static let credentialMessage = "reads the server's password hashes or stored credentials"
+    static let credentialEffect = RuleEffect(operationClass: .read, tier: .supervised, productionTier: .gated)
 
     private static let readStatements: Set<String> = [
         "SELECT", "SHOW", "DESCRIBE", "DESC", "VALUES", "TABLE", "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET", "RESET", "USE", "LISTEN", "UNLISTEN", "FETCH", "CLOSE",
@@ -129,7 +118,9 @@ enum SQLAnalyzer {
     ]
 
     /// Functions with effects beyond the rows a query reads, wherever they are called
-    /// (`SELECT pg_terminate_backend(pid) FROM …` ends sessions; `lo_export` writes files).
+    /// (`SELECT pg_terminate_backend(pid) FROM …` ends sessions; `lo_export` writes files),
+    /// and the catalogues of password hashes a SELECT must not read on its own. One table,
+    /// so that a statement's words are looked up once.
     static let sideEffectFunctions: [String: (rule: String, message: String, effect: RuleEffect)] = {
         var table: [String: (rule: String, message: String, effect: RuleEffect)] = [:]
         for name in ["PG_TERMINATE_BACKEND", "PG_CANCEL_BACKEND", "PG_DROP_REPLICATION_SLOT", "PG_PROMOTE", "PG_WAL_REPLAY_PAUSE"] {
@@ -144,13 +135,28 @@ enum SQLAnalyzer {
         ] {
             table[name] = ("sql-server-side-code", "\(name.lowercased()) reads or writes the server's files, or runs code there", RuleEffect(operationClass: .unknown))
         }
+        // Catalogues and columns that hold the server's password hashes or stored
+        // credentials (MySQL's `mysql.user` is MYSQL then USER). A SELECT naming one is a
+        // secret read; other statements are classified by their verb.
+        for name in [
+            "PG_SHADOW", "PG_AUTHID", "ROLPASSWORD", "PG_USER_MAPPINGS", "AUTHENTICATION_STRING", "PASSWORD_HASH", "SQL_LOGINS", "SYSLOGINS", "LINKED_LOGINS",
+            "DATABASE_SCOPED_CREDENTIALS", "MYSQL",
+        ] {
+            table[name] = (credentialRule, credentialMessage, credentialEffect)
+        }
         return table
     }()
 
     static func classify(_ tokens: [Token]) -> Finding {
         // A side-effecting function, or a program the server runs, outranks the statement's verb.
+        var namesCredentials = false
         for (index, token) in tokens.enumerated() {
-            if let effect = sideEffectFunctions[token.word] { return finding(effect.rule, effect.message, effect.effect, tokens) }
+            if let effect = sideEffectFunctions[token.word] {
+                guard effect.rule == credentialRule else { return finding(effect.rule, effect.message, effect.effect, tokens) }
+                // `SELECT … FROM pg_shadow`, `SELECT * FROM mysql.user`: only a read of it counts.
+                namesCredentials = namesCredentials || token.word != "MYSQL" || (index + 1 < tokens.count && tokens[index + 1].word == "USER")
+                continue
+            }
             if token.word == "PROGRAM", index > 0, ["TO", "FROM"].contains(tokens[index - 1].word) {
                 return finding("sql-server-side-code", "COPY … PROGRAM runs a shell command on the database server", RuleEffect(operationClass: .unknown), tokens)
             }
@@ -185,10 +191,8 @@ enum SQLAnalyzer {
             if topLevel.contains("INTO") {
                 return finding("sql-select-into", "SELECT … INTO creates a table", RuleEffect(operationClass: .create, productionTier: .gated), tokens)
             }
-            if readsPasswordHashes(body) {
-                return finding(
-                    "sql-credential-read", "reads the server's password hashes or stored credentials",
-                    RuleEffect(operationClass: .read, tier: .supervised, productionTier: .gated), tokens)
+            if namesCredentials {
+                return finding(credentialRule, credentialMessage, credentialEffect, tokens)
             }
             return finding("sql-read", "reads data", RuleEffect(operationClass: .read), tokens)
         case "PRAGMA" where topLevel.contains("="):

@@ -110,6 +110,9 @@ enum SensitivePaths {
         "ls", "stat", "test", "[", "[[", "file", "realpath", "readlink", "du", "chmod", "chown", "chgrp",
         "dirname", "basename", "touch", "mkdir", "echo", "printf", "find", "fd", "locate", "which", "type",
     ]
+    /// Programs that name files behind a revision's, host's or container's colon
+    /// (`git show HEAD:.env`, `scp prod:~/.aws/credentials .`, `kubectl cp pod:/root/.ssh/id_rsa k`).
+    static let colonPathPrograms: Set<String> = ["git", "scp", "sftp", "rsync", "kubectl", "oc", "docker", "podman", "nerdctl", "rclone", "lxc", "incus"]
     /// Programs whose last path argument is where they write.
     static let copiers: Set<String> = ["cp", "mv", "install", "ln", "rsync", "scp", "dd"]
     /// Every program whose operands `findings` reads as places written.
@@ -232,15 +235,15 @@ enum SensitivePaths {
         }
         if !metadataOnly.contains(program), !readsCertificatesOnly(program: program, args: args) {
             for word in args {
-                var candidate = path(word)
-                // `git show HEAD:.env`, `scp prod:~/.aws/credentials .`, `kubectl cp pod:/root/.ssh/id_rsa k`:
-                // the path after a revision's or host's colon.
-                if !isCredential(candidate), candidate.containsASCII(":"), !candidate.containsBytes(of: "://"),
-                    let colon = candidate.utf8.firstIndex(of: UInt8(ascii: ":"))
-                {
-                    candidate = candidate[candidate.index(after: colon)...]
+                let candidate = path(word)
+                if isCredential(candidate) {
+                    out.append(credentialRead(String(candidate)))
+                } else if colonPathPrograms.contains(program), let colon = candidate.utf8.firstIndex(of: UInt8(ascii: ":")), !candidate.containsBytes(of: "://") {
+                    // `git show HEAD:.env`, `scp prod:~/.aws/credentials .`, `kubectl cp pod:/root/.ssh/id_rsa k`:
+                    // the path after a revision's or host's colon.
+                    let after = candidate[candidate.index(after: colon)...]
+                    if isCredential(after) { out.append(credentialRead(String(after))) }
                 }
-                if isCredential(candidate) { out.append(credentialRead(String(candidate))) }
             }
         }
         if treeReaders.contains(program) {

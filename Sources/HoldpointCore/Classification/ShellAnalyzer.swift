@@ -1143,13 +1143,7 @@ struct ArgumentView {
             let hit = positionals.indices.contains { p in !positionals[p].isDynamic && shared.rule.argsNoneMatch.anyMatches(positionals[p].text) }
             if hit { return false }
         }
-        if !shared.rule.contains.isEmpty {
-            let hit = all.contains { word in
-                let lower = word.text.lowercased()
-                return shared.rule.contains.contains { lower.containsBytes(of: $0) }
-            }
-            if !hit { return false }
-        }
+        if let words = shared.containsWords, !all.contains(where: { words.occurs(in: $0.text) }) { return false }
         return true
     }
 
