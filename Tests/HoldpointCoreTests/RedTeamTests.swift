@@ -118,7 +118,16 @@ import Testing
             "psql -c \"SELECT lo_export(1, '/etc/cron.d/x')\"",
             "mysql -e 'SHUTDOWN'",
             "mongosh --eval 'db.shutdownServer()'",
+            // A function that changes data called from a SELECT; files written by the server
+            // or the client; SQL from a file on standard input; clients disconnected.
+            "psql -c 'SELECT purge_all()'",
+            "psql -c 'SELECT app.delete_user(42)'",
+            "psql -c \"COPY users TO '/var/www/html/users.csv'\"",
+            "mysql prod < drop_all.sql",
+            "redis-cli CLIENT KILL TYPE normal",
         ])
+        #expect(try Self.tier("psql -c 'SELECT date_trunc(''day'', now()), count(*) FROM orders'") == .autonomous)
+        #expect(try Self.tier("psql -c 'SELECT array_remove(tags, ''x'') FROM posts'") == .autonomous)
     }
 
     @Test func readingCredentialsAndSendingDataOut() throws {

@@ -21,6 +21,8 @@ enum SQLAnalyzer {
     struct Token: Equatable {
         var word: String
         var depth: Int
+        /// Followed by `(`: a function's name (or a keyword before a parenthesis).
+        var call = false
     }
 
     /// Splits into statements of tokens. Literals become the token "'".
@@ -76,6 +78,7 @@ enum SQLAnalyzer {
                 depth = 0
                 i += 1
             case UInt8(ascii: "("):
+                if let last = statements[statements.count - 1].indices.last { statements[statements.count - 1][last].call = true }
                 depth += 1
                 i += 1
             case UInt8(ascii: ")"):
@@ -106,6 +109,18 @@ enum SQLAnalyzer {
 
     private static func finding(_ rule: String, _ message: String, _ effect: RuleEffect, _ tokens: [Token]) -> Finding {
         Finding(rule: rule, message: message, effect: effect, subject: tokens.prefix(8).map(\.word).joined(separator: " "))
+    }
+
+    /// Words that, in a function's name, say it changes or removes data (`purge_old_orders()`):
+    /// such a function called from a SELECT is unknown, not a read.
+    static let changingFunctionWords: Set<Substring> = ["PURGE", "DELETE", "DROP", "TRUNCATE", "KILL", "CLEAN", "CLEANUP", "WIPE", "DESTROY", "ERASE", "TERMINATE", "NUKE", "RESET"]
+
+    /// The first function called in `tokens` whose name holds one of `changingFunctionWords`.
+    static func callsChangingFunction(_ tokens: [Token]) -> String? {
+        for token in tokens where token.call && token.word.split(separator: "_").contains(where: changingFunctionWords.contains) {
+            return token.word
+        }
+        return nil
     }
 
     static let credentialRule = "sql-credential-read"
@@ -176,7 +191,7 @@ enum SQLAnalyzer {
             {
                 verb = tokens[main].word
                 let depth = tokens[main].depth
-                body = Array(tokens[main...].prefix { $0.depth >= depth }).map { Token(word: $0.word, depth: $0.depth - depth) }
+                body = Array(tokens[main...].prefix { $0.depth >= depth }).map { Token(word: $0.word, depth: $0.depth - depth, call: $0.call) }
             } else {
                 verb = "SELECT"
             }
@@ -193,6 +208,11 @@ enum SQLAnalyzer {
             }
             if namesCredentials {
                 return finding(credentialRule, credentialMessage, credentialEffect, tokens)
+            }
+            if let call = callsChangingFunction(body) {
+                return finding(
+                    "sql-changing-function", "calls \(call.lowercased()), a function whose name says it changes or removes data (what it does is defined on the server)",
+                    RuleEffect(operationClass: .unknown), tokens)
             }
             return finding("sql-read", "reads data", RuleEffect(operationClass: .read), tokens)
         case "PRAGMA" where topLevel.contains("="):
@@ -218,6 +238,10 @@ enum SQLAnalyzer {
             return finding("sql-write-data", "writes rows (\(verb)): modifies data", RuleEffect(operationClass: .patch, productionTier: .gated), tokens)
         case "COPY":
             if topLevel.contains("TO") && !topLevel.contains("FROM") {
+                // `COPY t TO '/path'` writes a file on the database server; `TO STDOUT` only prints.
+                if let to = body.firstIndex(where: { $0.depth == 0 && $0.word == "TO" }), to + 1 < body.count, body[to + 1].word == "'" {
+                    return finding("sql-write-file", "COPY … TO a file writes it on the database server", RuleEffect(operationClass: .patch, productionTier: .gated), tokens)
+                }
                 return finding("sql-read", "exports data (COPY … TO)", RuleEffect(operationClass: .read), tokens)
             }
             return finding("sql-write-data", "loads rows (COPY … FROM): modifies data", RuleEffect(operationClass: .patch, productionTier: .gated), tokens)

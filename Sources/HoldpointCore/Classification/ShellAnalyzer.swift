@@ -869,7 +869,8 @@ struct ShellAnalyzer {
             let rule = firstFallback.rule
             findings.append(Finding(rule: rule.id, message: rule.message, effect: rule.effect, subject: subject))
         } else if let sqlClient, sqlClient.subcommand == nil || view.positionals.first?.text == sqlClient.subcommand {
-            if command.readsPipe || args.contains(where: { $0.text == "-f" || $0.text == "--file" || $0.text.hasPrefix("--file=") }) {
+            let readsFile = command.redirections.contains { $0.op == "<" || $0.op == "0<" }
+            if command.readsPipe || readsFile || args.contains(where: { $0.text == "-f" || $0.text == "--file" || $0.text.hasPrefix("--file=") }) {
                 findings.append(.unknown("sql-script", "\(program) runs SQL from a file or a pipe, which Holdpoint cannot see", subject: subject))
             } else {
                 findings.append(Finding(rule: "sql-interactive", message: "\(program) with no SQL on the command line", effect: RuleEffect(operationClass: .read), subject: subject))
@@ -1008,12 +1009,24 @@ struct ShellAnalyzer {
                     findings.append(.unknown("sql-client-shell", "the client pipes output to a shell command (\\\(word) |…)", subject: subject))
                 } else if word == "copy", argument.lowercased().contains("program") {
                     findings.append(.unknown("sql-client-shell", "\\copy … program runs a shell command", subject: subject))
+                } else if (word == "copy" && Self.copiesToFile(argument)) || (["o", "out", "g", "w", "gx"].contains(word) && !argument.isEmpty) {
+                    findings.append(
+                        Finding(
+                            rule: "sql-client-write-file", message: "the client writes query results or data to a file (\\\(word))",
+                            effect: RuleEffect(operationClass: .patch), subject: subject))
                 } else if ["i", "ir", "include", "include_relative"].contains(word) {
                     findings.append(.unknown("sql-script", "runs SQL from the file \(argument.prefix(60)), which Holdpoint cannot see", subject: subject))
                 }
                 rest = command
             }
         }
+    }
+
+    /// `\copy t TO 'file'` (not `TO STDOUT`, not `FROM`).
+    static func copiesToFile(_ argument: Substring) -> Bool {
+        let words = argument.lowercased().split(separator: " ")
+        guard let to = words.firstIndex(of: "to"), !words.contains("from"), to + 1 < words.count else { return false }
+        return !["stdout", "pstdout"].contains(words[to + 1])
     }
 
     private func analyzeSQLClient(_ client: SQLClient, args: [ShellWord], command: SimpleCommand, subject: Subject, into findings: inout [Finding]) -> Bool {
