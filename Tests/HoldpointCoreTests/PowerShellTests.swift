@@ -69,7 +69,7 @@ import Testing
         ("pwsh -c 'gc ~/.ssh/id_rsa'", "credential-read"),
         ("pwsh -c 'Copy-Item ~/.ssh/id_rsa /tmp/k'", "credential-read"),
         ("pwsh -c 'Get-ChildItem env:'", "secret-environment"),
-        ("pwsh -c 'gc env:AWS_SECRET_ACCESS_KEY'", "secret-environment"),
+        ("pwsh -c 'gc env:AWS_SECRET_ACCESS_KEY'", "secret-environment-named"),
         ("pwsh -c '$env:AWS_SECRET_ACCESS_KEY'", "secret-environment"),
         ("pwsh -c 'Write-Output $env:GITHUB_TOKEN'", "secret-environment"),
         ("pwsh -c 'Get-AzKeyVaultSecret -VaultName prod -Name db -AsPlainText'", "powershell-secret-read"),

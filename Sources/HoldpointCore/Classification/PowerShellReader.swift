@@ -57,9 +57,8 @@ enum PowerShellReader {
             // A secret variable printed or written out is a secret read; one handed to a
             // program as an argument (`-Headers @{ Authorization = "Bearer $env:TOKEN" }`) is used.
             if printsOrWrites(statement) {
-                for name in statement.environmentReads where isSecretName(name) {
-                    result.shellCommands.append("printenv " + ShellAnalyzer.quote(name))
-                }
+                // Held as printing the environment: the name was judged a secret's here.
+                if statement.environmentReads.contains(where: isSecretName) { result.shellCommands.append("printenv") }
             }
             readStatement(statement.words[...], code: code, depth: depth, into: &result)
         }

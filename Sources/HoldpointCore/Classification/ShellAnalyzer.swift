@@ -523,8 +523,10 @@ struct ShellAnalyzer {
                 findings.append(.unknown("shell-remote-shell", "opens an interactive remote shell", subject: subject))
                 return true
             }
-            // ssh joins the remaining words with spaces and the remote shell parses them.
-            analyze(line: ShellWord.joinedText(rest.dropFirst()), depth: depth + 1, into: &findings)
+            // ssh joins the remaining words with spaces and the remote shell parses them
+            // (after a `--` that ends ssh's own options: `ssh bastion -- kubectl get nodes`).
+            let remote = rest.dropFirst()
+            analyze(line: ShellWord.joinedText(remote.first?.text == "--" ? remote.dropFirst() : remote), depth: depth + 1, into: &findings)
             return true
         case .interpreter:
             analyzeInterpreter(name: name, args: args, command: command, depth: depth, subject: subject, into: &findings)
