@@ -462,8 +462,13 @@ struct ShellAnalyzer {
         case .xargs:
             // `xargs -a FILE`: the file is read and its contents become arguments.
             for (i, word) in args.enumerated() {
-                let file = word.text == "-a" || word.text == "--arg-file" ? (i + 1 < args.count ? args[i + 1].text : "") : word.text.hasPrefix("--arg-file=") ? String(word.text.dropFirst(11)) : ""
-                if SensitivePaths.isCredential(file) { findings.append(SensitivePaths.credentialRead(file)) }
+                var file: String?
+                if word.text == "-a" || word.text == "--arg-file", i + 1 < args.count {
+                    file = args[i + 1].text
+                } else if word.text.hasPrefix("--arg-file=") {
+                    file = String(word.text.dropFirst("--arg-file=".count))
+                }
+                if let file, SensitivePaths.isCredential(file) { findings.append(SensitivePaths.credentialRead(file)) }
             }
             var rest = Self.skipOptions(args, for: name)
             if rest.isEmpty { rest = [ShellWord(text: "echo")] }
