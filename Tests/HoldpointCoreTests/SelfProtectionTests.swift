@@ -101,6 +101,18 @@ import Testing
         #expect(result.reasons.contains { $0.rule == "holdpoint-config-override" }, "\(result.reasons)")
     }
 
+    /// Moving where Holdpoint keeps its state, or where an agent's client reads its hooks,
+    /// waits for a human (not blocked: tools are run with these for reasons of their own).
+    @Test(arguments: [
+        "XDG_STATE_HOME=/tmp/x holdpoint exec -- ls", "export CLAUDE_CONFIG_DIR=/tmp/evil", "env CODEX_HOME=/tmp/c codex exec 'fix it'",
+        "unset XDG_CONFIG_HOME",
+    ])
+    func configurationLocationsWaitForAHuman(_ command: String) throws {
+        let result = try Setup().classify(command)
+        #expect(result.tier == .gated, "\(command) → \(result.tier)")
+        #expect(result.reasons.contains { $0.rule == "config-location-override" }, "\(result.reasons)")
+    }
+
     /// `holdpoint exec -- CMD` runs CMD, so the gate judges CMD: wrapping a command in
     /// Holdpoint's own executor (with whatever environment it claims) gains nothing.
     @Test func execIsJudgedAsTheCommandItRuns() throws {

@@ -71,10 +71,20 @@ public struct SelfProtection: Sendable {
     /// audit log, built-in rules, environment or identity its checks use. An agent doing
     /// that is choosing its own rules.
     static func configurationVariable(_ text: String, subject: String) -> Finding? {
-        guard text.hasPrefix("HOLDPOINT_") else { return nil }
         let name = text.split(separator: "=", maxSplits: 1).first.map(String.init) ?? text
+        if redirectingVariables.contains(name) {
+            return Finding(
+                rule: "config-location-override", message: "sets \(name), which moves where Holdpoint or an agent's client finds its configuration and hooks",
+                effect: RuleEffect(operationClass: .unknown, tier: .gated), subject: subject)
+        }
+        guard text.hasPrefix("HOLDPOINT_") else { return nil }
         return blocked("holdpoint-config-override", "an agent may not set \(name): Holdpoint's configuration is not the agent's to choose", subject: subject)
     }
+
+    /// Variables that move where configuration is found: Holdpoint's state (the queue, the
+    /// audit log) under `XDG_STATE_HOME`, and the hook settings of the agents' clients.
+    /// Held for a human rather than blocked: tools are run with them for reasons of their own.
+    static let redirectingVariables: Set<String> = ["XDG_STATE_HOME", "XDG_CONFIG_HOME", "CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_CLI_HOME"]
 
     /// The agents' own hook settings: writing them would switch the gate off.
     static let hookSettings: [Glob] = [
