@@ -523,6 +523,12 @@ struct ShellAnalyzer {
             return true
         case .ssh:
             embeddedCode(program: name, args: args, subject: subject, depth: depth, into: &findings)
+            // `ssh -V` prints its version, `ssh -G HOST` the configuration it would use: neither
+            // connects. Only among the leading options: after the host, words are the remote command's.
+            if args.prefix(while: { $0.text.hasPrefix("-") }).contains(where: { $0.text == "-V" || $0.text == "-G" }) {
+                findings.append(Finding(rule: "read-only-command", message: "prints ssh's version or configuration", effect: RuleEffect(operationClass: .read), subject: subject))
+                return true
+            }
             let rest = Self.skipOptions(args, for: name)
             guard rest.count >= 2 else {
                 findings.append(.unknown("shell-remote-shell", "opens an interactive remote shell", subject: subject))
