@@ -121,6 +121,9 @@ func benchmarkAdversarial() throws {
         ("40,000 redirections", "cat " + (0..<40_000).map { "> f\($0)" }.joined(separator: " ")),
         ("20,000 env assignments", (0..<20_000).map { "V\($0)=x" }.joined(separator: " ") + " ls"),
         ("quotes 100,000 deep", "echo " + String(repeating: "\"'", count: 100_000)),
+        ("PowerShell: 100,000 keywords", "pwsh -c '" + String(repeating: "if ", count: 100_000) + "Get-Date'"),
+        ("PowerShell: 50,000 statements", "pwsh -c '" + Array(repeating: "Get-Item x", count: 50_000).joined(separator: "; ") + "'"),
+        ("PowerShell: subexpressions 5,000 deep", "pwsh -c '" + String(repeating: "\"$(", count: 5_000) + "ls" + String(repeating: ")\"", count: 5_000) + "'"),
     ]
     var worst: (String, UInt64) = ("", 0)
     for (label, line) in shapes {

@@ -117,5 +117,11 @@ import Testing
         #expect(reading.findings.contains { $0.rule == "powershell-nested" })
         let long = String(repeating: "Get-Date; ", count: 2_000)
         #expect(PowerShellReader.read(long).findings.contains { $0.rule == "powershell-too-long" })
+        // Keywords and assignments before a command are taken off in a loop, not by recursion.
+        for prefix in ["if ", "$a = ", "x=", "function f "] {
+            let statement = String(repeating: prefix, count: 60_000) + "Remove-Item /srv"
+            #expect(PowerShellReader.read(statement).findings.contains { $0.rule == "powershell-too-long" }, "\(prefix)")
+        }
+        #expect(PowerShellReader.read(String(repeating: "if ", count: 200) + "Remove-Item /srv").shellCommands == ["rm -f -- /srv"])
     }
 }

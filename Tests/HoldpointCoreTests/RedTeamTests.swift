@@ -263,6 +263,15 @@ import Testing
         let manyPrograms = (0..<40_000).map { "prog\($0) x" }.joined(separator: " ; ")
         let many = try TestData.classify(manyPrograms, env: "production", mode: .autonomous)
         #expect(many.tier >= .gated && many.reasons.contains { $0.rule == "shell-too-large" })
+        // PowerShell's own shapes (holdpoint-bench adversarial times them).
+        for (code, rule) in [
+            (String(repeating: "if ", count: 100_000) + "Get-Date", "powershell-too-long"),
+            (Array(repeating: "Get-Item x", count: 50_000).joined(separator: "; "), "powershell-too-long"),
+            (String(repeating: "\"$(", count: 5_000) + "ls" + String(repeating: ")\"", count: 5_000), "powershell-nested"),
+        ] {
+            let verdict = try TestData.classify("pwsh -c '\(code)'", env: "production", mode: .autonomous)
+            #expect(verdict.tier >= .gated && verdict.reasons.contains { $0.rule == rule }, "\(rule): \(verdict.reasons.map(\.rule))")
+        }
     }
 }
 

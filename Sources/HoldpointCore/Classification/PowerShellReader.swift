@@ -88,60 +88,86 @@ enum PowerShellReader {
     private static let namingKeywords: Set<String> = ["function", "filter", "workflow", "configuration", "class", "enum"]
     private static let assignments: Set<String> = ["=", "+=", "-=", "*=", "/=", "%=", "??="]
 
-    private static func readStatement(_ words: ArraySlice<Word>, code: String, depth: Int, into result: inout Result) {
-        guard let first = words.first else { return }
-        for word in words where word.isMethodCall {
+    /// Keywords, assignments and hash entries taken off before a statement's command; past
+    /// this many the statement is unknown rather than read on.
+    static let maxPrefixes = 256
+
+    /// Reads one statement: what comes before its command (keywords, assignments, an
+    /// expression's `in` or `=`) is taken off word by word, in a loop that only moves forward.
+    private static func readStatement(_ statement: ArraySlice<Word>, code: String, depth: Int, into result: inout Result) {
+        guard var first = statement.first else { return }
+        var rest = statement.dropFirst()
+        for word in statement where word.isMethodCall {
             if let method = word.methodName, !readOnlyMethods.contains(method.lowercased()) {
                 result.findings.append(.unknown("powershell-method-call", "calls the .NET method \(escapedName(method)), whose effect Holdpoint cannot see", subject: code))
             }
         }
-        let name = first.text.lowercased()
-        if !first.quoted {
-            if name == "&" || name == "." {
-                let rest = words.dropFirst()
-                guard let target = rest.first, !target.dynamic else {
-                    result.findings.append(.unknown("powershell-call-operator", "runs a command named at run time (\(name))", subject: code))
+        /// Moves to the next word; false at the end of the statement.
+        func advance() -> Bool {
+            guard let next = rest.first else { return false }
+            first = next
+            rest = rest.dropFirst()
+            return true
+        }
+        var prefixes = 0
+        while true {
+            prefixes += 1
+            guard prefixes <= maxPrefixes else {
+                result.findings.append(.unknown("powershell-too-long", "a PowerShell statement with too many keywords or assignments to read", subject: code))
+                return
+            }
+            let name = first.text.lowercased()
+            if !first.quoted {
+                if name == "&" || name == "." {
+                    guard let target = rest.first, !target.dynamic else {
+                        result.findings.append(.unknown("powershell-call-operator", "runs a command named at run time (\(name))", subject: code))
+                        return
+                    }
+                    if name == "." || target.text.lowercased().hasSuffix(".ps1") {
+                        result.findings.append(.unknown("powershell-script", "runs the PowerShell script \(escapedName(target.text)), whose contents Holdpoint cannot see", subject: code))
+                        return
+                    }
+                    result.shellCommands.append(nativeLine(rest))
                     return
                 }
-                if name == "." || target.text.lowercased().hasSuffix(".ps1") {
-                    result.findings.append(.unknown("powershell-script", "runs the PowerShell script \(escapedName(target.text)), whose contents Holdpoint cannot see", subject: code))
+                if keywords.contains(name) {
+                    guard advance() else { return }
+                    continue
+                }
+                if namingKeywords.contains(name) {
+                    guard advance(), advance() else { return }
+                    continue
+                }
+                if name == "using" {
+                    if rest.first?.text.lowercased() == "module" {
+                        result.findings.append(.unknown("powershell-module", "loads a PowerShell module, whose code Holdpoint cannot see", subject: code))
+                    }
                     return
                 }
-                result.shellCommands.append(nativeLine(rest))
-                return
             }
-            if keywords.contains(name) {
-                readStatement(words.dropFirst(), code: code, depth: depth, into: &result)
-                return
+            // `@{ Name = Get-Date }`, `$x=Remove-Item …`: what is assigned is read on.
+            if let op = rest.first, !op.quoted, assignments.contains(op.text) {
+                guard advance(), advance() else { return }
+                continue
             }
-            if namingKeywords.contains(name) {
-                readStatement(words.dropFirst(2), code: code, depth: depth, into: &result)
-                return
-            }
-            if name == "using" {
-                if words.dropFirst().first?.text.lowercased() == "module" {
-                    result.findings.append(.unknown("powershell-module", "loads a PowerShell module, whose code Holdpoint cannot see", subject: code))
+            if let assigned = first.assigned {
+                if let assigned {
+                    first = assigned
+                } else {
+                    guard advance() else { return }
                 }
-                return
+                continue
             }
-        }
-        // `@{ Name = Get-Date }`, `$x=Remove-Item …`: what is assigned is read on.
-        if let op = words.dropFirst().first, !op.quoted, assignments.contains(op.text) {
-            readStatement(words.dropFirst(2), code: code, depth: depth, into: &result)
-            return
-        }
-        if let assigned = first.assigned {
-            readStatement((assigned.map { [$0] } ?? []) + words.dropFirst(), code: code, depth: depth, into: &result)
-            return
-        }
-        // An expression: a variable, a value, a type. What it assigns or pipes is read on.
-        if first.quoted || first.startsExpression {
-            if let op = words.firstIndex(where: { !$0.quoted && (assignments.contains($0.text) || $0.text.lowercased() == "in") }) {
-                readStatement(words[(op + 1)...], code: code, depth: depth, into: &result)
+            // An expression: a variable, a value, a type. What it assigns or pipes is read on.
+            if first.quoted || first.startsExpression {
+                guard let op = rest.firstIndex(where: { !$0.quoted && (assignments.contains($0.text) || $0.text.lowercased() == "in") }) else { return }
+                rest = rest[(op + 1)...]
+                guard advance() else { return }
+                continue
             }
+            readCommand(first, args: Array(rest), code: code, depth: depth, into: &result)
             return
         }
-        readCommand(first, args: Array(words.dropFirst()), code: code, depth: depth, into: &result)
     }
 
     private static func readCommand(_ first: Word, args: [Word], code: String, depth: Int, into result: inout Result) {
