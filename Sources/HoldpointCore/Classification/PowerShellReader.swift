@@ -608,7 +608,8 @@ extension PowerShellReader {
                 redirectNext = false
             }
             while i < bytes.count {
-                if wordCount > Self.maxWords {
+                // Past the words or statements the reader reads, the rest is not lexed either.
+                if wordCount > Self.maxWords || out.count > PowerShellReader.maxStatements {
                     truncated = true
                     break
                 }
