@@ -116,7 +116,7 @@ enum SensitivePaths {
     /// Programs whose last path argument is where they write.
     static let copiers: Set<String> = ["cp", "mv", "install", "ln", "rsync", "scp", "dd"]
     /// Every program whose operands `findings` reads as places written.
-    static let writers: Set<String> = copiers.union(["tee", "sed", "perl"])
+    static let writers: Set<String> = copiers.union(["tee", "sed"])
 
     /// Whether `text` could name one of these files at all: it has a `/` or a `.`, or is an
     /// SSH key's bare name. Most arguments (`-la`, `status`, `main`) are turned away here
@@ -261,8 +261,8 @@ enum SensitivePaths {
         var writes: [Substring] = []
         switch program {
         case "tee": writes = operands.map(path)
-        case "sed",
-            "perl" where args.contains(where: { $0.text.hasPrefix("-i") || $0.text == "--in-place" }):
+        case "sed":
+            // (`perl -pi` and `ruby -i` are held as `sed -i` on the same files: ShellAnalyzer.)
             writes = operands.map(path)
         case "mv":
             // Moving a file away changes its place as much as writing one there; moving it
