@@ -103,7 +103,30 @@ import Testing
             "php -r 'call_user_func(\"system\", \"rm -rf /srv\");'",
             "lua -e 'os.execute(\"rm -rf /srv\")'",
         ])
+        try Self.expectHeld([
+            // Signals, files emptied, moved or re-moded, and calls into C, from inside the code.
+            "python3 -c 'import os; os.kill(1, 9)'",
+            "node -e 'process.kill(1)'",
+            "perl -e 'kill 9, -1'",
+            "perl -MFile::Path -e 'rmtree \"/srv\"'",
+            "node -e 'require(\"fs\").truncateSync(\"/var/lib/db/data\")'",
+            "python3 -c \"import os; os.rename('/etc/passwd', '/tmp/p')\"",
+            "ruby -e 'File.chmod(0777, \"/etc/shadow\")'",
+            "python3 -c 'import ctypes; ctypes.CDLL(None).system(b\"id\")'",
+            // Credential files and secret variables, whatever the code then does with them.
+            "python3 -c \"print(open('/root/.aws/credentials').read())\"",
+            "node -e \"console.log(require('fs').readFileSync('.env', 'utf8'))\"",
+            "python3 -c 'import os; print(os.environ[\"AWS_SECRET_ACCESS_KEY\"])'",
+            "python3 -c 'import os; print(dict(os.environb))'",
+            "node -e 'console.log(process.env)'",
+            "node -e 'console.log(process.env.NPM_TOKEN)'",
+            "ruby -e 'puts ENV.fetch(\"DATABASE_URL\")'",
+            "perl -e 'print $ENV{GITHUB_TOKEN}'",
+            "php -r 'echo getenv(\"DB_PASSWORD\");'",
+        ])
         // A one-liner that edits nothing and binds nothing still only reads.
+        #expect(try Self.tier("python3 -c 'print(\"skill issue\")'") == .autonomous)
+        #expect(try Self.tier("node -e 'console.log(process.env.NODE_ENV)'") == .autonomous)
         #expect(try Self.tier("perl -ne 'print if /error/' app.log") == .autonomous)
         #expect(try Self.tier("node -e 'require(\"child_process\").execSync(\"ls\")'") == .autonomous)
     }
@@ -164,6 +187,30 @@ import Testing
             "psql -c 'SELECT rolname, rolpassword FROM pg_authid'",
             "mysql -e 'SELECT * FROM mysql.user'",
         ])
+    }
+
+    /// A secret variable's value printed is a secret read, as `printenv NAME` is; handed to
+    /// the program that needs it, or written to a file, it is not printed.
+    @Test func secretVariablesPrinted() throws {
+        try Self.expectHeld([
+            "echo $AWS_SECRET_ACCESS_KEY",
+            "echo \"token=${GITHUB_TOKEN:0:8}\"",
+            "printf '%s\\n' \"$DB_PASSWORD\"",
+            "echo \"$GITHUB_TOKEN\" | base64",
+            "echo \"$GITHUB_TOKEN\" | rev | tee /dev/stderr",
+            "base64 <<< \"$API_KEY\"",
+            "echo $DATABASE_URL",
+        ])
+        let consumed = try TestData.classify("echo \"$GITHUB_TOKEN\" | gh auth login --with-token", env: "production", mode: .autonomous)
+        #expect(!consumed.reasons.contains { $0.rule.hasPrefix("secret-environment") }, "\(consumed.reasons.map(\.rule))")
+        #expect(try Self.tier("echo ${#GITHUB_TOKEN}") == .autonomous)  // its length
+        #expect(try Self.tier("echo $HOME $PATH") == .autonomous)
+        #expect(try Self.tier("echo \"exit code: $?\"") == .autonomous)
+    }
+
+    /// The variables a shell word expands, as the printed-variable check reads them.
+    @Test func expandedVariableNames() {
+        #expect(ShellAnalyzer.expandedVariables("a=$A,${B_1:-x}${#C}$1$?").map(String.init) == ["A", "B_1"])
     }
 
     /// A read rule's first word that is also a group deep in other commands (`az account …`
@@ -236,6 +283,13 @@ import Testing
         #expect(try tier("yarn lint") == .supervised)
         #expect(try tier("npm test") >= .gated)  // its pretest deletes
         #expect(try tier("make -C /nowhere test") == .supervised)  // unreadable: the project's own code, supervised
+        // A Makefile named on the command line is not the project's convention: read, or unknown.
+        #expect(try tier("make -f /nowhere/evil.mk") >= .gated)
+        #expect(try tier("make -f Makefile test") == .supervised)
+        // Variables set for make replace what recipes run.
+        #expect(try tier("make CC='rm -rf /srv' test") >= .gated)
+        #expect(try tier("make SHELL=/tmp/sh test") >= .gated)
+        #expect(try tier("make CC=clang test") == .supervised)
     }
 
     /// `"Production "`, `"PROD\u{200B}"` and near names are production.

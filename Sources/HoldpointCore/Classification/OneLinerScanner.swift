@@ -31,8 +31,21 @@ enum OneLinerScanner {
         // A delete function named as a string and called through another (`array_map("unlink", …)`).
         "\"unlink\"", "'unlink'", "\"rmdir\"", "'rmdir'",
     ]
-    // Recursive deletes: Python's shutil, Node's fs, Ruby's FileUtils, Perl's File::Path.
-    private static let destructiveDeleteCalls = ["shutil.rmtree(", "rmtree(", "rmSync(", "FileUtils.rm_rf", "FileUtils.rm_r", "os.removedirs(", "remove_tree(", "promises.rm("]
+    // Recursive deletes: Python's shutil, Node's fs, Ruby's FileUtils, Perl's File::Path
+    // (which Perl calls without parentheses too: `rmtree "/srv"`).
+    private static let destructiveDeleteCalls = [
+        "shutil.rmtree(", "rmtree(", "rmSync(", "FileUtils.rm_rf", "FileUtils.rm_r", "os.removedirs(", "remove_tree(", "promises.rm(", "rmtree ", "remove_tree ",
+    ]
+    /// Calls that empty a file where it stands.
+    private static let truncateCalls = ["truncate(", "truncateSync(", "truncate "]
+    /// Calls that send a signal to a process (`os.kill(1, 9)`, `process.kill(pid)`, Perl's `kill 9, $pid`).
+    private static let killCalls = ["kill(", "kill ", "killpg(", "pthread_kill("]
+    /// Calls that move, link, copy or change the mode or owner of files: writes to the paths named.
+    private static let changeCalls = [
+        "rename(", "renameSync(", "os.replace(", "shutil.move(", "shutil.copy", "copyFile", "cpSync(", "FileUtils.mv", "FileUtils.cp", "FileUtils.ln", "FileUtils.chmod",
+        "FileUtils.chown", "FileUtils.touch", "chmod(", "chmodSync(", "chown(", "chownSync(", "lchown(", "symlink(", "symlinkSync(", "symlink_to(", "os.link(", "linkSync(",
+        "File::Copy", "rename ", "chmod ", "chown ", "symlink ", "utime(", "utimes(", "utimesSync(", ".touch(",
+    ]
     private static let writeCalls = [
         ".write(", ".write_text(", ".write_bytes(", "writeFileSync(", "writeFile(", "appendFileSync(", "File.write(", "open(", "requests.post(", "requests.put(", "requests.patch(", "requests.delete(",
         "urlopen(", "fetch(", "inplace=True", "inplace=1", "file_put_contents(", "fwrite(", "io.open(",
@@ -46,6 +59,8 @@ enum OneLinerScanner {
         // A shell-out function named as a string (`array_map("system", …)`): the calls cannot be followed.
         "call_user_func", "\"system\"", "'system'", "\"exec\"", "'exec'", "\"passthru\"", "'passthru'", "\"shell_exec\"", "'shell_exec'", "\"popen\"",
         "'popen'", "\"proc_open\"", "'proc_open'",
+        // Calls into C libraries, which can do anything.
+        "ctypes", "cffi", "ffi-napi", "Fiddle", "DynaLoader", "FFI::",
     ]
 
     private static let writeModes = ["'w'", "\"w\"", "'a'", "\"a\"", "'wb'", "\"wb\"", "'ab'", "\"ab\"", "'w+'", "\"w+\"", "'r+'", "\"r+\"", "'x'", "\"x\""]
@@ -57,9 +72,11 @@ enum OneLinerScanner {
     /// by position. (It made a byte array of each of some ninety needles and searched the
     /// code once per needle: most of a one-liner's classification.)
     private enum Group: Int {
-        case shellOut, delete, destructiveDelete, write, opaque, writeMode, marker
+        case shellOut, delete, destructiveDelete, write, opaque, writeMode, marker, truncate, kill, change
     }
-    private static let needles = NeedleTable(groups: [shellOutCalls, deleteCalls, destructiveDeleteCalls, writeCalls, opaqueCalls, writeModes, markers])
+    private static let needles = NeedleTable(groups: [
+        shellOutCalls, deleteCalls, destructiveDeleteCalls, writeCalls, opaqueCalls, writeModes, markers, truncateCalls, killCalls, changeCalls,
+    ])
 
     static func scan(_ code: String) -> Result {
         var result = Result()
@@ -105,6 +122,28 @@ enum OneLinerScanner {
         } else if let call = first(.delete) {
             result.findings.append(Finding(rule: "oneliner-delete", message: "deletes files (\(call.trimmingSuffix("(")))", effect: RuleEffect(operationClass: .delete), subject: code))
         }
+        // A call of these groups counts where its name starts a word: `kill ` is not in `skill `.
+        let firstCall = { (group: Group, calls: [String]) -> String? in
+            calls.indices.first { index in
+                has(group, index) && occurrences(of: Array(calls[index].utf8), in: bytes).contains { $0 == 0 || !isIdentifierByte(bytes[$0 - 1]) }
+            }.map { calls[$0] }
+        }
+        if let call = firstCall(.truncate, truncateCalls) {
+            result.findings.append(
+                Finding(
+                    rule: "oneliner-truncate", message: "empties files (\(call.trimmingSuffix("(").trimmingSuffix(" ")))",
+                    effect: RuleEffect(operationClass: .delete, destructive: true, dataLoss: true), subject: code))
+        }
+        if let call = firstCall(.kill, killCalls) {
+            result.findings.append(
+                Finding(rule: "oneliner-kill", message: "signals processes (\(call.trimmingSuffix("(").trimmingSuffix(" ")))", effect: RuleEffect(operationClass: .delete), subject: code))
+        }
+        if let call = firstCall(.change, changeCalls) {
+            result.findings.append(
+                Finding(
+                    rule: "oneliner-file-change", message: "moves, links, copies or changes files (\(call.trimmingSuffix("(").trimmingSuffix(" ")))", effect: RuleEffect(operationClass: .patch),
+                    subject: code))
+        }
         // `open(` counts only with a write mode; another write call found with it still counts.
         let writes = first(.writeMode) != nil
         if let call = writeCalls.indices.first(where: { has(.write, $0) && (writes || writeCalls[$0] != "open(") }).map({ writeCalls[$0] }) {
@@ -114,6 +153,74 @@ enum OneLinerScanner {
             result.findings.append(Finding(rule: "oneliner-read", message: "one-liner with no shell-out, delete or write", effect: RuleEffect(operationClass: .read), subject: code))
         }
         return result
+    }
+
+    /// The environment variables the code reads, by name, and whether it takes the whole
+    /// environment: Python's `os.environ[…]`, `os.environ.get(…)`, `os.getenv(…)`; Node's
+    /// `process.env.NAME`, `process.env[…]`; Ruby's `ENV[…]`, `ENV.fetch(…)`; Perl's
+    /// `$ENV{…}`; PHP's `getenv(…)`. Anything else done with the environment object
+    /// (`print(os.environ)`, `%ENV`, `ENV.to_h`) takes all of it; so does a name computed
+    /// at run time.
+    struct EnvironmentReads {
+        var names: [String] = []
+        var whole = false
+    }
+
+    static func environmentReads(_ code: String) -> EnvironmentReads {
+        var reads = EnvironmentReads()
+        let bytes = Array(code.utf8)
+        func nameAfter(_ start: Int) {
+            switch firstArgument(bytes, from: start) {
+            case .string(let name): reads.names.append(name)
+            case .list, .computed: reads.whole = true
+            }
+        }
+        func at(_ i: Int, _ text: String) -> Bool {
+            let t = Array(text.utf8)
+            return i + t.count <= bytes.count && Array(bytes[i..<(i + t.count)]) == t
+        }
+        func startsWord(_ i: Int) -> Bool { i == 0 || !isIdentifierByte(bytes[i - 1]) }
+        for start in occurrences(of: Array("environ".utf8), in: bytes) where startsWord(start) || at(max(start - 3, 0), "os.") {
+            let after = start + (at(start + 7, "b") ? 8 : 7)  // `os.environb`: the same, as bytes
+            if at(after, "[") { nameAfter(after + 1) } else if at(after, ".get(") { nameAfter(after + 5) } else { reads.whole = true }
+        }
+        for start in occurrences(of: Array("getenv(".utf8), in: bytes) where startsWord(start) {
+            if at(start + 7, ")") { reads.whole = true } else { nameAfter(start + 7) }
+        }
+        for start in occurrences(of: Array("process.env".utf8), in: bytes) where startsWord(start) {
+            let after = start + 11
+            if at(after, ".") {
+                var end = after + 1
+                while end < bytes.count, isIdentifierByte(bytes[end]) { end += 1 }
+                reads.names.append(String(decoding: bytes[(after + 1)..<end], as: UTF8.self))
+            } else if at(after, "[") {
+                nameAfter(after + 1)
+            } else {
+                reads.whole = true
+            }
+        }
+        for start in occurrences(of: Array("ENV".utf8), in: bytes) where start + 3 >= bytes.count || !isIdentifierByte(bytes[start + 3]) {
+            if start > 0, bytes[start - 1] == UInt8(ascii: "$"), at(start + 3, "{") {
+                // Perl's `$ENV{NAME}` or `$ENV{'NAME'}`.
+                var i = start + 4
+                if case .string(let name) = firstArgument(bytes, from: i) {
+                    reads.names.append(name)
+                    continue
+                }
+                let nameStart = i
+                while i < bytes.count, isIdentifierByte(bytes[i]) { i += 1 }
+                if i > nameStart, at(i, "}") { reads.names.append(String(decoding: bytes[nameStart..<i], as: UTF8.self)) } else { reads.whole = true }
+            } else if !startsWord(start), bytes[start - 1] != UInt8(ascii: "%") {
+                continue  // `NODE_ENV`, `RAILS_ENV`
+            } else if at(start + 3, "[") {
+                nameAfter(start + 4)
+            } else if at(start + 3, ".fetch(") {
+                nameAfter(start + 10)
+            } else {
+                reads.whole = true
+            }
+        }
+        return reads
     }
 
     /// `child_process` loaded other than to call it at once (`require("child_process").execSync(…)`,
@@ -134,6 +241,15 @@ enum OneLinerScanner {
 
     /// The string literals in `code` that look like paths (they hold a `/`), at most 64.
     static func pathLiterals(_ code: String) -> [String] {
+        literals(code) { $0.contains(UInt8(ascii: "/")) }
+    }
+
+    /// The string literals in `code` that could name a file (a `/` or a `.` in them), at most 64.
+    static func fileLiterals(_ code: String) -> [String] {
+        literals(code) { $0.contains(UInt8(ascii: "/")) || $0.contains(UInt8(ascii: ".")) }
+    }
+
+    private static func literals(_ code: String, where keep: (ArraySlice<UInt8>) -> Bool) -> [String] {
         let bytes = Array(code.utf8)
         var out: [String] = []
         var i = 0
@@ -149,7 +265,7 @@ enum OneLinerScanner {
             }
             let end = min(j, bytes.count)
             let literal = bytes[(i + 1)..<end]
-            if literal.contains(UInt8(ascii: "/")) { out.append(String(decoding: literal, as: UTF8.self)) }
+            if keep(literal) { out.append(String(decoding: literal, as: UTF8.self)) }
             i = end + 1
         }
         return out

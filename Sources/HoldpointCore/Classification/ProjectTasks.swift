@@ -13,6 +13,17 @@ struct ProjectTasks {
     /// The command lines the task runs, from the file's text; nil when the file does not
     /// define it.
     var lines: (String) -> [String]?
+    /// The file was named on the command line (`make -f FILE`) rather than found by convention.
+    var fileNamed = false
+    /// Variables set on the command line (`make CC=clang test`), which recipes expand.
+    var overrides: [(name: String, value: String)] = []
+
+    /// Make variables whose value recipes run as a program (`$(CC) …`, `$(RM) …`): set on
+    /// the command line, the value runs in place of the project's.
+    static let programVariables: Set<String> = [
+        "CC", "CXX", "CPP", "LD", "AR", "AS", "RM", "CP", "MV", "INSTALL", "MAKE", "PYTHON", "PERL", "RUBY", "NODE", "NPM", "GO", "CARGO", "DOCKER", "KUBECTL", "HELM", "TERRAFORM",
+        "SH", "BASH", "FC", "RANLIB", "STRIP", "OBJCOPY", "LEX", "YACC", "CMAKE", "JAVA", "JAVAC", "MVN", "GRADLE", "PIP", "UV", "TAR", "CURL", "SED", "AWK",
+    ]
 
     /// Words that, in a task's name, say it reaches beyond the project: what `make deploy`
     /// does cannot be guessed as harmless when its recipe cannot be read.
@@ -47,6 +58,7 @@ struct ProjectTasks {
         var directory = ""
         var file: String?
         var targets: [String] = []
+        var overrides: [(name: String, value: String)] = []
         var i = 0
         while i < args.count {
             let text = args[i].text
@@ -68,14 +80,23 @@ struct ProjectTasks {
                 i += 2
                 continue
             }
-            if !text.hasPrefix("-"), !text.contains("=") { targets.append(text) }
+            if !text.hasPrefix("-"), let eq = text.firstIndex(of: "="), eq != text.startIndex {
+                // `NAME=value`, `NAME:=value`, `NAME+=value`, `NAME?=value`.
+                let name = text[..<eq].trimmingCharacters(in: CharacterSet(charactersIn: ":+?!"))
+                overrides.append((name, String(text[text.index(after: eq)...])))
+            } else if !text.hasPrefix("-") {
+                targets.append(text)
+            }
             i += 1
         }
         if args.contains(where: \.isDynamic) { return nil }
         let path = file.map { $0.hasPrefix("/") ? $0 : directory + $0 } ?? directory + "Makefile"
-        return ProjectTasks(what: "make target\(targets.count == 1 ? "" : "s") \(targets.isEmpty ? "(the default)" : targets.joined(separator: ", "))", file: path, names: targets) { text in
+        var task = ProjectTasks(what: "make target\(targets.count == 1 ? "" : "s") \(targets.isEmpty ? "(the default)" : targets.joined(separator: ", "))", file: path, names: targets) { text in
             recipes(in: text, targets: targets)
         }
+        task.fileNamed = file != nil
+        task.overrides = overrides
+        return task
     }
 
     /// The recipe lines of `targets` (the first target when none is named), `@`, `-` and

@@ -38,15 +38,80 @@ struct ShellAnalyzer {
             findings.append(.unknown("shell-too-large", "\(script.commands.count) commands: too many to analyse", subject: "(\(script.commands.count) commands)"))
             return
         }
-        for command in script.commands {
+        for (index, command) in script.commands.enumerated() {
             if findings.count > Self.maximumFindings {
                 if !findings.contains(where: { $0.rule == "shell-too-large" }) {
                     findings.append(.unknown("shell-too-large", "more than \(Self.maximumFindings) things to check: too large to analyse", subject: "(\(script.commands.count) commands)"))
                 }
                 return
             }
+            checkPrintedVariables(script.commands, at: index, depth: depth, into: &findings)
             analyze(command: command, words: command.words, script: script, depth: depth, into: &findings)
         }
+    }
+
+    // MARK: - Variables printed
+
+    /// Programs that print their arguments.
+    static let echoPrograms: Set<String> = ["echo", "printf", "print"]
+    /// Programs that print what they read, changed or not: a secret piped through them is
+    /// still shown (`echo "$TOKEN" | base64`).
+    static let passThroughPrinters: Set<String> = [
+        "cat", "base64", "base32", "basenc", "xxd", "od", "hexdump", "rev", "tr", "cut", "sed", "awk", "tee", "head", "tail", "fold", "sort", "uniq", "column", "paste", "nl", "iconv",
+        "fmt", "expand", "strings",
+    ]
+
+    /// `echo "$AWS_SECRET_ACCESS_KEY"`, `printf %s "${DB_PASSWORD}"`, `base64 <<< "$TOKEN"`: a
+    /// variable's value printed where the agent reads it is held as `printenv NAME` is (the
+    /// packs decide which names are secret). A value piped into a program that consumes it
+    /// (`echo "$TOKEN" | docker login --password-stdin`) or written to a file is not printed.
+    private func checkPrintedVariables(_ commands: [SimpleCommand], at index: Int, depth: Int, into findings: inout [Finding]) {
+        let command = commands[index]
+        guard let first = command.words.first, !first.isDynamic else { return }
+        let name = Self.basename(first.text)
+        var texts: [String] = []
+        if Self.echoPrograms.contains(name) {
+            texts = command.words.dropFirst().filter(\.isDynamic).map(\.text)
+        } else if Self.passThroughPrinters.contains(name), !command.stdinTexts.isEmpty {
+            texts = command.stdinTexts
+        }
+        guard !texts.isEmpty else { return }
+        let names = texts.flatMap(Self.expandedVariables)
+        guard !names.isEmpty else { return }
+        // Where the output goes: a file (not shown), a program that consumes it, or the screen.
+        if command.redirections.contains(where: { $0.isOutput && !$0.op.containsASCII("&") && !$0.target.text.hasPrefix("/dev/std") && !$0.target.text.hasPrefix("/dev/tty") && $0.op != "2>" }) {
+            return
+        }
+        var next = index + 1
+        while next < commands.count, commands[next].readsPipe {
+            guard let consumer = commands[next].words.first, !consumer.isDynamic, Self.passThroughPrinters.contains(Self.basename(consumer.text)) else { return }
+            next += 1
+        }
+        analyze(line: "printenv " + names.prefix(16).map { String($0) }.joined(separator: " "), depth: depth + 1, into: &findings)
+    }
+
+    /// The variables a word's text expands: `$NAME` and `${NAME…}`, but not `${#NAME}` (a
+    /// length) or the special parameters (`$1`, `$?`).
+    static func expandedVariables(_ text: String) -> [Substring] {
+        var names: [Substring] = []
+        let bytes = text.utf8
+        var i = bytes.startIndex
+        func isNameByte(_ b: UInt8, first: Bool) -> Bool {
+            (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == UInt8(ascii: "_") || (!first && b >= 0x30 && b <= 0x39)
+        }
+        while i < bytes.endIndex, names.count < 64 {
+            guard bytes[i] == UInt8(ascii: "$") else {
+                i = bytes.index(after: i)
+                continue
+            }
+            var start = bytes.index(after: i)
+            if start < bytes.endIndex, bytes[start] == UInt8(ascii: "{") { start = bytes.index(after: start) }
+            var end = start
+            while end < bytes.endIndex, isNameByte(bytes[end], first: end == start) { end = bytes.index(after: end) }
+            if end > start { names.append(text[start..<end]) }
+            i = max(end, bytes.index(after: i))
+        }
+        return names
     }
 
     // MARK: - One command
@@ -101,7 +166,7 @@ struct ShellAnalyzer {
     /// search path, interpreters' start-up options).
     static let hijackVariables: Set<String> = [
         "PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "BASH_ENV", "ENV", "NODE_OPTIONS",
-        "PERL5OPT", "RUBYOPT", "PYTHONSTARTUP", "GIT_EXEC_PATH", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM",
+        "PERL5OPT", "RUBYOPT", "PYTHONSTARTUP", "GIT_EXEC_PATH", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "MAKEFILES",
     ]
     /// Variables whose value is a command line some program runs (git's ssh and editors,
     /// pagers, askpass helpers, the prompt hook).
@@ -683,15 +748,25 @@ struct ShellAnalyzer {
                 analyze(line: "sed -i -- " + (files.isEmpty ? "\"$FILE\"" : files.map { $0.isDynamic ? "\"$FILE\"" : Self.quote($0.text) }.joined(separator: " ")), depth: depth + 1, into: &findings)
             }
             let scan = OneLinerScanner.scan(code.text)
+            // Environment variables the code reads are held as `printenv` of them would be.
+            let environment = OneLinerScanner.environmentReads(code.text)
+            if environment.whole {
+                analyze(line: "printenv", depth: depth + 1, into: &findings)
+            } else if !environment.names.isEmpty {
+                analyze(line: "printenv " + environment.names.prefix(16).map(Self.quote).joined(separator: " "), depth: depth + 1, into: &findings)
+            }
             for shell in scan.shellCommands {
                 analyze(line: shell, depth: depth + 1, into: &findings)
             }
             // Code that writes or deletes: the paths it names are checked as if written
-            // (Holdpoint's own files, the agents' hook settings).
-            if scan.findings.contains(where: { $0.effect.operationClass != .read }) {
-                for literal in OneLinerScanner.pathLiterals(code.text) {
-                    if let finding = protection.checkPath(literal, writing: true, cwd: cwd, subject: literal) { findings.append(finding) }
-                }
+            // (Holdpoint's own files, the agents' hook settings, start-up files).
+            let changes = scan.findings.contains(where: { $0.effect.operationClass != .read })
+            for literal in OneLinerScanner.fileLiterals(code.text) {
+                // Any code that names a credential file may print or send it (`print(open('~/.aws/credentials').read())`).
+                if SensitivePaths.isCredential(literal) { findings.append(SensitivePaths.credentialRead(literal)) }
+                guard changes else { continue }
+                if SensitivePaths.isPersistence(literal) { findings.append(SensitivePaths.persistenceWrite(literal)) }
+                if literal.containsASCII("/"), let finding = protection.checkPath(literal, writing: true, cwd: cwd, subject: literal) { findings.append(finding) }
             }
             findings.append(
                 contentsOf: scan.findings.map { f in
@@ -911,8 +986,18 @@ struct ShellAnalyzer {
             return true
         }
         findings.append(Finding(rule: "project-task", message: "runs the project's \(task.what)", effect: RuleEffect(operationClass: .read, tier: .supervised), subject: subject))
+        for (name, value) in task.overrides {
+            if name == "SHELL" || name == ".SHELLFLAGS" || name == "MAKEFILES" {
+                findings.append(.unknown("project-task-shell", "sets \(name) for \(program): every recipe runs through what it names", subject: subject))
+            } else if ProjectTasks.programVariables.contains(name) {
+                // `make CC='rm -rf /' all`: the value runs wherever a recipe says `$(CC)`.
+                analyze(line: value, depth: depth + 1, into: &findings)
+            }
+        }
         guard let text = protection.scriptText(task.file, cwd: cwd), let lines = task.lines(text) else {
-            if task.soundsFarReaching {
+            if task.fileNamed {
+                findings.append(.unknown("project-task-unread", "\(program) runs the Makefile \(task.file), which cannot be read here", subject: subject))
+            } else if task.soundsFarReaching {
                 findings.append(
                     .unknown("project-task-unread", "what \(task.what) runs cannot be read here (\(task.file)), and its name says it deploys, releases, migrates or destroys", subject: subject))
             } else {
