@@ -208,6 +208,25 @@ import Testing
         #expect(try Self.tier("echo \"exit code: $?\"") == .autonomous)
     }
 
+    /// Programs that run a command many times or on many machines run what they are given:
+    /// it is classified as if typed.
+    @Test func fanOutRunsWhatItIsGiven() throws {
+        try Self.expectHeld([
+            "parallel rm -rf ::: /srv/a /srv/b",
+            "parallel 'dropdb {}' ::: prod staging",
+            "ls /srv | parallel rm -rf",
+            "parallel -j8 --joblog /tmp/j.log kubectl delete ns ::: a b",
+            "pssh -h hosts.txt -i 'sudo systemctl stop nginx'",
+            "pdsh -w node[1-10] -l root reboot",
+            "clush -w @prod -b 'rm -rf /var/lib/app'",
+            "gcloud compute ssh prod-1 --zone europe-west1-b --command 'sudo rm -rf /srv'",
+            "az vm run-command invoke -g prod -n vm1 --command-id RunShellScript --scripts 'rm -rf /srv'",
+        ])
+        for command in ["parallel gzip -t ::: a.gz b.gz", "pdsh -w node[1-3] uptime", "clush -w node1 -b df -h", "gcloud compute ssh prod-1 --command 'uptime'"] {
+            #expect(try Self.tier(command) == .autonomous, "\(command)")
+        }
+    }
+
     /// The variables a shell word expands, as the printed-variable check reads them.
     @Test func expandedVariableNames() {
         #expect(ShellAnalyzer.expandedVariables("a=$A,${B_1:-x}${#C}$1$?").map(String.init) == ["A", "B_1"])

@@ -20,6 +20,8 @@ enum EmbeddedCode {
         for name in ["awk", "gawk", "mawk", "nawk"] { table[name] = awk }
         for name in ["sed", "gsed"] { table[name] = sed }
         table["ansible"] = ansible
+        table["gcloud"] = remoteCommand(verb: "ssh", options: ["--command"])
+        table["az"] = remoteCommand(verb: "invoke", options: ["--scripts"])
         return table
     }()
 
@@ -246,6 +248,18 @@ enum EmbeddedCode {
     }
 
     // MARK: - sed
+
+    // MARK: - Commands run on cloud machines
+
+    /// `gcloud compute ssh VM --command 'CMD'`, `az vm run-command invoke --scripts 'CMD'`: CMD
+    /// runs on the machine and is classified as if typed there. (Without the option the
+    /// command opens a shell, which the rule packs hold.)
+    static func remoteCommand(verb: String, options: [String]) -> @Sendable ([ShellWord]) -> [Part] {
+        { args in
+            guard args.lazy.filter({ !$0.text.hasPrefix("-") }).prefix(4).contains(where: { $0.text == verb }) else { return [] }
+            return optionValues(args, options).flatMap { code($0, "\(verb) \(options[0])") }
+        }
+    }
 
     // MARK: - ansible
 

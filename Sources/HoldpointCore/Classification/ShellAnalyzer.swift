@@ -282,6 +282,18 @@ struct ShellAnalyzer {
         "chroot": ["--userspec", "--groups"],
         "runuser": ["-u", "-g", "-G", "--user", "--group"],
         "su": ["-c", "-s", "-g", "-G", "--shell", "--group", "--command"],
+        "pssh": ["-h", "-H", "-l", "-p", "-t", "-o", "-e", "-x", "-X", "-O", "--hosts", "--host", "--user", "--par", "--timeout", "--outdir", "--errdir", "--extra-args", "--extra-arg", "--option"],
+        "parallel-ssh": [
+            "-h", "-H", "-l", "-p", "-t", "-o", "-e", "-x", "-X", "-O", "--hosts", "--host", "--user", "--par", "--timeout", "--outdir", "--errdir", "--extra-args", "--extra-arg", "--option",
+        ],
+        "pdsh": ["-w", "-x", "-l", "-R", "-f", "-t", "-u", "-g", "-X"],
+        "clush": [
+            "-w", "-x", "-g", "-X", "-l", "-f", "-o", "-t", "-u", "-R", "--nodes", "--exclude", "--group", "--user", "--fanout", "--options", "--connect_timeout", "--command_timeout", "--worker",
+        ],
+        "parallel": [
+            "-j", "--jobs", "-S", "--sshlogin", "--joblog", "-a", "--arg-file", "--results", "--tmpdir", "--delay", "--timeout", "--retries", "-N", "-n", "--max-args", "--colsep", "-d",
+            "--delimiter", "-I", "--replace", "-E", "--eof", "--workdir", "--wd", "--env", "--sshloginfile", "--slf", "--memfree", "--load", "--tag-string", "--halt", "--resume-failed",
+        ],
     ]
 
     /// `sudo -l`, `sudo -v`, `sudo -k`, `sudo -V`: options that run nothing. Any other
@@ -316,7 +328,8 @@ struct ShellAnalyzer {
     /// dictionary rather than a `switch` over the names: a string `switch` compares the name
     /// with every case in turn, some seventy comparisons for every ordinary program.
     enum Wrapper {
-        case privilege, switchUser, env, command, runner, holdpoint, timeout, taskset, xargs, busybox, watch, eval, trap, alias, source, shell, ssh, interpreter, projectRunner, packageRunner
+        case privilege, switchUser, env, command, runner, holdpoint, timeout, taskset, xargs, parallel, busybox, watch, eval, trap, alias, source, shell, ssh, fanOut, interpreter, projectRunner,
+            packageRunner
     }
 
     static let wrappers: [String: Wrapper] = {
@@ -336,6 +349,8 @@ struct ShellAnalyzer {
             (.timeout, ["timeout"]),
             (.taskset, ["taskset", "chroot"]),
             (.xargs, ["xargs"]),
+            (.parallel, ["parallel"]),
+            (.fanOut, ["pssh", "parallel-ssh", "pdsh", "clush"]),
             (.busybox, ["busybox", "toybox"]),
             (.watch, ["watch"]),
             (.eval, ["eval"]),
@@ -540,6 +555,39 @@ struct ShellAnalyzer {
             // xargs appends words read from its input: unknown values.
             rest.append(ShellWord(text: "{xargs input}", isDynamic: true))
             inner(rest)
+            return true
+        case .parallel:
+            // GNU parallel: `parallel CMD ::: ARG…` runs CMD once per argument (words after
+            // `:::`, or files named after `::::`); without them, once per line of input. One
+            // word for CMD is a shell command line; several are quoted as given.
+            for (i, word) in args.enumerated() where (word.text == "-a" || word.text == "--arg-file" || word.text == "::::") && i + 1 < args.count {
+                if SensitivePaths.isCredential(args[i + 1].text) { findings.append(SensitivePaths.credentialRead(args[i + 1].text)) }
+            }
+            let rest = Self.skipOptions(args, for: name)
+            let separator = rest.firstIndex { $0.text == ":::" || $0.text == "::::" || $0.text == ":::+" || $0.text == "::::+" }
+            let program = rest[..<(separator ?? rest.endIndex)]
+            guard !program.isEmpty else {
+                findings.append(.unknown("shell-unknown-program", "parallel runs commands it reads from its input", subject: subject))
+                return true
+            }
+            var inputs = [ShellWord(text: "{parallel input}", isDynamic: true)]
+            if let separator, rest[separator].text == ":::" || rest[separator].text == ":::+" {
+                inputs = Array(rest[(separator + 1)...].filter { !$0.text.hasPrefix(":::") }.prefix(64))
+            }
+            if program.count == 1 {
+                analyze(line: program[program.startIndex].text + " " + inputs.map { $0.isDynamic ? "\"$INPUT\"" : Self.quote($0.text) }.joined(separator: " "), depth: depth + 1, into: &findings)
+            } else {
+                inner(Array(program) + inputs)
+            }
+            return true
+        case .fanOut:
+            // `pssh -h hosts CMD`, `pdsh -w node[1-9] CMD`, `clush -a CMD`: ssh to many hosts at once.
+            let rest = Self.skipOptions(args, for: name)
+            guard !rest.isEmpty else {
+                findings.append(.unknown("shell-remote-shell", "opens interactive shells on many hosts", subject: subject))
+                return true
+            }
+            analyze(line: ShellWord.joinedText(rest), depth: depth + 1, into: &findings)
             return true
         case .busybox:
             if args.isEmpty {
