@@ -149,6 +149,9 @@ enum OneLinerScanner {
         if let call = writeCalls.indices.first(where: { has(.write, $0) && (writes || writeCalls[$0] != "open(") }).map({ writeCalls[$0] }) {
             result.findings.append(Finding(rule: "oneliner-write", message: "writes files or sends data (\(call.trimmingSuffix("(")))", effect: RuleEffect(operationClass: .patch), subject: code))
         }
+        if let verb = appleScriptAction(bytes) {
+            result.findings.append(.unknown("oneliner-applescript", "tells another application to \(verb)", subject: code))
+        }
         if result.findings.isEmpty && result.shellCommands.isEmpty {
             result.findings.append(Finding(rule: "oneliner-read", message: "one-liner with no shell-out, delete or write", effect: RuleEffect(operationClass: .read), subject: code))
         }
@@ -221,6 +224,19 @@ enum OneLinerScanner {
             }
         }
         return reads
+    }
+
+    /// AppleScript's commands to other applications that change something (`tell application
+    /// "System Events" to shut down`, `tell app "Finder" to delete …`, keystrokes typed into
+    /// another program). What an application does when told cannot be read here.
+    static let appleScriptActions = [
+        "shut down", "restart", "log out", "sleep", "delete", "empty", "keystroke", "key code", "quit", "move", "duplicate", "make new", "set ", "do script", "run script",
+        "open ", "eject", "erase", "click", "perform", "launch",
+    ]
+
+    static func appleScriptAction(_ bytes: [UInt8]) -> String? {
+        guard !occurrences(of: Array("tell app".utf8), in: bytes).isEmpty else { return nil }
+        return appleScriptActions.first { !occurrences(of: Array($0.utf8), in: bytes).isEmpty }
     }
 
     /// `child_process` loaded other than to call it at once (`require("child_process").execSync(…)`,

@@ -267,8 +267,14 @@ enum SensitivePaths {
         switch program {
         case "tee": writes = operands.map(path)
         case "sed":
-            // (`perl -pi` and `ruby -i` are held as `sed -i` on the same files: ShellAnalyzer.)
-            writes = operands.map(path)
+            // Only in place (`-i`, `-i.bak`, `-ni`, `--in-place`); otherwise sed prints. (`perl -pi`
+            // and `ruby -i` are held as `sed -i` on the same files: ShellAnalyzer.)
+            let inPlace = args.contains { word in
+                let t = word.text
+                if t.hasPrefix("--") { return t == "--in-place" || t.hasPrefix("--in-place=") }
+                return t.hasPrefix("-i") || (t.hasPrefix("-") && t.dropFirst().allSatisfy(\.isLetter) && t.contains("i"))
+            }
+            if inPlace { writes = operands.map(path) }
         case "mv":
             // Moving a file away changes its place as much as writing one there; moving it
             // onto /dev/null throws it away.

@@ -28,6 +28,7 @@ struct ShellAnalyzer {
             return
         }
         let script = ShellParser.parse(line)
+        var changedDirectory: String?
         for problem in script.problems {
             findings.append(.unknown("shell-unparsed", "the command line could not be fully understood: \(problem)", subject: line))
         }
@@ -46,7 +47,43 @@ struct ShellAnalyzer {
                 return
             }
             checkPrintedVariables(script.commands, at: index, depth: depth, into: &findings)
+            if let directory = changedDirectory { checkPaths(command.words, in: directory, into: &findings) }
+            if let first = command.words.first, first.text == "cd" || first.text == "pushd" {
+                changedDirectory = Self.directory(after: command.words, from: changedDirectory)
+            }
             analyze(command: command, words: command.words, script: script, depth: depth, into: &findings)
+        }
+    }
+
+    // MARK: - Directories changed
+
+    /// Where `cd DIR` or `pushd DIR` leaves the rest of the line, when DIR is known: absolute,
+    /// under home (`~`), or relative to an earlier `cd` in the line. Nil when not known.
+    static func directory(after words: [ShellWord], from current: String?) -> String? {
+        let operands = words.dropFirst().filter { !$0.text.hasPrefix("-") || $0.text == "-" }
+        guard let target = operands.first, !target.isDynamic, target.text != "-" else { return operands.isEmpty ? "~" : nil }
+        if target.text.hasPrefix("/") || target.text.hasPrefix("~") { return target.text }
+        return current.map { $0 + "/" + target.text }
+    }
+
+    /// After `cd /etc`, `cat shadow` reads `/etc/shadow`: relative operands are checked for
+    /// credentials against the directory the line moved to (the working directory the
+    /// request names is the classifier's business).
+    private func checkPaths(_ words: [ShellWord], in directory: String, into findings: inout [Finding]) {
+        guard let first = words.first, !first.isDynamic, first.text != "cd", first.text != "pushd" else { return }
+        var moved = false
+        let resolved = words.dropFirst().map { word -> ShellWord in
+            let text = word.text
+            guard !word.isDynamic, !text.isEmpty, !text.hasPrefix("-"), !text.hasPrefix("/"), !text.hasPrefix("~"), !text.containsASCII("=") else { return word }
+            moved = true
+            let relative = text == "." ? "" : text.hasPrefix("./") ? String(text.dropFirst(2)) : text
+            return ShellWord(text: relative.isEmpty ? directory : directory + "/" + relative)
+        }
+        guard moved else { return }
+        let program = Self.basename(first.text)
+        let before = Set(SensitivePaths.findings(program: program, args: Array(words.dropFirst())).map(\.subject))
+        for finding in SensitivePaths.findings(program: program, args: resolved) where finding.rule == "credential-read" && !before.contains(finding.subject) {
+            findings.append(finding)
         }
     }
 
