@@ -9,6 +9,9 @@ enum OneLinerScanner {
     struct Result {
         var shellCommands: [String] = []
         var findings: [Finding] = []
+        /// The code names the environment (`os.environ`, `process.env`, `ENV[…]`, `getenv(`):
+        /// `environmentReads` says what it reads.
+        var mentionsEnvironment = false
     }
 
     /// Calls whose first argument is a shell command line (or an argv list).
@@ -66,7 +69,7 @@ enum OneLinerScanner {
     private static let writeModes = ["'w'", "\"w\"", "'a'", "\"a\"", "'wb'", "\"wb\"", "'ab'", "\"ab\"", "'w+'", "\"w+\"", "'r+'", "\"r+\"", "'x'", "\"x\""]
 
     /// Texts the scanner looks for besides calls.
-    private static let markers = ["`", "child_process"]
+    private static let markers = ["`", "child_process", "environ", "getenv(", "process.env", "ENV"]
 
     /// Every text the scanner asks about, found in one pass over the code, in groups asked
     /// by position. (It made a byte array of each of some ninety needles and searched the
@@ -83,6 +86,7 @@ enum OneLinerScanner {
         let bytes = Array(code.utf8)
         let found = needles.search(bytes)
         let has = { (group: Group, index: Int) -> Bool in found.contains(group: group.rawValue, index: index) }
+        result.mentionsEnvironment = (2...5).contains { has(.marker, $0) }
         let first = { (group: Group) -> String? in found.first(in: group.rawValue) }
         // Backticks are a shell-out in Perl and Ruby.
         if has(.marker, 0) {

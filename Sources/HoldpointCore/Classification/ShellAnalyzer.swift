@@ -46,7 +46,7 @@ struct ShellAnalyzer {
                 }
                 return
             }
-            checkPrintedVariables(script.commands, at: index, depth: depth, into: &findings)
+            checkPrintedVariables(command, in: script.commands, at: index, depth: depth, into: &findings)
             if let directory = changedDirectory { checkPaths(command.words, in: directory, into: &findings) }
             if let first = command.words.first, first.text == "cd" || first.text == "pushd" {
                 changedDirectory = Self.directory(after: command.words, from: changedDirectory)
@@ -102,9 +102,9 @@ struct ShellAnalyzer {
     /// variable's value printed where the agent reads it is held as `printenv NAME` is (the
     /// packs decide which names are secret). A value piped into a program that consumes it
     /// (`echo "$TOKEN" | docker login --password-stdin`) or written to a file is not printed.
-    private func checkPrintedVariables(_ commands: [SimpleCommand], at index: Int, depth: Int, into findings: inout [Finding]) {
-        let command = commands[index]
-        guard let first = command.words.first, !first.isDynamic else { return }
+    private func checkPrintedVariables(_ command: SimpleCommand, in commands: [SimpleCommand], at index: Int, depth: Int, into findings: inout [Finding]) {
+        // Most commands expand nothing and read no here-string: turned away before any lookup.
+        guard let first = command.words.first, !first.isDynamic, !command.stdinTexts.isEmpty || command.words.dropFirst().contains(where: \.isDynamic) else { return }
         let name = Self.basename(first.text)
         var texts: [String] = []
         if Self.echoPrograms.contains(name) {
@@ -834,7 +834,7 @@ struct ShellAnalyzer {
             }
             let scan = OneLinerScanner.scan(code.text)
             // Environment variables the code reads are held as `printenv` of them would be.
-            let environment = OneLinerScanner.environmentReads(code.text)
+            let environment = scan.mentionsEnvironment ? OneLinerScanner.environmentReads(code.text) : OneLinerScanner.EnvironmentReads()
             if environment.whole {
                 analyze(line: "printenv", depth: depth + 1, into: &findings)
             } else if !environment.names.isEmpty {
