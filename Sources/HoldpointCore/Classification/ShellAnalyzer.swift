@@ -1019,6 +1019,17 @@ struct ShellAnalyzer {
                 findings.append(Finding(rule: shared.rule.id, message: shared.rule.message, effect: shared.rule.effect, subject: subject))
             }
         }
+        // `openssl s_client -connect host:443 </dev/null` sends nothing: it shows the server's
+        // certificate chain. Without that explicit empty input it may carry whatever the
+        // agent's shell feeds it, as the rule says. Only for a command typed as it stands
+        // (depth 0): a wrapper's inner command has lost its redirections to the outer analysis.
+        if matchedOrdinary, depth == 0, program == "openssl", view.positionals.first?.text == "s_client", Self.readsNothing(command),
+            let tls = findings[first...].firstIndex(where: { $0.rule == "network-tls-connection" })
+        {
+            findings[tls] = Finding(
+                rule: "network-tls-handshake", message: "connects only to show the server's certificate: nothing is sent (no input)", effect: RuleEffect(operationClass: .read),
+                subject: subject)
+        }
         var sawContent = false
         let sqlClient = entry.sqlClient
         if let sqlClient {
@@ -1053,6 +1064,13 @@ struct ShellAnalyzer {
         } else {
             findings.append(.unknown("unknown-command", "no rule knows '\(program)'", subject: subject))
         }
+    }
+
+    /// The command's standard input is explicitly empty: `</dev/null`, and no pipe,
+    /// here-document or other input redirection.
+    static func readsNothing(_ command: SimpleCommand) -> Bool {
+        let inputs = command.redirections.filter { $0.op == "<" || $0.op == "0<" || $0.op == "<>" }
+        return !command.readsPipe && command.stdinTexts.isEmpty && !inputs.isEmpty && inputs.allSatisfy { !$0.target.isDynamic && $0.target.text == "/dev/null" }
     }
 
     /// `make TARGET` and `npm run SCRIPT` (yarn, pnpm, bun): the recipe or script the
