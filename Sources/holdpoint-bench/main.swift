@@ -124,6 +124,11 @@ func benchmarkAdversarial() throws {
         ("PowerShell: 100,000 keywords", "pwsh -c '" + String(repeating: "if ", count: 100_000) + "Get-Date'"),
         ("PowerShell: 50,000 statements", "pwsh -c '" + Array(repeating: "Get-Item x", count: 50_000).joined(separator: "; ") + "'"),
         ("PowerShell: subexpressions 5,000 deep", "pwsh -c '" + String(repeating: "\"$(", count: 5_000) + "ls" + String(repeating: ")\"", count: 5_000) + "'"),
+        ("cd 40,000 times, then a relative path", String(repeating: "cd a; ", count: 40_000) + "cat shadow"),
+        ("echo of 40,000 variables", "echo " + (0..<40_000).map { "\"$TOKEN_\($0)\"" }.joined(separator: " ")),
+        ("one-liner of 60 KiB reading the environment 3,300 times", "python3 -c \"" + (0..<3_300).map { "os.environ['K\($0)']" }.joined(separator: ";") + "\""),
+        ("one-liner reading the environment 40,000 times", "python3 -c \"" + (0..<40_000).map { "os.environ['K\($0)']" }.joined(separator: ";") + "\""),
+        ("parallel with 40,000 arguments", "parallel rm ::: " + (0..<40_000).map { "f\($0)" }.joined(separator: " ")),
     ]
     var worst: (String, UInt64) = ("", 0)
     for (label, line) in shapes {

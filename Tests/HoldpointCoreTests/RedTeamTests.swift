@@ -353,6 +353,17 @@ import Testing
         let manyPrograms = (0..<40_000).map { "prog\($0) x" }.joined(separator: " ; ")
         let many = try TestData.classify(manyPrograms, env: "production", mode: .autonomous)
         #expect(many.tier >= .gated && many.reasons.contains { $0.rule == "shell-too-large" })
+        // The fifth round's shapes: a directory changed 40,000 times, 40,000 variables printed,
+        // an environment read 40,000 times in a one-liner (holdpoint-bench adversarial times them).
+        let manyDirectories = try TestData.classify(String(repeating: "cd a; ", count: 40_000) + "cat shadow", env: "production", mode: .autonomous)
+        #expect(manyDirectories.tier >= .gated && manyDirectories.reasons.contains { $0.rule == "shell-too-large" })
+        let manyVariables = try TestData.classify("echo " + (0..<40_000).map { "\"$TOKEN_\($0)\"" }.joined(separator: " "), env: "production", mode: .autonomous)
+        #expect(manyVariables.tier >= .gated && manyVariables.reasons.contains { $0.rule == "secret-environment-named" })
+        let manyReads = try TestData.classify("python3 -c \"" + (0..<40_000).map { "os.environ['K\($0)']" }.joined(separator: ";") + "\"", env: "production", mode: .autonomous)
+        // 800 KiB of code is not read at all; 1,000 reads past 64 names count as the whole environment.
+        #expect(manyReads.tier >= .gated && manyReads.reasons.contains { $0.rule == "oneliner-too-long" }, "\(manyReads.reasons.map(\.rule))")
+        let someReads = try TestData.classify("python3 -c \"" + (0..<1_000).map { "os.environ['K\($0)']" }.joined(separator: ";") + "\"", env: "production", mode: .autonomous)
+        #expect(someReads.tier >= .gated && someReads.reasons.contains { $0.rule == "secret-environment" }, "\(someReads.reasons.map(\.rule))")
         // PowerShell's own shapes (holdpoint-bench adversarial times them).
         for (code, rule) in [
             (String(repeating: "if ", count: 100_000) + "Get-Date", "powershell-too-long"),

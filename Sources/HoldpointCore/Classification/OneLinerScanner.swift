@@ -173,6 +173,10 @@ enum OneLinerScanner {
         var whole = false
     }
 
+    /// Past this many names, the code is taken to read the whole environment (and is not
+    /// read further: bounded time).
+    static let maximumEnvironmentNames = 64
+
     static func environmentReads(_ code: String) -> EnvironmentReads {
         var reads = EnvironmentReads()
         let bytes = Array(code.utf8)
@@ -182,19 +186,20 @@ enum OneLinerScanner {
             case .list, .computed: reads.whole = true
             }
         }
-        func at(_ i: Int, _ text: String) -> Bool {
-            let t = Array(text.utf8)
-            return i + t.count <= bytes.count && Array(bytes[i..<(i + t.count)]) == t
+        func at(_ i: Int, _ text: StaticString) -> Bool {
+            let count = text.utf8CodeUnitCount
+            guard i + count <= bytes.count else { return false }
+            return text.withUTF8Buffer { t in (0..<count).allSatisfy { bytes[i + $0] == t[$0] } }
         }
         func startsWord(_ i: Int) -> Bool { i == 0 || !isIdentifierByte(bytes[i - 1]) }
-        for start in occurrences(of: Array("environ".utf8), in: bytes) where startsWord(start) || at(max(start - 3, 0), "os.") {
+        for start in occurrences(of: Array("environ".utf8), in: bytes) where reads.names.count <= maximumEnvironmentNames && (startsWord(start) || at(max(start - 3, 0), "os.")) {
             let after = start + (at(start + 7, "b") ? 8 : 7)  // `os.environb`: the same, as bytes
             if at(after, "[") { nameAfter(after + 1) } else if at(after, ".get(") { nameAfter(after + 5) } else { reads.whole = true }
         }
-        for start in occurrences(of: Array("getenv(".utf8), in: bytes) where startsWord(start) {
+        for start in occurrences(of: Array("getenv(".utf8), in: bytes) where reads.names.count <= maximumEnvironmentNames && startsWord(start) {
             if at(start + 7, ")") { reads.whole = true } else { nameAfter(start + 7) }
         }
-        for start in occurrences(of: Array("process.env".utf8), in: bytes) where startsWord(start) {
+        for start in occurrences(of: Array("process.env".utf8), in: bytes) where reads.names.count <= maximumEnvironmentNames && startsWord(start) {
             let after = start + 11
             if at(after, ".") {
                 var end = after + 1
@@ -206,7 +211,8 @@ enum OneLinerScanner {
                 reads.whole = true
             }
         }
-        for start in occurrences(of: Array("ENV".utf8), in: bytes) where start + 3 >= bytes.count || !isIdentifierByte(bytes[start + 3]) {
+        for start in occurrences(of: Array("ENV".utf8), in: bytes)
+        where reads.names.count <= maximumEnvironmentNames && (start + 3 >= bytes.count || !isIdentifierByte(bytes[start + 3])) {
             if start > 0, bytes[start - 1] == UInt8(ascii: "$"), at(start + 3, "{") {
                 // Perl's `$ENV{NAME}` or `$ENV{'NAME'}`.
                 var i = start + 4
@@ -226,6 +232,10 @@ enum OneLinerScanner {
             } else {
                 reads.whole = true
             }
+        }
+        if reads.names.count > maximumEnvironmentNames {
+            reads.whole = true
+            reads.names.removeAll()
         }
         return reads
     }

@@ -15,6 +15,8 @@ struct ShellAnalyzer {
     /// Past this many findings a command line is not analysed further: it is `unknown`
     /// (gated in production). Keeps every input up to the 1 MiB limit in bounded time.
     static let maximumFindings = 2_000
+    /// One-liner code (`python -c`, `node -e`, …) longer than this is unknown, not read.
+    static let maximumOneLiner = 65_536
 
     func analyze(_ line: String) -> [Finding] {
         var findings: [Finding] = []
@@ -71,16 +73,22 @@ struct ShellAnalyzer {
     /// request names is the classifier's business).
     private func checkPaths(_ words: [ShellWord], in directory: String, into findings: inout [Finding]) {
         guard let first = words.first, !first.isDynamic, first.text != "cd", first.text != "pushd" else { return }
+        // Most lines name nothing that is a credential where they moved to: each relative
+        // operand is asked once, and the program's own rules (which operands it reads) only
+        // when one is.
         var moved = false
+        let program = Self.basename(first.text)
+        let readsTrees = SensitivePaths.treeReaders.contains(program)
         let resolved = words.dropFirst().map { word -> ShellWord in
             let text = word.text
             guard !word.isDynamic, !text.isEmpty, !text.hasPrefix("-"), !text.hasPrefix("/"), !text.hasPrefix("~"), !text.containsASCII("=") else { return word }
-            moved = true
             let relative = text == "." ? "" : text.hasPrefix("./") ? String(text.dropFirst(2)) : text
-            return ShellWord(text: relative.isEmpty ? directory : directory + "/" + relative)
+            let path = relative.isEmpty ? directory : directory + "/" + relative
+            guard SensitivePaths.isCredential(path) || (readsTrees && SensitivePaths.isCredentialDirectory(Substring(path))) else { return word }
+            moved = true
+            return ShellWord(text: path)
         }
         guard moved else { return }
-        let program = Self.basename(first.text)
         let before = Set(SensitivePaths.findings(program: program, args: Array(words.dropFirst())).map(\.subject))
         for finding in SensitivePaths.findings(program: program, args: resolved) where finding.rule == "credential-read" && !before.contains(finding.subject) {
             findings.append(finding)
@@ -826,6 +834,11 @@ struct ShellAnalyzer {
         if let code {
             if code.isDynamic {
                 findings.append(.unknown("oneliner-dynamic", "runs \(name) code only known at run time", subject: subject))
+            }
+            // No one types 64 KiB of code on a command line: past that it is not read (bounded time).
+            guard code.text.utf8.count <= Self.maximumOneLiner else {
+                findings.append(.unknown("oneliner-too-long", "\(name) code of \(code.text.utf8.count / 1024) KiB: too long to read", subject: subject))
+                return
             }
             if inPlace {
                 // Held as `sed -i` on the same files: the edit, and the files' paths.
