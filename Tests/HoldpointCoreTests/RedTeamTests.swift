@@ -198,11 +198,16 @@ import Testing
             "printf '%s\\n' \"$DB_PASSWORD\"",
             "echo \"$GITHUB_TOKEN\" | base64",
             "echo \"$GITHUB_TOKEN\" | rev | tee /dev/stderr",
+            "echo \"$GITHUB_TOKEN\" | xargs echo",
+            "echo \"$GITHUB_TOKEN\" | python3 -c 'import sys; print(sys.stdin.read())'",
+            "echo \"$GITHUB_TOKEN\" >&2",
             "base64 <<< \"$API_KEY\"",
             "echo $DATABASE_URL",
         ])
-        let consumed = try TestData.classify("echo \"$GITHUB_TOKEN\" | gh auth login --with-token", env: "production", mode: .autonomous)
-        #expect(!consumed.reasons.contains { $0.rule.hasPrefix("secret-environment") }, "\(consumed.reasons.map(\.rule))")
+        for command in ["echo \"$GITHUB_TOKEN\" | gh auth login --with-token", "printf %s \"$REGISTRY_PASSWORD\" | docker login ghcr.io -u me --password-stdin", "echo \"$NPM_TOKEN\" > .npmrc"] {
+            let consumed = try TestData.classify(command, env: "production", mode: .autonomous)
+            #expect(!consumed.reasons.contains { $0.rule.hasPrefix("secret-environment") }, "\(command): \(consumed.reasons.map(\.rule))")
+        }
         #expect(try Self.tier("echo ${#GITHUB_TOKEN}") == .autonomous)  // its length
         #expect(try Self.tier("echo $HOME $PATH") == .autonomous)
         #expect(try Self.tier("echo \"exit code: $?\"") == .autonomous)

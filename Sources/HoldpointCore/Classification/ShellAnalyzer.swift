@@ -106,10 +106,20 @@ struct ShellAnalyzer {
         "fmt", "expand", "strings",
     ]
 
+    /// Programs that take a secret on their input and keep it to themselves (`docker login
+    /// --password-stdin`, `gh auth login --with-token`, `vault login -`, `chpasswd`).
+    static let secretConsumers: Set<String> = [
+        "docker", "podman", "nerdctl", "buildah", "skopeo", "crane", "oras", "helm", "gh", "glab", "kubectl", "oc", "vault", "bao", "sshpass", "gpg", "openssl", "cryptsetup",
+        "chpasswd", "passwd", "npm", "gcloud", "az", "aws", "terraform", "kubeseal", "sops", "age", "op", "pass", "secret-tool", "security", "keyctl", "ansible-vault", "htpasswd",
+        "wrangler", "vercel", "netlify", "flyctl", "fly", "heroku", "doctl", "twine", "cargo", "gem",
+    ]
+
     /// `echo "$AWS_SECRET_ACCESS_KEY"`, `printf %s "${DB_PASSWORD}"`, `base64 <<< "$TOKEN"`: a
     /// variable's value printed where the agent reads it is held as `printenv NAME` is (the
-    /// packs decide which names are secret). A value piped into a program that consumes it
-    /// (`echo "$TOKEN" | docker login --password-stdin`) or written to a file is not printed.
+    /// packs decide which names are secret). A value piped into a program that takes secrets
+    /// on its input (`echo "$TOKEN" | docker login --password-stdin`) or written to a file
+    /// is not printed; piped into any other program (`| xargs echo`, `| python3 -c …`) it may
+    /// be, and counts as printed.
     private func checkPrintedVariables(_ command: SimpleCommand, in commands: [SimpleCommand], at index: Int, depth: Int, into findings: inout [Finding]) {
         // Most commands expand nothing and read no here-string: turned away before any lookup.
         guard let first = command.words.first, !first.isDynamic, !command.stdinTexts.isEmpty || command.words.dropFirst().contains(where: \.isDynamic) else { return }
@@ -129,7 +139,7 @@ struct ShellAnalyzer {
         }
         var next = index + 1
         while next < commands.count, commands[next].readsPipe {
-            guard let consumer = commands[next].words.first, !consumer.isDynamic, Self.passThroughPrinters.contains(Self.basename(consumer.text)) else { return }
+            if let consumer = commands[next].words.first, !consumer.isDynamic, Self.secretConsumers.contains(Self.basename(consumer.text)) { return }
             next += 1
         }
         analyze(line: "printenv " + names.prefix(16).map { String($0) }.joined(separator: " "), depth: depth + 1, into: &findings)
