@@ -269,11 +269,6 @@ enum OneLinerScanner {
         return false
     }
 
-    /// The string literals in `code` that look like paths (they hold a `/`), at most 64.
-    static func pathLiterals(_ code: String) -> [String] {
-        literals(code) { $0.contains(UInt8(ascii: "/")) }
-    }
-
     /// The string literals in `code` that could name a file (a `/` or a `.` in them), at most 64.
     static func fileLiterals(_ code: String) -> [String] {
         literals(code) { $0.contains(UInt8(ascii: "/")) || $0.contains(UInt8(ascii: ".")) }

@@ -99,8 +99,8 @@ struct ShellAnalyzer {
 
     /// Programs that print their arguments.
     static let echoPrograms: Set<String> = ["echo", "printf", "print"]
-    /// Programs that print what they read, changed or not: a secret piped through them is
-    /// still shown (`echo "$TOKEN" | base64`).
+    /// Programs that print what they read, changed or not: a secret given on their input
+    /// (`base64 <<< "$TOKEN"`) is shown.
     static let passThroughPrinters: Set<String> = [
         "cat", "base64", "base32", "basenc", "xxd", "od", "hexdump", "rev", "tr", "cut", "sed", "awk", "tee", "head", "tail", "fold", "sort", "uniq", "column", "paste", "nl", "iconv",
         "fmt", "expand", "strings",
