@@ -13,7 +13,7 @@ enum SensitivePaths {
         "/.aws/credentials", "/.kube/config", "/.docker/config.json", "/.netrc", "/.pgpass", "/.my.cnf",
         "/.git-credentials", "/.vault-token", "/.npmrc", "/.pypirc", "/.config/gh/hosts.yml",
         "/.config/gcloud/credentials.db", "/.config/gcloud/application_default_credentials.json",
-        "/.azure/accesstokens.json", "/.azure/msal_token_cache.json", "/etc/shadow", "/etc/gshadow",
+        "/.azure/accessTokens.json", "/.azure/msal_token_cache.json", "/etc/shadow", "/etc/gshadow",
         "/etc/master.passwd", "/etc/kubernetes/admin.conf", "/serviceaccount/token",
         // Cluster administrators' kube configs and join tokens, where the distributions keep them.
         "/etc/kubernetes/super-admin.conf", "/etc/kubernetes/kubelet.conf", "/etc/kubernetes/controller-manager.conf",
@@ -53,6 +53,11 @@ enum SensitivePaths {
         "terraform.tfstate", "terraform.tfstate.backup",
     ]
     static let credentialSuffixes = [".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".kdbx"]
+    /// Data files whose names say they hold secrets (`secrets.yaml`, `db-secret.json`,
+    /// `prod.secrets.auto.tfvars`); encrypted ones (`secrets.enc.yaml`, a sealed secret) and
+    /// examples are not.
+    static let secretDataSuffixes = [".yaml", ".yml", ".json", ".tfvars", ".toml", ".ini", ".conf", ".cfg", ".properties", ".env", ".txt", ".xml"]
+    static let secretNameExceptions = ["example", "sample", "template", "sealed", ".enc.", "encrypted"]
     /// Directories of credentials: archiving or copying one (`tar czf - ~/.ssh`) reads every
     /// secret in it.
     static let credentialDirectories = ["/.ssh", "/.aws", "/.gnupg", "/.kube", "/.docker", "/.config/gcloud", "/.azure", "/.password-store", "/run/secrets"]
@@ -174,7 +179,16 @@ enum SensitivePaths {
         if credentialNames.contains(String(name)) { return true }
         if name.utf8.starts(with: ".env.".utf8), !harmlessEnvSuffixes.contains(where: { endsBytes(name, $0) }) { return true }
         if name.utf8.starts(with: "id_".utf8), has(path, "/.ssh/") { return true }
-        return credentialSuffixes.contains(where: { endsBytes(name, $0) })
+        if credentialSuffixes.contains(where: { endsBytes(name, $0) }) { return true }
+        return nameSaysSecret(name)
+    }
+
+    /// `secrets.yaml`, `Secret.json`, `app.secrets.tfvars`: see `secretDataSuffixes`.
+    static func nameSaysSecret(_ name: Substring) -> Bool {
+        guard name.containsBytes(of: "ecret") || name.containsBytes(of: "ECRET") else { return false }
+        guard secretDataSuffixes.contains(where: { endsBytes(name, $0) }) else { return false }
+        let lowered = name.lowercased()
+        return !secretNameExceptions.contains { lowered.contains($0) }
     }
 
     /// `raw` names one of `credentialDirectories` (with or without a trailing `/`).

@@ -34,6 +34,10 @@ struct ShellAnalyzer {
         for problem in script.problems {
             findings.append(.unknown("shell-unparsed", "the command line could not be fully understood: \(problem)", subject: line))
         }
+        for name in script.definedFunctions where SelfProtection.basenameIsHoldpoint(name) {
+            // `holdpoint() { :; }` in a shell that keeps its state: the gate's name would run the body.
+            findings.append(SelfProtection.blocked("holdpoint-redefined", "redefines holdpoint as a shell function: the gate would stop being called", subject: name))
+        }
         if script.commands.isEmpty && script.problems.isEmpty && !line.allSatisfy({ $0.isWhitespace }) {
             findings.append(.unknown("shell-empty", "no command found", subject: line))
         }
@@ -1062,14 +1066,18 @@ struct ShellAnalyzer {
             inner(exec, command: command, depth: depth, into: &findings)
             sawContent = true
         }
+        // `kubectl exec POD -- CMD`, `docker exec CONTAINER CMD`: the exec is what CMD is (a
+        // read stays a read); without a command to read (an interactive shell) it is unknown.
         if view.positionals.first?.text == "exec", ["kubectl", "oc", "docker", "podman"].contains(program),
             let dash = args.firstIndex(where: { $0.text == "--" }), dash + 1 < args.count
         {
             inner(Array(args[(dash + 1)...]), command: command, depth: depth, into: &findings)
+            sawContent = true
         } else if let verb = view.positionals.first?.text, verb == "exec" || verb == "container", ["docker", "podman", "nerdctl"].contains(program),
             let words = Self.containerExecCommand(args)
         {
             inner(words, command: command, depth: depth, into: &findings)
+            sawContent = true
         }
         if matchedOrdinary || sawContent { return }
         if let firstFallback {
