@@ -29,7 +29,7 @@ struct ProjectTasks {
     /// does cannot be guessed as harmless when its recipe cannot be read.
     static let farReachingWords = [
         "deploy", "release", "publish", "destroy", "teardown", "tear-down", "prod", "rollout", "rollback", "migrat", "upload", "push", "drop", "reset", "purge", "nuke", "delete",
-        "wipe", "apply", "provision", "terraform", "ship", "promote",
+        "wipe", "apply", "provision", "terraform", "ship", "promote", "install",
     ]
 
     /// Whether a task's name says it deploys, releases, migrates or destroys.

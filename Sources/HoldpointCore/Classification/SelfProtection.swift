@@ -104,6 +104,9 @@ public struct SelfProtection: Sendable {
         "diff", "cmp", "sha256sum", "sha1sum", "md5sum", "du", "realpath", "readlink", "test", "[", "holdpoint",
     ]
 
+    /// Programs that replace, move, remove or change files named as operands.
+    static let fileChangers: Set<String> = SensitivePaths.writers.union(["rm", "unlink", "shred", "truncate", "chmod", "chown", "chattr", "setfacl", "rsync", "tar", "unzip"])
+
     static func blocked(_ rule: String, _ message: String, subject: String) -> Finding {
         Finding(rule: rule, message: message, effect: RuleEffect(operationClass: .unknown, tier: .blocked), subject: subject)
     }
@@ -136,6 +139,11 @@ public struct SelfProtection: Sendable {
             words[(decide + 1)...].prefix(3).contains(where: { Self.looksLikeRequestID($0.text) })
         {
             findings.append(Self.blocked("holdpoint-admin-command", "looks like a Holdpoint decision (`decide ID …`) made by an agent", subject: subject()))
+        }
+        if Self.fileChangers.contains(program), let computed = args.first(where: { $0.isDynamic && $0.text.lowercased().contains("holdpoint") }) {
+            // `cp /bin/true $(which holdpoint)`: the path is only known at run time, and it is
+            // computed from Holdpoint's own name.
+            findings.append(Self.blocked("holdpoint-replaced", "changes a file whose path is computed from Holdpoint's name (\(computed.text)): the gate itself", subject: subject()))
         }
         guard isActive else { return findings }
         let reader = Self.readers.contains(program)

@@ -61,6 +61,10 @@ enum SensitivePaths {
     /// Directories of credentials: archiving or copying one (`tar czf - ~/.ssh`) reads every
     /// secret in it.
     static let credentialDirectories = ["/.ssh", "/.aws", "/.gnupg", "/.kube", "/.docker", "/.config/gcloud", "/.azure", "/.password-store", "/run/secrets"]
+    /// Whole trees that hold credentials among everything else (`/etc/shadow`, every user's
+    /// `~/.ssh`): matched as the exact absolute path (`tar czf - /etc`), never as an ending
+    /// (a project's own `conf/etc`).
+    static let secretHoldingRoots: Set<String> = ["/", "/etc", "/root", "/home", "/Users", "/etc/ssh", "/etc/ssl", "/etc/kubernetes", "/var/lib/kubelet", "/var/lib/jenkins", "/etc/rancher"]
     /// Programs that read a whole directory tree named as an operand.
     static let treeReaders: Set<String> = ["tar", "bsdtar", "zip", "7z", "7za", "rsync", "scp", "cp", "rclone", "restic", "borg"]
     /// The endings by their last path component: a path is held against only the endings
@@ -87,11 +91,28 @@ enum SensitivePaths {
         "/.bash_logout", "/.profile", "/.zshrc", "/.zprofile", "/.zshenv", "/.zlogin", "/.config/fish/config.fish",
         "/etc/profile", "/etc/bash.bashrc", "/etc/environment", "/etc/rc.local", "/etc/ld.so.preload", "/etc/passwd",
         "/etc/shadow", "/etc/group", "/etc/sudoers", "/etc/crontab", "/etc/ssh/sshd_config", "/.gitconfig", "/.git/config",
+        // Read by a shell, an editor, ssh or a client when it starts, and able to run commands:
+        // aliases, `ProxyCommand`, an editor's start-up, direnv's `.envrc`, a project's MCP
+        // servers and editor tasks, Python's start-up hooks.
+        "/.bash_aliases", "/.ssh/config", "/.vimrc", "/.config/nvim/init.vim", "/.config/nvim/init.lua", "/.tmux.conf",
+        "/.envrc", "/.mcp.json", "/.vscode/tasks.json", "/.pythonrc", "/.config/git/config", "/sitecustomize.py", "/usercustomize.py",
+        // Where the loader, PAM, the package manager and pip find their code.
+        "/etc/ld.so.conf", "/etc/pam.conf", "/etc/nsswitch.conf", "/etc/apt/sources.list", "/etc/pip.conf",
     ]
     static let persistenceParts = [
         "/etc/sudoers.d/", "/etc/profile.d/", "/etc/cron.", "/var/spool/cron/", "/etc/systemd/", "/.config/systemd/",
         "/etc/init.d/", "/etc/pam.d/", "/.config/autostart/", "/.git/hooks/", "/etc/update-motd.d/", "/lib/systemd/system/",
         "/usr/lib/systemd/", "/etc/xdg/autostart/", "/Library/LaunchAgents/", "/Library/LaunchDaemons/",
+        // Hooks the host runs on its own: device events, network changes, package runs, log
+        // rotation, interface start-up; and what kubelet runs as static pods.
+        "/etc/udev/rules.d/", "/lib/udev/rules.d/", "/etc/NetworkManager/dispatcher.d/", "/etc/apt/apt.conf.d/", "/etc/logrotate.d/",
+        "/etc/network/if-up.d/", "/etc/network/if-pre-up.d/", "/etc/dhcp/dhclient-exit-hooks.d/", "/etc/kubernetes/manifests/",
+        "/etc/ssh/sshd_config.d/", "/etc/security/", "/etc/polkit-1/", "/.config/fish/conf.d/", "/.husky/",
+        // Modules, libraries and package sources: code loaded or installed later.
+        "/etc/modules-load.d/", "/etc/modprobe.d/", "/etc/ld.so.conf.d/", "/lib/security/", "/lib64/security/", "/usr/lib/security/",
+        "/usr/lib64/security/", "/usr/lib/x86_64-linux-gnu/security/", "/usr/lib/aarch64-linux-gnu/security/",
+        "/etc/apt/sources.list.d/", "/etc/apt/trusted.gpg.d/", "/etc/apt/keyrings/", "/usr/share/keyrings/", "/etc/yum.repos.d/",
+        "/etc/zypp/repos.d/", "/etc/docker/", "/etc/containerd/",
     ]
     /// The programs every user runs: a file put in (or moved out of) one of these replaces
     /// one. Matched from the root only (`./dist/bin/` is a build's, not the system's).
@@ -196,6 +217,7 @@ enum SensitivePaths {
         guard mayBePath(raw) else { return false }
         var path = pathText(raw)
         while path.count > 1, path.utf8.last == UInt8(ascii: "/") { path = path.dropLast() }
+        if path.utf8.first == UInt8(ascii: "/"), secretHoldingRoots.contains(String(path)) { return true }
         return credentialDirectories.contains { ends(path, with: $0) }
     }
 
@@ -210,7 +232,34 @@ enum SensitivePaths {
         {
             return true
         }
-        return path.containsASCII("/") && persistencePartIndex.occurs(in: path)
+        guard path.containsASCII("/") else { return false }
+        if persistencePartIndex.occurs(in: path) { return true }
+        // A `.pth` file in site-packages runs its `import` lines in every Python that starts.
+        return endsBytes(path, ".pth") && path.containsBytes(of: "-packages/")
+    }
+
+    /// The host's own files: configuration, programs and libraries, boot files, logs, spools
+    /// and kernel settings. Absolute paths only.
+    static let hostDirectories = ["/etc/", "/boot/", "/usr/", "/lib/", "/lib32/", "/lib64/", "/bin/", "/sbin/", "/var/log/", "/var/lib/", "/var/spool/", "/proc/", "/sys/"]
+
+    /// `raw` names one of the host's own files (`hostDirectories`). Appending to a log
+    /// (`appending`) is left out: writing to the end of one is what programs do.
+    static func isHostFile(_ raw: Substring, appending: Bool = false) -> Bool {
+        let path = pathText(raw)
+        guard path.utf8.first == UInt8(ascii: "/"), path.utf8.count > 5 else { return false }
+        guard let directory = hostDirectories.first(where: { path.utf8.starts(with: $0.utf8) }), !path.utf8.starts(with: "/proc/self/fd/".utf8) else { return false }
+        return !(appending && directory == "/var/log/")
+    }
+
+    static func hostFileWrite(_ path: String) -> Finding {
+        if path == "/proc/sysrq-trigger" {
+            return Finding(
+                rule: "sysrq-trigger", message: "writes to /proc/sysrq-trigger: the kernel reboots, powers off, crashes or kills at once",
+                effect: RuleEffect(operationClass: .delete, tier: .gated, destructive: true, irreversible: true), subject: path)
+        }
+        return Finding(
+            rule: "host-file-write", message: "writes \(path), one of the host's own files (configuration, programs, logs or kernel settings)",
+            effect: RuleEffect(operationClass: .patch, productionTier: .gated), subject: path)
     }
 
     static func credentialRead(_ path: String) -> Finding {
@@ -265,7 +314,9 @@ enum SensitivePaths {
                 }
             }
         }
-        if treeReaders.contains(program) {
+        // `restic ls latest /etc`, `borg list`: names in a backup, not what is in them.
+        let listsOnly = (program == "restic" || program == "borg") && args.contains { ["ls", "list", "find", "snapshots", "diff", "stats", "check", "info"].contains($0.text) }
+        if treeReaders.contains(program), !listsOnly {
             // What is read: a copier's operands but the last (where it writes), an archiver's
             // operands but the directory it works in (`-C DIR`).
             let operands = args.filter { !$0.text.hasPrefix("-") }
@@ -303,9 +354,11 @@ enum SensitivePaths {
             writes = operands.suffix(1).map(path) + args.filter { $0.text.hasPrefix("of=") }.map { Substring($0.text.dropFirst(3)) }
         default: break
         }
+        let appending = program == "tee" && args.contains { $0.text == "-a" || $0.text == "--append" }
         for target in writes {
             if isPersistence(target) { out.append(persistenceWrite(String(target))) }
             if isDatabaseData(target) { out.append(databaseDataWrite(String(target))) }
+            if isHostFile(target, appending: appending) { out.append(hostFileWrite(String(target))) }
         }
         return out
     }

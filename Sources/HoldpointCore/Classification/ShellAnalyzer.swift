@@ -11,6 +11,10 @@ struct ShellAnalyzer {
     var protection: SelfProtection = .none
     /// Where the command line runs, for relative paths.
     var cwd: String?
+    /// The line moved (`cd "$DIR"`, `cd repo` with no known start) to a directory not known
+    /// here: a file named relative to it (a Makefile, `./deploy.sh`) is not the one beside
+    /// the request, so it is not read.
+    var movedSomewhereUnknown = false
     static let maximumDepth = 12
     /// Past this many findings a command line is not analysed further: it is `unknown`
     /// (gated in production). Keeps every input up to the 1 MiB limit in bounded time.
@@ -45,6 +49,8 @@ struct ShellAnalyzer {
             findings.append(.unknown("shell-too-large", "\(script.commands.count) commands: too many to analyse", subject: "(\(script.commands.count) commands)"))
             return
         }
+        // What runs after `cd DIR` runs there: files it names are read from DIR.
+        var here = self
         for (index, command) in script.commands.enumerated() {
             if findings.count > Self.maximumFindings {
                 if !findings.contains(where: { $0.rule == "shell-too-large" }) {
@@ -56,12 +62,30 @@ struct ShellAnalyzer {
             if let directory = changedDirectory { checkPaths(command.words, in: directory, into: &findings) }
             if let first = command.words.first, first.text == "cd" || first.text == "pushd" {
                 changedDirectory = Self.directory(after: command.words, from: changedDirectory)
+                here.moved(to: changedDirectory ?? Self.directory(after: command.words, from: cwd ?? protection.workingDirectory))
             }
-            analyze(command: command, words: command.words, script: script, depth: depth, into: &findings)
+            here.analyze(command: command, words: command.words, script: script, depth: depth, into: &findings)
         }
     }
 
     // MARK: - Directories changed
+
+    /// After `cd`: files are read from `directory`, or not at all when it is not known.
+    private mutating func moved(to directory: String?) {
+        if let directory, case let path = PathText.normalize(directory, relativeTo: nil, home: protection.homeDirectory), path.hasPrefix("/") {
+            cwd = path
+        } else {
+            movedSomewhereUnknown = true
+        }
+    }
+
+    /// A file the command names (a script, a Makefile), read to classify what it runs; nil
+    /// when it cannot be read or is not the file the command will find (see
+    /// `movedSomewhereUnknown`).
+    private func projectFile(_ path: String) -> String? {
+        if movedSomewhereUnknown, !path.hasPrefix("/"), !path.hasPrefix("~") { return nil }
+        return protection.scriptText(path, cwd: cwd)
+    }
 
     /// Where `cd DIR` or `pushd DIR` leaves the rest of the line, when DIR is known: absolute,
     /// under home (`~`), or relative to an earlier `cd` in the line. Nil when not known.
@@ -205,7 +229,7 @@ struct ShellAnalyzer {
                 }
             }
         }
-        if first.text.containsASCII("/"), let text = protection.scriptText(first.text, cwd: cwd), text.hasPrefix("#!") {
+        if first.text.containsASCII("/"), let text = projectFile(first.text), text.hasPrefix("#!") {
             // A script the agent may just have written: what it runs is analysed too.
             analyze(line: text, depth: depth + 1, into: &findings)
         }
@@ -291,6 +315,9 @@ struct ShellAnalyzer {
             }
             if writing, SensitivePaths.isDatabaseData(Substring(redirection.target.text)) {
                 findings.append(SensitivePaths.databaseDataWrite(redirection.target.text))
+            }
+            if writing, SensitivePaths.isHostFile(Substring(redirection.target.text), appending: redirection.op.hasSuffix(">>")) {
+                findings.append(SensitivePaths.hostFileWrite(redirection.target.text))
             }
             if writing, SensitivePaths.isPersistence(redirection.target.text) {
                 findings.append(SensitivePaths.persistenceWrite(redirection.target.text))
@@ -688,7 +715,7 @@ struct ShellAnalyzer {
         case .source:
             guard let file = args.first else { return false }
             findings.append(.unknown("shell-script-file", "reads and runs the script \(file.text) in the current shell", subject: subject))
-            if !file.isDynamic, let text = protection.scriptText(file.text, cwd: cwd) { analyze(line: text, depth: depth + 1, into: &findings) }
+            if !file.isDynamic, let text = projectFile(file.text) { analyze(line: text, depth: depth + 1, into: &findings) }
             return true
         case .shell:
             analyzeShellInvocation(name: name, args: args, command: command, depth: depth, subject: subject, into: &findings)
@@ -777,7 +804,7 @@ struct ShellAnalyzer {
             return
         }
         if i < args.count {
-            if let text = protection.scriptText(args[i].text, cwd: cwd) {
+            if let text = projectFile(args[i].text) {
                 findings.append(.unknown("shell-script-file", "runs the script \(args[i].text), which may change after this check (its current contents are analysed too)", subject: subject))
                 analyze(line: text, depth: depth + 1, into: &findings)
             } else {
@@ -1078,6 +1105,13 @@ struct ShellAnalyzer {
         {
             inner(words, command: command, depth: depth, into: &findings)
             sawContent = true
+        } else if ["docker", "podman", "nerdctl"].contains(program), let words = Self.containerRunCommand(args) {
+            // `docker run -v /srv:/srv alpine rm -rf /srv`: what the container is told to run is
+            // classified too (the run itself stays what its rule says). A word no rule knows
+            // may be an argument to the image's own entrypoint, so it adds nothing here.
+            var nested: [Finding] = []
+            inner(words, command: command, depth: depth, into: &nested)
+            findings += nested.filter { $0.rule != "unknown-command" }
         }
         if matchedOrdinary || sawContent { return }
         if let firstFallback {
@@ -1128,7 +1162,7 @@ struct ShellAnalyzer {
                 analyze(line: value, depth: depth + 1, into: &findings)
             }
         }
-        guard let text = protection.scriptText(task.file, cwd: cwd), let lines = task.lines(text) else {
+        guard let text = projectFile(task.file), let lines = task.lines(text) else {
             if task.fileNamed {
                 findings.append(.unknown("project-task-unread", "\(program) runs the Makefile \(task.file), which cannot be read here", subject: subject))
             } else if task.soundsFarReaching {
@@ -1178,6 +1212,46 @@ struct ShellAnalyzer {
         // The container, then what runs in it.
         guard i + 1 < args.count else { return nil }
         return Array(args[(i + 1)...])
+    }
+
+    /// Options of `docker run` (and podman's, nerdctl's) that take a value as the next word.
+    static let containerRunValueOptions: Set<String> = [
+        "-a", "--attach", "-c", "--cpu-shares", "--cidfile", "--cpus", "--cpuset-cpus", "--cpuset-mems", "--device", "--dns", "--dns-search",
+        "--dns-option", "-e", "--env", "--env-file", "--entrypoint", "--expose", "--gpus", "--group-add", "-h", "--hostname", "--add-host",
+        "--health-cmd", "--health-interval", "--health-retries", "--health-timeout", "--health-start-period", "--ip", "--ip6", "--ipc",
+        "--isolation", "-l", "--label", "--label-file", "--link", "--log-driver", "--log-opt", "--mac-address", "-m", "--memory",
+        "--memory-swap", "--memory-reservation", "--mount", "--name", "--network", "--net", "--network-alias", "--oom-score-adj", "-p",
+        "--publish", "--pid", "--platform", "--pull", "--restart", "--runtime", "--security-opt", "--shm-size", "--stop-signal",
+        "--stop-timeout", "--storage-opt", "--sysctl", "--tmpfs", "-u", "--user", "--ulimit", "--userns", "--uts", "-v", "--volume",
+        "--volumes-from", "-w", "--workdir", "--cgroupns", "--cgroup-parent", "--blkio-weight", "--pids-limit", "--cap-add", "--cap-drop",
+        "--detach-keys", "--domainname", "--kernel-memory", "--volume-driver", "--annotation", "--arch", "--os", "--pod", "--secret",
+    ]
+
+    /// The command of `docker run [OPTIONS] IMAGE CMD…` (also `container run`): with
+    /// `--entrypoint PROGRAM`, that program and the words after the image. Nil when nothing
+    /// is given to run (the image's own command runs) or the options cannot be followed.
+    static func containerRunCommand(_ args: [ShellWord]) -> [ShellWord]? {
+        var i = 0
+        if i < args.count, args[i].text == "container" { i += 1 }
+        guard i < args.count, args[i].text == "run" else { return nil }
+        i += 1
+        var entrypoint: ShellWord?
+        while i < args.count, args[i].text.hasPrefix("-"), !args[i].isDynamic {
+            let option = args[i].text
+            if option == "--" { return nil }
+            if option.hasPrefix("--entrypoint=") { entrypoint = ShellWord(text: String(option.dropFirst("--entrypoint=".count))) }
+            if containerRunValueOptions.contains(option) {
+                if option == "--entrypoint", i + 1 < args.count { entrypoint = args[i + 1] }
+                i += 2
+            } else {
+                i += 1
+            }
+        }
+        // The image, then what runs in it.
+        guard i < args.count else { return nil }
+        let rest = Array(args[(i + 1)...])
+        if let entrypoint, !entrypoint.text.isEmpty { return [entrypoint] + rest }
+        return rest.isEmpty ? nil : rest
     }
 
     /// `find … -exec CMD {} ;` and `-execdir`, `-ok`, `-okdir`.
