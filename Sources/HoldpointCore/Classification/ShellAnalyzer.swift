@@ -1073,6 +1073,11 @@ struct ShellAnalyzer {
                 findings.append(Finding(rule: shared.rule.id, message: shared.rule.message, effect: shared.rule.effect, subject: subject))
             }
         }
+        // `ps e`, `ps auxeww`: BSD-style options without a dash, `e` among them, print every
+        // process's environment after its command (the secrets of all of them).
+        if program == "ps", Self.psShowsEnvironment(args) {
+            analyze(line: "printenv", depth: depth + 1, into: &findings)
+        }
         // `openssl s_client -connect host:443 </dev/null` sends nothing: it shows the server's
         // certificate chain. Without that explicit empty input it may carry whatever the
         // agent's shell feeds it, as the rule says. Only for a command typed as it stands
@@ -1129,6 +1134,12 @@ struct ShellAnalyzer {
         } else {
             findings.append(.unknown("unknown-command", "no rule knows '\(program)'", subject: subject))
         }
+    }
+
+    /// `ps`'s BSD options (a first word of letters, no dash) include `e`: environments shown.
+    static func psShowsEnvironment(_ args: [ShellWord]) -> Bool {
+        guard let first = args.first, !first.isDynamic, !first.text.hasPrefix("-"), first.text.utf8.count <= 16 else { return false }
+        return first.text.contains("e") && first.text.allSatisfy { $0.isASCII && $0.isLetter }
     }
 
     /// The command's standard input is explicitly empty: `</dev/null`, and no pipe,
