@@ -826,6 +826,11 @@ struct ShellAnalyzer {
             analyzePowerShell(name: name, args: args, command: command, depth: depth, subject: subject, into: &findings)
             return
         }
+        // `python3 -m json.tool ~/.docker/config.json`, `node script.js .env`: a credential
+        // file handed to the interpreter or its program is read.
+        for word in args where !word.isDynamic && SensitivePaths.isCredential(word.text) {
+            findings.append(SensitivePaths.credentialRead(word.text))
+        }
         let inlineFlags: Set<String> = ["-c", "-e", "-E", "--eval", "-r", "-p", "--print", "-Command", "-command", "-c:"]
         var code: ShellWord?
         var codeIndex = args.count
