@@ -40,12 +40,16 @@ enum SensitivePaths {
         "/etc/mysql/debian.cnf", "/var/lib/kubelet/kubeconfig", "/etc/kubernetes/bootstrap-kubelet.conf", "/.config/flyctl/config.yml", "/com.vercel.cli/auth.json",
         // Browsers' saved passwords and session cookies.
         "/Login Data", "/Cookies", "/logins.json", "/key4.db", "/cookies.sqlite",
+        // A Docker container's configuration holds its environment (`/var/lib/docker/containers/ID/config.v2.json`).
+        "/config.v2.json",
     ]
     static let credentialParts = [
         "/.ssh/id_", "/.gnupg/", "/run/secrets/", "/etc/ssh/ssh_host_", "/.password-store/", "/proc/self/environ", "/etc/kubernetes/pki/", "/var/lib/rancher/k3s/server/cred/",
         "/var/lib/rancher/k3s/server/tls/", "/var/lib/kubelet/pki/", "/etc/ssl/private/",
         "/var/lib/jenkins/secrets/", "/.jenkins/secrets/", "/.config/gcloud/legacy_credentials/", "/etc/letsencrypt/live/", "/etc/letsencrypt/archive/",
         "/.local/share/keyrings/", "/Library/Keychains/",
+        // Kubernetes Secret volumes as kubelet mounts them on the node.
+        "/volumes/kubernetes.io~secret/",
     ]
     static let credentialNames: Set<String> = [
         ".env", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "credentials.json", "service-account.json", "terraform.tfvars",
