@@ -158,11 +158,13 @@ struct HostileClientTests {
         try await onThread {
             var idle: [Raw] = []
             for _ in 0..<50 { idle.append(try Raw(running.socket)) }
-            // Each of the fifty holds its place once the daemon has named its caller.
+            // Each of the fifty holds its place once the daemon has named its caller. (A long
+            // deadline, not a pause: with the whole suite running on two cores, the daemon's
+            // tasks share the cooperative pool with every other test's.)
             for raw in idle { #expect(raw.send(Array("{\"rpc\":\"holdpoint.rpc/v1\",\"id\":1,\"method\":\"hello\"}\n".utf8))) }
             for raw in idle {
                 var fds = [pollfd(fd: raw.fd, events: Int16(POLLIN), revents: 0)]
-                #expect(poll(&fds, 1, 10_000) == 1)
+                #expect(poll(&fds, 1, 60_000) == 1)
                 var chunk = [UInt8](repeating: 0, count: 4096)
                 #expect(recv(raw.fd, &chunk, chunk.count, 0) > 0)
             }
