@@ -210,10 +210,34 @@ enum SensitivePaths {
 
     /// `secrets.yaml`, `Secret.json`, `app.secrets.tfvars`: see `secretDataSuffixes`.
     static func nameSaysSecret(_ name: Substring) -> Bool {
-        guard name.containsBytes(of: "ecret") || name.containsBytes(of: "ECRET") else { return false }
-        guard secretDataSuffixes.contains(where: { endsBytes(name, $0) }) else { return false }
+        guard mentionsSecret(name.utf8), secretDataSuffixes.contains(where: { endsBytes(name, $0) }) else { return false }
         let lowered = name.lowercased()
         return !secretNameExceptions.contains { lowered.contains($0) }
+    }
+
+    /// "secret" in any case, in one pass over the bytes (this runs for every path-like argument).
+    static func mentionsSecret(_ bytes: Substring.UTF8View) -> Bool {
+        // The letters of "secret" by position, compared without allocating.
+        func letter(_ index: Int) -> UInt8 {
+            switch index {
+            case 0: return UInt8(ascii: "s")
+            case 1, 4: return UInt8(ascii: "e")
+            case 2: return UInt8(ascii: "c")
+            case 3: return UInt8(ascii: "r")
+            default: return UInt8(ascii: "t")
+            }
+        }
+        var matched = 0
+        for byte in bytes {
+            let lower = byte | 0x20
+            if lower == letter(matched) {
+                matched += 1
+                if matched == 6 { return true }
+            } else {
+                matched = lower == letter(0) ? 1 : 0
+            }
+        }
+        return false
     }
 
     /// `raw` names one of `credentialDirectories` (with or without a trailing `/`).

@@ -50,7 +50,7 @@ struct ShellAnalyzer {
             return
         }
         // What runs after `cd DIR` runs there: files it names are read from DIR.
-        var here = self
+        var moved: ShellAnalyzer?
         for (index, command) in script.commands.enumerated() {
             if findings.count > Self.maximumFindings {
                 if !findings.contains(where: { $0.rule == "shell-too-large" }) {
@@ -62,9 +62,15 @@ struct ShellAnalyzer {
             if let directory = changedDirectory { checkPaths(command.words, in: directory, into: &findings) }
             if let first = command.words.first, first.text == "cd" || first.text == "pushd" {
                 changedDirectory = Self.directory(after: command.words, from: changedDirectory)
+                var here = moved ?? self
                 here.moved(to: changedDirectory ?? Self.directory(after: command.words, from: cwd ?? protection.workingDirectory))
+                moved = here
             }
-            here.analyze(command: command, words: command.words, script: script, depth: depth, into: &findings)
+            if let moved {
+                moved.analyze(command: command, words: command.words, script: script, depth: depth, into: &findings)
+            } else {
+                analyze(command: command, words: command.words, script: script, depth: depth, into: &findings)
+            }
         }
     }
 
