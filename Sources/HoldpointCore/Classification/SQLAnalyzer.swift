@@ -141,6 +141,15 @@ enum SQLAnalyzer {
         for name in ["PG_TERMINATE_BACKEND", "PG_CANCEL_BACKEND", "PG_DROP_REPLICATION_SLOT", "PG_PROMOTE", "PG_WAL_REPLAY_PAUSE"] {
             table[name] = ("sql-admin-function", "\(name.lowercased()) ends sessions or changes replication", RuleEffect(operationClass: .delete, productionTier: .gated, destructive: true))
         }
+        for name in ["LO_UNLINK"] {
+            table[name] = ("sql-changing-function", "\(name.lowercased()) deletes large objects", RuleEffect(operationClass: .delete, destructive: true, dataLoss: true))
+        }
+        for name in ["SETVAL", "LO_PUT", "LO_FROM_BYTEA", "LO_CREAT", "LO_CREATE", "PG_STAT_RESET", "PG_STAT_STATEMENTS_RESET"] {
+            table[name] = (
+                "sql-changing-function", "\(name.lowercased()) changes data from inside a query (a sequence set back hands out ids already used)",
+                RuleEffect(operationClass: .patch, productionTier: .gated)
+            )
+        }
         for name in ["PG_RELOAD_CONF", "SET_CONFIG", "PG_ROTATE_LOGFILE", "PG_SWITCH_WAL", "PG_CREATE_RESTORE_POINT"] {
             table[name] = ("sql-admin-function", "\(name.lowercased()) changes the server's configuration or logs", RuleEffect(operationClass: .patch, productionTier: .gated))
         }
@@ -285,7 +294,13 @@ enum SQLAnalyzer {
             return finding("sql-create", "creates a database object", RuleEffect(operationClass: .create), tokens)
         case "GRANT", "REVOKE", "DENY":
             return finding("sql-iam", "\(verb) changes database permissions", RuleEffect(operationClass: .iam), tokens)
-        case "VACUUM", "ANALYZE", "ANALYSE", "REINDEX", "CLUSTER", "OPTIMIZE", "CHECKPOINT", "REFRESH", "COMMENT", "NOTIFY":
+        case "VACUUM" where topLevel.contains("FULL"), "CLUSTER", "OPTIMIZE",
+            "REINDEX" where !topLevel.contains("CONCURRENTLY"):
+            // PostgreSQL's VACUUM FULL, CLUSTER and REINDEX, MySQL's OPTIMIZE TABLE rebuild
+            // the table holding a lock that makes reads or writes wait until they end.
+            return finding(
+                "sql-maintenance-lock", "\(verb) rebuilds tables under a lock: queries wait until it ends", RuleEffect(operationClass: .minorUpdate, productionTier: .gated), tokens)
+        case "VACUUM", "ANALYZE", "ANALYSE", "REINDEX", "CHECKPOINT", "REFRESH", "COMMENT", "NOTIFY":
             return finding("sql-maintenance", "maintenance (\(verb))", RuleEffect(operationClass: .minorUpdate), tokens)
         case "RENAME":
             return finding("sql-alter", "renames a table", RuleEffect(operationClass: .patch, productionTier: .gated), tokens)

@@ -32,7 +32,8 @@ enum SensitivePaths {
         "/.cache/huggingface/token", "/.huggingface/token", "/.fly/config.yml", "/.config/configstore/firebase-tools.json",
         "/.wrangler/config/default.toml", "/.config/.wrangler/config/default.toml", "/.netlify/config.json", "/.config/netlify/config.json",
         "/.railway/config.json", "/.supabase/access-token", "/.config/git/credentials", "/.ansible/vault_pass", "/.vault_pass", "/.vault-password",
-        "/.config/op/config", "/.config/gcloud/access_tokens.db",
+        "/.config/op/config", "/.config/gcloud/access_tokens.db", "/.dbt/profiles.yml", "/.config/helm/repositories.yaml",
+        "/.config/helm/registry/config.json",
         // CI servers' and forges' own secrets.
         "/var/lib/jenkins/credentials.xml", "/etc/gitlab/gitlab-secrets.json", "/etc/gitlab-runner/config.toml", "/etc/rancher/k3s/registries.yaml",
         "/etc/rancher/rke2/registries.yaml",
@@ -290,6 +291,13 @@ enum SensitivePaths {
             effect: RuleEffect(operationClass: .patch, productionTier: .gated), subject: path)
     }
 
+    /// A file written over with nothing: `cp /dev/null F`, `ln -sf /dev/null F`, `: > F`.
+    static func emptiesFile(_ path: String, how: String) -> Finding {
+        Finding(
+            rule: "fs-empty-file", message: "empties \(path): its contents are gone, as with `truncate -s 0`",
+            effect: RuleEffect(operationClass: .delete, destructive: true, dataLoss: true), subject: how)
+    }
+
     static func credentialRead(_ path: String) -> Finding {
         Finding(
             rule: "credential-read", message: "reads credentials (\(path))",
@@ -380,6 +388,11 @@ enum SensitivePaths {
             }
         case _ where copiers.contains(program):
             writes = operands.suffix(1).map(path) + args.filter { $0.text.hasPrefix("of=") }.map { Substring($0.text.dropFirst(3)) }
+            // `cp /dev/null F`, `ln -sf /dev/null F`, `dd if=/dev/null of=F`: F is emptied.
+            let fromNull = (operands.count == 2 && operands.first?.text == "/dev/null") || args.contains { $0.text == "if=/dev/null" }
+            if fromNull, let target = writes.first, target != "/dev/null" {
+                out.append(emptiesFile(String(target), how: "\(program) /dev/null \(target)"))
+            }
         default: break
         }
         let appending = program == "tee" && args.contains { $0.text == "-a" || $0.text == "--append" }

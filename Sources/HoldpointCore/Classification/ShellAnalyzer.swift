@@ -342,12 +342,29 @@ struct ShellAnalyzer {
                         rule: "shell-redirect-device", message: "writes directly to the device \(target)",
                         effect: RuleEffect(operationClass: .delete, tier: .gated, destructive: true, irreversible: true, dataLoss: true),
                         subject: "\(redirection.op) \(target)"))
+            } else if !redirection.op.hasSuffix(">>"), Self.printsNothing(command) {
+                findings.append(SensitivePaths.emptiesFile(target, how: "\(redirection.op) \(target)"))
             } else {
                 findings.append(
                     Finding(
                         rule: "shell-redirect-write", message: "writes the file \(target)",
                         effect: RuleEffect(operationClass: .patch), subject: "\(redirection.op) \(target)"))
             }
+        }
+    }
+
+    /// The command writes nothing to its output, so redirecting it over a file empties the
+    /// file: `> f`, `: > f`, `true > f`, `cat /dev/null > f`, `echo -n > f`, `printf '' > f`.
+    static func printsNothing(_ command: SimpleCommand) -> Bool {
+        guard let first = command.words.first else { return command.stdinTexts.isEmpty }
+        guard !first.isDynamic else { return false }
+        let rest = command.words.dropFirst()
+        switch first.text {
+        case ":", "true", "false": return true
+        case "cat": return !command.readsPipe && command.stdinTexts.isEmpty && !rest.isEmpty && rest.allSatisfy { !$0.isDynamic && $0.text == "/dev/null" }
+        case "echo": return rest.count == 1 && rest.first?.text == "-n"
+        case "printf": return rest.count == 1 && rest.first?.isDynamic == false && rest.first?.text == ""
+        default: return false
         }
     }
 
@@ -882,6 +899,13 @@ struct ShellAnalyzer {
             }
             if !text.hasPrefix("-") { break }
             i += 1
+        }
+        // `ruby -run -e httpd / -p 8000`: un.rb's web server, serving the directory it is given.
+        if name.hasPrefix("ruby"), let code, code.text.hasPrefix("httpd"), args.contains(where: { $0.text == "-run" || $0.text == "un" }) {
+            findings.append(
+                Finding(
+                    rule: "network-serve-files", message: "serves this machine's files over HTTP to whoever connects",
+                    effect: RuleEffect(operationClass: .read, tier: .supervised, productionTier: .gated), subject: subject))
         }
         if let code {
             if code.isDynamic {
