@@ -145,6 +145,15 @@ public struct SelfProtection: Sendable {
             // computed from Holdpoint's own name.
             findings.append(Self.blocked("holdpoint-replaced", "changes a file whose path is computed from Holdpoint's name (\(computed.text)): the gate itself", subject: subject()))
         }
+        // `ln -sf /bin/true ~/.local/bin/holdpoint`, `chmod -x /usr/local/bin/holdpoint`: the
+        // file changed is a program named holdpoint, and one earlier on PATH stands in for the
+        // gate in every hook and script that calls it by name. (A directory of that name
+        // elsewhere, a checkout of Holdpoint's sources, is not the gate.)
+        if Self.fileChangers.contains(program), let target = args.last(where: { !$0.text.hasPrefix("-") }), !target.isDynamic,
+            ShellAnalyzer.basename(target.text) == "holdpoint", target.text.contains("bin/")
+        {
+            findings.append(Self.blocked("holdpoint-replaced", "changes a program named holdpoint (\(target.text)): it would stand in for the gate", subject: subject()))
+        }
         guard isActive else { return findings }
         let reader = Self.readers.contains(program)
         for word in args where !word.isDynamic {
