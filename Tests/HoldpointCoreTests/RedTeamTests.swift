@@ -161,7 +161,7 @@ import Testing
             "cat .env.production",
             "less /etc/gshadow",
             "grep -r token < ~/.netrc",
-            "kubectl describe secret api-keys",
+            "kubectl get secret api-keys -o go-template='{{.data}}'",
             "aws ssm get-parameter --name db --with-decryption",
             "gcloud secrets versions access latest --secret=db",
             "gpg --armor --export-secret-keys me@example.com",
@@ -395,7 +395,7 @@ import Testing
         "kubectl rollout history deploy/api", "kubectl apply -f x.yaml --dry-run=server", "docker compose ps", "tar -tzf a.tgz",
         "kill -0 4242", "pip list", "npm ls", "go test ./...", "cargo clippy", "pytest -q", "./gradlew check", "tsc --noEmit",
         "ruff check src", "nc -z db 5432", "cat README.md", "ls ~/.ssh", "cat .env.example", "alias ll='ls -la'", "git show HEAD:README.md",
-        "terraform output", "find . -name '*.swift'",
+        "terraform output", "find . -name '*.swift'", "kubectl get secrets -n prod", "kubectl describe secret api-keys",
     ])
     func listingsAndBuildsRunOnTheirOwn(command: String) throws {
         let verdict = try TestData.classify(command, env: "production", mode: .autonomous)

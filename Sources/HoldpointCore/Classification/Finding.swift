@@ -233,7 +233,15 @@ struct ProgramEntry {
     var sqlClient: SQLClient? { named?.sqlClient }
 
     /// Whether some rule starts its sub-command with `word`.
-    func starts(with word: String) -> Bool { named?.parts.contains { $0.index.starts(with: word) } ?? false }
+    func starts(with word: String) -> Bool {
+        // Through a buffer pointer: `contains { … }` and `for part in parts` copied each
+        // pack's part (its rules and index, three references) for every word asked about.
+        guard let parts = named?.parts else { return false }
+        return parts.withUnsafeBufferPointer { parts in
+            for i in parts.indices where parts[i].index.starts(with: word) { return true }
+            return false
+        }
+    }
 
     /// The rules that may match, in pack order: the first sub-command word is looked for
     /// among the first `reach` positionals (`ProgramRules.candidates`).
@@ -247,10 +255,14 @@ struct ProgramEntry {
     @discardableResult
     func forEachCandidate(_ positionals: [ShellWord], reach: Int = 3, _ body: (SharedRule) -> Void) -> Int {
         var count = 0
-        for part in named?.parts ?? [] {
-            for index in part.index.candidates(positionals, reach: reach) {
-                body(part.rules[index])
-                count += 1
+        if let parts = named?.parts {
+            parts.withUnsafeBufferPointer { parts in
+                for p in parts.indices {
+                    for index in parts[p].index.candidates(positionals, reach: reach) {
+                        body(parts[p].rules[index])
+                        count += 1
+                    }
+                }
             }
         }
         for rule in globRules {

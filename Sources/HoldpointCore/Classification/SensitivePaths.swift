@@ -103,6 +103,11 @@ enum SensitivePaths {
         "/.envrc", "/.mcp.json", "/.vscode/tasks.json", "/.pythonrc", "/.config/git/config", "/sitecustomize.py", "/usercustomize.py",
         // Where the loader, PAM, the package manager and pip find their code.
         "/etc/ld.so.conf", "/etc/pam.conf", "/etc/nsswitch.conf", "/etc/apt/sources.list", "/etc/pip.conf",
+        // Package managers' own settings: which registry or index later installs come from
+        // (someone else's code, run by the next install), and Gradle's init scripts.
+        "/.npmrc", "/.yarnrc", "/.yarnrc.yml", "/bunfig.toml", "/.config/pip/pip.conf", "/.pip/pip.conf", "/pip.ini", "/.condarc",
+        "/.gemrc", "/.cargo/config", "/.cargo/config.toml", "/.m2/settings.xml", "/.gradle/init.gradle", "/.gradle/init.gradle.kts",
+        "/.config/go/env", "/.config/uv/uv.toml", "/.config/pypoetry/config.toml",
     ]
     static let persistenceParts = [
         "/etc/sudoers.d/", "/etc/profile.d/", "/etc/cron.", "/var/spool/cron/", "/etc/systemd/", "/.config/systemd/",
@@ -112,7 +117,7 @@ enum SensitivePaths {
         // rotation, interface start-up; and what kubelet runs as static pods.
         "/etc/udev/rules.d/", "/lib/udev/rules.d/", "/etc/NetworkManager/dispatcher.d/", "/etc/apt/apt.conf.d/", "/etc/logrotate.d/",
         "/etc/network/if-up.d/", "/etc/network/if-pre-up.d/", "/etc/dhcp/dhclient-exit-hooks.d/", "/etc/kubernetes/manifests/",
-        "/etc/ssh/sshd_config.d/", "/etc/security/", "/etc/polkit-1/", "/.config/fish/conf.d/", "/.husky/",
+        "/etc/ssh/sshd_config.d/", "/etc/security/", "/etc/polkit-1/", "/.config/fish/conf.d/", "/.husky/", "/.gradle/init.d/",
         // Modules, libraries and package sources: code loaded or installed later.
         "/etc/modules-load.d/", "/etc/modprobe.d/", "/etc/ld.so.conf.d/", "/lib/security/", "/lib64/security/", "/usr/lib/security/",
         "/usr/lib64/security/", "/usr/lib/x86_64-linux-gnu/security/", "/usr/lib/aarch64-linux-gnu/security/",
@@ -156,9 +161,36 @@ enum SensitivePaths {
 
     /// Whether `text` could name one of these files at all: it has a `/` or a `.`, or is an
     /// SSH key's bare name. Most arguments (`-la`, `status`, `main`) are turned away here
-    /// with two byte scans, before any comparison.
-    static func mayBePath(_ text: Substring) -> Bool {
-        text.containsASCII("/") || text.containsASCII(".") || text.utf8.starts(with: "id_".utf8)
+    /// in one pass over the bytes, before any comparison.
+    static func mayBePath(_ text: Substring) -> Bool { PathShape(text.utf8).mayBePath }
+
+    /// What one pass over a word's bytes tells: whether it could name a path, and whether
+    /// it holds a colon (`HEAD:.env`, `host:~/.ssh/id_rsa`). (The generic `starts(with:)`
+    /// and a scan per character cost hundreds of instructions a word, for every argument
+    /// of every command.)
+    struct PathShape {
+        private(set) var mayBePath = false
+        private(set) var hasColon = false
+
+        init<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+            var index = 0
+            var idPrefix = true
+            for byte in bytes {
+                switch byte {
+                case UInt8(ascii: "/"), UInt8(ascii: "."): mayBePath = true
+                case UInt8(ascii: ":"): hasColon = true
+                default: break
+                }
+                switch index {
+                case 0: idPrefix = byte == UInt8(ascii: "i")
+                case 1: idPrefix = idPrefix && byte == UInt8(ascii: "d")
+                case 2: idPrefix = idPrefix && byte == UInt8(ascii: "_")
+                default: break
+                }
+                index += 1
+            }
+            if idPrefix && index >= 3 { mayBePath = true }
+        }
     }
 
     /// The path in `raw` as compared: without the `@` of `curl -d @file`.
@@ -280,6 +312,30 @@ enum SensitivePaths {
         return !(appending && directory == "/var/log/")
     }
 
+    /// Where an archive is unpacked: `tar -x … -C DIR`, `tar --directory=DIR`, `unzip … -d DIR`.
+    static func extractionDirectory(program: String, args: [ShellWord]) -> String? {
+        let option: Set<String>
+        switch program {
+        case "tar", "bsdtar", "gtar":
+            // Only when unpacking: `-x`, a cluster holding x (`xzf`, `-xzf`), `--extract`, `--get`.
+            let extracting = args.contains { word in
+                let t = word.text
+                if t.hasPrefix("--") { return t == "--extract" || t == "--get" }
+                return t.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || $0 == UInt8(ascii: "-") } && t.contains("x")
+                    && (t.hasPrefix("-") || word == args.first)
+            }
+            guard extracting else { return nil }
+            option = ["-C", "--directory"]
+        case "unzip": option = ["-d"]
+        default: return nil
+        }
+        for (i, word) in args.enumerated() where !word.isDynamic {
+            if option.contains(word.text), i + 1 < args.count, !args[i + 1].isDynamic { return args[i + 1].text }
+            if word.text.hasPrefix("--directory=") { return String(word.text.dropFirst("--directory=".count)) }
+        }
+        return nil
+    }
+
     static func hostFileWrite(_ path: String) -> Finding {
         if path == "/proc/sysrq-trigger" {
             return Finding(
@@ -338,11 +394,15 @@ enum SensitivePaths {
             return text
         }
         if !metadataOnly.contains(program), !readsCertificatesOnly(program: program, args: args) {
+            let colonPaths = colonPathPrograms.contains(program)
             for word in args {
+                // Most words name no path and hold no colon: nothing below can match them.
+                let shape = PathShape(word.text.utf8)
+                guard shape.mayBePath || (colonPaths && shape.hasColon) else { continue }
                 let candidate = path(word)
                 if isCredential(candidate) {
                     out.append(credentialRead(String(candidate)))
-                } else if colonPathPrograms.contains(program), let colon = candidate.utf8.firstIndex(of: UInt8(ascii: ":")), !candidate.containsBytes(of: "://") {
+                } else if colonPaths, let colon = candidate.utf8.firstIndex(of: UInt8(ascii: ":")), !candidate.containsBytes(of: "://") {
                     // `git show HEAD:.env`, `scp prod:~/.aws/credentials .`, `kubectl cp pod:/root/.ssh/id_rsa k`:
                     // the path after a revision's or host's colon.
                     let after = candidate[candidate.index(after: colon)...]
@@ -361,6 +421,11 @@ enum SensitivePaths {
                 read.removeAll { $0.text == args[change + 1].text }
             }
             for word in read where isCredentialDirectory(Substring(word.text)) { out.append(credentialRead(word.text)) }
+        }
+        if let directory = extractionDirectory(program: program, args: args),
+            directory == "/" || isHostFile(Substring(directory.hasSuffix("/") ? directory : directory + "/"))
+        {
+            out.append(hostFileWrite(directory))
         }
         guard writers.contains(program) else { return out }
         let operands = args.filter { !$0.text.hasPrefix("-") }

@@ -257,6 +257,22 @@ struct ShellAnalyzer {
         "PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "BASH_ENV", "ENV", "NODE_OPTIONS",
         "PERL5OPT", "RUBYOPT", "PYTHONSTARTUP", "GIT_EXEC_PATH", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "MAKEFILES",
     ]
+    /// Variables that say where packages come from or whether downloads are verified: a
+    /// registry, proxy or index of someone else's, checksums or TLS checks turned off.
+    static func packageSourceSetting(_ name: String, value: ShellWord) -> String? {
+        switch name {
+        case "GOPROXY", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_DEFAULT_INDEX",
+            "NPM_CONFIG_REGISTRY", "npm_config_registry", "YARN_NPM_REGISTRY_SERVER", "YARN_REGISTRY", "BUN_CONFIG_REGISTRY", "CONDA_CHANNELS":
+            return "where later installs download packages from"
+        case "GOSUMDB", "GONOSUMDB", "GONOSUMCHECK", "GOINSECURE", "PIP_TRUSTED_HOST", "GIT_SSL_NO_VERIFY", "NODE_TLS_REJECT_UNAUTHORIZED", "PYTHONHTTPSVERIFY":
+            return "downloads are no longer checked against checksums or certificates"
+        case "GOFLAGS" where value.isDynamic || value.text.contains("insecure"):
+            return "downloads are no longer checked against checksums or certificates"
+        default:
+            return name.hasPrefix("POETRY_REPOSITORIES_") || name.hasPrefix("CARGO_REGISTRIES_") ? "where later installs download packages from" : nil
+        }
+    }
+
     /// Variables whose value is a command line some program runs (git's ssh and editors,
     /// pagers, askpass helpers, the prompt hook).
     static let commandVariables: Set<String> = [
@@ -272,6 +288,12 @@ struct ShellAnalyzer {
     private func checkVariable(_ name: String, value: ShellWord, depth: Int, into findings: inout [Finding]) {
         let subject = "\(name)=\(value.text)"
         if let finding = SelfProtection.configurationVariable(name, subject: subject) { findings.append(finding) }
+        if let reason = Self.packageSourceSetting(name, value: value) {
+            findings.append(
+                Finding(
+                    rule: "package-source-variable", message: "sets \(name): \(reason)",
+                    effect: RuleEffect(operationClass: .patch, tier: .gated), subject: subject))
+        }
         if Self.hijackVariables.contains(name) {
             findings.append(.unknown("shell-environment-hijack", "sets \(name), which changes which code runs", subject: subject))
         } else if Self.commandVariables.contains(name) {
@@ -1452,6 +1474,7 @@ struct ArgumentView {
         all = args
         flagZone = args.count
         positionals.reserveCapacity(args.count)
+        positionalIndex.reserveCapacity(args.count)
         for (index, arg) in args.enumerated() {
             if index < flagZone, arg.text.utf8.count == 2, arg.text == "--" {
                 flagZone = index
