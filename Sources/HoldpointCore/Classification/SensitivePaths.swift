@@ -162,7 +162,7 @@ enum SensitivePaths {
     /// Whether `text` could name one of these files at all: it has a `/` or a `.`, or is an
     /// SSH key's bare name. Most arguments (`-la`, `status`, `main`) are turned away here
     /// in one pass over the bytes, before any comparison.
-    static func mayBePath(_ text: Substring) -> Bool { PathShape(text.utf8).mayBePath }
+    static func mayBePath(_ text: Substring) -> Bool { PathShape(text).mayBePath }
 
     /// What one pass over a word's bytes tells: whether it could name a path, and whether
     /// it holds a colon (`HEAD:.env`, `host:~/.ssh/id_rsa`). (The generic `starts(with:)`
@@ -172,7 +172,18 @@ enum SensitivePaths {
         private(set) var mayBePath = false
         private(set) var hasColon = false
 
-        init<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+        init(_ text: String) {
+            var text = text
+            self = text.withUTF8 { PathShape(bytes: $0) }
+        }
+
+        init(_ text: Substring) {
+            // A native string's bytes are contiguous: the loop runs over a buffer, not
+            // through String's index validation byte by byte (hundreds of instructions a word).
+            self = text.utf8.withContiguousStorageIfAvailable { PathShape(bytes: $0) } ?? PathShape(String(text))
+        }
+
+        private init(bytes: UnsafeBufferPointer<UInt8>) {
             var index = 0
             var idPrefix = true
             for byte in bytes {
@@ -397,7 +408,7 @@ enum SensitivePaths {
             let colonPaths = colonPathPrograms.contains(program)
             for word in args {
                 // Most words name no path and hold no colon: nothing below can match them.
-                let shape = PathShape(word.text.utf8)
+                let shape = PathShape(word.text)
                 guard shape.mayBePath || (colonPaths && shape.hasColon) else { continue }
                 let candidate = path(word)
                 if isCredential(candidate) {
