@@ -162,7 +162,7 @@ enum SensitivePaths {
     /// Whether `text` could name one of these files at all: it has a `/` or a `.`, or is an
     /// SSH key's bare name. Most arguments (`-la`, `status`, `main`) are turned away here
     /// in one pass over the bytes, before any comparison.
-    static func mayBePath(_ text: Substring) -> Bool { PathShape(text).mayBePath }
+    static func mayBePath(_ text: Substring) -> Bool { PathShape(text, colons: false).mayBePath }
 
     /// What one pass over a word's bytes tells: whether it could name a path, and whether
     /// it holds a colon (`HEAD:.env`, `host:~/.ssh/id_rsa`). (The generic `starts(with:)`
@@ -172,35 +172,30 @@ enum SensitivePaths {
         private(set) var mayBePath = false
         private(set) var hasColon = false
 
-        init(_ text: String) {
+        /// `colons`: whether to look for a colon too; the scan stops as soon as the answer
+        /// is known (a one-liner of 800 KiB has its first `.` within a few bytes).
+        init(_ text: String, colons: Bool) {
             var text = text
-            self = text.withUTF8 { PathShape(bytes: $0) }
+            self = text.withUTF8 { PathShape(bytes: $0, colons: colons) }
         }
 
-        init(_ text: Substring) {
+        init(_ text: Substring, colons: Bool) {
             // A native string's bytes are contiguous: the loop runs over a buffer, not
             // through String's index validation byte by byte (hundreds of instructions a word).
-            self = text.utf8.withContiguousStorageIfAvailable { PathShape(bytes: $0) } ?? PathShape(String(text))
+            self = text.utf8.withContiguousStorageIfAvailable { PathShape(bytes: $0, colons: colons) } ?? PathShape(String(text), colons: colons)
         }
 
-        private init(bytes: UnsafeBufferPointer<UInt8>) {
-            var index = 0
-            var idPrefix = true
+        private init(bytes: UnsafeBufferPointer<UInt8>, colons: Bool) {
+            // An SSH key's bare name: `id_rsa`, `id_ed25519`.
+            mayBePath = bytes.count >= 3 && bytes[0] == UInt8(ascii: "i") && bytes[1] == UInt8(ascii: "d") && bytes[2] == UInt8(ascii: "_")
             for byte in bytes {
                 switch byte {
                 case UInt8(ascii: "/"), UInt8(ascii: "."): mayBePath = true
                 case UInt8(ascii: ":"): hasColon = true
-                default: break
+                default: continue
                 }
-                switch index {
-                case 0: idPrefix = byte == UInt8(ascii: "i")
-                case 1: idPrefix = idPrefix && byte == UInt8(ascii: "d")
-                case 2: idPrefix = idPrefix && byte == UInt8(ascii: "_")
-                default: break
-                }
-                index += 1
+                if mayBePath && (hasColon || !colons) { return }
             }
-            if idPrefix && index >= 3 { mayBePath = true }
         }
     }
 
@@ -408,7 +403,7 @@ enum SensitivePaths {
             let colonPaths = colonPathPrograms.contains(program)
             for word in args {
                 // Most words name no path and hold no colon: nothing below can match them.
-                let shape = PathShape(word.text)
+                let shape = PathShape(word.text, colons: colonPaths)
                 guard shape.mayBePath || (colonPaths && shape.hasColon) else { continue }
                 let candidate = path(word)
                 if isCredential(candidate) {
