@@ -83,7 +83,14 @@ enum SensitivePaths {
 
     /// The last component of `path`.
     static func lastComponent(_ path: Substring) -> Substring {
-        path.utf8.lastIndex(of: UInt8(ascii: "/")).map { path[path.index(after: $0)...] } ?? path
+        // Over the word's buffer when it has one: byte by byte through the view, an 800 KiB
+        // word without a slash cost tens of instructions a byte.
+        let slash: Int?? = path.utf8.withContiguousStorageIfAvailable { $0.lastIndex(of: UInt8(ascii: "/")) }
+        guard let found = slash else {
+            return path.utf8.lastIndex(of: UInt8(ascii: "/")).map { path[path.index(after: $0)...] } ?? path
+        }
+        guard let offset = found else { return path }
+        return path[path.utf8.index(path.utf8.startIndex, offsetBy: offset + 1)...]
     }
 
     /// `.env.example` and friends hold no secrets.
@@ -249,7 +256,8 @@ enum SensitivePaths {
 
     /// `secrets.yaml`, `Secret.json`, `app.secrets.tfvars`: see `secretDataSuffixes`.
     static func nameSaysSecret(_ name: Substring) -> Bool {
-        guard mentionsSecret(name.utf8), secretDataSuffixes.contains(where: { endsBytes(name, $0) }) else { return false }
+        // The ending first: a few byte compares turn most names away before a scan of them all.
+        guard secretDataSuffixes.contains(where: { endsBytes(name, $0) }), mentionsSecret(name.utf8) else { return false }
         let lowered = name.lowercased()
         return !secretNameExceptions.contains { lowered.contains($0) }
     }
