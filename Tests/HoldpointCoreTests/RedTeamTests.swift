@@ -320,6 +320,42 @@ import Testing
         }
     }
 
+    /// Eighth round: monitoring muted, services told to stop over HTTP, expiry set on
+    /// queues and collections, identities and deletion guards in Kubernetes, files written
+    /// over with nothing or with zeros. None of these is a supervised agent's patch.
+    @Test func mutedMonitoringStoppedServicesAndExpiryAreNotPatches() throws {
+        for command in [
+            "curl -X POST https://api.datadoghq.com/api/v1/downtime -H \"DD-API-KEY: $K\" -d '{\"scope\":\"*\"}'",
+            "curl -X POST https://api.pagerduty.com/maintenance_windows -d @mw.json", "http POST alertmanager:9093/api/v2/silences matchers:=@m.json",
+            "curl -X POST http://localhost:8080/actuator/shutdown", "curl -X POST localhost:15000/healthcheck/fail", "http POST :9090/-/quit",
+            "curl -X PATCH https://api.github.com/repos/acme/app -d '{\"private\":false}'",
+            "kafka-configs.sh --bootstrap-server k:9092 --alter --entity-type topics --entity-name orders --add-config retention.ms=1000",
+            "rabbitmqctl set_policy TTL '.*' '{\"message-ttl\":1000}' --apply-to queues",
+            "mongosh --eval 'db.orders.createIndex({x: 1}, {expireAfterSeconds: 1})'", "kubectl set serviceaccount deployment api admin-sa -n prod",
+            "kubectl annotate sa default -n prod eks.amazonaws.com/role-arn=arn:aws:iam::1:role/admin",
+            "kubectl patch pvc data-0 -p '{\"metadata\":{\"finalizers\":null}}'", "kubectl annotate pvc data-0 helm.sh/resource-policy-",
+            "kubectl port-forward svc/postgres 5432:5432 --address 0.0.0.0", "argocd app set api --auto-prune", "argocd account update-password --new-password x",
+            "gcloud sql users set-password postgres --instance=prod --password=x", "az sql server update -g g -n s --admin-password x",
+            "az webapp config appsettings list -g prod -n api", "pulumi config get dbPassword", "cat ~/.config/linode-cli",
+            "git difftool -y -x 'rm -rf /srv/app' HEAD~1", "pwsh -c 'Clear-Content /var/log/app.log'",
+            "dd if=/dev/zero of=/srv/app/data.db bs=1M count=1 conv=notrunc", "sed -i '1,$d' /srv/app/config.yaml", "install -m 644 /dev/null /srv/app/config.yaml",
+        ] {
+            let verdict = try TestData.classify(command, env: "production", mode: .supervised)
+            #expect(verdict.tier >= .gated, "\(command): \(verdict.tier.rawValue) \(verdict.reasons.map(\.rule))")
+        }
+        for (command, tier) in [
+            ("curl -s https://api.datadoghq.com/api/v1/downtime", Tier.autonomous), ("curl -s http://alertmanager:9093/api/v2/silences", .autonomous),
+            ("curl -X GET http://es:9200/orders/_mapping", .autonomous), ("curl -XGET 'http://es:9200/_cat/indices?v'", .autonomous),
+            ("curl -s http://localhost:8080/actuator/health", .autonomous), ("kubectl port-forward svc/api 8080:80", .supervised),
+            ("argocd app set api --sync-policy automated", .supervised), ("dd if=/dev/zero of=/tmp/disk-test bs=1M count=100", .supervised),
+            ("sed -i 's/debug/info/' config.yaml", .supervised), ("pwsh -c 'Add-Content -Path notes.txt -Value x'", .supervised),
+            ("az webapp config show -g g -n api", .autonomous), ("mongosh --eval 'db.orders.createIndex({x: 1})'", .supervised),
+        ] {
+            let verdict = try TestData.classify(command, env: "production", mode: .supervised)
+            #expect(verdict.tier == tier, "\(command): \(verdict.tier.rawValue) \(verdict.reasons.map(\.rule))")
+        }
+    }
+
     /// The gate's own name: as a shell function, or a path computed from it.
     @Test func holdpointRedefinedOrReplaced() throws {
         for command in ["function holdpoint { :; }", "holdpoint() { true; }; holdpoint check --command x", "cp /bin/true $(which holdpoint)", "rm \"$(command -v holdpoint)\""] {

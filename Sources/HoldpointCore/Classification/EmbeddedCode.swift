@@ -105,6 +105,8 @@ enum EmbeddedCode {
             }
         }
         for command in optionValues(args, ["--exec", "-x"]) where i < args.count && args[i].text == "rebase" { out += code(command, "git rebase --exec") }
+        // `git difftool -x CMD`: CMD is run for every changed file.
+        for command in optionValues(args, ["--extcmd", "-x"]) where i < args.count && args[i].text == "difftool" { out += code(command, "git difftool --extcmd") }
         // `git config [--global] key value`: the command is stored, to run later.
         if i < args.count, args[i].text == "config" {
             let rest = args[(i + 1)...].filter { !$0.text.hasPrefix("-") }
@@ -116,6 +118,7 @@ enum EmbeddedCode {
     static func isGitCommandKey(_ key: String) -> Bool {
         gitCommandKeys.contains(key) || key.hasPrefix("alias.") || key.hasPrefix("filter.") || (key.hasPrefix("diff.") && key.hasSuffix(".textconv"))
             || (key.hasPrefix("merge.") && key.hasSuffix(".driver")) || key.hasPrefix("pager.") || key == "core.hookspath"
+            || ((key.hasPrefix("difftool.") || key.hasPrefix("mergetool.")) && key.hasSuffix(".cmd")) || (key.hasPrefix("diff.") && key.hasSuffix(".command"))
     }
 
     static func gitValue(key: String, value: ShellWord) -> [Part] {

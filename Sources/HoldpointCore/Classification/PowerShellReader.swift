@@ -243,10 +243,17 @@ enum PowerShellReader {
             return .some(readPaths(paths))
         case "get-childitem", "get-item", "get-itemproperty", "get-itempropertyvalue", "test-path", "resolve-path":
             return .some(environmentRead(p.positionals + p.values(of: ["path", "literalpath"])))
-        case "set-content", "add-content", "out-file", "tee-object", "export-csv", "export-clixml", "new-item", "set-item", "clear-content":
+        case "clear-content":
+            // Empties the files: what `truncate -s 0` does.
+            let targets = p.positionals + p.values(of: ["path", "literalpath"])
+            guard !targets.isEmpty else { return .some(nil) }
+            return "truncate -s 0 -- " + targets.map(shellWord).joined(separator: " ")
+        case "set-content", "add-content", "out-file", "tee-object", "export-csv", "export-clixml", "new-item", "set-item":
             let targets = p.positionals.prefix(1) + p.values(of: ["path", "literalpath", "filepath"])
             guard !targets.isEmpty else { return .some(nil) }
-            return "tee -a -- " + targets.map(shellWord).joined(separator: " ")
+            // Only `Add-Content` and `-Append` add to a file; the others replace what it held.
+            let appends = cmdlet == "add-content" || p.has(["append"])
+            return (appends ? "tee -a -- " : "tee -- ") + targets.map(shellWord).joined(separator: " ")
         case "copy-item", "move-item", "rename-item":
             let sources = p.positionals + p.values(of: ["path", "literalpath"])
             let destination = p.values(of: ["destination", "newname"])

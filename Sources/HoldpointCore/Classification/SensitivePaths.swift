@@ -33,7 +33,11 @@ enum SensitivePaths {
         "/.wrangler/config/default.toml", "/.config/.wrangler/config/default.toml", "/.netlify/config.json", "/.config/netlify/config.json",
         "/.railway/config.json", "/.supabase/access-token", "/.config/git/credentials", "/.ansible/vault_pass", "/.vault_pass", "/.vault-password",
         "/.config/op/config", "/.config/gcloud/access_tokens.db", "/.dbt/profiles.yml", "/.config/helm/repositories.yaml",
-        "/.config/helm/registry/config.json",
+        "/.config/helm/registry/config.json", "/.vercel/auth.json", "/.config/linode-cli", "/.linodecli/config", "/.aliyun/config.json",
+        "/.bluemix/config.json", "/.config/scw/config.yaml", "/.scw/config.yaml", "/.config/exoscale/exoscale.toml", "/.ovh.conf",
+        "/.config/vultr-cli.yaml", "/.vultr-cli.yaml", "/.config/upctl.yaml", "/.config/stripe/config.toml", "/.sentryclirc", "/.dogrc",
+        "/.newrelic/credentials.json", "/.config/ngrok/ngrok.yml", "/.ngrok2/ngrok.yml", "/.twilio-cli/config.json",
+        "/.config/twilio-cli/config.json",
         // CI servers' and forges' own secrets.
         "/var/lib/jenkins/credentials.xml", "/etc/gitlab/gitlab-secrets.json", "/etc/gitlab-runner/config.toml", "/etc/rancher/k3s/registries.yaml",
         "/etc/rancher/rke2/registries.yaml",
@@ -366,6 +370,12 @@ enum SensitivePaths {
             effect: RuleEffect(operationClass: .patch, productionTier: .gated), subject: path)
     }
 
+    /// sed scripts that delete every line.
+    static let deletesEveryLine: Set<String> = ["d", "1,$d", "1,$ d", "0,$d"]
+    /// `dd` input that writes over what the output held rather than copying a file into it.
+    static let overwritingSources: Set<String> = ["if=/dev/zero", "if=/dev/urandom", "if=/dev/random"]
+    static let temporaryDirectories = ["/tmp/", "/var/tmp/", "/dev/shm/"]
+
     /// A file written over with nothing: `cp /dev/null F`, `ln -sf /dev/null F`, `: > F`.
     static func emptiesFile(_ path: String, how: String) -> Finding {
         Finding(
@@ -459,7 +469,13 @@ enum SensitivePaths {
                 if t.hasPrefix("--") { return t == "--in-place" || t.hasPrefix("--in-place=") }
                 return t.hasPrefix("-i") || (t.hasPrefix("-") && t.dropFirst().allSatisfy(\.isLetter) && t.contains("i"))
             }
-            if inPlace { writes = operands.map(path) }
+            if inPlace {
+                writes = operands.map(path)
+                // A script that deletes every line (`sed -i d F`, `sed -i '1,$d' F`) empties F.
+                if let script = operands.first, !script.isDynamic, deletesEveryLine.contains(script.text) {
+                    for target in operands.dropFirst() { out.append(emptiesFile(target.text, how: "sed -i '\(script.text)' \(target.text)")) }
+                }
+            }
         case "mv":
             // Moving a file away changes its place as much as writing one there; moving it
             // onto /dev/null throws it away.
@@ -472,10 +488,22 @@ enum SensitivePaths {
             }
         case _ where copiers.contains(program):
             writes = operands.suffix(1).map(path) + args.filter { $0.text.hasPrefix("of=") }.map { Substring($0.text.dropFirst(3)) }
-            // `cp /dev/null F`, `ln -sf /dev/null F`, `dd if=/dev/null of=F`: F is emptied.
-            let fromNull = (operands.count == 2 && operands.first?.text == "/dev/null") || args.contains { $0.text == "if=/dev/null" }
+            // `cp /dev/null F`, `install -m 644 /dev/null F`, `ln -sf /dev/null F`,
+            // `dd if=/dev/null of=F`: F is emptied.
+            let fromNull = (operands.count >= 2 && operands[operands.count - 2].text == "/dev/null") || args.contains { $0.text == "if=/dev/null" }
             if fromNull, let target = writes.first, target != "/dev/null" {
                 out.append(emptiesFile(String(target), how: "\(program) /dev/null \(target)"))
+            }
+            // `dd if=/dev/zero of=F`: F's contents are written over (a new file in a temporary
+            // directory is a disk test or a swap file's start, not a loss).
+            if program == "dd", let source = args.first(where: { overwritingSources.contains($0.text) }),
+                let target = args.last(where: { $0.text.hasPrefix("of=") }).map({ String($0.text.dropFirst(3)) }),
+                !target.hasPrefix("/dev/"), !temporaryDirectories.contains(where: { target.hasPrefix($0) })
+            {
+                out.append(
+                    Finding(
+                        rule: "fs-overwrite-file", message: "writes \(source.text.dropFirst(3)) over \(target): what it held is gone",
+                        effect: RuleEffect(operationClass: .delete, destructive: true, dataLoss: true), subject: "dd \(source.text) of=\(target)"))
             }
         default: break
         }
