@@ -252,6 +252,10 @@ public struct SelfProtection: Sendable {
             return Self.blocked("holdpoint-signing-key", "an agent may not touch Holdpoint's audit signing key (\(secret))", subject: subject())
         }
         guard writing else { return nil }
+        // `printf '#!/bin/sh\nexit 0' > ~/.local/bin/holdpoint`: as `cp` onto it (`check`).
+        if ShellAnalyzer.basename(raw) == "holdpoint", raw.contains("bin/") {
+            return Self.blocked("holdpoint-replaced", "writes a program named holdpoint (\(raw)): it would stand in for the gate", subject: subject())
+        }
         if let file = hits(protectedFiles) ?? identity.flatMap({ id in protectedIdentities.firstIndex(of: id).map { protectedFiles[$0] } }) {
             return Self.blocked("holdpoint-protected-file", "an agent may not change Holdpoint's own files (\(file)): the queue, the audit log and the policy are for humans", subject: subject())
         }

@@ -59,6 +59,7 @@ struct ShellAnalyzer {
                 return
             }
             checkPrintedVariables(command, in: script.commands, at: index, depth: depth, into: &findings)
+            checkDataLeavingHost(command, in: script.commands, at: index, into: &findings)
             if let directory = changedDirectory { checkPaths(command.words, in: directory, into: &findings) }
             if let first = command.words.first, first.text == "cd" || first.text == "pushd" {
                 changedDirectory = Self.directory(after: command.words, from: changedDirectory)
@@ -127,6 +128,62 @@ struct ShellAnalyzer {
         for finding in SensitivePaths.findings(program: program, args: resolved) where finding.rule == "credential-read" && !before.contains(finding.subject) {
             findings.append(finding)
         }
+    }
+
+    // MARK: - A database sent off the host
+
+    /// Programs that write a whole database to their output when no file is named.
+    static let databaseDumpers: [String: [String]] = [
+        "pg_dump": ["-f", "--file"], "pg_dumpall": ["-f", "--file"], "mysqldump": ["-r", "--result-file"], "mariadb-dump": ["-r", "--result-file"],
+        "mongodump": ["-o", "--out"],
+    ]
+    /// Programs that send what they read on their input to another host.
+    static let networkSenders: Set<String> = [
+        "ssh", "nc", "ncat", "netcat", "socat", "curl", "wget", "http", "https", "xh", "aws", "gsutil", "gcloud", "az", "azcopy", "rclone", "mc", "s3cmd", "openssl",
+        "telnet", "cryptcat",
+    ]
+
+    /// `pg_dump app | gzip | aws s3 cp - s3://…`, `tar czf - /var/lib/postgresql | ssh host
+    /// 'cat > pg.tgz'`: a copy of a whole database piped to a program that sends it to
+    /// another host leaves the machine, whatever each command is on its own (a dump is a
+    /// read, an upload a patch).
+    private func checkDataLeavingHost(_ command: SimpleCommand, in commands: [SimpleCommand], at index: Int, into findings: inout [Finding]) {
+        guard index + 1 < commands.count, commands[index + 1].readsPipe, let what = Self.wholeDatabase(command.words) else { return }
+        var next = index + 1
+        while next < commands.count, commands[next].readsPipe {
+            if let sender = commands[next].words.first, !sender.isDynamic, Self.networkSenders.contains(Self.basename(sender.text)) {
+                findings.append(
+                    Finding(
+                        rule: "database-leaves-host", message: "sends \(what) to another host through `\(Self.basename(sender.text))`: the data leaves the machine",
+                        effect: RuleEffect(operationClass: .read, tier: .supervised, productionTier: .gated),
+                        subject: commands[index...next].map { $0.words.map(\.text).joined(separator: " ") }.joined(separator: " | ")))
+                return
+            }
+            next += 1
+        }
+    }
+
+    /// What of a database `words` writes to its output: a dump with no file named, or an
+    /// archive of a database server's data directory. Nil for anything else.
+    static func wholeDatabase(_ words: [ShellWord]) -> String? {
+        // Past `sudo -u postgres`, `env`, `nice` and the like: the first known program.
+        for (position, word) in words.prefix(6).enumerated() where !word.isDynamic {
+            let program = basename(word.text)
+            let args = words.dropFirst(position + 1)
+            if let fileOptions = databaseDumpers[program] {
+                let toFile = args.contains { word in
+                    fileOptions.contains { word.text == $0 || word.text.hasPrefix($0 + "=") || (!$0.hasPrefix("--") && word.text.hasPrefix($0) && word.text.count > 2) }
+                }
+                let archiveToFile = program == "mongodump" && args.contains { $0.text.hasPrefix("--archive=") }
+                return toFile || archiveToFile ? nil : "a dump of a database (`\(program)`)"
+            }
+            if SensitivePaths.treeReaders.contains(program),
+                let data = args.first(where: { !$0.isDynamic && SensitivePaths.isDatabaseData(Substring($0.text.hasSuffix("/") ? $0.text : $0.text + "/")) })
+            {
+                return "a database server's data (\(data.text))"
+            }
+        }
+        return nil
     }
 
     // MARK: - Variables printed
