@@ -129,6 +129,9 @@ func benchmarkAdversarial() throws {
         ("one-liner of 60 KiB reading the environment 3,300 times", "python3 -c \"" + (0..<3_300).map { "os.environ['K\($0)']" }.joined(separator: ";") + "\""),
         ("one-liner reading the environment 40,000 times", "python3 -c \"" + (0..<40_000).map { "os.environ['K\($0)']" }.joined(separator: ";") + "\""),
         ("parallel with 40,000 arguments", "parallel rm ::: " + (0..<40_000).map { "f\($0)" }.joined(separator: " ")),
+        ("40,000 path patterns", "cat " + (0..<40_000).map { "/x\($0)*/y?/z[ab]" }.joined(separator: " ")),
+        ("64 path patterns of 4,000 segments", "cat " + (0..<64).map { _ in String(repeating: "/*.s?", count: 4_000) }.joined(separator: " ")),
+        ("20,000 variables set to paths and read", (0..<20_000).map { "f\($0)=/srv/x\($0); cat $f\($0)" }.joined(separator: "; ")),
     ]
     var worst: (String, UInt64) = ("", 0)
     for (label, line) in shapes {

@@ -360,6 +360,43 @@ import Testing
         }
     }
 
+    /// Credentials named by a pattern the shell expands, by a variable or substitution set
+    /// earlier in the line, or by listing a directory of them into a reader.
+    @Test func credentialsNamedByPatternsVariablesAndSubstitutions() throws {
+        try Self.expectHeld([
+            "cat ~/.ssh/*", "cat ~/.{ssh,aws}/*", "cat /etc/shado?", "cat /etc/sha*", "cat /etc/[s]hadow", "cat /e*/shadow", "cat ~/.ss?/id_rsa",
+            "ls ~/.ssh | xargs -I{} cat ~/.ssh/{}", "find ~/.aws -type f | xargs cat", "find ~/.ssh -type f -exec cat {} +", "tar czf - ~/.{ssh,aws}",
+            "f=~/.aws/credentials; cat \"$f\"", "D=~/.aws; cat $D/credentials", "export K=~/.ssh/id_rsa && base64 ${K}", "cat $(echo ~/.aws/credentials)",
+            "cat $(ls ~/.ssh)", "grep -r '' ~/.aws", "rg . ~/.config/gcloud", "getent shadow", "tmux show-environment -g",
+        ])
+        for command in [
+            "cat logs/*.log", "cat ~/.ssh/*.pub", "cat ~/.ssh/config", "cat *", "cat */*", "cat /etc/nginx/conf.d/*.conf", "cat config/{app,db}.yaml",
+            "find /var/log -name '*.gz' -exec ls -lh {} +", "find src -name '*.ts' | xargs wc -l", "grep -rn TODO src/", "grep -r '' src/",
+            "f=app.log; tail -100 $f", "cat $(ls -t logs/*.log | head -1)", "getent hosts db", "tmux ls",
+        ] {
+            #expect(try Self.tier(command) == .autonomous, "\(command)")
+        }
+    }
+
+    /// Patterns matched as the shell expands them: within a segment, no leading dot.
+    @Test func pathPatternsMatchAsTheShellExpandsThem() {
+        let matches = { (pattern: String, name: String) in PathGlob.matches(Array(pattern.utf8), Array(name.utf8)) }
+        #expect(matches("id_*", "id_rsa"))
+        #expect(matches("[s]hadow", "shadow"))
+        #expect(matches("[!a-r]hadow", "shadow"))
+        #expect(!matches("[a-r]hadow", "shadow"))
+        #expect(matches("sha?ow", "shadow"))
+        #expect(!matches("*", ".aws"))
+        #expect(matches(".*", ".aws"))
+        #expect(!matches("*.pub", "id_rsa"))
+        #expect(PathGlob.expandBraces("~/.{ssh,aws}/{a,b}").sorted() == ["~/.aws/a", "~/.aws/b", "~/.ssh/a", "~/.ssh/b"])
+        #expect(PathGlob.expandBraces("{}") == ["{}"])
+        #expect(PathGlob.expandBraces(String(repeating: "{a,b}", count: 20)).count <= 64)
+        // A pattern of many stars answers (each star backtracks along the name once).
+        #expect(!matches(Array(repeating: "*a", count: 200).joined() + "b", Array(repeating: "a", count: 400).joined()))
+        #expect(matches(Array(repeating: "*a", count: 200).joined(), Array(repeating: "a", count: 400).joined()))
+    }
+
     /// The gate's own name: as a shell function, or a path computed from it.
     @Test func holdpointRedefinedOrReplaced() throws {
         for command in [
@@ -519,6 +556,13 @@ import Testing
         #expect(manyReads.tier >= .gated && manyReads.reasons.contains { $0.rule == "oneliner-too-long" }, "\(manyReads.reasons.map(\.rule))")
         let someReads = try TestData.classify("python3 -c \"" + (0..<1_000).map { "os.environ['K\($0)']" }.joined(separator: ";") + "\"", env: "production", mode: .autonomous)
         #expect(someReads.tier >= .gated && someReads.reasons.contains { $0.rule == "secret-environment" }, "\(someReads.reasons.map(\.rule))")
+        // The eighth round's: path patterns past the line's budget are not expanded one by one.
+        let manyPatterns = try TestData.classify("cat " + (0..<40_000).map { "/x\($0)*/y?/z[ab]" }.joined(separator: " "), env: "production", mode: .autonomous)
+        #expect(manyPatterns.tier >= .gated && manyPatterns.reasons.contains { $0.rule == "shell-too-many-patterns" })
+        let longPatterns = try TestData.classify("cat " + (0..<64).map { _ in String(repeating: "/*.s?", count: 4_000) }.joined(separator: " "), env: "production", mode: .autonomous)
+        #expect(longPatterns.tier == .autonomous, "\(longPatterns.reasons.map(\.rule))")
+        let manyPaths = try TestData.classify((0..<20_000).map { "f\($0)=/srv/x\($0); cat $f\($0)" }.joined(separator: "; "), env: "production", mode: .autonomous)
+        #expect(manyPaths.tier >= .gated && manyPaths.reasons.contains { $0.rule == "shell-too-large" }, "\(manyPaths.reasons.map(\.rule))")
         // PowerShell's own shapes (holdpoint-bench adversarial times them).
         for (code, rule) in [
             (String(repeating: "if ", count: 100_000) + "Get-Date", "powershell-too-long"),

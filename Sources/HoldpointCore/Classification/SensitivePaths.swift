@@ -74,6 +74,9 @@ enum SensitivePaths {
     /// `~/.ssh`): matched as the exact absolute path (`tar czf - /etc`), never as an ending
     /// (a project's own `conf/etc`).
     static let secretHoldingRoots: Set<String> = ["/", "/etc", "/root", "/home", "/Users", "/etc/ssh", "/etc/ssl", "/etc/kubernetes", "/var/lib/kubelet", "/var/lib/jenkins", "/etc/rancher"]
+    /// Programs that search files for a pattern, and patterns every line matches.
+    static let searchers: Set<String> = ["grep", "egrep", "fgrep", "zgrep", "rg", "ag", "ack"]
+    static let matchesEveryLine: Set<String> = ["", ".", "^", "$", ".*", "^.*$", "^.*", ".*$", "^.", "\\w*", "[[:print:]]*"]
     /// Programs that read a whole directory tree named as an operand.
     static let treeReaders: Set<String> = ["tar", "bsdtar", "zip", "7z", "7za", "rsync", "scp", "cp", "rclone", "restic", "borg"]
     /// The endings by their last path component: a path is held against only the endings
@@ -255,7 +258,9 @@ enum SensitivePaths {
         if name.utf8.starts(with: ".env.".utf8), !harmlessEnvSuffixes.contains(where: { endsBytes(name, $0) }) { return true }
         if name.utf8.starts(with: "id_".utf8), has(path, "/.ssh/") { return true }
         if credentialSuffixes.contains(where: { endsBytes(name, $0) }) { return true }
-        return nameSaysSecret(name)
+        if nameSaysSecret(name) { return true }
+        // `cat ~/.ssh/*`, `cat /etc/shado?`: what the shell expands the pattern to.
+        return PathGlob.hasMeta(path) && PathGlob.isEnabled && PathGlob.mayNameCredential(path)
     }
 
     /// `secrets.yaml`, `Secret.json`, `app.secrets.tfvars`: see `secretDataSuffixes`.
@@ -297,8 +302,22 @@ enum SensitivePaths {
     }
 
     /// `raw` names one of `credentialDirectories` (with or without a trailing `/`).
+    /// A directory that holds only credentials (`~/.ssh`, `~/.aws`), not a tree that holds
+    /// them among everything else (`/etc`): every file in it is one.
+    static func isCredentialStore(_ raw: Substring) -> Bool {
+        guard mayBePath(raw) else { return false }
+        var path = pathText(raw)
+        while path.count > 1, path.utf8.last == UInt8(ascii: "/") { path = path.dropLast() }
+        return credentialDirectories.contains { ends(path, with: $0) }
+    }
+
     static func isCredentialDirectory(_ raw: Substring) -> Bool {
         guard mayBePath(raw) else { return false }
+        // `tar czf - ~/.{ssh,aws}`: each directory the braces give.
+        if raw.utf8.contains(UInt8(ascii: "{")) {
+            let alternatives = PathGlob.expandBraces(String(raw))
+            if alternatives.count > 1 { return alternatives.contains { isCredentialDirectory(Substring($0)) } }
+        }
         var path = pathText(raw)
         while path.count > 1, path.utf8.last == UInt8(ascii: "/") { path = path.dropLast() }
         if path.utf8.first == UInt8(ascii: "/"), secretHoldingRoots.contains(String(path)) { return true }
@@ -450,6 +469,16 @@ enum SensitivePaths {
                 read.removeAll { $0.text == args[change + 1].text }
             }
             for word in read where isCredentialDirectory(Substring(word.text)) { out.append(credentialRead(word.text)) }
+        }
+        // `grep -r "" ~/.aws`, `rg . ~/.config/gcloud`: a pattern every line matches prints
+        // every file of the directory (another pattern prints only its matches).
+        if searchers.contains(program) {
+            let operands = args.filter { !$0.text.hasPrefix("-") || $0.text.isEmpty }
+            let explicit = args.indices.filter { args[$0].text == "-e" && $0 + 1 < args.count }.map { args[$0 + 1].text }
+            let patterns = explicit.isEmpty ? Array(operands.prefix(1).map(\.text)) : explicit
+            if patterns.contains(where: { matchesEveryLine.contains($0) }) {
+                for word in operands.dropFirst(explicit.isEmpty ? 1 : 0) where isCredentialDirectory(Substring(word.text)) { out.append(credentialRead(word.text)) }
+            }
         }
         if let directory = extractionDirectory(program: program, args: args),
             directory == "/" || isHostFile(Substring(directory.hasSuffix("/") ? directory : directory + "/"))

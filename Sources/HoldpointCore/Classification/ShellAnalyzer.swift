@@ -34,6 +34,17 @@ struct ShellAnalyzer {
             return
         }
         let script = ShellParser.parse(line)
+        // Each path pattern (`/e*/shadow`) is checked against the credential files, at
+        // microseconds apiece: past a line's budget the line is unknown, and is analysed
+        // without them (bounded time for any input).
+        if PathGlob.isEnabled {
+            let patterns = script.commands.reduce(0) { count, command in count + command.words.count { PathGlob.isPathPattern($0.text) } }
+            if patterns > PathGlob.budget {
+                findings.append(.unknown("shell-too-many-patterns", "\(patterns) path patterns: too many to check which files they name", subject: "(\(patterns) patterns)"))
+                PathGlob.$isEnabled.withValue(false) { analyze(line: line, depth: depth, into: &findings) }
+                return
+            }
+        }
         var changedDirectory: String?
         for problem in script.problems {
             findings.append(.unknown("shell-unparsed", "the command line could not be fully understood: \(problem)", subject: line))
@@ -51,6 +62,8 @@ struct ShellAnalyzer {
         }
         // What runs after `cd DIR` runs there: files it names are read from DIR.
         var moved: ShellAnalyzer?
+        // Variables set to a known path earlier in the line (`f=~/.aws/credentials; cat $f`).
+        var paths: [String: String] = [:]
         for (index, command) in script.commands.enumerated() {
             if findings.count > Self.maximumFindings {
                 if !findings.contains(where: { $0.rule == "shell-too-large" }) {
@@ -60,6 +73,9 @@ struct ShellAnalyzer {
             }
             checkPrintedVariables(command, in: script.commands, at: index, depth: depth, into: &findings)
             checkDataLeavingHost(command, in: script.commands, at: index, into: &findings)
+            checkCredentialsListedAndRead(command, in: script.commands, at: index, into: &findings)
+            Self.remember(command, in: &paths)
+            checkSpelledOutPaths(command.words, variables: paths, into: &findings)
             if let directory = changedDirectory { checkPaths(command.words, in: directory, into: &findings) }
             if let first = command.words.first, first.text == "cd" || first.text == "pushd" {
                 changedDirectory = Self.directory(after: command.words, from: changedDirectory)
@@ -129,6 +145,98 @@ struct ShellAnalyzer {
             findings.append(finding)
         }
     }
+
+    // MARK: - Paths spelled out in the line
+
+    /// `f=~/.aws/credentials` and `export f=…`: a name for a path written out in full.
+    static func remember(_ command: SimpleCommand, in paths: inout [String: String]) {
+        var pairs = command.words.isEmpty ? command.assignments.map { ($0.name, $0.value) } : []
+        if let first = command.words.first, first.text == "export" || first.text == "declare" || first.text == "local" || first.text == "readonly" {
+            for word in command.words.dropFirst() where !word.text.hasPrefix("-") {
+                guard let eq = word.text.firstIndex(of: "=") else { continue }
+                pairs.append((String(word.text[..<eq]), ShellWord(text: String(word.text[word.text.index(after: eq)...]), isDynamic: word.isDynamic)))
+            }
+        }
+        for (name, value) in pairs {
+            if value.isDynamic || value.text.isEmpty { paths[name] = nil } else { paths[name] = value.text }
+        }
+    }
+
+    /// `cat $f` after `f=~/.aws/credentials`, `cat $(echo ~/.ssh/id_rsa)`: a path only known
+    /// at run time that the line spells out (a variable set to it, or a substitution that
+    /// prints it) is checked for credentials as if written in place.
+    private func checkSpelledOutPaths(_ words: [ShellWord], variables: [String: String], into findings: inout [Finding]) {
+        guard let first = words.first, !first.isDynamic, words.count > 1, words.dropFirst().contains(where: \.isDynamic) else { return }
+        var replaced = false
+        let resolved = words.dropFirst().map { word -> ShellWord in
+            guard word.isDynamic, let path = Self.spelledOutPath(word.text, variables: variables) else { return word }
+            if SensitivePaths.isCredentialStore(Substring(path)) {
+                replaced = true
+                return ShellWord(text: (path.hasSuffix("/") ? path : path + "/") + "*")
+            }
+            guard SensitivePaths.isCredential(path) else { return word }
+            replaced = true
+            return ShellWord(text: path)
+        }
+        guard replaced else { return }
+        let program = Self.basename(first.text)
+        let before = Set(SensitivePaths.findings(program: program, args: Array(words.dropFirst())).map(\.subject))
+        for finding in SensitivePaths.findings(program: program, args: resolved) where finding.rule == "credential-read" && !before.contains(finding.subject) {
+            findings.append(finding)
+        }
+    }
+
+    /// Programs whose output, in a substitution, is the path they are given.
+    static let pathPrinters: Set<String> = ["echo", "printf", "ls", "realpath", "readlink", "find", "dirname", "basename"]
+
+    /// The path a run-time word stands for when the line spells it out: `$f`, `${f}`,
+    /// `"$f"` for a variable set earlier, `$(echo PATH)` or `` `ls PATH` ``. Nil otherwise.
+    static func spelledOutPath(_ text: String, variables: [String: String]) -> String? {
+        var word = Substring(text)
+        if word.count >= 2, word.first == "\"", word.last == "\"" { word = word.dropFirst().dropLast() }
+        if word.hasPrefix("$"), !word.hasPrefix("$(") {
+            // `$f`, `${f}`, and a path under one: `$D/credentials`.
+            let braced = word.hasPrefix("${")
+            let name = word.dropFirst(braced ? 2 : 1).prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+            let rest = word.dropFirst((braced ? 2 : 1) + name.count).dropFirst(braced ? 1 : 0)
+            guard let value = variables[String(name)], rest.isEmpty || rest.hasPrefix("/") else { return nil }
+            return value + rest
+        }
+        let inner: Substring
+        if word.hasPrefix("$("), word.hasSuffix(")") {
+            inner = word.dropFirst(2).dropLast()
+        } else if word.count >= 2, word.first == "`", word.last == "`" {
+            inner = word.dropFirst().dropLast()
+        } else {
+            return nil
+        }
+        let parts = inner.split(separator: " ")
+        guard let program = parts.first, pathPrinters.contains(String(program)) else { return nil }
+        let quotes = CharacterSet(charactersIn: "'\"")
+        return parts.dropFirst().reversed().map { $0.trimmingCharacters(in: quotes) }.first { $0.contains("/") }
+    }
+
+    // MARK: - Credentials listed and read
+
+    /// `find ~/.aws -type f | xargs cat`, `ls ~/.ssh | xargs -I{} cat …`: the names of a
+    /// directory of credentials handed to a program that runs on each of them.
+    private func checkCredentialsListedAndRead(_ command: SimpleCommand, in commands: [SimpleCommand], at index: Int, into findings: inout [Finding]) {
+        guard index + 1 < commands.count, commands[index + 1].readsPipe, let first = command.words.first, !first.isDynamic,
+            Self.listers.contains(Self.basename(first.text)),
+            let directory = command.words.dropFirst().first(where: { !$0.isDynamic && SensitivePaths.isCredentialStore(Substring($0.text)) })
+        else { return }
+        var next = index + 1
+        while next < commands.count, commands[next].readsPipe {
+            if let consumer = commands[next].words.first, !consumer.isDynamic, Self.basename(consumer.text) == "xargs" {
+                findings.append(SensitivePaths.credentialRead(directory.text + " (each file, through xargs)"))
+                return
+            }
+            next += 1
+        }
+    }
+
+    /// Programs that print the names of files in a directory.
+    static let listers: Set<String> = ["find", "fd", "ls", "tree", "locate"]
 
     // MARK: - A database sent off the host
 
@@ -1382,10 +1490,15 @@ struct ShellAnalyzer {
     /// `find … -exec CMD {} ;` and `-execdir`, `-ok`, `-okdir`.
     private func findExec(_ args: [ShellWord]) -> [ShellWord]? {
         guard let start = args.firstIndex(where: { ["-exec", "-execdir", "-ok", "-okdir"].contains($0.text) }) else { return nil }
+        // Searching a directory of credentials (`find ~/.ssh -type f -exec cat {} +`), each
+        // file found is one of them: `{}` is `~/.ssh/*`, which the credential checks read.
+        let roots = args.prefix { !$0.text.hasPrefix("-") && $0.text != "(" && $0.text != "!" }
+        let credentials = roots.first { !$0.isDynamic && SensitivePaths.isCredentialStore(Substring($0.text)) }
+        let found = credentials.map { ShellWord(text: ($0.text.hasSuffix("/") ? $0.text : $0.text + "/") + "*") } ?? ShellWord(text: "{found file}", isDynamic: true)
         var words: [ShellWord] = []
         for word in args[(start + 1)...] {
             if word.text == ";" || word.text == "+" { break }
-            words.append(word.text == "{}" ? ShellWord(text: "{found file}", isDynamic: true) : word)
+            words.append(word.text == "{}" ? found : word)
         }
         return words.isEmpty ? nil : words
     }
