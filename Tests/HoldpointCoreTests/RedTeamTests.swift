@@ -391,6 +391,10 @@ import Testing
         #expect(!matches("*.pub", "id_rsa"))
         #expect(PathGlob.expandBraces("~/.{ssh,aws}/{a,b}").sorted() == ["~/.aws/a", "~/.aws/b", "~/.ssh/a", "~/.ssh/b"])
         #expect(PathGlob.expandBraces("{}") == ["{}"])
+        #expect(PathGlob.mayNameCredential("/srv" + String(repeating: "/a", count: 40) + "/.ssh/*"))
+        #expect(!PathGlob.mayNameCredential("/srv" + String(repeating: "/a", count: 40) + "/*.log"))
+        #expect(PathGlob.mayNameCredential(Substring(String(repeating: "/*", count: 100))))  // deeper than any real tree
+        #expect(!PathGlob.mayNameCredential("import os; print(os.listdir('/etc/*'))"))  // code, not a path
         #expect(PathGlob.expandBraces(String(repeating: "{a,b}", count: 20)).count <= 64)
         // A pattern of many stars answers (each star backtracks along the name once).
         #expect(!matches(Array(repeating: "*a", count: 200).joined() + "b", Array(repeating: "a", count: 400).joined()))
@@ -560,7 +564,8 @@ import Testing
         let manyPatterns = try TestData.classify("cat " + (0..<40_000).map { "/x\($0)*/y?/z[ab]" }.joined(separator: " "), env: "production", mode: .autonomous)
         #expect(manyPatterns.tier >= .gated && manyPatterns.reasons.contains { $0.rule == "shell-too-many-patterns" })
         let longPatterns = try TestData.classify("cat " + (0..<64).map { _ in String(repeating: "/*.s?", count: 4_000) }.joined(separator: " "), env: "production", mode: .autonomous)
-        #expect(longPatterns.tier == .autonomous, "\(longPatterns.reasons.map(\.rule))")
+        // Longer than any path (PATH_MAX): taken to name a credential, not expanded.
+        #expect(longPatterns.tier >= .gated && longPatterns.reasons.contains { $0.rule == "credential-read" }, "\(longPatterns.reasons.map(\.rule))")
         let manyPaths = try TestData.classify((0..<20_000).map { "f\($0)=/srv/x\($0); cat $f\($0)" }.joined(separator: "; "), env: "production", mode: .autonomous)
         #expect(manyPaths.tier >= .gated && manyPaths.reasons.contains { $0.rule == "shell-too-large" }, "\(manyPaths.reasons.map(\.rule))")
         // PowerShell's own shapes (holdpoint-bench adversarial times them).

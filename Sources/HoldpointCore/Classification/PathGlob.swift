@@ -37,19 +37,36 @@ enum PathGlob {
 
     /// Whether some file the pattern could expand to is a credential (SensitivePaths).
     static func mayNameCredential(_ pattern: Substring) -> Bool {
-        for alternative in expandBraces(String(pattern)) {
+        let bytes = Array(pattern.utf8)
+        // Code and prose, not a path: a one-liner's text has spaces, parentheses, quotes.
+        if bytes.contains(where: { notInPaths.contains($0) }) { return false }
+        // Longer than any path the kernel opens, or deeper than any real tree: taken to name
+        // one (checking it would cost more than it could be worth; no real path is missed).
+        if bytes.count > maximumLength { return true }
+        let alternatives = bytes.contains(UInt8(ascii: "{")) ? expandBraces(String(pattern)).map { Array($0.utf8) } : [bytes]
+        for alternative in alternatives {
             // An xargs or find placeholder stands for any name.
-            let segments = alternative.split(separator: "/", omittingEmptySubsequences: true).map { $0 == "{}" ? Array("*".utf8) : Array($0.utf8) }
+            let segments = alternative.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map { $0.elementsEqual("{}".utf8) ? Array("*".utf8) : Array($0) }
             guard let last = segments.last else { continue }
+            if segments.count > maximumSegments { return true }
             if hasLiteral(last), targets.names.contains(where: { matches(last, $0) }) { return true }
             // Without a `/` a word is a pattern of some other kind far more often than a path
             // (`'.*'` is a regular expression): only whole file names are looked for.
-            guard alternative.contains("/") else { continue }
+            guard alternative.contains(UInt8(ascii: "/")) else { continue }
             if targets.endings.contains(where: { endsWith(segments, $0) }) { return true }
             if targets.parts.contains(where: { contains(segments, $0) }) { return true }
         }
         return false
     }
+
+    /// PATH_MAX, and a depth no real tree reaches.
+    static let maximumLength = 4_096
+    static let maximumSegments = 64
+    static let notInPaths: ByteSet = {
+        var set = ByteSet()
+        for byte in " \t\n();\"'`".utf8 { set.insert(byte) }
+        return set
+    }()
 
     // MARK: - What is looked for
 

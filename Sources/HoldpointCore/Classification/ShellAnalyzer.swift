@@ -192,6 +192,16 @@ struct ShellAnalyzer {
     /// The path a run-time word stands for when the line spells it out: `$f`, `${f}`,
     /// `"$f"` for a variable set earlier, `$(echo PATH)` or `` `ls PATH` ``. Nil otherwise.
     static func spelledOutPath(_ text: String, variables: [String: String]) -> String? {
+        // Most run-time words are variables the line never set (`"$TOKEN"`): turned away by
+        // their first bytes, before any string is made.
+        var bytes = text.utf8.makeIterator()
+        var lead = bytes.next()
+        if lead == UInt8(ascii: "\"") { lead = bytes.next() }
+        if lead == UInt8(ascii: "$") {
+            guard bytes.next() == UInt8(ascii: "(") || !variables.isEmpty else { return nil }
+        } else if lead != UInt8(ascii: "`") {
+            return nil
+        }
         var word = Substring(text)
         if word.count >= 2, word.first == "\"", word.last == "\"" { word = word.dropFirst().dropLast() }
         if word.hasPrefix("$"), !word.hasPrefix("$(") {
