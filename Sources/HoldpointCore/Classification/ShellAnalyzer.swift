@@ -140,7 +140,13 @@ struct ShellAnalyzer {
             return ShellWord(text: path)
         }
         guard moved else { return }
-        let before = Set(SensitivePaths.findings(program: program, args: Array(words.dropFirst())).map(\.subject))
+        Self.credentialReads(program: program, as: Array(words.dropFirst()), resolved: resolved, into: &findings)
+    }
+
+    /// The credential reads that `args` with some operands resolved (`resolved`) has and
+    /// `args` as written did not: what the resolution found.
+    static func credentialReads(program: String, as args: [ShellWord], resolved: [ShellWord], into findings: inout [Finding]) {
+        let before = Set(SensitivePaths.findings(program: program, args: args).map(\.subject))
         for finding in SensitivePaths.findings(program: program, args: resolved) where finding.rule == "credential-read" && !before.contains(finding.subject) {
             findings.append(finding)
         }
@@ -179,11 +185,7 @@ struct ShellAnalyzer {
             return ShellWord(text: path)
         }
         guard replaced else { return }
-        let program = Self.basename(first.text)
-        let before = Set(SensitivePaths.findings(program: program, args: Array(words.dropFirst())).map(\.subject))
-        for finding in SensitivePaths.findings(program: program, args: resolved) where finding.rule == "credential-read" && !before.contains(finding.subject) {
-            findings.append(finding)
-        }
+        Self.credentialReads(program: Self.basename(first.text), as: Array(words.dropFirst()), resolved: resolved, into: &findings)
     }
 
     /// Programs whose output, in a substitution, is the path they are given.
