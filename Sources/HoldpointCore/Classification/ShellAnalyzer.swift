@@ -37,7 +37,7 @@ struct ShellAnalyzer {
         // Each path pattern (`/e*/shadow`) is checked against the credential files, at
         // microseconds apiece: past a line's budget the line is unknown, and is analysed
         // without them (bounded time for any input).
-        if PathGlob.isEnabled {
+        if PathGlob.isEnabled, PathGlob.hasMeta(Substring(line)) {
             let patterns = script.commands.reduce(0) { count, command in count + command.words.count { PathGlob.isPathPattern($0.text) } }
             if patterns > PathGlob.budget {
                 findings.append(.unknown("shell-too-many-patterns", "\(patterns) path patterns: too many to check which files they name", subject: "(\(patterns) patterns)"))
