@@ -28,11 +28,14 @@ enum PathGlob {
     }
 
     /// Whether the word holds a character the shell expands in a path.
+    /// (Over the word's buffer when it has one: byte by byte through the view, this scan
+    /// of every line and path-like word was 3% of a classification.)
     static func hasMeta(_ text: Substring) -> Bool {
-        for byte in text.utf8 where byte == UInt8(ascii: "*") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "[") || byte == UInt8(ascii: "{") {
-            return true
-        }
-        return false
+        text.utf8.withContiguousStorageIfAvailable { hasMeta(in: $0) } ?? hasMeta(in: text.utf8)
+    }
+
+    private static func hasMeta<Bytes: Sequence<UInt8>>(in bytes: Bytes) -> Bool {
+        bytes.contains { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "{") }
     }
 
     /// Whether some file the pattern could expand to is a credential (SensitivePaths).
