@@ -306,11 +306,11 @@ enum SensitivePaths {
     /// them among everything else (`/etc`): every file in it is one.
     static func isCredentialStore(_ raw: Substring) -> Bool {
         guard mayBePath(raw) else { return false }
-        var path = pathText(raw)
-        while path.count > 1, path.utf8.last == UInt8(ascii: "/") { path = path.dropLast() }
+        let path = directoryText(raw)
         return credentialDirectories.contains { ends(path, with: $0) }
     }
 
+    /// A credential store, or a tree that holds credentials among everything else.
     static func isCredentialDirectory(_ raw: Substring) -> Bool {
         guard mayBePath(raw) else { return false }
         // `tar czf - ~/.{ssh,aws}`: each directory the braces give.
@@ -318,10 +318,16 @@ enum SensitivePaths {
             let alternatives = PathGlob.expandBraces(String(raw))
             if alternatives.count > 1 { return alternatives.contains { isCredentialDirectory(Substring($0)) } }
         }
+        let path = directoryText(raw)
+        if path.utf8.first == UInt8(ascii: "/"), secretHoldingRoots.contains(String(path)) { return true }
+        return isCredentialStore(raw)
+    }
+
+    /// The directory a word names, without trailing slashes (`~/.ssh/` is `~/.ssh`).
+    private static func directoryText(_ raw: Substring) -> Substring {
         var path = pathText(raw)
         while path.count > 1, path.utf8.last == UInt8(ascii: "/") { path = path.dropLast() }
-        if path.utf8.first == UInt8(ascii: "/"), secretHoldingRoots.contains(String(path)) { return true }
-        return credentialDirectories.contains { ends(path, with: $0) }
+        return path
     }
 
     static func isPersistence(_ raw: String) -> Bool { isPersistence(Substring(raw)) }
