@@ -479,7 +479,7 @@ enum SensitivePaths {
         // `grep -r "" ~/.aws`, `rg . ~/.config/gcloud`: a pattern every line matches prints
         // every file of the directory (another pattern prints only its matches).
         if searchers.contains(program) {
-            let operands = args.filter { !$0.text.hasPrefix("-") || $0.text.isEmpty }
+            let operands = args.filter { !$0.text.hasPrefix("-") }
             let explicit = args.indices.filter { args[$0].text == "-e" && $0 + 1 < args.count }.map { args[$0 + 1].text }
             let patterns = explicit.isEmpty ? Array(operands.prefix(1).map(\.text)) : explicit
             if patterns.contains(where: { matchesEveryLine.contains($0) }) {
