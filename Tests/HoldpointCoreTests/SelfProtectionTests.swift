@@ -212,4 +212,87 @@ import Testing
         #expect(outside.reasons.contains { $0.rule == "file-outside-project" })
         #expect(outside.tier >= .supervised)
     }
+
+    /// A line of the 1 MiB limit can name tens of thousands of files: the links to Holdpoint's
+    /// files are looked up for the first `FileSystemBudget.lookups`, the rest are compared by
+    /// name, and the line waits for a human rather than for the file system.
+    @Test func aLineNamingMoreFilesThanCanBeLookedUpIsHeld() throws {
+        let s = try Setup()
+        let link = s.project + "/innocent.db"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: s.state + "/queue.sqlite")
+        let many = (0..<(FileSystemBudget.lookups + 10)).map { "f\($0).txt" }.joined(separator: " ")
+        // Within the budget, nothing to hold for: a read of a few hundred files.
+        let few = try s.classify("cat " + (0..<200).map { "f\($0).txt" }.joined(separator: " "))
+        #expect(!few.reasons.contains { $0.rule == "shell-too-many-files" }, "\(few.reasons)")
+        let past = try s.classify("cat \(many)")
+        #expect(past.reasons.contains { $0.rule == "shell-too-many-files" }, "\(past.reasons.map(\.rule))")
+        #expect(past.operationClass == .unknown)
+        // The link looked up early is still the queue; named late, it is past the budget, but a
+        // protected file named as itself is still blocked by name.
+        #expect(try s.classify("rm innocent.db \(many)").tier == .blocked)
+        #expect(try s.classify("rm \(many) \(s.state)/queue.sqlite").tier == .blocked)
+        let late = try s.classify("rm \(many) innocent.db")
+        #expect(late.reasons.contains { $0.rule == "shell-too-many-files" }, "\(late.reasons.map(\.rule))")
+        #expect(late.tier != .blocked)
+    }
+
+    /// Scripts a line runs are read to see what they do, up to a budget of files and bytes
+    /// for the whole line: 2,000 runs of a 256 KiB script are not read 2,000 times.
+    @Test func scriptsPastTheLinesBudgetAreNotRead() throws {
+        let s = try Setup()
+        let script = s.project + "/big.sh"
+        try String(repeating: "echo fine\n", count: 26_000).write(toFile: script, atomically: true, encoding: .utf8)
+        let blocked = s.project + "/approve.sh"
+        try "holdpoint decide 01JD8X3Q4W5E6R7T8Y9U0I1O2P approve --reason done\n".write(toFile: blocked, atomically: true, encoding: .utf8)
+        // Read while the budget lasts: the script that approves is found.
+        #expect(try s.classify("sh big.sh; sh approve.sh").tier == .blocked)
+        let runs = Array(repeating: "sh big.sh", count: FileSystemBudget.files + 1).joined(separator: "; ")
+        let past = try s.classify(runs + "; sh approve.sh")
+        #expect(past.reasons.contains { $0.rule == "shell-too-many-files" }, "\(past.reasons.map(\.rule))")
+        #expect(past.operationClass == .unknown)
+    }
+
+    /// `PathText.normalize` works over bytes; it must say what the component-by-component
+    /// reading of the same path says.
+    @Test(
+        arguments: [
+            ("/a/b/../c/./d//e/", nil, nil, "/a/c/d/e"), ("a/../../b", nil, nil, "b"), ("/..", nil, nil, "/"), ("/", nil, nil, "/"),
+            ("", nil, nil, ""), (".", "/srv", nil, "/srv"), ("x/..", "/srv/app", nil, "/srv/app"), ("../../../..", "/srv/app", nil, "/"),
+            ("~", nil, "/home/u", "/home/u"), ("~/.ssh/../.aws/credentials", "/w", "/home/u", "/home/u/.aws/credentials"),
+            ("~other/x", "/w", "/home/u", "/w/~other/x"), ("~", nil, nil, "~"), ("dé/ü/../ñ", "/ṽ", nil, "/ṽ/dé/ñ"),
+            ("//srv///x/", nil, nil, "/srv/x"), ("...", "/a", nil, "/a/..."), ("a/./..b", "/", nil, "/a/..b"),
+        ] as [(String, String?, String?, String)])
+    func pathsAreWrittenOutInFull(_ path: String, cwd: String?, home: String?, expected: String) {
+        #expect(PathText.normalize(path, relativeTo: cwd, home: home) == expected)
+        #expect(PathText.normalize(path, relativeTo: cwd, home: home) == Self.componentwise(path, relativeTo: cwd, home: home))
+    }
+
+    @Test func bytewiseAndComponentwiseAgreeOnGeneratedPaths() {
+        var generator = SystemRandomNumberGenerator()
+        let pieces = ["a", "bc", ".", "..", "", "~", "…", "d.e", "...", " "]
+        for _ in 0..<2_000 {
+            let count = Int.random(in: 0...7, using: &generator)
+            var path = (0..<count).map { _ in pieces.randomElement(using: &generator) ?? "a" }.joined(separator: "/")
+            if Bool.random(using: &generator) { path = "/" + path }
+            let cwd = Bool.random(using: &generator) ? "/w/x" : nil
+            let home = Bool.random(using: &generator) ? "/home/u" : nil
+            #expect(PathText.normalize(path, relativeTo: cwd, home: home) == Self.componentwise(path, relativeTo: cwd, home: home), "\(path)")
+        }
+    }
+
+    /// The reading the byte version replaced, kept as its specification.
+    static func componentwise(_ path: String, relativeTo cwd: String?, home: String?) -> String {
+        var text = path
+        if text == "~" || text.hasPrefix("~/"), let home { text = home + text.dropFirst() }
+        if !text.hasPrefix("/"), let cwd { text = cwd + "/" + text }
+        var parts: [Substring] = []
+        for part in text.split(separator: "/", omittingEmptySubsequences: true) where part != "." {
+            if part == ".." {
+                if !parts.isEmpty { parts.removeLast() }
+            } else {
+                parts.append(part)
+            }
+        }
+        return (text.hasPrefix("/") ? "/" : "") + parts.joined(separator: "/")
+    }
 }

@@ -114,31 +114,43 @@ public struct SelfProtection: Sendable {
     // MARK: - Commands
 
     /// Findings for one command (after unwrapping): a Holdpoint admin command, or a path
-    /// argument that names a protected file.
-    func check(program: String, programWord: String, args: [ShellWord], cwd: String?) -> [Finding] {
+    /// argument that names a protected file. `budget` bounds the file-system lookups of the
+    /// whole line (nil: unbounded, for a single path).
+    func check(program: String, programWord: String, args: [ShellWord], cwd: String?, budget: FileSystemBudget?) -> [Finding] {
         var findings: [Finding] = []
-        // Most commands name neither Holdpoint nor `decide`: they are told apart without
-        // building the word list the checks below walk (this runs for every command).
-        let mentionsHoldpoint = isHoldpoint(programWord, cwd: cwd) || args.contains { !$0.isDynamic && isHoldpoint($0.text, cwd: cwd) }
-        // Lengths first: comparing unequal strings is a call into the runtime each time.
-        let mentionsDecide = programWord == "decide" || args.contains { $0.text.utf8.count == 6 && $0.text == "decide" }
-        let words = mentionsHoldpoint || mentionsDecide || isActive ? [ShellWord(text: programWord)] + args : []
         // Built only when there is something to report (most commands have no finding), and
         // then once: rebuilt per argument, 40,000 arguments took seconds.
         var built: String?
         func subject() -> String {
             if let built { return built }
-            let text = ShellWord.joinedText(words)
+            let text = ShellWord.joinedText([ShellWord(text: programWord)] + args)
             built = text
             return text
         }
-        if mentionsHoldpoint {
-            findings += holdpointCommandFindings(words, cwd: cwd, subject: subject())
+        // Each word taken as a path once: written out in full and, when the file system is
+        // consulted, looked up. What the lookup finds says both whether the word is Holdpoint's
+        // binary under another name and whether it is one of Holdpoint's files.
+        var paths: [ResolvedPath] = []
+        if isActive {
+            for word in args where !word.isDynamic {
+                for candidate in Self.pathCandidates(word.text) { paths.append(resolve(candidate, cwd: cwd, budget: budget)) }
+            }
         }
-        if mentionsDecide, findings.isEmpty, let decide = words.firstIndex(where: { $0.text == "decide" }),
-            words[(decide + 1)...].prefix(3).contains(where: { Self.looksLikeRequestID($0.text) })
-        {
-            findings.append(Self.blocked("holdpoint-admin-command", "looks like a Holdpoint decision (`decide ID …`) made by an agent", subject: subject()))
+        let mentionsHoldpoint =
+            isHoldpoint(programWord, cwd: cwd, budget: budget) || args.contains { !$0.isDynamic && Self.basenameIsHoldpoint($0.text) }
+            || paths.contains { $0.identity != nil && $0.identity == binaryIdentity && $0.raw.containsASCII("/") }
+        // Lengths first: comparing unequal strings is a call into the runtime each time.
+        let mentionsDecide = programWord == "decide" || args.contains { $0.text.utf8.count == 6 && $0.text == "decide" }
+        if mentionsHoldpoint || mentionsDecide {
+            let words = [ShellWord(text: programWord)] + args
+            if mentionsHoldpoint {
+                findings += holdpointCommandFindings(words, cwd: cwd, budget: budget, subject: subject())
+            }
+            if mentionsDecide, findings.isEmpty, let decide = words.firstIndex(where: { $0.text == "decide" }),
+                words[(decide + 1)...].prefix(3).contains(where: { Self.looksLikeRequestID($0.text) })
+            {
+                findings.append(Self.blocked("holdpoint-admin-command", "looks like a Holdpoint decision (`decide ID …`) made by an agent", subject: subject()))
+            }
         }
         if Self.fileChangers.contains(program), let computed = args.first(where: { $0.isDynamic && $0.text.lowercased().contains("holdpoint") }) {
             // `cp /bin/true $(which holdpoint)`: the path is only known at run time, and it is
@@ -154,23 +166,18 @@ public struct SelfProtection: Sendable {
         {
             findings.append(Self.blocked("holdpoint-replaced", "changes a program named holdpoint (\(target.text)): it would stand in for the gate", subject: subject()))
         }
-        guard isActive else { return findings }
         let reader = Self.readers.contains(program)
-        for word in args where !word.isDynamic {
-            for candidate in Self.pathCandidates(word.text) {
-                if let finding = checkPath(candidate, writing: !reader, cwd: cwd, subject: subject()) {
-                    findings.append(finding)
-                }
-            }
+        for path in paths {
+            if let finding = checkPath(path, writing: !reader, subject: subject()) { findings.append(finding) }
         }
         return findings
     }
 
     /// `holdpoint decide`, `/opt/bin/holdpoint resume`, `swift run holdpoint decide`, a
     /// renamed copy of the binary; or Holdpoint told to use another policy, queue or log.
-    private func holdpointCommandFindings(_ words: [ShellWord], cwd: String?, subject: @autoclosure () -> String) -> [Finding] {
+    private func holdpointCommandFindings(_ words: [ShellWord], cwd: String?, budget: FileSystemBudget?, subject: @autoclosure () -> String) -> [Finding] {
         var findings: [Finding] = []
-        for (i, word) in words.enumerated() where !word.isDynamic && isHoldpoint(word.text, cwd: cwd) {
+        for (i, word) in words.enumerated() where !word.isDynamic && isHoldpoint(word.text, cwd: cwd, budget: budget) {
             if let sub = Self.subcommand(after: i, in: words), Self.adminCommands.contains(sub) {
                 findings.append(Self.blocked("holdpoint-admin-command", "an agent may not run `holdpoint \(sub)`: reviewer and admin commands are for humans", subject: subject()))
                 break
@@ -209,9 +216,9 @@ public struct SelfProtection: Sendable {
         text.utf8.count == 26 && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) }
     }
 
-    func isHoldpoint(_ word: String, cwd: String?) -> Bool {
+    func isHoldpoint(_ word: String, cwd: String?, budget: FileSystemBudget?) -> Bool {
         if Self.basenameIsHoldpoint(word) { return true }
-        guard let binaryIdentity, word.containsASCII("/") else { return false }
+        guard let binaryIdentity, word.containsASCII("/"), budget?.takeLookup() ?? true else { return false }
         return FileIdentity.of(PathText.normalize(word, relativeTo: cwd ?? workingDirectory, home: homeDirectory)) == binaryIdentity
     }
 
@@ -229,25 +236,51 @@ public struct SelfProtection: Sendable {
 
     /// `--queue=/x`, `of=/x`, `-o/x` carry paths after a prefix.
     static func pathCandidates(_ word: String) -> [String] {
-        var out = [word]
-        if let eq = word.firstIndex(of: "="), word[word.index(after: eq)...].containsASCII("/") || word[word.index(after: eq)...].hasPrefix("~") {
-            out.append(String(word[word.index(after: eq)...]))
-        }
-        return out
+        // The `=` found over the bytes: a Character search walked grapheme boundaries, for
+        // every argument of every command.
+        guard let eq = word.utf8.firstIndex(of: UInt8(ascii: "=")) else { return [word] }
+        let value = word[word.utf8.index(after: eq)...]
+        return value.containsASCII("/") || value.utf8.first == UInt8(ascii: "~") ? [word, String(value)] : [word]
     }
 
     // MARK: - Paths
 
-    /// A finding when `path` is protected: writing a protected file, or touching the key at all.
-    func checkPath(_ raw: String, writing: Bool, cwd: String?, subject: @autoclosure () -> String) -> Finding? {
+    /// A word taken as a path: written out in full (`~`, the working directory, `.` and `..`),
+    /// and the file it names when the file system is consulted (a link to a protected file is
+    /// that file, whatever it is called).
+    struct ResolvedPath {
+        var raw: String
+        var path: String
+        /// A pattern (`*`, `?`): compared as one, never looked up.
+        var wildcard: Bool
+        var identity: FileIdentity?
+    }
+
+    func resolve(_ raw: String, cwd: String?, budget: FileSystemBudget?) -> ResolvedPath {
         let path = PathText.normalize(raw, relativeTo: cwd ?? workingDirectory, home: homeDirectory)
         let wildcard = raw.containsASCII("*") || raw.containsASCII("?")
+        // Only when there is a file to compare with (none exists before the first request),
+        // and within the line's budget.
+        let compares = binaryIdentity != nil || !protectedIdentities.isEmpty || !secretIdentities.isEmpty
+        let identity = inspectFiles && !wildcard && compares && (budget?.takeLookup() ?? true) ? FileIdentity.of(path) : nil
+        return ResolvedPath(raw: raw, path: path, wildcard: wildcard, identity: identity)
+    }
+
+    /// A finding when `raw` names a protected file: writing one, or touching the key at all.
+    func checkPath(_ raw: String, writing: Bool, cwd: String?, budget: FileSystemBudget?, subject: @autoclosure () -> String) -> Finding? {
+        checkPath(resolve(raw, cwd: cwd, budget: budget), writing: writing, subject: subject())
+    }
+
+    func checkPath(_ resolved: ResolvedPath, writing: Bool, subject: @autoclosure () -> String) -> Finding? {
+        let raw = resolved.raw
+        let path = resolved.path
+        let wildcard = resolved.wildcard
         func hits(_ list: [String]) -> String? {
             if let exact = list.first(where: { $0 == path }) { return exact }
             if wildcard, let matched = list.first(where: { Glob(path).matches($0) }) { return matched }
             return nil
         }
-        let identity = inspectFiles && !wildcard ? FileIdentity.of(path) : nil
+        let identity = resolved.identity
         if let secret = hits(secretFiles) ?? identity.flatMap({ id in secretIdentities.firstIndex(of: id).map { secretFiles[$0] } }) {
             return Self.blocked("holdpoint-signing-key", "an agent may not touch Holdpoint's audit signing key (\(secret))", subject: subject())
         }
@@ -270,7 +303,7 @@ public struct SelfProtection: Sendable {
 
     /// Findings for a file an action writes.
     public func checkWrite(_ path: String, cwd: String?) -> Finding? {
-        checkPath(path, writing: true, cwd: cwd, subject: path)
+        checkPath(path, writing: true, cwd: cwd, budget: nil, subject: path)
     }
 
     /// Findings for text an agent writes into a file: a script that would run Holdpoint's
@@ -295,9 +328,12 @@ public struct SelfProtection: Sendable {
         return findings
     }
 
-    /// A script named on a command line, when it may be read: its text, or nil.
-    func scriptText(_ path: String, cwd: String?) -> String? {
+    /// A script named on a command line, when it may be read: its text (its first 256 KiB,
+    /// or what is left of the line's budget), or nil.
+    func scriptText(_ path: String, cwd: String?, budget: FileSystemBudget?) -> String? {
         guard inspectFiles else { return nil }
+        let limit = budget?.takeRead(upTo: 256 * 1024) ?? 256 * 1024
+        guard limit > 0 else { return nil }
         let full = PathText.normalize(path, relativeTo: cwd ?? workingDirectory, home: homeDirectory)
         // Regular files only, opened without blocking: a FIFO or a device named as a script
         // would otherwise hang the classifier (and, in the daemon, one of its threads).
@@ -306,7 +342,7 @@ public struct SelfProtection: Sendable {
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
-        var bytes = [UInt8](repeating: 0, count: 256 * 1024)
+        var bytes = [UInt8](repeating: 0, count: limit)
         var count = 0
         while count < bytes.count {
             let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
@@ -314,6 +350,7 @@ public struct SelfProtection: Sendable {
             guard n > 0 else { break }
             count += n
         }
+        budget?.spend(bytes: count)
         return String(bytes: bytes[0..<count], encoding: .utf8)
     }
 }
@@ -332,28 +369,52 @@ struct FileIdentity: Sendable, Equatable {
 
 /// Lexical path handling: `~`, relative paths, `.` and `..`, repeated slashes.
 public enum PathText {
+    /// `path` written out in full: `~` and `~/…` under `home`, a relative path under `cwd`,
+    /// `.` and empty components dropped, `..` taking the component before it away (never past
+    /// the root), no trailing `/`. Purely lexical: links are not followed.
     public static func normalize(_ path: String, relativeTo cwd: String?, home: String?) -> String {
         var text = path
-        if text == "~" || text.hasPrefix("~/"), let home { text = home + text.dropFirst() }
-        if !text.hasPrefix("/"), let cwd { text = cwd + "/" + text }
-        var parts: [Substring] = []
-        for part in text.split(separator: "/", omittingEmptySubsequences: true) {
-            if part == "." { continue }
-            if part == ".." {
-                if !parts.isEmpty { parts.removeLast() }
+        let bytes = text.utf8
+        if let home, bytes.first == UInt8(ascii: "~"), bytes.count == 1 || bytes.dropFirst().first == UInt8(ascii: "/") {
+            text = home + text.dropFirst()
+        }
+        if text.utf8.first != UInt8(ascii: "/"), let cwd { text = cwd + "/" + text }
+        // Over the bytes: this runs for every argument of every command a hook sees (and for
+        // every one of a line of 30,000 paths); split into `Substring`s and joined again, a
+        // path cost thousands of instructions.
+        return text.withUTF8(clean)
+    }
+
+    /// The components of `bytes` with `.`, `..` and repeated slashes resolved.
+    private static func clean(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        let slash = UInt8(ascii: "/")
+        let dot = UInt8(ascii: ".")
+        let absolute = bytes.first == slash
+        var out: [UInt8] = absolute ? [slash] : []
+        out.reserveCapacity(bytes.count)
+        let root = out.count  // what `..` never takes away
+        var start = 0
+        while start < bytes.count {
+            guard bytes[start] != slash else {
+                start += 1
                 continue
             }
-            parts.append(part)
+            var end = start
+            while end < bytes.count, bytes[end] != slash { end += 1 }
+            let length = end - start
+            if length == 1, bytes[start] == dot {
+                // `.`: here.
+            } else if length == 2, bytes[start] == dot, bytes[start + 1] == dot {
+                // `..`: the last component goes, with the `/` before it.
+                if out.count > root { out.removeSubrange((out[root...].lastIndex(of: slash) ?? root)...) }
+            } else {
+                if out.count > root { out.append(slash) }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<end]))
+            }
+            start = end
         }
-        // Joined by hand: `[Substring].joined` is not specialised for us and looks its
-        // element type's conformances up at run time, a scan of every conformance in the
-        // binary the first time (start-up cost for every `check` and hook).
-        var result = text.hasPrefix("/") ? "/" : ""
-        for (index, part) in parts.enumerated() {
-            if index > 0 { result += "/" }
-            result += String(part)  // `+= Substring` is the generic append, looked up at run time
-        }
-        return result
+        // Cut only at `/`, so the bytes are still the valid UTF-8 they came from.
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Whether `path` is `directory` or inside it.

@@ -15,6 +15,8 @@ struct ShellAnalyzer {
     /// here: a file named relative to it (a Makefile, `./deploy.sh`) is not the one beside
     /// the request, so it is not read.
     var movedSomewhereUnknown = false
+    /// What the line may ask of the file system, shared by every level of its analysis.
+    let fileSystem = FileSystemBudget()
     static let maximumDepth = 12
     /// Past this many findings a command line is not analysed further: it is `unknown`
     /// (gated in production). Keeps every input up to the 1 MiB limit in bounded time.
@@ -25,6 +27,9 @@ struct ShellAnalyzer {
     func analyze(_ line: String) -> [Finding] {
         var findings: [Finding] = []
         analyze(line: line, depth: 0, into: &findings)
+        if let shortfall = fileSystem.shortfall {
+            findings.append(.unknown("shell-too-many-files", shortfall, subject: "(\(line.utf8.count) bytes)"))
+        }
         return findings
     }
 
@@ -107,7 +112,7 @@ struct ShellAnalyzer {
     /// `movedSomewhereUnknown`).
     private func projectFile(_ path: String) -> String? {
         if movedSomewhereUnknown, !path.hasPrefix("/"), !path.hasPrefix("~") { return nil }
-        return protection.scriptText(path, cwd: cwd)
+        return protection.scriptText(path, cwd: cwd, budget: fileSystem)
     }
 
     /// Where `cd DIR` or `pushd DIR` leaves the rest of the line, when DIR is known: absolute,
@@ -400,7 +405,7 @@ struct ShellAnalyzer {
         }
         let name = Self.basename(first.text)
         let args = Array(words.dropFirst())
-        let protectionFindings = protection.check(program: name, programWord: first.text, args: args, cwd: cwd)
+        let protectionFindings = protection.check(program: name, programWord: first.text, args: args, cwd: cwd, budget: fileSystem)
         if !protectionFindings.isEmpty { findings += protectionFindings }
         if Self.setsVariables(name) {
             for word in args {
@@ -515,7 +520,7 @@ struct ShellAnalyzer {
         }
         for redirection in command.redirections where !redirection.target.isDynamic && !redirection.op.hasPrefix("<<") {
             let writing = redirection.isOutput && !redirection.op.containsASCII("<") || redirection.op == "<>"
-            if let finding = protection.checkPath(redirection.target.text, writing: writing, cwd: cwd, subject: "\(redirection.op) \(redirection.target.text)") {
+            if let finding = protection.checkPath(redirection.target.text, writing: writing, cwd: cwd, budget: fileSystem, subject: "\(redirection.op) \(redirection.target.text)") {
                 findings.append(finding)
             }
             if writing, SensitivePaths.isDatabaseData(Substring(redirection.target.text)) {
@@ -1139,7 +1144,7 @@ struct ShellAnalyzer {
                 if SensitivePaths.isCredential(literal) { findings.append(SensitivePaths.credentialRead(literal)) }
                 guard changes else { continue }
                 if SensitivePaths.isPersistence(literal) { findings.append(SensitivePaths.persistenceWrite(literal)) }
-                if literal.containsASCII("/"), let finding = protection.checkPath(literal, writing: true, cwd: cwd, subject: literal) { findings.append(finding) }
+                if literal.containsASCII("/"), let finding = protection.checkPath(literal, writing: true, cwd: cwd, budget: fileSystem, subject: literal) { findings.append(finding) }
             }
             findings.append(
                 contentsOf: scan.findings.map { f in
