@@ -41,6 +41,18 @@ import Testing
         #expect(throws: JSONSyntaxError.self) { try JSONReader.parse(overlong) }
     }
 
+    /// Strings with escapes are built as bytes: every escape, runs between them, multi-byte
+    /// text and surrogate pairs must come out as the scalars they spell.
+    @Test func decodesEscapedStrings() throws {
+        let input = #""a\"b\\c\/d\be\ff\ng\rh\ti\u00e9j\ud83d\ude00k é 😀 \u0041\"""#
+        #expect(try JSONReader.parse(input) == .string("a\"b\\c/d\u{08}e\u{0C}f\ng\rh\ti\u{E9}j\u{1F600}k é 😀 A\""))
+        let long = String(repeating: #"\"$TOKEN\" "#, count: 1_000)
+        #expect(try JSONReader.parse("\"" + long + "\"") == .string(String(repeating: "\"$TOKEN\" ", count: 1_000)))
+        // Invalid UTF-8 after an escape is refused as before it.
+        let bytes: [UInt8] = Array(#""\n"#.utf8) + [0xE2, 0x28, 0xA1] + Array("\"".utf8)
+        #expect(throws: JSONSyntaxError.self) { try JSONReader.parse(bytes) }
+    }
+
     @Test func refusesAbsurdNesting() {
         let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
         #expect(throws: JSONSyntaxError.self) { try JSONReader.parse(deep) }

@@ -38,6 +38,61 @@ struct RedactorTests {
         }
     }
 
+    /// Each built-in is tried only where a match can begin (near a hint); it must take out
+    /// what a search of the whole text takes out, where a match may also begin inside a
+    /// word (a secret glued to other text is taken out too: `Redactor.Anchor`).
+    @Test func anchoredMatchingFindsWhatAWholeTextSearchFinds() {
+        let pieces = [
+            "AKIAIOSFODNN7EXAMPLE", "xAKIAIOSFODNN7EXAMPLE", "ASIAABCDEFGHIJKLMNOP1", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "SECRET_ACCESSKEY:abcdefghijklmnopqrstuvwxyz0123456789", "ghp_abcdefghijklmnopqrstuvwxyz0123456789", "_ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+            "github_pat_abcdefghijklmnopqrstuvwxyz_0123", "glpat-abcdefghij0123456789xy", "xoxb-123456789012-abc", "sk_live_abcdefghijklmnop",
+            "rk-test-0123456789ab", "sk-abcdefghijklmnopqrstuvwxyz0123456789", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.c2lnbmF0dXJlXzEyMw",
+            "Authorization: Bearer abc.def-ghi_jkl", "BEARER  x", "--password=Sup3r", "-token hunter2", "--api-key=k3y", "api_key=abc&x=1",
+            "pwd=here", "passwd='quoted'", "mypassword=x", "postgres://app:hunter22@db:5432/prod", "git+ssh://u:p@h", "+http://u:p@h",
+            "x://a:b@", "http://nouser@h", "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----", "-----BEGIN EC PRIVATE KEY----- tail",
+            "ls -la", "token", "pass", "://", "é", "ü-token=ä", "secret", "--", "=", "eyJ", "ghp_", "\u{301}token=x",
+        ]
+        let separators = [" ", "", "\n", "=", "'", "&", ":", "/"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<600 {
+            let count = Int.random(in: 1...6, using: &generator)
+            let text = (0..<count).map { _ in (pieces.randomElement(using: &generator) ?? "") + (separators.randomElement(using: &generator) ?? "") }.joined()
+            #expect(redactor.redact(text) == Self.searchingTheWholeText(text), "\(text)")
+        }
+    }
+
+    /// Secrets repeated across a line of the request limit are all taken out (the bench times it).
+    @Test func aLineOfManySecretsLosesEveryOne() {
+        let text = (0..<20_000).map { "token=s\($0)x --password=p\($0)y" }.joined(separator: " ")
+        let out = redactor.redact(text)
+        #expect(out.components(separatedBy: "‹redacted:password›").count - 1 == 40_000)
+        #expect(!out.contains("s19999x") && !out.contains("p0y"))
+    }
+
+    /// What each built-in finds when its expression is run over the whole text, without the
+    /// word boundary its matches begin at: the specification the anchored search keeps to.
+    static func searchingTheWholeText(_ text: String) -> String {
+        var out = text
+        for pattern in Redactor.builtIn {
+            var source = pattern.expression.source.replacingOccurrences(of: #"(?i)\b"#, with: "(?i)").replacingOccurrences(of: #"|\b("#, with: "|(")
+            if source.hasPrefix(#"\b"#) { source.removeFirst(2) }
+            guard let regex = try? Regex(source) else {
+                Issue.record("\(pattern.name) does not compile without its leading boundary")
+                continue
+            }
+            var result = ""
+            var last = out.startIndex
+            for match in out.matches(of: regex) {
+                let range = match.output.count > 1 ? (match.output[1].range ?? match.range) : match.range
+                guard range.lowerBound >= last else { continue }
+                result += out[last..<range.lowerBound] + "‹redacted:\(pattern.name)›"
+                last = range.upperBound
+            }
+            if last != out.startIndex || !result.isEmpty { out = result + out[last...] }
+        }
+        return out
+    }
+
     /// The hash stays the real action's: an approval binds to what runs, not to what is shown.
     @Test func theActionHashIsTheRealActions() throws {
         let real = try ActionRequest.shellCommand("mysql --password=Sup3rS3cret -e 'DROP TABLE t'", environment: "production", agentID: "a", mode: .supervised)

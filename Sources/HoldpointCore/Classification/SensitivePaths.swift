@@ -221,10 +221,8 @@ enum SensitivePaths {
     /// `path` ends with `ending` (which starts with `/`), or is it without the leading `/`
     /// (a relative `.aws/credentials`).
     static func ends(_ path: Substring, with ending: String) -> Bool {
-        let p = path.utf8
-        let e = ending.utf8
-        if p.count >= e.count, p.reversed().starts(with: e.reversed()) { return true }
-        return p.count == e.count - 1 && p.elementsEqual(e.dropFirst())
+        if path.endsWithBytes(of: ending) { return true }
+        return path.utf8.count == ending.utf8.count - 1 && path.utf8.elementsEqual(ending.utf8.dropFirst())
     }
 
     /// `path` contains `part` (which starts with `/`), or starts with it less the `/`.
@@ -237,9 +235,7 @@ enum SensitivePaths {
 
     /// `hasSuffix` on bytes: Character comparison walks grapheme boundaries.
     static func endsBytes(_ text: Substring, _ suffix: String) -> Bool {
-        let t = text.utf8
-        let s = suffix.utf8
-        return t.count >= s.count && t.reversed().starts(with: s.reversed())
+        text.endsWithBytes(of: suffix)
     }
 
     static func isCredential(_ raw: String) -> Bool { isCredential(Substring(raw)) }
@@ -253,10 +249,10 @@ enum SensitivePaths {
         if endsBytes(name, ".pub") { return false }
         if path.containsASCII("/"), credentialPartIndex.occurs(in: path) { return true }
         // Any process's environment (`/proc/1/environ`, `/proc/$(pgrep db)/environ`).
-        if path.utf8.starts(with: "/proc/".utf8), endsBytes(path, "/environ") { return true }
+        if path.startsWithBytes(of: "/proc/"), endsBytes(path, "/environ") { return true }
         if credentialNames.contains(String(name)) { return true }
-        if name.utf8.starts(with: ".env.".utf8), !harmlessEnvSuffixes.contains(where: { endsBytes(name, $0) }) { return true }
-        if name.utf8.starts(with: "id_".utf8), has(path, "/.ssh/") { return true }
+        if name.startsWithBytes(of: ".env."), !harmlessEnvSuffixes.contains(where: { endsBytes(name, $0) }) { return true }
+        if name.startsWithBytes(of: "id_"), has(path, "/.ssh/") { return true }
         if credentialSuffixes.contains(where: { endsBytes(name, $0) }) { return true }
         if nameSaysSecret(name) { return true }
         // `cat ~/.ssh/*`, `cat /etc/shado?`: what the shell expands the pattern to.

@@ -195,32 +195,34 @@ public struct JSONReader {
             index += 1
             return String(decoding: bytes[start..<(index - 1)], as: UTF8.self)
         }
-        // Otherwise the plain prefix, then scalar by scalar with every check.
-        var scalars = String.UnicodeScalarView()
-        scalars.append(contentsOf: String(decoding: bytes[start..<index], as: UTF8.self).unicodeScalars)
+        // Otherwise into a byte buffer: runs of plain bytes copied at once, escapes decoded,
+        // multi-byte sequences checked and copied as they are. (Appended scalar by scalar to
+        // a String, a string of escaped quotes cost hundreds of instructions a byte.)
+        var out: [UInt8] = []
+        out.reserveCapacity(index - start + 64)
+        out.append(contentsOf: bytes[start..<index])
         while true {
             guard index < bytes.count else { throw error("unterminated string") }
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
                 index += 1
-                return String(scalars)
+                return String(decoding: out, as: UTF8.self)
             case UInt8(ascii: "\\"):
                 index += 1
                 guard index < bytes.count else { throw error("unterminated escape") }
                 let escaped = bytes[index]
                 index += 1
                 switch escaped {
-                case UInt8(ascii: "\""): scalars.append("\"")
-                case UInt8(ascii: "\\"): scalars.append("\\")
-                case UInt8(ascii: "/"): scalars.append("/")
-                case UInt8(ascii: "b"): scalars.append("\u{08}")
-                case UInt8(ascii: "f"): scalars.append("\u{0C}")
-                case UInt8(ascii: "n"): scalars.append("\n")
-                case UInt8(ascii: "r"): scalars.append("\r")
-                case UInt8(ascii: "t"): scalars.append("\t")
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escaped)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "u"):
                     let first = try parseHex4()
+                    let scalar: Unicode.Scalar
                     if (0xD800...0xDBFF).contains(first) {
                         guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
                             throw error("unpaired surrogate in \\u escape")
@@ -229,22 +231,29 @@ public struct JSONReader {
                         let second = try parseHex4()
                         guard (0xDC00...0xDFFF).contains(second) else { throw error("unpaired surrogate in \\u escape") }
                         let combined = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
-                        guard let scalar = Unicode.Scalar(combined) else { throw error("invalid \\u escape") }
-                        scalars.append(scalar)
+                        guard let value = Unicode.Scalar(combined) else { throw error("invalid \\u escape") }
+                        scalar = value
                     } else {
-                        guard let scalar = Unicode.Scalar(first) else { throw error("unpaired surrogate in \\u escape") }
-                        scalars.append(scalar)
+                        guard let value = Unicode.Scalar(first) else { throw error("unpaired surrogate in \\u escape") }
+                        scalar = value
                     }
+                    UTF8.encode(scalar) { out.append($0) }
                 default:
                     throw error("invalid escape '\\\(Character(Unicode.Scalar(escaped)))'")
                 }
             case 0x00..<0x20:
                 throw error("raw control character in string (must be escaped)")
             case 0x00..<0x80:
-                scalars.append(Unicode.Scalar(byte))
-                index += 1
+                // A run of plain bytes up to the next quote, escape, control or multi-byte one.
+                let run = index
+                while index < bytes.count, case let next = bytes[index], next >= 0x20, next < 0x80, next != UInt8(ascii: "\""), next != UInt8(ascii: "\\") {
+                    index += 1
+                }
+                out.append(contentsOf: bytes[run..<index])
             default:
-                scalars.append(try decodeUTF8Scalar())
+                let sequence = index
+                _ = try decodeUTF8Scalar()
+                out.append(contentsOf: bytes[sequence..<index])
             }
         }
     }

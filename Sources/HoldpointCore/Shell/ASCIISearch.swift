@@ -14,6 +14,32 @@ extension StringProtocol {
 }
 
 extension Substring {
+    /// `hasSuffix` over the UTF-8 bytes, compared in one `memcmp`: Character comparison
+    /// walks grapheme boundaries, and the generic reversed comparison cost hundreds of
+    /// instructions a call (the credential check asks a dozen for every path-like word).
+    public func endsWithBytes(of suffix: String) -> Bool {
+        utf8.withContiguousStorageIfAvailable { text in
+            var suffix = suffix
+            return suffix.withUTF8 { end in
+                guard text.count >= end.count else { return false }
+                guard let t = text.baseAddress, let e = end.baseAddress else { return true }
+                return memcmp(t + (text.count - end.count), e, end.count) == 0
+            }
+        } ?? utf8.reversed().starts(with: suffix.utf8.reversed())
+    }
+
+    /// `hasPrefix` over the UTF-8 bytes (see `endsWithBytes`).
+    public func startsWithBytes(of prefix: String) -> Bool {
+        utf8.withContiguousStorageIfAvailable { text in
+            var prefix = prefix
+            return prefix.withUTF8 { start in
+                guard text.count >= start.count else { return false }
+                guard let t = text.baseAddress, let p = start.baseAddress else { return true }
+                return memcmp(t, p, start.count) == 0
+            }
+        } ?? utf8.starts(with: prefix.utf8)
+    }
+
     /// `String.containsBytes(of:)` without copying the substring.
     public func containsBytes(of needle: String) -> Bool {
         utf8.withContiguousStorageIfAvailable { hay in
@@ -27,17 +53,22 @@ extension UnsafeBufferPointer<UInt8> {
     /// Whether these bytes contain `pin`: memchr to each candidate first byte, then memcmp
     /// (glibc's memmem is not visible to Swift without _GNU_SOURCE).
     func containsBytes(of pin: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let h = baseAddress, let p = pin.baseAddress else { return pin.isEmpty }
-        guard count >= pin.count else { return false }
-        var offset = 0
+        guard pin.count > 0 else { return true }
+        return firstOccurrence(of: pin, from: 0) != nil
+    }
+
+    /// The offset of the first occurrence of `pin` (not empty) at or after `start`.
+    func firstOccurrence(of pin: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard let h = baseAddress, let p = pin.baseAddress, start >= 0, count - start >= pin.count else { return nil }
+        var offset = start
         let last = count - pin.count
         while offset <= last {
-            guard let found = memchr(h + offset, Int32(p.pointee), last - offset + 1) else { return false }
+            guard let found = memchr(h + offset, Int32(p.pointee), last - offset + 1) else { return nil }
             let at = UnsafePointer<UInt8>(found.assumingMemoryBound(to: UInt8.self)) - h
-            if memcmp(h + at, p, pin.count) == 0 { return true }
+            if memcmp(h + at, p, pin.count) == 0 { return at }
             offset = at + 1
         }
-        return false
+        return nil
     }
 }
 
