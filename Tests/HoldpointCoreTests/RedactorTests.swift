@@ -17,6 +17,13 @@ struct RedactorTests {
         ("token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.c2lnbmF0dXJlXzEyMw", "eyJhbGciOiJIUzI1NiJ9", "jwt"),
         ("mysql -u root --password=Sup3rS3cret", "Sup3rS3cret", "password"),
         ("psql postgres://app:hunter22@db:5432/prod", "hunter22", "url-credentials"),
+        // No hint led to these before the patterns were anchored on their words.
+        ("curl --api-key=k3yk3yk3y https://x", "k3yk3yk3y", "password"),
+        ("export SECRET_ACCESSKEY=abcdefghijklmnopqrstuvwxyz0123456789", "abcdefghijklmnopqrstuvwxyz0123456789", "aws-secret"),
+        // After a `_`, `.` or `:`, which Swift's `\b` takes as inside a word.
+        ("DB_PASSWORD=hunter2 ./run", "hunter2", "password"),
+        ("helm upgrade app chart --set auth.password=hunter3", "hunter3", "password"),
+        ("clone x_https://bot:s3cr3tpw@git.example.com/r", "s3cr3tpw", "url-credentials"),
         ("echo '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n-----END OPENSSH PRIVATE KEY-----' > k", "b3BlbnNzaC1rZXk", "private-key"),
     ])
     func eachKindOfSecretIsTakenOut(text: String, secret: String, name: String) {
@@ -39,8 +46,8 @@ struct RedactorTests {
     }
 
     /// Each built-in is tried only where a match can begin (near a hint); it must take out
-    /// what a search of the whole text takes out, where a match may also begin inside a
-    /// word (a secret glued to other text is taken out too: `Redactor.Anchor`).
+    /// what trying it at every place of the text takes out, under the same rule for where a
+    /// match begins (`Redactor.Anchor`): not in the middle of a word.
     @Test func anchoredMatchingFindsWhatAWholeTextSearchFinds() {
         let pieces = [
             "AKIAIOSFODNN7EXAMPLE", "xAKIAIOSFODNN7EXAMPLE", "ASIAABCDEFGHIJKLMNOP1", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -51,6 +58,8 @@ struct RedactorTests {
             "pwd=here", "passwd='quoted'", "mypassword=x", "postgres://app:hunter22@db:5432/prod", "git+ssh://u:p@h", "+http://u:p@h",
             "x://a:b@", "http://nouser@h", "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----", "-----BEGIN EC PRIVATE KEY----- tail",
             "ls -la", "token", "pass", "://", "é", "ü-token=ä", "secret", "--", "=", "eyJ", "ghp_", "\u{301}token=x",
+            "auth.password=x", "DB_PASSWORD=y", "a:token=z", "9a+http://u:p@h", "x-----BEGIN DSA PRIVATE KEY-----", "-eyJabcdefgh.eyJabcdefgh.abcdefghi",
+            "_eyJabcdefgh.eyJabcdefgh.abcdefghi", "myaws_secret_access_key=abcdefghijklmnopqrstuvwxyz0123456789", "x--password=p",
         ]
         let separators = [" ", "", "\n", "=", "'", "&", ":", "/"]
         var generator = SystemRandomNumberGenerator()
@@ -69,26 +78,29 @@ struct RedactorTests {
         #expect(!out.contains("s19999x") && !out.contains("p0y"))
     }
 
-    /// What each built-in finds when its expression is run over the whole text, without the
-    /// word boundary its matches begin at: the specification the anchored search keeps to.
+    /// What each built-in finds when it is tried at every place of the text where a match
+    /// may begin (`Redactor.Anchor.mayBegin`, whatever the byte there), left to right and
+    /// never overlapping: the specification the search from hints keeps to.
     static func searchingTheWholeText(_ text: String) -> String {
         var out = text
         for pattern in Redactor.builtIn {
-            var source = pattern.expression.source.replacingOccurrences(of: #"(?i)\b"#, with: "(?i)").replacingOccurrences(of: #"|\b("#, with: "|(")
-            if source.hasPrefix(#"\b"#) { source.removeFirst(2) }
-            guard let regex = try? Regex(source) else {
-                Issue.record("\(pattern.name) does not compile without its leading boundary")
-                continue
-            }
+            guard let regex = pattern.expression.regex else { continue }
+            var anyByte = pattern.anchor
+            anyByte.starts = Array(0...255)
             var result = ""
-            var last = out.startIndex
-            for match in out.matches(of: regex) {
+            var copied = out.startIndex
+            var searchFrom = out.startIndex
+            let bytes = Array(out.utf8)
+            for index in out.unicodeScalars.indices where index >= searchFrom {
+                let offset = out.utf8.distance(from: out.startIndex, to: index)
+                guard bytes.withUnsafeBufferPointer({ anyByte.mayBegin(at: offset, in: $0) }), let match = out[index...].prefixMatch(of: regex) else { continue }
                 let range = match.output.count > 1 ? (match.output[1].range ?? match.range) : match.range
-                guard range.lowerBound >= last else { continue }
-                result += out[last..<range.lowerBound] + "‹redacted:\(pattern.name)›"
-                last = range.upperBound
+                searchFrom = match.range.upperBound
+                guard range.lowerBound >= copied else { continue }
+                result += out[copied..<range.lowerBound] + "‹redacted:\(pattern.name)›"
+                copied = range.upperBound
             }
-            if last != out.startIndex || !result.isEmpty { out = result + out[last...] }
+            if copied != out.startIndex || !result.isEmpty { out = result + out[copied...] }
         }
         return out
     }

@@ -225,20 +225,19 @@ public struct SelfProtection: Sendable {
     /// `holdpoint` or `…/holdpoint`, compared as bytes: this runs for every word of every
     /// command, and cutting out the base name made a string each time.
     static func basenameIsHoldpoint(_ word: String) -> Bool {
-        let name = "holdpoint".utf8
+        let name = "holdpoint"
         let bytes = word.utf8
-        guard bytes.count >= name.count, bytes.last == UInt8(ascii: "t") else { return false }
-        let nameStart = bytes.index(bytes.endIndex, offsetBy: -name.count)
-        guard bytes[nameStart...].elementsEqual(name) else { return false }
+        guard bytes.count >= name.utf8.count, bytes.last == UInt8(ascii: "t"), Substring(word).endsWithBytes(of: name) else { return false }
         // `ShellAnalyzer.basename` keeps a path that ends in `/` whole, so `…/holdpoint/` is not it.
+        let nameStart = bytes.index(bytes.endIndex, offsetBy: -name.utf8.count)
         return nameStart == bytes.startIndex || bytes[bytes.index(before: nameStart)] == UInt8(ascii: "/")
     }
 
     /// `--queue=/x`, `of=/x`, `-o/x` carry paths after a prefix.
     static func pathCandidates(_ word: String) -> [String] {
-        // The `=` found over the bytes: a Character search walked grapheme boundaries, for
-        // every argument of every command.
-        guard let eq = word.utf8.firstIndex(of: UInt8(ascii: "=")) else { return [word] }
+        // Most words have no `=`: found with one `memchr`, and the search for where it is
+        // (over the bytes; a Character search walked grapheme boundaries) only when there is one.
+        guard word.containsASCII("="), let eq = word.utf8.firstIndex(of: UInt8(ascii: "=")) else { return [word] }
         let value = word[word.utf8.index(after: eq)...]
         return value.containsASCII("/") || value.utf8.first == UInt8(ascii: "~") ? [word, String(value)] : [word]
     }

@@ -46,10 +46,15 @@ struct ShellAnalyzer {
             let patterns = script.commands.reduce(0) { count, command in count + command.words.count { PathGlob.isPathPattern($0.text) } }
             if patterns > PathGlob.budget {
                 findings.append(.unknown("shell-too-many-patterns", "\(patterns) path patterns: too many to check which files they name", subject: "(\(patterns) patterns)"))
-                PathGlob.$isEnabled.withValue(false) { analyze(line: line, depth: depth, into: &findings) }
+                PathGlob.$isEnabled.withValue(false) { analyze(script, line: line, depth: depth, into: &findings) }
                 return
             }
         }
+        analyze(script, line: line, depth: depth, into: &findings)
+    }
+
+    /// The findings for a parsed line.
+    private func analyze(_ script: ShellScript, line: String, depth: Int, into findings: inout [Finding]) {
         var changedDirectory: String?
         for problem in script.problems {
             findings.append(.unknown("shell-unparsed", "the command line could not be fully understood: \(problem)", subject: line))
@@ -347,7 +352,9 @@ struct ShellAnalyzer {
             texts = command.stdinTexts
         }
         guard !texts.isEmpty else { return }
-        let names = texts.flatMap(Self.expandedVariables)
+        // The first 16 are what is checked: an echo of 40,000 variables is not read to its end.
+        var names: [Substring] = []
+        for text in texts where names.count < 16 { names += Self.expandedVariables(text).prefix(16 - names.count) }
         guard !names.isEmpty else { return }
         // Where the output goes: a file (not shown), a program that consumes it, or the screen.
         if command.redirections.contains(where: { $0.isOutput && !$0.op.containsASCII("&") && !$0.target.text.hasPrefix("/dev/std") && !$0.target.text.hasPrefix("/dev/tty") && $0.op != "2>" }) {
@@ -358,7 +365,7 @@ struct ShellAnalyzer {
             if let consumer = commands[next].words.first, !consumer.isDynamic, Self.secretConsumers.contains(Self.basename(consumer.text)) { return }
             next += 1
         }
-        analyze(line: "printenv " + names.prefix(16).map { String($0) }.joined(separator: " "), depth: depth + 1, into: &findings)
+        analyze(line: "printenv " + names.map { String($0) }.joined(separator: " "), depth: depth + 1, into: &findings)
     }
 
     /// The variables a word's text expands: `$NAME` and `${NAME…}`, but not `${#NAME}` (a

@@ -25,24 +25,38 @@ public struct Redactor: Sendable {
     /// Run over a whole text, a regular expression is tried at every position, and Swift's
     /// engine costs thousands of instructions a byte once a hint occurs anywhere: a line of
     /// 40,000 `token=N` took a second. Tried only where a match can begin (a byte in `starts`,
-    /// at most `lead` bytes before a hint, or anywhere in the scheme of a URL before `://`),
-    /// the work follows the secrets, not the length of the text. The matches are the same:
-    /// every position a match could begin at is tried, left to right, as the whole-text
-    /// search would, with one difference, on purpose: where a match can begin is taken as
-    /// the start of a word, so a secret glued to other text (`mypassword=…`, `xAKIA…`,
-    /// `_ghp_…`, `x_https://user:pass@host`) is taken out too.
+    /// at most `lead` bytes before a hint, or at the start of a URL's scheme before `://`),
+    /// the work follows the secrets, not the length of the text.
+    ///
+    /// A match begins where the text before it does not run on into it: not right after a
+    /// letter or digit (nor, for a JWT, after `_` or `-`, which its parts are made of). That
+    /// is also what keeps the work linear: a failed try reads on through such a run, and a
+    /// place inside the run is never tried again. It replaces the expressions' `\b`, which in
+    /// Swift is a Unicode word boundary and let `auth.password=…`, `DB_PASSWORD=…` and
+    /// `a:token=…` through (a `.`, `_`, `:` or `'` joins words there).
     struct Anchor: Sendable {
         /// How many bytes before a hint a match may begin (`--password`: 2).
         var lead = 0
-        /// Instead of `lead`: the run of scheme characters before `://` (`git+ssh://`).
+        /// Instead of `lead`: the start of the URL scheme that runs up to `://` (`git+ssh://`).
         var scheme = false
         /// The bytes (lower-cased) a match can begin with.
         var starts: [UInt8]
+        /// Whether a byte before a place makes it the middle of a word, not a beginning.
+        private var continues = [Bool](repeating: false, count: 256)
 
-        init(lead: Int = 0, scheme: Bool = false, starts: String) {
+        init(lead: Int = 0, scheme: Bool = false, starts: String, notAfter: String = Anchor.lettersAndDigits) {
             self.lead = lead
             self.scheme = scheme
             self.starts = Array(starts.utf8)
+            for byte in notAfter.utf8 { continues[Int(byte)] = true }
+        }
+
+        static let lettersAndDigits = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+        /// Whether a match may begin at `position` of `bytes` (lower-cased or not: the tables
+        /// hold both cases where it matters).
+        func mayBegin(at position: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+            starts.contains(bytes[position]) && (position == 0 || !continues[Int(bytes[position - 1])])
         }
     }
 
@@ -90,22 +104,21 @@ public struct Redactor: Sendable {
     }
 
     static let builtIn: [Pattern] = {
-        let letters = "abcdefghijklmnopqrstuvwxyz"
         let table: [(String, [String], Anchor, String)] = [
-            ("private-key", ["-----begin"], Anchor(starts: "-"), #"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)"#),
+            ("private-key", ["-----begin"], Anchor(starts: "-", notAfter: ""), #"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)"#),
             ("aws-key", ["akia", "asia"], Anchor(starts: "a"), #"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"#),
-            ("aws-secret", ["secret"], Anchor(lead: 4, starts: "as"), #"(?i)(?:aws_secret_access_key|secret_?access_?key)\W{0,3}[=:]\s*['"]?([A-Za-z0-9/+=]{30,})"#),
+            ("aws-secret", ["secret"], Anchor(lead: 4, starts: "as", notAfter: ""), #"(?i)(?:aws_secret_access_key|secret_?access_?key)\W{0,3}[=:]\s*['"]?([A-Za-z0-9/+=]{30,})"#),
             ("github-token", ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"], Anchor(starts: "g"), #"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"#),
             ("gitlab-token", ["glpat-"], Anchor(starts: "g"), #"\bglpat-[A-Za-z0-9_\-]{20,}"#),
             ("slack-token", ["xox"], Anchor(starts: "x"), #"\bxox[abposr]-[A-Za-z0-9-]{10,}"#),
             ("api-key", ["sk-", "sk_", "rk_", "rk-"], Anchor(starts: "sr"), #"\b(?:[sr]k[-_](?:live|test|proj|ant)[-_][A-Za-z0-9_\-]{10,}|sk-[A-Za-z0-9]{32,})"#),
-            ("jwt", ["eyj"], Anchor(starts: "e"), #"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"#),
+            ("jwt", ["eyj"], Anchor(starts: "e", notAfter: Anchor.lettersAndDigits + "_-"), #"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"#),
             ("bearer", ["bearer"], Anchor(starts: "b"), #"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]{8,})"#),
             (
                 "password", ["pass", "pwd", "secret", "token", "api-key", "api_key", "apikey"], Anchor(lead: 2, starts: "-psta"),
                 #"(?i)(?:--?(?:password|passwd|secret|token|api-key)[= ]|\b(?:password|passwd|pwd|secret|token|api_key|apikey)=)['"]?([^\s'"&]+)"#
             ),
-            ("url-credentials", ["://"], Anchor(scheme: true, starts: letters), #"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:([^@\s/]+)@"#),
+            ("url-credentials", ["://"], Anchor(scheme: true, starts: "abcdefghijklmnopqrstuvwxyz"), #"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:([^@\s/]+)@"#),
         ]
         return table.map { name, hints, anchor, expression in
             Pattern(name: name, hints: hints.map { Array($0.utf8) }, anchor: anchor, expression: CompiledOnce(expression))
@@ -152,13 +165,16 @@ public struct Redactor: Sendable {
                 hint.withUnsafeBufferPointer { pin in
                     var from = 0
                     while let at = bytes.firstOccurrence(of: pin, from: from) {
-                        var first = at - anchor.lead
                         if anchor.scheme {
-                            first = at
+                            // The first place in the scheme a match may begin: tried from
+                            // there, a URL fails or matches whatever later letter it is tried at.
+                            var first = at
                             while first > 0, isSchemeByte(bytes[first - 1]) { first -= 1 }
-                        }
-                        for position in max(0, first)...at where anchor.starts.contains(bytes[position]) {
-                            starts.append(position)
+                            if let begin = (first..<at).first(where: { anchor.mayBegin(at: $0, in: bytes) }) { starts.append(begin) }
+                        } else {
+                            for position in max(0, at - anchor.lead)...at where anchor.mayBegin(at: position, in: bytes) {
+                                starts.append(position)
+                            }
                         }
                         from = at + 1
                     }
