@@ -177,6 +177,33 @@ func benchmarkAdversarial() throws {
                 + " with self-protection \(format(Double(protected))) → \(protectedTier.rawValue)")
     }
     print("adversarial: worst \(format(Double(worst.1))) (\(worst.0)); with self-protection \(format(Double(worstProtected.1))) (\(worstProtected.0))   target: < 10 ms each")
+
+    // What is stored and shown is redacted first, every request: texts of the request
+    // limit, made of what the built-in patterns are tried at.
+    let redactor = Redactor()
+    let texts: [(String, String)] = [
+        ("40,000 token= values", (0..<40_000).map { "token=v\($0)" }.joined(separator: " ")),
+        ("140,000 bearer words", String(repeating: "bearer ", count: 140_000)),
+        ("a JWT prefix 300,000 times", String(repeating: "eyJ", count: 300_000)),
+        ("a JWT prefix after - 250,000 times", String(repeating: "-eyJ", count: 250_000)),
+        ("a URL scheme of 1 MB", String(repeating: "a", count: 1_000_000) + "://x"),
+        ("80,000 private-key headers", String(repeating: "-----BEGIN A", count: 80_000)),
+        ("1 MB without a secret", String(repeating: "ls -la /srv ", count: 80_000)),
+    ]
+    var worstRedaction: (String, UInt64) = ("", 0)
+    for (label, text) in texts {
+        var best = UInt64.max
+        var markers = 0
+        for _ in 0..<3 {
+            let t0 = now()
+            let out = redactor.redact(text)
+            best = min(best, now() - t0)
+            markers = out.components(separatedBy: "‹redacted:").count - 1
+        }
+        if best > worstRedaction.1 { worstRedaction = (label, best) }
+        print("adversarial: redaction of \(label) (\(text.utf8.count / 1024) KiB): \(format(Double(best))) → \(markers) redacted")
+    }
+    print("adversarial: redaction worst \(format(Double(worstRedaction.1))) (\(worstRedaction.0))")
 }
 
 /// Runs `holdpoint check --command …` as whole processes and reports the median wall time.

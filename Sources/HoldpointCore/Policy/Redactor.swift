@@ -130,6 +130,7 @@ public struct Redactor: Sendable {
         guard !text.isEmpty else { return text }
         var lower: [UInt8]?
         var out = text
+        var attempts = Self.maximumAttempts
         for pattern in patterns {
             let replaced: String
             if pattern.hints.isEmpty {
@@ -140,7 +141,7 @@ public struct Redactor: Sendable {
                 let starts = Self.matchStarts(of: pattern, in: haystack)
                 // Most commands hold no secret: no hint, no expression.
                 guard !starts.isEmpty else { continue }
-                replaced = replace(pattern, in: out, tryingAt: starts)
+                replaced = replace(pattern, in: out, tryingAt: starts, attempts: &attempts)
             }
             if replaced != out {
                 out = replaced
@@ -149,6 +150,13 @@ public struct Redactor: Sendable {
         }
         return out
     }
+
+    /// How many places of one text the built-in expressions are tried at. Each try costs
+    /// microseconds in Swift's engine, and a text of the request limit can hold 300,000
+    /// places a secret could begin (`eyJeyJ…`, `bearer bearer …`); past this many, the rest
+    /// of the text is withheld (`‹redacted:unchecked›`) rather than stored or shown unchecked.
+    /// Thousands of secrets in one request is no request a reviewer reads.
+    static let maximumAttempts = 4_096
 
     /// The UTF-8 bytes of `text`, ASCII letters lower-cased (the hints are ASCII).
     private static func asciiLowercased(_ text: String) -> [UInt8] {
@@ -196,7 +204,7 @@ public struct Redactor: Sendable {
 
     /// `text` with the matches of `pattern` that begin at `offsets` (UTF-8 offsets, in order)
     /// replaced, left to right and never overlapping, as a search of the whole text finds them.
-    private func replace(_ pattern: Pattern, in text: String, tryingAt offsets: [Int]) -> String {
+    private func replace(_ pattern: Pattern, in text: String, tryingAt offsets: [Int], attempts: inout Int) -> String {
         guard let regex = pattern.expression.regex else { return text }
         let marker = "‹redacted:\(pattern.name)›"
         var result = ""
@@ -208,7 +216,13 @@ public struct Redactor: Sendable {
             // Offsets are of ASCII bytes (`starts`), so each is a scalar boundary.
             index = text.utf8.index(index, offsetBy: start - offset)
             offset = start
-            guard index >= searchFrom, let match = text[index...].prefixMatch(of: regex) else { continue }
+            guard index >= searchFrom else { continue }
+            guard attempts > 0 else {
+                // Out of tries: what is left is withheld, not shown unchecked.
+                return result + text[copied..<index] + "‹redacted:unchecked›"
+            }
+            attempts -= 1
+            guard let match = text[index...].prefixMatch(of: regex) else { continue }
             // The secret is the first capture group when there is one, else the whole match.
             let range = match.output.count > 1 ? (match.output[1].range ?? match.range) : match.range
             searchFrom = match.range.upperBound
