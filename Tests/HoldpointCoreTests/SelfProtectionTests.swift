@@ -267,6 +267,14 @@ import Testing
         #expect(PathText.normalize(path, relativeTo: cwd, home: home) == Self.componentwise(path, relativeTo: cwd, home: home))
     }
 
+    @Test func insideMeansUnderAWholeComponent() {
+        #expect(PathText.isInside("/srv/app/x", "/srv/app") && PathText.isInside("/srv/app", "/srv/app"))
+        #expect(PathText.isInside("/srv/app/x", "/srv/app/") && PathText.isInside("/anything", "/"))
+        #expect(!PathText.isInside("/srv/application", "/srv/app") && !PathText.isInside("/srv", "/srv/app"))
+        #expect(SelfProtection.isHookSettings("/home/u/.claude/settings.json") && SelfProtection.isHookSettings("/etc/claude-code/managed.json"))
+        #expect(!SelfProtection.isHookSettings("/home/u/claude/settings.json"))
+    }
+
     @Test func bytewiseAndComponentwiseAgreeOnGeneratedPaths() {
         var generator = SystemRandomNumberGenerator()
         let pieces = ["a", "bc", ".", "..", "", "~", "…", "d.e", "...", " "]

@@ -98,6 +98,13 @@ public struct SelfProtection: Sendable {
         Glob("*/.claude|*/.codex|*/.gemini|*/.cursor|/etc/claude-code"),
     ]
 
+    /// Whether `path` is one of `hookSettings`. Each of those names a dot-directory or
+    /// `/etc/claude-code`: a path with neither is turned away by a byte search before the
+    /// globs, which cost thousands of instructions a path (every argument of every command).
+    static func isHookSettings(_ path: String) -> Bool {
+        (path.containsBytes(of: "/.") || path.containsBytes(of: "/etc/claude-code")) && hookSettings.anyMatches(path)
+    }
+
     /// Programs that only read the files they are given.
     static let readers: Set<String> = [
         "cat", "less", "more", "head", "tail", "ls", "stat", "wc", "file", "grep", "egrep", "fgrep", "rg",
@@ -291,10 +298,10 @@ public struct SelfProtection: Sendable {
         if let file = hits(protectedFiles) ?? identity.flatMap({ id in protectedIdentities.firstIndex(of: id).map { protectedFiles[$0] } }) {
             return Self.blocked("holdpoint-protected-file", "an agent may not change Holdpoint's own files (\(file)): the queue, the audit log and the policy are for humans", subject: subject())
         }
-        if let directory = protectedDirectories.first(where: { path == $0 || path.hasPrefix($0 + "/") || (wildcard && Glob(path).matches($0 + "/x")) }) {
+        if let directory = protectedDirectories.first(where: { PathText.isInside(path, $0) || (wildcard && Glob(path).matches($0 + "/x")) }) {
             return Self.blocked("holdpoint-protected-file", "an agent may not change files in Holdpoint's state directory (\(directory))", subject: subject())
         }
-        if Self.hookSettings.anyMatches(path) {
+        if Self.isHookSettings(path) {
             return Self.blocked("agent-hook-settings", "an agent may not change its own hook settings (\(path)): that would switch the gate off", subject: subject())
         }
         return nil
@@ -377,11 +384,16 @@ public enum PathText {
         if let home, bytes.first == UInt8(ascii: "~"), bytes.count == 1 || bytes.dropFirst().first == UInt8(ascii: "/") {
             text = home + text.dropFirst()
         }
-        if text.utf8.first != UInt8(ascii: "/"), let cwd { text = cwd + "/" + text }
         // Over the bytes: this runs for every argument of every command a hook sees (and for
         // every one of a line of 30,000 paths); split into `Substring`s and joined again, a
         // path cost thousands of instructions.
-        return text.withUTF8(clean)
+        guard text.utf8.first != UInt8(ascii: "/"), let cwd else { return text.withUTF8(clean) }
+        var joined: [UInt8] = []
+        joined.reserveCapacity(cwd.utf8.count + 1 + text.utf8.count)
+        joined.append(contentsOf: cwd.utf8)
+        joined.append(UInt8(ascii: "/"))
+        joined.append(contentsOf: text.utf8)
+        return joined.withUnsafeBufferPointer(clean)
     }
 
     /// The components of `bytes` with `.`, `..` and repeated slashes resolved.
@@ -418,6 +430,12 @@ public enum PathText {
 
     /// Whether `path` is `directory` or inside it.
     public static func isInside(_ path: String, _ directory: String) -> Bool {
-        directory == "/" || path == directory || path.hasPrefix(directory.hasSuffix("/") ? directory : directory + "/")
+        // Compared as bytes, without making `directory + "/"` (this runs for every word).
+        let p = path.utf8
+        let d = directory.utf8
+        guard directory != "/" else { return true }
+        guard p.count >= d.count, Substring(path).startsWithBytes(of: directory) else { return false }
+        if p.count == d.count || d.last == UInt8(ascii: "/") { return true }
+        return p[p.index(p.startIndex, offsetBy: d.count)] == UInt8(ascii: "/")
     }
 }
