@@ -206,9 +206,7 @@ public struct Redactor: Sendable {
     /// replaced, left to right and never overlapping, as a search of the whole text finds them.
     private func replace(_ pattern: Pattern, in text: String, tryingAt offsets: [Int], attempts: inout Int) -> String {
         guard let regex = pattern.expression.regex else { return text }
-        let marker = "‹redacted:\(pattern.name)›"
-        var result = ""
-        var copied = text.startIndex  // text before this is in `result`
+        var rewrite = Rewrite(text, name: pattern.name)
         var searchFrom = text.startIndex  // matches do not overlap
         var index = text.startIndex
         var offset = 0
@@ -217,41 +215,56 @@ public struct Redactor: Sendable {
             index = text.utf8.index(index, offsetBy: start - offset)
             offset = start
             guard index >= searchFrom else { continue }
-            guard attempts > 0 else {
-                // Out of tries: what is left is withheld, not shown unchecked.
-                return result + text[copied..<index] + "‹redacted:unchecked›"
-            }
+            // Out of tries: what is left is withheld, not shown unchecked.
+            guard attempts > 0 else { return rewrite.withheld(from: index) }
             attempts -= 1
             guard let match = text[index...].prefixMatch(of: regex) else { continue }
-            // The secret is the first capture group when there is one, else the whole match.
-            let range = match.output.count > 1 ? (match.output[1].range ?? match.range) : match.range
             searchFrom = match.range.upperBound
-            guard range.lowerBound >= copied else { continue }
-            result += text[copied..<range.lowerBound]
-            result += marker
-            copied = range.upperBound
+            rewrite.replace(match)
         }
-        guard copied != text.startIndex || !result.isEmpty else { return text }
-        result += text[copied...]
-        return result
+        return rewrite.finished
     }
 
     /// The policy's own patterns, which carry no hints: searched for over the whole text.
     private func replaceEverywhere(_ pattern: Pattern, in text: String) -> String {
         guard let regex = pattern.expression.regex else { return text }
-        let marker = "‹redacted:\(pattern.name)›"
+        var rewrite = Rewrite(text, name: pattern.name)
+        for match in text.matches(of: regex) { rewrite.replace(match) }
+        return rewrite.finished
+    }
+
+    /// A text rebuilt left to right with one pattern's secrets replaced by its marker.
+    private struct Rewrite {
+        let text: String
+        let marker: String
         var result = ""
-        var last = text.startIndex
-        for match in text.matches(of: regex) {
-            let range = match.output.count > 1 ? (match.output[1].range ?? match.range) : match.range
-            guard range.lowerBound >= last else { continue }
-            result += text[last..<range.lowerBound]
-            result += marker
-            last = range.upperBound
+        /// The text before this is in `result`.
+        var copied: String.Index
+
+        init(_ text: String, name: String) {
+            self.text = text
+            marker = "‹redacted:\(name)›"
+            copied = text.startIndex
         }
-        guard last != text.startIndex || !result.isEmpty else { return text }
-        result += text[last...]
-        return result
+
+        /// Replaces the secret of `match`: its first capture group when it has one (the value
+        /// of `password=…`, so the reviewer still sees which option carried it), else all of it.
+        mutating func replace(_ match: Regex<AnyRegexOutput>.Match) {
+            let range = match.output.count > 1 ? (match.output[1].range ?? match.range) : match.range
+            guard range.lowerBound >= copied else { return }
+            result += text[copied..<range.lowerBound]
+            result += marker
+            copied = range.upperBound
+        }
+
+        /// What is done so far, and the rest of the text from `index` withheld.
+        func withheld(from index: String.Index) -> String {
+            result + text[copied..<index] + "‹redacted:unchecked›"
+        }
+
+        var finished: String {
+            copied == text.startIndex && result.isEmpty ? text : result + text[copied...]
+        }
     }
 
     /// Every string in `value`, redacted (keys are the schema's, left alone).

@@ -17,27 +17,20 @@ extension Substring {
     /// `hasSuffix` over the UTF-8 bytes, compared in one `memcmp`: Character comparison
     /// walks grapheme boundaries, and the generic reversed comparison cost hundreds of
     /// instructions a call (the credential check asks a dozen for every path-like word).
-    public func endsWithBytes(of suffix: String) -> Bool {
-        utf8.withContiguousStorageIfAvailable { text in
-            var suffix = suffix
-            return suffix.withUTF8 { end in
-                guard text.count >= end.count else { return false }
-                guard let t = text.baseAddress, let e = end.baseAddress else { return true }
-                return memcmp(t + (text.count - end.count), e, end.count) == 0
-            }
-        } ?? utf8.reversed().starts(with: suffix.utf8.reversed())
-    }
+    public func endsWithBytes(of suffix: String) -> Bool { holdsBytes(of: suffix, atEnd: true) }
 
     /// `hasPrefix` over the UTF-8 bytes (see `endsWithBytes`).
-    public func startsWithBytes(of prefix: String) -> Bool {
+    public func startsWithBytes(of prefix: String) -> Bool { holdsBytes(of: prefix, atEnd: false) }
+
+    private func holdsBytes(of part: String, atEnd: Bool) -> Bool {
         utf8.withContiguousStorageIfAvailable { text in
-            var prefix = prefix
-            return prefix.withUTF8 { start in
-                guard text.count >= start.count else { return false }
-                guard let t = text.baseAddress, let p = start.baseAddress else { return true }
-                return memcmp(t, p, start.count) == 0
+            var part = part
+            return part.withUTF8 { bytes in
+                guard text.count >= bytes.count else { return false }
+                guard let t = text.baseAddress, let b = bytes.baseAddress else { return true }
+                return memcmp(atEnd ? t + (text.count - bytes.count) : t, b, bytes.count) == 0
             }
-        } ?? utf8.starts(with: prefix.utf8)
+        } ?? (atEnd ? utf8.reversed().starts(with: part.utf8.reversed()) : utf8.starts(with: part.utf8))
     }
 
     /// `String.containsBytes(of:)` without copying the substring.
