@@ -148,6 +148,9 @@ import Testing
             "rm -rf \(s.state)",
             "mv \(s.state)/* /tmp/",
             "cat \(s.state)/queue.sqlite.audit-key",
+            // Patterns that name them from outside the state directory's own path.
+            "rm \(s.root)/st*/holdpoint/policy.yaml",
+            "cat \(s.root)/sta?e/*/queue.sqlite.audit-k?y",
             "echo '{}' > ~/.claude/settings.json",
             // Interpreter one-liners that write: the paths they name are checked too.
             "python3 -c \"import json;p='\(s.root)/.claude/settings.json';d=json.load(open(p));d['hooks']={};json.dump(d,open(p,'w'))\"",

@@ -280,10 +280,11 @@ public struct SelfProtection: Sendable {
     func checkPath(_ resolved: ResolvedPath, writing: Bool, subject: @autoclosure () -> String) -> Finding? {
         let raw = resolved.raw
         let path = resolved.path
-        let wildcard = resolved.wildcard
+        // A pattern (`rm ~/.local/state/holdpoint/*`) is compared as one, made once per path.
+        let pattern = resolved.wildcard ? Glob(path) : nil
         func hits(_ list: [String]) -> String? {
             if let exact = list.first(where: { $0 == path }) { return exact }
-            if wildcard, let matched = list.first(where: { Glob(path).matches($0) }) { return matched }
+            if let pattern, let matched = list.first(where: { pattern.matches($0) }) { return matched }
             return nil
         }
         let identity = resolved.identity
@@ -298,7 +299,7 @@ public struct SelfProtection: Sendable {
         if let file = hits(protectedFiles) ?? identity.flatMap({ id in protectedIdentities.firstIndex(of: id).map { protectedFiles[$0] } }) {
             return Self.blocked("holdpoint-protected-file", "an agent may not change Holdpoint's own files (\(file)): the queue, the audit log and the policy are for humans", subject: subject())
         }
-        if let directory = protectedDirectories.first(where: { PathText.isInside(path, $0) || (wildcard && Glob(path).matches($0 + "/x")) }) {
+        if let directory = protectedDirectories.first(where: { PathText.isInside(path, $0) || pattern?.matches($0 + "/x") == true }) {
             return Self.blocked("holdpoint-protected-file", "an agent may not change files in Holdpoint's state directory (\(directory))", subject: subject())
         }
         if Self.isHookSettings(path) {
